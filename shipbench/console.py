@@ -1,0 +1,86 @@
+"""Progress while building and measuring, and the summary table at the end (rich does the terminal work)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+# Logs of CI jobs and nox are no terminal: give the summary table room instead of rich's 80-column default.
+console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 140)
+
+
+class Steps:
+    """Counts the steps of one target, shows which one runs and how long it has taken."""
+
+    def __init__(self, progress: Progress, label: str, total: int) -> None:
+        self._progress = progress
+        self._label = label
+        self._task = progress.add_task(label, total=total)
+
+    @contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        self._progress.update(self._task, description=f"{self._label}: {what}")
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._progress.advance(self._task)
+            console.print(f"  {self._label}: {what} [dim]({time.perf_counter() - start:.1f} s)[/]")
+
+    def add(self, more: int) -> None:
+        self._progress.update(self._task, total=(self._progress.tasks[self._task].total or 0) + more)
+
+
+@contextmanager
+def steps(label: str, total: int) -> Iterator[Steps]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        yield Steps(progress, label, total)
+
+
+def _seconds(value: Any) -> str:
+    return f"{value:.2f} s" if isinstance(value, (int, float)) else "–"
+
+
+def _mb(value: Any) -> str:
+    return f"{value / 1e6:,.0f} MB" if isinstance(value, int) else "–"
+
+
+def summary_table(records: Sequence[dict[str, Any]]) -> Table:
+    table = Table(title="shipbench: this run")
+    for column in ("row", "status", "size", "set-up cold", "set-up warm", "start-up cold", "start-up warm", "samples/s"):
+        table.add_column(column, justify="left" if column in ("row", "status") else "right")
+    colors = {"ok": "green", "skipped": "yellow", "failed": "red"}
+    for record in records:
+        metrics = record["metrics"]
+        setup = metrics.get("setup_s", {})
+        startup = metrics.get("startup_s", {})
+        samples = metrics.get("samples_per_s", {}).get("median")
+        status = f"[{colors[record['status']]}]{record['status']}[/]"
+        if record["reason"]:
+            status += f"\n[dim]{record['reason'][:80]}[/]"
+        table.add_row(
+            f"{record['strategy']}/{record['variant']} {record['app']} py{record['python']}",
+            status,
+            _mb(metrics.get("size_bytes")),
+            _seconds(setup.get("cold")),
+            _seconds(setup.get("warm")),
+            _seconds(startup.get("cold")),
+            _seconds(startup.get("warm", {}).get("median")),
+            f"{samples:,.0f}" if samples else "–",
+        )
+    return table

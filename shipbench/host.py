@@ -1,0 +1,123 @@
+"""Facts about the measuring machine, stored in every record so numbers from different hosts never mix silently."""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def os_name(system: str | None = None) -> str:
+    """The record's `os` field: linux, windows or macos."""
+    system = (system or platform.system()).lower()
+    return {"darwin": "macos"}.get(system, system)
+
+
+def arch_name(machine: str | None = None) -> str:
+    machine = (machine or platform.machine()).lower()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+
+
+def _os_release() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text(encoding="utf-8").splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        return f"macOS {platform.mac_ver()[0]}"
+    return f"{platform.system()} {platform.release()}"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        out = _quiet(["sysctl", "-n", "machdep.cpu.brand_string"])
+        if out:
+            return out
+    return platform.processor() or platform.machine()
+
+
+def _memory_bytes() -> int | None:
+    if hasattr(os, "sysconf"):
+        try:
+            return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        except (ValueError, OSError):
+            pass
+    if sys.platform == "win32":
+        import ctypes
+
+        class MemoryStatus(ctypes.Structure):
+            _fields_ = [("length", ctypes.c_ulong), ("load", ctypes.c_ulong)] + [
+                (name, ctypes.c_ulonglong)
+                for name in ("total", "avail", "total_page", "avail_page", "total_virtual", "avail_virtual", "ext")
+            ]
+
+        status = MemoryStatus()
+        status.length = ctypes.sizeof(MemoryStatus)
+        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
+            return int(status.total)
+    return None
+
+
+def _virtualization() -> str | None:
+    """A hypervisor under this host changes what every number means (and hides KVM for nested VMs)."""
+    if shutil.which("systemd-detect-virt"):
+        out = _quiet(["systemd-detect-virt"])
+        if out and out != "none":
+            return out
+    try:
+        if " hypervisor" in Path("/proc/cpuinfo").read_text(encoding="utf-8"):
+            return "hypervisor (cpu flag)"
+    except OSError:
+        pass
+    return None
+
+
+def gpus() -> list[dict[str, Any]]:
+    """NVIDIA GPUs seen by nvidia-smi; empty where there is none (or no driver)."""
+    if not shutil.which("nvidia-smi"):
+        return []
+    out = _quiet(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"])
+    found = []
+    for line in (out or "").splitlines():
+        parts = [part.strip() for part in line.split(",")]
+        if len(parts) == 3:
+            found.append({"name": parts[0], "memory_bytes": int(float(parts[1]) * 2**20), "driver": parts[2]})
+    return found
+
+
+def _quiet(argv: list[str]) -> str | None:
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+@functools.cache
+def facts() -> dict[str, Any]:
+    return {
+        "name": platform.node(),
+        "os": os_name(),
+        "os_release": _os_release(),
+        "kernel": platform.release(),
+        "arch": arch_name(),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_bytes": _memory_bytes(),
+        "virtualization": _virtualization(),
+        "gpus": gpus(),
+        "ci": bool(os.environ.get("CI")),
+    }

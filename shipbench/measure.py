@@ -1,0 +1,91 @@
+"""Measurements every strategy shares: start-up (cold, then warm runs), throughput, a screenshot, sizes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from . import settings
+from .apps import App
+from .errors import Failure
+from .runner import ProcessRun, run_app
+from .stats import summarize
+from .strategies.base import Artifact, Context
+
+_DROP_FROM_APP_ENV = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "CONDA_PREFIX")
+
+
+def app_env(artifact: Artifact, app: App) -> dict[str, str]:
+    """The environment of a measured app run: the user's, minus what would leak the harness's Python in."""
+    env = {k: v for k, v in os.environ.items() if k not in _DROP_FROM_APP_ENV}
+    if app.name == "gui":
+        env["QT_QPA_PLATFORM"] = settings.qt_platform()
+    env.update(artifact.env)
+    return env
+
+
+def standard_steps(app: App) -> int:
+    return 3 + (1 if app.throughput_args else 0)
+
+
+def standard(ctx: Context, artifact: Artifact) -> None:
+    """Cold start, warm starts, then throughput (app_dl) or a screenshot (app_gui)."""
+    env = app_env(artifact, ctx.app)
+    probe = [*artifact.launcher, *ctx.app.probe_args]
+    timeout = settings.app_timeout_s()
+    runs: list[ProcessRun] = []
+
+    with ctx.steps.step("start-up, cold (first run after the build)"):
+        runs.append(run_app(probe, env=env, timeout=timeout))
+    with ctx.steps.step(f"start-up, warm ({settings.warm_runs()} runs)"):
+        runs.extend(run_app(probe, env=env, timeout=timeout) for _ in range(settings.warm_runs()))
+    ready = [run.ready_s for run in runs if run.ready_s is not None]
+    ctx.metrics["startup_s"] = {"cold": ready[0], "warm": summarize(ready[1:])}
+    first_ready = runs[0].event("ready") or {}
+    if ctx.app.name == "gui":
+        ctx.metrics["qt_platform"] = str(first_ready.get("qt_platform", ""))
+        with ctx.steps.step("screenshot"):
+            ctx.metrics["screenshot"] = _screenshot(ctx, probe, env, timeout)
+
+    if ctx.app.throughput_args:
+        with ctx.steps.step(f"training throughput ({settings.throughput_runs()} runs)"):
+            argv = [*artifact.launcher, *ctx.app.throughput_args]
+            runs.extend(_throughput(ctx, argv, env, timeout))
+    rss = [run.peak_rss_bytes for run in runs if run.peak_rss_bytes is not None]
+    if rss:
+        ctx.metrics["peak_rss_bytes"] = max(rss)
+
+
+def _screenshot(ctx: Context, probe: list[str], env: dict[str, str], timeout: float) -> str:
+    relative = Path("screenshots") / (ctx.key.filename.removesuffix(".json") + ".png")
+    target = (ctx.results_dir / relative).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    run_app([*probe, "--screenshot", str(target)], env=env, timeout=timeout)
+    if not target.is_file() or target.stat().st_size == 0:
+        raise Failure(f"the app said ready but wrote no screenshot to {target}")
+    return relative.as_posix()
+
+
+def _throughput(ctx: Context, argv: list[str], env: dict[str, str], timeout: float) -> list[ProcessRun]:
+    runs = [run_app(argv, env=env, timeout=timeout * 5) for _ in range(settings.throughput_runs())]
+    results: list[dict[str, Any]] = []
+    for run in runs:
+        result = run.event("result")
+        if result is None or not result.get("samples_per_s"):
+            raise Failure(f"no result event with samples/s from {' '.join(argv)}", run.output.splitlines()[-20:])
+        results.append(result)
+    middle = sorted(results, key=lambda r: r["samples_per_s"])[len(results) // 2]
+    ctx.metrics.update(
+        samples_per_s=summarize([r["samples_per_s"] for r in results]),
+        tflops=middle["tflops"],
+        device=middle["device"],
+        device_name=middle["device_name"],
+        loss_first=middle["loss_first"],
+        loss_last=middle["loss_last"],
+    )
+    ctx.versions["torch"] = middle["torch"]
+    if middle["loss_last"] >= middle["loss_first"]:
+        raise Failure(f"the loss did not fall ({middle['loss_first']:.3f} → {middle['loss_last']:.3f})")
+    return runs

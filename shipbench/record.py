@@ -1,0 +1,132 @@
+"""Result records: one JSON file per (strategy, variant, app, python, os, arch), validated on write and read.
+
+The format is public (see shipbench/schema/record.schema.json): the report, the CI merge and users' own
+tools read it, so records are written atomically and never half.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from . import host
+from .errors import UsageError
+from .fsutil import atomic_write_text
+
+SCHEMA_VERSION = 1
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    text = resources.files("shipbench").joinpath("schema/record.schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def validation_errors(record: object) -> list[str]:
+    validator = jsonschema.Draft202012Validator(schema())
+    return [
+        f"{'/'.join(str(part) for part in error.absolute_path) or '(top)'}: {error.message}"
+        for error in sorted(validator.iter_errors(record), key=lambda error: list(error.absolute_path))
+    ]
+
+
+@dataclass(frozen=True)
+class Key:
+    """What one record is about: the report's row."""
+
+    strategy: str
+    variant: str
+    app: str
+    python: str
+    os: str = host.os_name()
+    arch: str = host.arch_name()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.strategy}-{self.variant}-{self.app}-py{self.python}-{self.os}-{self.arch}.json"
+
+    def label(self) -> str:
+        return f"{self.strategy}/{self.variant} {self.app} py{self.python} {self.os}-{self.arch}"
+
+
+def new_record(key: Key, command: str | None = None) -> dict[str, Any]:
+    created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    facts = host.facts()
+    digest = hashlib.sha256(f"{key}|{facts['name']}|{created}".encode()).hexdigest()[:32]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "id": digest,
+        "created": created,
+        "strategy": key.strategy,
+        "variant": key.variant,
+        "app": key.app,
+        "python": key.python,
+        "os": key.os,
+        "arch": key.arch,
+        "status": "ok",
+        "reason": None,
+        "command": command,
+        "artifact": None,
+        "metrics": {},
+        "host": facts,
+        "versions": {},
+        "notes": [],
+    }
+
+
+def write(record: dict[str, Any], results_dir: Path) -> Path:
+    errors = validation_errors(record)
+    if errors:
+        raise ValueError("refusing to write an invalid record: " + "; ".join(errors))
+    key = Key(*(record[field] for field in ("strategy", "variant", "app", "python", "os", "arch")))
+    path = results_dir / key.filename
+    try:
+        atomic_write_text(path, json.dumps(record, indent=2, sort_keys=False) + "\n")
+    except PermissionError as error:
+        raise UsageError(f"cannot write results to {results_dir}: {error.strerror} (is it read-only?)") from None
+    return path
+
+
+def check_writable(results_dir: Path) -> None:
+    """Fail before minutes of building, not after, when the results cannot be saved."""
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        probe = results_dir / ".write-test"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"cannot write results to {results_dir}: {error.strerror or error} (is it read-only?)") from None
+
+
+@dataclass(frozen=True)
+class Invalid:
+    path: Path
+    problems: list[str]
+
+
+def load_all(results_dirs: list[Path]) -> tuple[list[dict[str, Any]], list[Invalid]]:
+    """Every valid record under the folders (recursively, so CI artifacts can be merged), once per id."""
+    records: dict[str, dict[str, Any]] = {}
+    invalid: list[Invalid] = []
+    for folder in results_dirs:
+        for path in sorted(folder.rglob("*.json")):
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError) as error:
+                invalid.append(Invalid(path, [f"not readable JSON: {error}"]))
+                continue
+            problems = validation_errors(record)
+            if problems:
+                invalid.append(Invalid(path, problems))
+            else:
+                records.setdefault(record["id"], record)
+    return list(records.values()), invalid

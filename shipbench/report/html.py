@@ -1,0 +1,69 @@
+"""The report as one self-contained HTML page: no scripts, no fonts, no network; it opens from disk."""
+
+from __future__ import annotations
+
+from html import escape
+
+from .tables import LABEL_COLUMNS, Report
+
+_STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; margin: .5rem 0 1.5rem; }
+th, td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; }
+td.value { text-align: right; font-variant-numeric: tabular-nums; }
+.skipped { color: #8a6d00; } .failed { color: #b00020; } .missing { color: #777; }
+.explain { color: #555; font-style: italic; }
+"""
+
+
+def render(report: Report) -> str:
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             "<title>shipbench report</title>", f"<style>{_STYLE}</style></head><body>", "<h1>shipbench report</h1>"]
+    if not report.records:
+        sources = ", ".join(escape(str(s)) for s in report.sources)
+        parts.append(f'<p class="failed"><strong>No records found</strong> in {sources}.</p>')
+    else:
+        ok = sum(r["status"] == "ok" for r in report.records)
+        parts.append(f"<p>{len(report.records)} records: {ok} ok, {len(report.not_ok)} skipped or failed.</p>")
+    for table in report.tables:
+        parts.append(f"<h2>{escape(table.metric.title)}</h2>")
+        parts.append(f'<p class="explain">{escape(table.metric.explanation)}</p>')
+        if not table.rows:
+            parts.append("<p>No records for this metric.</p>")
+            continue
+        if table.missing_everywhere:
+            parts.append('<p class="missing"><strong>Not measured in any record.</strong></p>')
+        head = "".join(f"<th>{c}</th>" for c in LABEL_COLUMNS)
+        parts.append(f"<table><tr>{head}<th>value</th></tr>")
+        for row in table.rows:
+            cells = "".join(f"<td>{escape(row.label[c])}</td>" for c in LABEL_COLUMNS)
+            title = f' title="{escape(row.reason)}"' if row.reason else ""
+            parts.append(f'<tr>{cells}<td class="value {row.status}"{title}>{escape(row.cell)}</td></tr>')
+        parts.append("</table>")
+    if report.not_ok:
+        parts.append("<h2>Skipped and failed</h2><table><tr><th>row</th><th>status</th><th>reason</th></tr>")
+        for rec in report.not_ok:
+            row = f"{rec['strategy']}/{rec['variant']} {rec['app']} py{rec['python']} {rec['os']}"
+            parts.append(f'<tr><td>{escape(row)}</td><td class="{rec["status"]}">{rec["status"]}</td>'
+                         f"<td>{escape(rec['reason'] or '')}</td></tr>")
+        parts.append("</table>")
+    if report.invalid:
+        parts.append("<h2>Invalid records (left out)</h2><ul>")
+        parts += [f"<li><code>{escape(str(b.path))}</code>: {escape('; '.join(b.problems[:3]))}</li>"
+                  for b in report.invalid]
+        parts.append("</ul>")
+    parts.append("<h2>Hosts</h2><table><tr><th>host</th><th>OS</th><th>CPU</th><th>cores</th><th>memory</th>"
+                 "<th>GPU</th></tr>")
+    for h in report.hosts:
+        memory = f"{h['memory_bytes'] / 2**30:.0f} GiB" if h.get("memory_bytes") else "?"
+        gpus = ", ".join(g["name"] for g in h.get("gpus", [])) or "none"
+        parts.append(f"<tr><td>{escape(h['name'])}</td><td>{escape(h.get('os_release', h['os']))}</td>"
+                     f"<td>{escape(h['cpu'])}</td><td>{h['cores']}</td><td>{memory}</td><td>{escape(gpus)}</td></tr>")
+    parts.append("</table>")
+    if report.notes:
+        parts.append("<h2>Notes from the measurements</h2><ul>")
+        parts += [f"<li>{escape(note)}</li>" for note in report.notes]
+        parts.append("</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,126 @@
+"""From records to the tables the report shows: one table per metric, one row per record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..record import Invalid
+
+
+def _get(path: str) -> Callable[[dict[str, Any]], Any]:
+    def getter(metrics: dict[str, Any]) -> Any:
+        value: Any = metrics
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    return getter
+
+
+def fmt_bytes(value: Any) -> str:
+    return f"{value / 1e6:,.1f} MB"
+
+
+def fmt_seconds(value: Any) -> str:
+    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+
+
+def fmt_summary(unit: Callable[[Any], str]) -> Callable[[Any], str]:
+    def render(value: dict[str, Any]) -> str:
+        return f"{unit(value['median'])} ({unit(value['min'])} – {unit(value['max'])}, n={value['n']})"
+
+    return render
+
+
+def fmt_rate(value: Any) -> str:
+    return f"{value:,.0f}"
+
+
+@dataclass(frozen=True)
+class Metric:
+    title: str
+    explanation: str
+    get: Callable[[dict[str, Any]], Any]
+    render: Callable[[Any], str]
+    apps: tuple[str, ...] = ("gui", "dl")
+
+
+METRICS = (
+    Metric("Size on disk", "what must be shipped or installed (the venv folder, the bundle, the image)",
+           _get("size_bytes"), fmt_bytes),
+    Metric("Download size", "compressed, as a user downloads it", _get("download_bytes"), fmt_bytes),
+    Metric("Set-up / build time, cold cache", "from nothing, with empty package caches", _get("setup_s.cold"),
+           fmt_seconds),
+    Metric("Set-up / build time, warm cache", "again, with the caches the cold run filled", _get("setup_s.warm"),
+           fmt_seconds),
+    Metric("Start-up, cold", "spawn to the app's ready event, first run after the build", _get("startup_s.cold"),
+           fmt_seconds),
+    Metric("Start-up, warm", "spawn to ready: median (min – max, n runs)", _get("startup_s.warm"),
+           fmt_summary(fmt_seconds)),
+    Metric("Peak memory (RSS)", "largest resident set of the app process over all runs", _get("peak_rss_bytes"),
+           fmt_bytes),
+    Metric("Training throughput", "app_dl samples/s: median (min – max, n runs), warm-up steps excluded",
+           _get("samples_per_s"), fmt_summary(fmt_rate), apps=("dl",)),
+)
+
+
+@dataclass
+class Row:
+    label: dict[str, str]
+    status: str
+    cell: str
+    reason: str | None = None
+
+
+@dataclass
+class Table:
+    metric: Metric
+    rows: list[Row]
+    missing_everywhere: bool
+
+
+@dataclass
+class Report:
+    tables: list[Table]
+    records: list[dict[str, Any]]
+    not_ok: list[dict[str, Any]]
+    hosts: list[dict[str, Any]]
+    invalid: list[Invalid]
+    sources: list[Path]
+    notes: list[str] = field(default_factory=list)
+
+
+LABEL_COLUMNS = ("strategy", "variant", "app", "python", "os")
+
+
+def _sort_key(record: dict[str, Any]) -> tuple[Any, ...]:
+    python = tuple(int(part) for part in record["python"].split("."))
+    return (record["app"], record["strategy"], record["variant"], python, record["os"], record["host"]["name"])
+
+
+def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[Path]) -> Report:
+    records = sorted(records, key=_sort_key)
+    tables = []
+    for metric in METRICS:
+        rows = []
+        for rec in records:
+            if rec["app"] not in metric.apps:
+                continue
+            label = {column: rec[column] for column in LABEL_COLUMNS}
+            value = metric.get(rec["metrics"])
+            if rec["status"] != "ok":
+                rows.append(Row(label, rec["status"], rec["status"], rec["reason"]))
+            elif value is None:
+                rows.append(Row(label, "missing", "not measured"))
+            else:
+                rows.append(Row(label, "ok", metric.render(value)))
+        tables.append(Table(metric, rows, missing_everywhere=not any(row.status == "ok" for row in rows)))
+    hosts: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        hosts.setdefault(rec["host"]["name"] + rec["os"], rec["host"])
+    notes = sorted({note for rec in records for note in rec.get("notes", [])})
+    return Report(tables, records, [r for r in records if r["status"] != "ok"], list(hosts.values()), invalid,
+                  sources, notes)

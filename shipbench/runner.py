@@ -1,0 +1,204 @@
+"""Spawn an app, read its JSON events, time spawn→`ready`, and never leave a process behind.
+
+The clock starts just before the spawn and stops when the `ready` line is read, so interpreter start-up,
+imports, unpacking (a PyInstaller onefile) and container or VM overheads are all inside the number.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import Failure
+from .fsutil import tail
+
+
+@dataclass
+class ProcessRun:
+    argv: list[str]
+    ready_s: float | None
+    exit_code: int | None
+    wall_s: float
+    events: list[dict[str, Any]] = field(default_factory=list)
+    output: str = ""
+    peak_rss_bytes: int | None = None
+
+    def event(self, name: str) -> dict[str, Any] | None:
+        return next((event for event in self.events if event.get("event") == name), None)
+
+
+def _new_group_kwargs(platform: str) -> dict[str, Any]:
+    """Start the child in its own process group, so a timeout can kill it and everything it spawned."""
+    if platform == "win32":
+        return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200)}
+    return {"start_new_session": True}
+
+
+def kill_tree(proc: subprocess.Popen[str], platform: str = sys.platform) -> None:
+    if proc.poll() is not None and platform != "win32":
+        # the leader is gone, but children in its group may live on
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        return
+    if platform == "win32":
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
+    else:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+
+
+def _rss_bytes_from_rusage(maxrss: int, platform: str = sys.platform) -> int:
+    """ru_maxrss is in KiB on Linux and in bytes on macOS."""
+    return maxrss if platform == "darwin" else maxrss * 1024
+
+
+def _wait(proc: subprocess.Popen[str], timeout: float) -> tuple[int, int | None]:
+    """Wait for exit, returning (exit code, peak RSS in bytes where the OS tells it)."""
+    if hasattr(os, "wait4"):
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == proc.pid:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                return proc.returncode, _rss_bytes_from_rusage(usage.ru_maxrss)
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+            time.sleep(0.005)
+    return proc.wait(timeout=timeout), None
+
+
+def run_app(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    timeout: float = 60.0,
+    need_ready: bool = True,
+) -> ProcessRun:
+    """Run argv to completion; raise Failure when it never says ready, times out, or exits non-zero."""
+    argv = list(argv)
+    lines: queue.Queue[tuple[float, str | None]] = queue.Queue()
+    start = time.perf_counter()
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            bufsize=1,
+            **_new_group_kwargs(sys.platform),
+        )
+    except OSError as error:
+        raise Failure(f"could not start {argv[0]}: {error}") from error
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put((time.perf_counter(), line))
+        lines.put((time.perf_counter(), None))
+
+    threading.Thread(target=pump, daemon=True).start()
+
+    output: list[str] = []
+    events: list[dict[str, Any]] = []
+    ready_s: float | None = None
+    deadline = start + timeout
+    eof = False
+    try:
+        while not eof:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise TimeoutError
+            try:
+                stamp, line = lines.get(timeout=remaining)
+            except queue.Empty:
+                raise TimeoutError from None
+            if line is None:
+                eof = True
+                continue
+            output.append(line)
+            event = _parse_event(line)
+            if event is not None:
+                events.append(event)
+                if event.get("event") == "ready" and ready_s is None:
+                    ready_s = stamp - start
+        exit_code, rss = _wait(proc, max(1.0, deadline - time.perf_counter()))
+    except (TimeoutError, subprocess.TimeoutExpired):
+        kill_tree(proc)
+        proc.wait()
+        what = "no ready event" if ready_s is None and need_ready else "did not exit"
+        raise Failure(f"{what} within {timeout:g} s: {' '.join(argv)}", tail("".join(output))) from None
+    finally:
+        if proc.poll() is None:
+            kill_tree(proc)
+    run = ProcessRun(argv, ready_s, exit_code, time.perf_counter() - start, events, "".join(output), rss)
+    if exit_code != 0:
+        raise Failure(f"exit code {exit_code}: {' '.join(argv)}", tail(run.output))
+    if need_ready and ready_s is None:
+        raise Failure(f"exited without a ready event: {' '.join(argv)}", tail(run.output))
+    return run
+
+
+def _parse_event(line: str) -> dict[str, Any] | None:
+    line = line.strip()
+    if not (line.startswith("{") and line.endswith("}")):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and "event" in value else None
+
+
+def run_tool(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float = 1800.0,
+    what: str | None = None,
+) -> tuple[float, str]:
+    """Run a build tool to completion; return (seconds, output) or raise Failure with the log's tail."""
+    argv = [str(part) for part in argv]
+    start = time.perf_counter()
+    try:
+        result = subprocess.run(
+            argv,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise Failure(f"{what or argv[0]}: {argv[0]} not found") from None
+    except subprocess.TimeoutExpired as error:
+        output = error.output if isinstance(error.output, str) else ""
+        raise Failure(f"{what or argv[0]}: no end within {timeout:g} s", tail(output)) from None
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise Failure(f"{what or argv[0]} failed with exit code {result.returncode}", tail(result.stdout))
+    return elapsed, result.stdout

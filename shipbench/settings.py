@@ -1,0 +1,58 @@
+"""Every knob shipbench reads from the environment, in one place (documented in the README)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import UsageError
+
+
+def _int(name: str, default: int, minimum: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UsageError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise UsageError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def project_root() -> Path:
+    root = Path(os.environ.get("SHIPBENCH_ROOT") or Path.cwd()).resolve()
+    if not (root / "app_gui" / "pyproject.toml").is_file():
+        raise UsageError(f"{root} is not a shipbench checkout (no app_gui/pyproject.toml); run from the repository root")
+    return root
+
+
+def results_dir() -> Path:
+    return Path(os.environ.get("SHIPBENCH_RESULTS") or "results")
+
+
+def build_dir() -> Path:
+    return Path(os.environ.get("SHIPBENCH_BUILD") or "build")
+
+
+def warm_runs() -> int:
+    """Start-up runs after the cold one; the median of fewer than 5 says little."""
+    return _int("SHIPBENCH_WARM_RUNS", 5, minimum=1)
+
+
+def throughput_runs() -> int:
+    return _int("SHIPBENCH_THROUGHPUT_RUNS", 3, minimum=1)
+
+
+def app_timeout_s() -> int:
+    return _int("SHIPBENCH_APP_TIMEOUT", 120, minimum=1)
+
+
+def qt_platform() -> str:
+    """offscreen by default, so runs need no display; set SHIPBENCH_QT_PLATFORM=xcb (with DISPLAY) for X11."""
+    return os.environ.get("SHIPBENCH_QT_PLATFORM") or "offscreen"
+
+
+def torch_source() -> str:
+    return os.environ.get("SHIPBENCH_TORCH") or "auto"

@@ -1,0 +1,16 @@
+"""The registry of strategies: one module each, all with the interface in base.py."""
+
+from __future__ import annotations
+
+from ..errors import UsageError
+from .base import Strategy
+from .venv import VenvStrategy
+
+STRATEGIES: dict[str, Strategy] = {strategy.name: strategy for strategy in (VenvStrategy(),)}
+
+
+def get(name: str) -> Strategy:
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        raise UsageError(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGIES)}") from None

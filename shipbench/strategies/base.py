@@ -1,0 +1,70 @@
+"""The one interface every strategy implements: build the artifact, then measure it.
+
+A strategy module holds only what is particular to its way of shipping (how to build, how to start the app
+from what was built). Measuring start-up, throughput and screenshots is shared and lives in measure.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..apps import App
+from ..console import Steps
+from ..record import Key
+
+
+@dataclass
+class Context:
+    """What a strategy gets to work with for one (variant, app, python) target, and the record it fills."""
+
+    key: Key
+    app: App
+    root: Path  # the repository checkout
+    build_dir: Path  # where this strategy may write (kept between runs; caches live here)
+    results_dir: Path
+    record: dict[str, Any]
+    steps: Steps
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        metrics: dict[str, Any] = self.record["metrics"]
+        return metrics
+
+    @property
+    def versions(self) -> dict[str, Any]:
+        versions: dict[str, Any] = self.record["versions"]
+        return versions
+
+    def note(self, text: str) -> None:
+        self.record["notes"].append(text)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """What a user must ship, and how to start the app from it."""
+
+    path: Path
+    kind: str
+    launcher: tuple[str, ...]  # argv that starts the app; the app's own arguments follow
+    env: dict[str, str] = field(default_factory=dict)  # added to the environment of each app run
+    description: str = ""
+
+
+class Strategy(Protocol):
+    name: str
+    variants: tuple[str, ...]
+    summary: str
+
+    def build(self, ctx: Context) -> Artifact:
+        """Build (cold, then warm) and fill the set-up metrics; raise Skip or Failure."""
+        ...
+
+    def measure(self, ctx: Context, artifact: Artifact) -> None:
+        """Fill the run-time metrics (most strategies use measure.standard)."""
+        ...
+
+    def planned_steps(self, app: App) -> int:
+        """How many progress steps build + measure will report, for the progress bar."""
+        ...

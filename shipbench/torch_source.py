@@ -1,0 +1,81 @@
+"""Where torch comes from: a setting, because the default on PyPI is a multi-GB CUDA build on Linux.
+
+SHIPBENCH_TORCH takes one of:
+  auto           a wheel from the folders in PIP_FIND_LINKS that fits the target Python; else PyPI where
+                 PyPI's torch is a CPU build (macOS, Windows); else skipped, with the reason (the default)
+  wheels:DIR     a torch wheel from DIR (several folders separated by os.pathsep) that fits the target Python
+  index:URL      torch from this index as well as PyPI, e.g. https://download.pytorch.org/whl/cpu
+  pypi           torch from PyPI whatever it is (on Linux: the CUDA build with ~3 GB of nvidia-* wheels)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import parse_wheel_filename
+from packaging.version import Version
+
+from .errors import Skip, UsageError
+
+_PLATFORM_WORDS = {"linux": ("linux",), "macos": ("macosx",), "windows": ("win",)}
+_ARCH_WORDS = {"x86_64": ("x86_64", "amd64"), "aarch64": ("aarch64", "arm64")}
+
+
+@dataclass(frozen=True)
+class TorchChoice:
+    requirement: str  # what to hand the installer: "torch" or the path of a wheel file
+    extra_index_url: str | None
+    description: str  # for the record: which build, from where
+
+
+def _fits(wheel: Path, python: str, os_name: str, arch: str) -> bool:
+    try:
+        name, _version, _build, tags = parse_wheel_filename(wheel.name)
+    except ValueError:
+        return False
+    abi = "cp" + python.replace(".", "")
+    platform_words = _PLATFORM_WORDS.get(os_name, (os_name,))
+    arch_words = _ARCH_WORDS.get(arch, (arch,))
+    return name == "torch" and any(
+        tag.interpreter == abi
+        and tag.platform.startswith(platform_words)
+        and (tag.platform.endswith(arch_words) or "universal2" in tag.platform)
+        for tag in tags
+    )
+
+
+def find_wheel(folders: list[Path], python: str, os_name: str, arch: str) -> Path | None:
+    wheels = [w for folder in folders if folder.is_dir() for w in folder.glob("torch-*.whl") if _fits(w, python, os_name, arch)]
+    return max(wheels, key=lambda w: Version(parse_wheel_filename(w.name)[1].public)) if wheels else None
+
+
+def _folders(spec: str) -> list[Path]:
+    return [Path(part) for part in re.split(r"[\s" + re.escape(os.pathsep) + r"]+", spec) if part]
+
+
+def resolve(setting: str, python: str, os_name: str, arch: str, find_links: str | None = None) -> TorchChoice:
+    """Pick torch for a target Python, or raise Skip saying why none fits and how to allow one."""
+    if setting == "pypi":
+        build = "the CUDA build on Linux" if os_name == "linux" else "a CPU build"
+        return TorchChoice("torch", None, f"PyPI ({build})")
+    if setting.startswith("index:"):
+        url = setting.removeprefix("index:")
+        return TorchChoice("torch", url, f"index {url}")
+    if setting.startswith("wheels:") or setting == "auto":
+        spec = setting.removeprefix("wheels:") if setting != "auto" else (find_links or "")
+        folders = _folders(spec)
+        wheel = find_wheel(folders, python, os_name, arch)
+        if wheel is not None:
+            return TorchChoice(str(wheel), None, f"wheel {wheel.name}")
+        if setting == "auto" and os_name != "linux":
+            return TorchChoice("torch", None, "PyPI (a CPU build)")
+        where = ", ".join(str(f) for f in folders) or "no wheel folder (PIP_FIND_LINKS is unset)"
+        raise Skip(
+            f"no CPU torch wheel for Python {python} ({os_name}-{arch}) in {where}; PyPI's Linux torch is the "
+            "~3 GB CUDA build, so it is not used unless asked: set SHIPBENCH_TORCH=pypi, "
+            "SHIPBENCH_TORCH=index:https://download.pytorch.org/whl/cpu or SHIPBENCH_TORCH=wheels:DIR"
+        )
+    raise UsageError(f"SHIPBENCH_TORCH={setting!r}: expected auto, pypi, index:URL or wheels:DIR")
