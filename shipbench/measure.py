@@ -9,7 +9,7 @@ from typing import Any
 from . import settings
 from .apps import App
 from .errors import Failure
-from .runner import ProcessRun, run_app
+from .runner import ProcessRun, short_command, run_app
 from .stats import summarize
 from .strategies.base import Artifact, Context
 
@@ -74,7 +74,7 @@ def _throughput(ctx: Context, argv: list[str], env: dict[str, str], timeout: flo
     for run in runs:
         result = run.event("result")
         if result is None or not result.get("samples_per_s"):
-            raise Failure(f"no result event with samples/s from {' '.join(argv)}", run.output.splitlines()[-20:])
+            raise Failure(f"no result event with samples/s from {short_command(argv)}", run.output.splitlines()[-20:])
         results.append(result)
     middle = sorted(results, key=lambda r: r["samples_per_s"])[len(results) // 2]
     ctx.metrics.update(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shlex
 import signal
 import subprocess
 import sys
@@ -145,16 +146,22 @@ def run_app(
         kill_tree(proc)
         proc.wait()
         what = "no ready event" if ready_s is None and need_ready else "did not exit"
-        raise Failure(f"{what} within {timeout:g} s: {' '.join(argv)}", tail("".join(output))) from None
+        raise Failure(f"{what} within {timeout:g} s: {short_command(argv)}", tail("".join(output))) from None
     finally:
         if proc.poll() is None:
             kill_tree(proc)
     run = ProcessRun(argv, ready_s, exit_code, time.perf_counter() - start, events, "".join(output), rss)
     if exit_code != 0:
-        raise Failure(f"exit code {exit_code}: {' '.join(argv)}", tail(run.output))
+        raise Failure(f"exit code {exit_code}: {short_command(argv)}", tail(run.output))
     if need_ready and ready_s is None:
-        raise Failure(f"exited without a ready event: {' '.join(argv)}", tail(run.output))
+        raise Failure(f"exited without a ready event: {short_command(argv)}", tail(run.output))
     return run
+
+
+def short_command(argv: Sequence[str], limit: int = 160) -> str:
+    """The command for a one-line reason: quoted, and cut where a long inline script would swamp it."""
+    text = " ".join(shlex.quote(part) for part in argv).replace("\n", "; ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _parse_event(line: str) -> dict[str, Any] | None:

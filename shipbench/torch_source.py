@@ -20,7 +20,7 @@ from packaging.version import Version
 
 from .errors import Skip, UsageError
 
-_PLATFORM_WORDS = {"linux": ("linux",), "macos": ("macosx",), "windows": ("win",)}
+_PLATFORM_WORDS = {"linux": ("linux", "manylinux", "musllinux"), "macos": ("macosx",), "windows": ("win",)}
 _ARCH_WORDS = {"x86_64": ("x86_64", "amd64"), "aarch64": ("aarch64", "arm64")}
 
 

@@ -1,0 +1,44 @@
+"""shipbench: the same two apps shipped every way, measured. `nox` runs every strategy, then the report.
+
+Each strategy session writes one JSON record per (variant, app, python) under results/; `report` turns all of
+them into report/report.md and report/index.html. The work itself lives in shipbench/; this file only says
+which sessions exist and what they run.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2024.3.2"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["venv", "report"]  # the main job: every strategy this host supports, then the report
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+APPS = ["gui", "dl"]
+
+
+def _harness(session: nox.Session, *args: str) -> None:
+    """Run the shipbench CLI in this session's environment; the command behind each record is the nox one."""
+    session.install("-e", ".")
+    session.run("python", "-m", "shipbench", *args, env={"SHIPBENCH_COMMAND": f'nox -s "{session.name}"'})
+
+
+@nox.session(tags=["strategies"])
+@nox.parametrize("app", APPS)
+@nox.parametrize("py", PYTHONS)
+def venv(session: nox.Session, py: str, app: str) -> None:
+    """Ship as a virtual environment: set up with uv, pip and tox-uv (cold and warm cache), start, train."""
+    _harness(session, "run", "venv", "--app", app, "--python", py, *session.posargs)
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Read every record in results/ and write report/report.md and report/index.html."""
+    _harness(session, "report", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite: unit tests, then integration tests that drive the real tools (pytest)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipbench import record
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def make_record() -> Any:
+    """A valid record to start from; tests change what they are about."""
+
+    def make(status: str = "ok", **changes: Any) -> dict[str, Any]:
+        key = record.Key(changes.pop("strategy", "venv"), changes.pop("variant", "uv"), changes.pop("app", "gui"),
+                         changes.pop("python", "3.12"), changes.pop("os", "linux"), changes.pop("arch", "x86_64"))
+        rec = record.new_record(key, command="nox -s test")
+        rec["status"] = status
+        rec["reason"] = None if status == "ok" else f"{status} for a test"
+        if status == "ok":
+            rec["metrics"] = copy.deepcopy({
+                "size_bytes": 250_000_000,
+                "setup_s": {"cold": 3.0, "warm": 1.0},
+                "startup_s": {"cold": 0.3, "warm": {"median": 0.2, "min": 0.15, "max": 0.25, "n": 5}},
+                "peak_rss_bytes": 80_000_000,
+            })
+        rec.update(changes)
+        return rec
+
+    return make
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shipbench", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=1800, check=False)
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody may write to: chmod for ordinary users, a read-only tmpfs for root (root ignores modes)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True,
+                             check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"root without mount rights cannot make a read-only folder: {mounted.stderr!r}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)

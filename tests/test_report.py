@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from shipbench import record
+from shipbench.report import write_report
+
+
+def _write(folder: Path, recs) -> None:
+    for rec in recs:
+        record.write(rec, folder)
+
+
+def test_report_has_a_table_per_metric_and_the_reasons(tmp_path: Path, make_record) -> None:
+    results = tmp_path / "results"
+    ok = make_record(python="3.11")
+    ok["metrics"]["size_bytes"] = 123_400_000
+    dl = make_record(app="dl", python="3.11")
+    dl["metrics"]["samples_per_s"] = {"median": 80000.0, "min": 79000.0, "max": 81000.0, "n": 3}
+    skipped = make_record("skipped", python="3.13")
+    skipped["reason"] = "no Python 3.13 on this host"
+    failed = make_record("failed", variant="pip")
+    failed["reason"] = "no ready event within 60 s"
+    _write(results, [ok, dl, skipped, failed])
+
+    assert write_report([results], tmp_path / "report") == 0
+    md = (tmp_path / "report" / "report.md").read_text()
+    html = (tmp_path / "report" / "index.html").read_text()
+    for title in ("Size on disk", "Set-up / build time, cold cache", "Start-up, warm", "Training throughput"):
+        assert f"## {title}" in md and f"<h2>{title}</h2>" in html
+    assert "123.4 MB" in md
+    assert "0.200 s (0.150 s – 0.250 s, n=5)" in md
+    assert "80,000 (79,000 – 81,000, n=3)" in md
+    assert "no Python 3.13 on this host" in md and "no ready event within 60 s" in html
+    assert "Not measured in any record" in md  # download size: nothing measures it yet
+    assert "<script" not in html and "http" not in html.split("</style>")[1]  # self-contained
+
+
+def test_only_skipped_rows_still_render(tmp_path: Path, make_record) -> None:
+    results = tmp_path / "results"
+    _write(results, [make_record("skipped"), make_record("skipped", app="dl")])
+    assert write_report([results], tmp_path / "out") == 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "2 records: 0 ok, 2 skipped or failed" in md
+
+
+def test_no_records_at_all_says_so(tmp_path: Path) -> None:
+    assert write_report([tmp_path / "nowhere"], tmp_path / "out") == 0
+    assert "No records found" in (tmp_path / "out" / "report.md").read_text()
+    assert "No records found" in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_invalid_records_are_listed_and_the_rest_renders(tmp_path: Path, make_record) -> None:
+    results = tmp_path / "results"
+    _write(results, [make_record()])
+    (results / "broken.json").write_text('{"schema_version": 1')
+    assert write_report([results], tmp_path / "out") == 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "Invalid records" in md and "broken.json" in md
+    assert "250.0 MB" in md
+
+
+def test_markup_in_records_is_escaped(tmp_path: Path, make_record) -> None:
+    results = tmp_path / "résultats ünïcode"
+    rec = make_record("failed")
+    rec["reason"] = "<script>alert(1)</script> | pipe"
+    _write(results, [rec])
+    write_report([results], tmp_path / "out")
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "\\| pipe" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_records_from_two_hosts_merge_into_one_report(tmp_path: Path, make_record) -> None:
+    linux = make_record()
+    mac = make_record(os="macos", arch="aarch64")
+    mac["host"] = {**mac["host"], "name": "mac-runner", "os": "macos", "cpu": "Apple M1"}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    record.write(linux, tmp_path / "a")
+    record.write(mac, tmp_path / "b")
+    (tmp_path / "b" / "again.json").write_text(json.dumps(linux))  # the same record twice counts once
+    write_report([tmp_path], tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "2 records" in md and "Apple M1" in md and "| macos |" in md
