@@ -13,7 +13,11 @@ from .runner import ProcessRun, short_command, run_app
 from .stats import summarize
 from .strategies.base import Artifact, Context
 
-_DROP_FROM_APP_ENV = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "CONDA_PREFIX")
+# Measured apps run as a user would start them: nothing of the harness's Python leaks in, and a host-wide
+# PYTHONDONTWRITEBYTECODE (set on some CI images) must not stop a venv from caching its .pyc files after the
+# first run, or every "warm" start would compile all of torch again.
+_DROP_FROM_APP_ENV = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "CONDA_PREFIX",
+                      "PYTHONDONTWRITEBYTECODE")
 
 
 def app_env(artifact: Artifact, app: App) -> dict[str, str]:

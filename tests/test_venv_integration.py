@@ -1,0 +1,125 @@
+"""The venv strategy for real: uv, pip and tox-uv building app_gui on two Pythons and app_dl on 3.11.
+
+Needs python3.11 and python3.12 on PATH (see the README, "Which Pythons") and, for app_dl, a CPU torch source
+(SHIPBENCH_TORCH, or a torch wheel in a PIP_FIND_LINKS folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, run_cli
+
+from shipbench import interpreters, record
+
+pytestmark = pytest.mark.integration
+
+TARGETS = [("gui", "3.11"), ("gui", "3.12"), ("dl", "3.11")]
+
+
+@pytest.fixture(scope="module")
+def venv_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    base = tmp_path_factory.mktemp("venv-strategy")
+    env = {"SHIPBENCH_BUILD": str(base / "build"), "SHIPBENCH_ROOT": str(ROOT)}
+    outputs = []
+    for app, python in TARGETS:
+        result = run_cli("run", "venv", "--app", app, "--python", python, "--results", str(base / "results"), env=env)
+        outputs.append(result.stderr[-3000:])
+    records, invalid = record.load_all([base / "results"])
+    assert not invalid
+    return {
+        "base": base,
+        "records": {(r["variant"], r["app"], r["python"]): r for r in records},
+        "log": "\n".join(outputs),
+    }
+
+
+def _ok(venv_run: dict[str, Any], variant: str, app: str, python: str) -> dict[str, Any]:
+    rec = venv_run["records"].get((variant, app, python))
+    assert rec is not None, f"no record for {variant} {app} {python}:\n{venv_run['log']}"
+    assert rec["status"] == "ok", f"{rec['reason']}\n" + "\n".join(rec.get("log_tail", []))
+    return rec
+
+
+@pytest.mark.parametrize("variant", ["uv", "pip", "tox-uv"])
+@pytest.mark.parametrize(("app", "python"), TARGETS)
+def test_every_target_and_installer_measured(venv_run: dict[str, Any], variant: str, app: str, python: str) -> None:
+    rec = _ok(venv_run, variant, app, python)
+    metrics = rec["metrics"]
+    assert metrics["size_bytes"] > 10_000_000  # a venv with Qt or torch in it
+    assert metrics["setup_s"]["cold"] > 0 and metrics["setup_s"]["warm"] > 0
+    warm = metrics["startup_s"]["warm"]
+    assert metrics["startup_s"]["cold"] > 0
+    assert 0 < warm["min"] <= warm["median"] <= warm["max"] and warm["n"] >= 5
+    assert metrics["peak_rss_bytes"] > 0
+    assert rec["versions"]["python"].startswith(python + ".")
+    assert Path(venv_run["base"] / "build" / "venv").is_dir()
+
+
+def test_gui_screenshot_is_a_real_png(venv_run: dict[str, Any]) -> None:
+    rec = _ok(venv_run, "uv", "gui", "3.12")
+    assert rec["metrics"]["qt_platform"] == "offscreen"
+    png = (venv_run["base"] / "results" / rec["metrics"]["screenshot"]).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert width >= 600 and height >= 400
+    assert rec["versions"]["PySide6-Essentials"]
+
+
+def test_dl_trains_on_the_cpu_and_the_loss_falls(venv_run: dict[str, Any]) -> None:
+    rec = _ok(venv_run, "uv", "dl", "3.11")
+    metrics = rec["metrics"]
+    assert metrics["device"] == "cpu"
+    assert metrics["loss_last"] < 0.5 * metrics["loss_first"]
+    samples = metrics["samples_per_s"]
+    assert 0 < samples["min"] <= samples["median"] <= samples["max"] and samples["n"] >= 3
+    assert metrics["tflops"] > 0
+    assert rec["versions"]["torch"] and rec["versions"]["torch_source"]
+
+
+def test_the_venv_gui_runs_under_a_real_x_server(venv_run: dict[str, Any], tmp_path: Path) -> None:
+    if not shutil.which("xvfb-run"):
+        if os.environ.get("CI"):
+            pytest.fail("xvfb-run is missing: scripts/install-host-deps.sh installs it")
+        pytest.skip("xvfb-run is not installed")
+    python = interpreters.venv_python(venv_run["base"] / "build" / "venv" / "uv" / "gui-py3.12")
+    shot = tmp_path / "x11.png"
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    result = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", str(python), "-m", "app_gui", "--probe", "--screenshot",
+         str(shot)], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    ready = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(ready) == 1 and ready[0]["event"] == "ready" and ready[0]["qt_platform"] == "xcb"
+    assert shot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_from_the_real_records(venv_run: dict[str, Any], tmp_path: Path) -> None:
+    result = run_cli("report", "--results", str(venv_run["base"] / "results"), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    md = (tmp_path / "report.md").read_text()
+    assert "9 records: 9 ok" in md
+    assert "| venv | uv | gui | 3.12 |" in md
+
+
+@pytest.mark.parametrize("env_name", ["py312-gui", "py311-dl"])
+def test_the_readme_tox_environments_run_the_probes(env_name: str, tmp_path: Path) -> None:
+    """`tox -e py312-gui` as the README shows it; torch for the dl env comes from the same setting as the venv run."""
+    from shipbench import settings, torch_source
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV"))}
+    if env_name.endswith("dl"):
+        choice = torch_source.resolve(settings.torch_source(), "3.11", "linux", os.uname().machine,
+                                      os.environ.get("PIP_FIND_LINKS"))
+        env["SHIPBENCH_TORCH_REQUIREMENT"] = choice.requirement
+    result = subprocess.run(["tox", "-e", env_name, "--workdir", str(tmp_path)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert '"event": "ready"' in result.stdout
