@@ -94,11 +94,12 @@ class Report:
 
 
 LABEL_COLUMNS = ("strategy", "variant", "app", "python", "os")
+APP_ORDER = {"gui": 0, "dl": 1}
 
 
 def _sort_key(record: dict[str, Any]) -> tuple[Any, ...]:
     python = tuple(int(part) for part in record["python"].split("."))
-    return (record["app"], record["strategy"], record["variant"], python, record["os"], record["host"]["name"])
+    return (APP_ORDER.get(record["app"], 99), record["strategy"], record["variant"], python, record["os"], record["host"]["name"])
 
 
 def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[Path]) -> Report:
@@ -112,7 +113,7 @@ def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[P
             label = {column: rec[column] for column in LABEL_COLUMNS}
             value = metric.get(rec["metrics"])
             if rec["status"] != "ok":
-                rows.append(Row(label, rec["status"], rec["status"], rec["reason"]))
+                rows.append(Row(label, rec["status"], f"{rec['status']} (see below)", rec["reason"]))
             elif value is None:
                 rows.append(Row(label, "missing", "not measured"))
             else:
