@@ -42,3 +42,11 @@ def tests(session: nox.Session) -> None:
     """The test suite: unit tests, then integration tests that drive the real tools (pytest)."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy over the harness, the apps and the tests."""
+    session.install("-e", ".", "ruff", "mypy")
+    session.run("ruff", "check", "shipbench", "app_gui", "app_dl", "tests", "noxfile.py")
+    session.run("mypy", "shipbench")

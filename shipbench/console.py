@@ -62,8 +62,10 @@ def _mb(value: Any) -> str:
 
 def summary_table(records: Sequence[dict[str, Any]]) -> Table:
     table = Table(title="shipbench: this run")
-    for column in ("row", "status", "size", "set-up cold", "set-up warm", "start-up cold", "start-up warm", "samples/s"):
-        table.add_column(column, justify="left" if column in ("row", "status") else "right")
+    table.add_column("row")
+    table.add_column("status")
+    for column in ("size", "set-up cold", "set-up warm", "start-up cold", "start-up warm", "samples/s"):
+        table.add_column(column, justify="right")
     colors = {"ok": "green", "skipped": "yellow", "failed": "red"}
     for record in records:
         metrics = record["metrics"]

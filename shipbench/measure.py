@@ -9,7 +9,7 @@ from typing import Any
 from . import settings
 from .apps import App
 from .errors import Failure
-from .runner import ProcessRun, short_command, run_app
+from .runner import ProcessRun, run_app, short_command
 from .stats import summarize
 from .strategies.base import Artifact, Context
 

@@ -104,7 +104,8 @@ def check_writable(results_dir: Path) -> None:
         probe.write_text("", encoding="utf-8")
         probe.unlink()
     except OSError as error:
-        raise UsageError(f"cannot write results to {results_dir}: {error.strerror or error} (is it read-only?)") from None
+        reason = error.strerror or str(error)
+        raise UsageError(f"cannot write results to {results_dir}: {reason} (is it read-only?)") from None
 
 
 @dataclass(frozen=True)

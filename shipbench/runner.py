@@ -6,6 +6,7 @@ imports, unpacking (a PyInstaller onefile) and container or VM overheads are all
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -45,20 +46,12 @@ def _new_group_kwargs(platform: str) -> dict[str, Any]:
 
 
 def kill_tree(proc: subprocess.Popen[str], platform: str = sys.platform) -> None:
-    if proc.poll() is not None and platform != "win32":
-        # the leader is gone, but children in its group may live on
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        return
+    """Kill the process and everything it started, also children left behind after the leader exited."""
     if platform == "win32":
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
-    else:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _rss_bytes_from_rusage(maxrss: int, platform: str = sys.platform) -> int:
@@ -148,8 +141,7 @@ def run_app(
         what = "no ready event" if ready_s is None and need_ready else "did not exit"
         raise Failure(f"{what} within {timeout:g} s: {short_command(argv)}", tail("".join(output))) from None
     finally:
-        if proc.poll() is None:
-            kill_tree(proc)
+        kill_tree(proc)  # nothing the app started may outlive the measurement
     run = ProcessRun(argv, ready_s, exit_code, time.perf_counter() - start, events, "".join(output), rss)
     if exit_code != 0:
         raise Failure(f"exit code {exit_code}: {short_command(argv)}", tail(run.output))
@@ -176,7 +168,7 @@ def _parse_event(line: str) -> dict[str, Any] | None:
 
 
 def run_tool(
-    argv: Sequence[str],
+    argv: Sequence[str | os.PathLike[str]],
     *,
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,

@@ -24,7 +24,9 @@ def _int(name: str, default: int, minimum: int) -> int:
 def project_root() -> Path:
     root = Path(os.environ.get("SHIPBENCH_ROOT") or Path.cwd()).resolve()
     if not (root / "app_gui" / "pyproject.toml").is_file():
-        raise UsageError(f"{root} is not a shipbench checkout (no app_gui/pyproject.toml); run from the repository root")
+        raise UsageError(
+            f"{root} is not a shipbench checkout (no app_gui/pyproject.toml); run from the repository root"
+        )
     return root
 
 

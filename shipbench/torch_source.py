@@ -48,7 +48,13 @@ def _fits(wheel: Path, python: str, os_name: str, arch: str) -> bool:
 
 
 def find_wheel(folders: list[Path], python: str, os_name: str, arch: str) -> Path | None:
-    wheels = [w for folder in folders if folder.is_dir() for w in folder.glob("torch-*.whl") if _fits(w, python, os_name, arch)]
+    wheels = [
+        wheel
+        for folder in folders
+        if folder.is_dir()
+        for wheel in folder.glob("torch-*.whl")
+        if _fits(wheel, python, os_name, arch)
+    ]
     return max(wheels, key=lambda w: Version(parse_wheel_filename(w.name)[1].public)) if wheels else None
 
 

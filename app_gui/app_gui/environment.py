@@ -51,8 +51,9 @@ def _read(path: str) -> str:
 
 def detect_container() -> str | None:
     """Name the container runtime if the process runs in one, else None."""
-    if os.environ.get("container"):  # set by podman and systemd-nspawn
-        return os.environ["container"]
+    runtime = os.environ.get("container")  # noqa: SIM112 - podman and systemd-nspawn set it in lower case
+    if runtime:
+        return runtime
     for marker in _CONTAINER_MARKERS:
         if os.path.exists(marker):
             return "docker" if "docker" in marker else "podman"

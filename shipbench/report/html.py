@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
-from .tables import LABEL_COLUMNS, Report
+from .tables import HOST_COLUMNS, LABEL_COLUMNS, Report, host_rows, problem_rows
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; }
@@ -15,6 +16,12 @@ td.value { text-align: right; font-variant-numeric: tabular-nums; }
 .skipped { color: #8a6d00; } .failed { color: #b00020; } .missing { color: #777; }
 .explain { color: #555; font-style: italic; }
 """
+
+
+def _table(headers: tuple[str, ...], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def render(report: Report) -> str:
@@ -42,25 +49,14 @@ def render(report: Report) -> str:
             parts.append(f'<tr>{cells}<td class="value {row.status}"{title}>{escape(row.cell)}</td></tr>')
         parts.append("</table>")
     if report.not_ok:
-        parts.append("<h2>Skipped and failed</h2><table><tr><th>row</th><th>status</th><th>reason</th></tr>")
-        for rec in report.not_ok:
-            row = f"{rec['strategy']}/{rec['variant']} {rec['app']} py{rec['python']} {rec['os']}"
-            parts.append(f'<tr><td>{escape(row)}</td><td class="{rec["status"]}">{rec["status"]}</td>'
-                         f"<td>{escape(rec['reason'] or '')}</td></tr>")
-        parts.append("</table>")
+        parts.append("<h2>Skipped and failed</h2>")
+        parts.append(_table(("row", "status", "reason"), problem_rows(report)))
     if report.invalid:
         parts.append("<h2>Invalid records (left out)</h2><ul>")
         parts += [f"<li><code>{escape(str(b.path))}</code>: {escape('; '.join(b.problems[:3]))}</li>"
                   for b in report.invalid]
         parts.append("</ul>")
-    parts.append("<h2>Hosts</h2><table><tr><th>host</th><th>OS</th><th>CPU</th><th>cores</th><th>memory</th>"
-                 "<th>GPU</th></tr>")
-    for h in report.hosts:
-        memory = f"{h['memory_bytes'] / 2**30:.0f} GiB" if h.get("memory_bytes") else "?"
-        gpus = ", ".join(g["name"] for g in h.get("gpus", [])) or "none"
-        parts.append(f"<tr><td>{escape(h['name'])}</td><td>{escape(h.get('os_release', h['os']))}</td>"
-                     f"<td>{escape(h['cpu'])}</td><td>{h['cores']}</td><td>{memory}</td><td>{escape(gpus)}</td></tr>")
-    parts.append("</table>")
+    parts += ["<h2>Hosts</h2>", _table(HOST_COLUMNS, host_rows(report))]
     if report.notes:
         parts.append("<h2>Notes from the measurements</h2><ul>")
         parts += [f"<li>{escape(note)}</li>" for note in report.notes]

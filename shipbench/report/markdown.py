@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from .tables import LABEL_COLUMNS, Report
+from collections.abc import Sequence
+
+from .tables import HOST_COLUMNS, LABEL_COLUMNS, Report, host_rows, problem_rows
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(headers: tuple[str, ...], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return lines + ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
 
 
 def render(report: Report) -> str:
@@ -23,27 +30,16 @@ def render(report: Report) -> str:
             continue
         if table.missing_everywhere:
             out += ["**Not measured in any record.**", ""]
-        out += ["| " + " | ".join(LABEL_COLUMNS) + " | value |", "|" + "---|" * (len(LABEL_COLUMNS) + 1)]
-        for row in table.rows:
-            out.append("| " + " | ".join(_cell(row.label[c]) for c in LABEL_COLUMNS) + f" | {_cell(row.cell)} |")
+        rows = [tuple(row.label[c] for c in LABEL_COLUMNS) + (row.cell,) for row in table.rows]
+        out += _table((*LABEL_COLUMNS, "value"), rows)
         out.append("")
     if report.not_ok:
-        out += ["## Skipped and failed", "", "| row | status | reason |", "|---|---|---|"]
-        for rec in report.not_ok:
-            row = f"{rec['strategy']}/{rec['variant']} {rec['app']} py{rec['python']} {rec['os']}"
-            out.append(f"| {_cell(row)} | {rec['status']} | {_cell(rec['reason'] or '')} |")
-        out.append("")
+        out += ["## Skipped and failed", "", *_table(("row", "status", "reason"), problem_rows(report)), ""]
     if report.invalid:
         out += ["## Invalid records (left out)", ""]
         out += [f"- `{_cell(str(bad.path))}`: {_cell('; '.join(bad.problems[:3]))}" for bad in report.invalid]
         out.append("")
-    out += ["## Hosts", "", "| host | OS | CPU | cores | memory | GPU |", "|---|---|---|---|---|---|"]
-    for h in report.hosts:
-        memory = f"{h['memory_bytes'] / 2**30:.0f} GiB" if h.get("memory_bytes") else "?"
-        gpus = ", ".join(g["name"] for g in h.get("gpus", [])) or "none"
-        out.append(f"| {_cell(h['name'])} | {_cell(h.get('os_release', h['os']))} | {_cell(h['cpu'])} | "
-                   f"{h['cores']} | {memory} | {_cell(gpus)} |")
-    out.append("")
+    out += ["## Hosts", "", *_table(HOST_COLUMNS, host_rows(report)), ""]
     if report.notes:
         out += ["## Notes from the measurements", ""] + [f"- {_cell(note)}" for note in report.notes] + [""]
     return "\n".join(out)

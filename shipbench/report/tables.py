@@ -99,7 +99,26 @@ APP_ORDER = {"gui": 0, "dl": 1}
 
 def _sort_key(record: dict[str, Any]) -> tuple[Any, ...]:
     python = tuple(int(part) for part in record["python"].split("."))
-    return (APP_ORDER.get(record["app"], 99), record["strategy"], record["variant"], python, record["os"], record["host"]["name"])
+    app = APP_ORDER.get(record["app"], 99)
+    return (app, record["strategy"], record["variant"], python, record["os"], record["host"]["name"])
+
+
+HOST_COLUMNS = ("host", "OS", "CPU", "cores", "memory", "GPU")
+
+
+def host_rows(report: Report) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for h in report.hosts:
+        memory = f"{h['memory_bytes'] / 2**30:.0f} GiB" if h.get("memory_bytes") else "?"
+        gpus = ", ".join(g["name"] for g in h.get("gpus", [])) or "none"
+        rows.append((h["name"], h.get("os_release", h["os"]), h["cpu"], str(h["cores"]), memory, gpus))
+    return rows
+
+
+def problem_rows(report: Report) -> list[tuple[str, str, str]]:
+    """(row, status, reason) for every skipped or failed record."""
+    return [(f"{r['strategy']}/{r['variant']} {r['app']} py{r['python']} {r['os']}", r["status"], r["reason"] or "")
+            for r in report.not_ok]
 
 
 def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[Path]) -> Report:

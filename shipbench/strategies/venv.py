@@ -142,7 +142,8 @@ class ToxUvInstaller(Installer):
         return folder / env_name, seconds
 
     def versions(self, venv):  # type: ignore[no-untyped-def]
-        return {"tox": _dist_version("tox"), "tox-uv": _dist_version("tox-uv"), "uv": _tool_version([_uv(), "--version"])}
+        return {"tox": _dist_version("tox"), "tox-uv": _dist_version("tox-uv"),
+                "uv": _tool_version([_uv(), "--version"])}
 
 
 INSTALLERS: dict[str, Installer] = {i.name: i for i in (UvInstaller(), PipInstaller(), ToxUvInstaller())}
