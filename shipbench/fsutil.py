@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -44,3 +45,28 @@ def tree_size(path: Path) -> int:
 
 def tail(text: str, lines: int = 20) -> list[str]:
     return text.rstrip("\n").splitlines()[-lines:] if text else []
+
+
+def archive_format(platform: str) -> str:
+    """How a user downloads a bundle: zip on Windows, tar.gz elsewhere (shutil.make_archive's names)."""
+    return "zip" if platform == "win32" else "gztar"
+
+
+def download_size(path: Path, scratch: Path, platform: str) -> int:
+    """Bytes of path (a folder or one file) compressed the way its users download it."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    archive = shutil.make_archive(str(scratch / path.name), archive_format(platform), root_dir=path.parent,
+                                  base_dir=path.name)
+    try:
+        return Path(archive).stat().st_size
+    finally:
+        Path(archive).unlink(missing_ok=True)
+
+
+def largest_files(path: Path, count: int = 15) -> list[dict[str, object]]:
+    """The biggest files below path, so the report can show where a bundle's bytes go."""
+    if path.is_file():
+        return [{"path": path.name, "bytes": path.stat().st_size}]
+    files = [(p.stat().st_size, p) for p in path.rglob("*") if p.is_file() and not p.is_symlink()]
+    files.sort(key=lambda item: item[0], reverse=True)
+    return [{"path": p.relative_to(path).as_posix(), "bytes": size} for size, p in files[:count]]

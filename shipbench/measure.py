@@ -61,6 +61,35 @@ def standard(ctx: Context, artifact: Artifact) -> None:
         ctx.metrics["peak_rss_bytes"] = max(rss)
 
 
+def baseline(ctx: Context, reference: Artifact, what: str) -> None:
+    """Measure a reference (the same app in a venv) right after the artifact, so ratios compare like with like.
+
+    Start-up and throughput drift by tens of percent between runs minutes apart on a shared machine; a ratio
+    against a record from another moment would mostly measure that drift.
+    """
+    env = app_env(reference, ctx.app)
+    timeout = settings.app_timeout_s()
+    result: dict[str, Any] = {"what": what}
+    with ctx.steps.step(f"baseline: {what}"):
+        probe = [*reference.launcher, *ctx.app.probe_args]
+        runs = [run_app(probe, env=env, timeout=timeout) for _ in range(settings.warm_runs())]
+        result["startup_s"] = summarize([run.ready_s for run in runs if run.ready_s is not None])
+        if ctx.app.throughput_args:
+            argv = [*reference.launcher, *ctx.app.throughput_args]
+            samples = []
+            for _ in range(settings.throughput_runs()):
+                event = run_app(argv, env=env, timeout=timeout * 5).event("result") or {}
+                samples.append(event.get("samples_per_s") or 0.0)
+            result["samples_per_s"] = summarize(samples)
+    ctx.metrics["baseline"] = result
+    warm = ctx.metrics.get("startup_s", {}).get("warm", {}).get("median")
+    if warm:
+        ctx.metrics["startup_ratio_to_baseline"] = warm / result["startup_s"]["median"]
+    if ctx.metrics.get("samples_per_s") and result.get("samples_per_s"):
+        ctx.metrics["samples_ratio_to_baseline"] = (ctx.metrics["samples_per_s"]["median"]
+                                                    / result["samples_per_s"]["median"])
+
+
 def _screenshot(ctx: Context, probe: list[str], env: dict[str, str], timeout: float) -> str:
     relative = Path("screenshots") / (ctx.key.filename.removesuffix(".json") + ".png")
     target = (ctx.results_dir / relative).resolve()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ..errors import UsageError
 from .base import Strategy
+from .pyinstaller import PyInstallerStrategy
 from .venv import VenvStrategy
 
-STRATEGIES: dict[str, Strategy] = {strategy.name: strategy for strategy in (VenvStrategy(),)}
+STRATEGIES: dict[str, Strategy] = {strategy.name: strategy for strategy in (VenvStrategy(), PyInstallerStrategy())}
 
 
 def get(name: str) -> Strategy:

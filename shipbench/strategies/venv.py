@@ -174,7 +174,7 @@ class VenvStrategy:
         ctx.metrics["setup_s"] = times
         ctx.metrics["size_bytes"] = tree_size(venv)
         ctx.versions.update(python=python.full_version, **installer.versions(venv))
-        ctx.versions[ctx.app.distribution] = _installed_version(venv, ctx.app.distribution)
+        ctx.versions[ctx.app.distribution] = installed_version(venv, ctx.app.distribution)
         if reqs.torch:
             ctx.versions["torch_source"] = reqs.torch
         ctx.note("installers isolated from the host's pip/uv configuration (PIP_CONFIG_FILE=os.devnull, "
@@ -192,7 +192,7 @@ class VenvStrategy:
         measure.standard(ctx, artifact)
 
 
-def _installed_version(venv: Path, distribution: str) -> str | None:
+def installed_version(venv: Path, distribution: str) -> str | None:
     code = f"import importlib.metadata as m; print(m.version({distribution!r}))"
     try:
         result = subprocess.run([str(interpreters.venv_python(venv)), "-c", code], capture_output=True, text=True,

@@ -1,0 +1,137 @@
+"""Trimming a PyInstaller bundle deliberately: what the `trimmed` profile of both spec files leaves out.
+
+`excludes` only stops Python modules from being collected; the Qt plugins, Qt libraries and system libraries
+that PyInstaller's hooks and binary analysis add are pruned here, from the Analysis tables (TOCs), and then
+every shared library that nothing kept still needs is dropped by following the DT_NEEDED links.
+
+The keep-lists are checked by tests/test_pyinstaller_trim.py against what the app really loads in a venv, so a
+trimmed build never breaks silently when the app starts using more of Qt.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+
+# Python modules neither app imports. Leaving them out also drops their extension modules and libraries
+# (sqlite3 → libsqlite3, readline → libreadline, ssl → libssl/libcrypto, tkinter → Tcl/Tk).
+STDLIB_EXCLUDES = [
+    "tkinter", "_tkinter", "unittest", "pydoc", "doctest", "pdb", "sqlite3", "_sqlite3", "ssl", "_ssl",
+    "curses", "_curses", "readline", "xmlrpc", "lib2to3", "ensurepip", "idlelib", "distutils", "setuptools", "pip",
+    "_hashlib",  # hashlib falls back to its built-in hashes; saves libcrypto
+]
+
+# --- app_gui -------------------------------------------------------------------------------------------------
+# The Qt modules app_gui imports (keep in step with app_gui/; the test fails if the app loads anything else).
+QT_MODULES = ["QtCore", "QtGui", "QtWidgets"]
+# Qt Python modules the PySide6 hooks would add although app_gui never imports them.
+QT_EXCLUDES = [f"PySide6.{name}" for name in ("QtNetwork", "QtDBus", "QtOpenGL", "QtSvg", "QtQml", "QtQuick",
+                                              "QtPdf", "QtPrintSupport", "QtSql", "QtTest", "QtXml", "QtConcurrent")]
+# Qt shared libraries that must stay: the modules above, what their platform plugins link (DBus for xcb), ICU.
+QT_LIBS = ["Qt6Core", "Qt6Gui", "Qt6Widgets", "Qt6DBus", "Qt6XcbQpa", "icu*", "Qt*Core*", "Qt*Gui*",
+           "Qt*Widgets*"]
+# Qt plugins by platform: how the window reaches the screen (offscreen for headless runs), and native styles.
+QT_PLUGINS = {
+    "linux": ["platforms/libqxcb.so", "platforms/libqoffscreen.so", "platforms/libqminimal.so"],
+    "win32": ["platforms/qwindows.dll", "platforms/qoffscreen.dll", "platforms/qminimal.dll", "styles/*"],
+    "darwin": ["platforms/libqcocoa.dylib", "platforms/libqoffscreen.dylib", "platforms/libqminimal.dylib",
+               "styles/*"],
+}
+
+# --- app_dl --------------------------------------------------------------------------------------------------
+# torch ships its own C++ test suite, test binaries and headers inside the wheel; a trainer needs none of them.
+TORCH_DROP = ["torch/test/*", "torch/bin/*", "torch/include/*", "torch/share/*", "torch/lib/*test*",
+              "torch/lib/libbackend_with_compiler*", "torch/lib/libaoti_custom_ops*", "torch/lib/*.a",
+              "torch/_C/*.pyi", "*.pyi"]
+TORCH_EXCLUDES = ["torch.testing._internal", "tensorboard", "torch.utils.tensorboard", "caffe2"]
+
+
+def _match(dest: str, patterns: Iterable[str]) -> bool:
+    dest = dest.replace(os.sep, "/")
+    return any(fnmatch.fnmatch(dest, pattern) for pattern in patterns)
+
+
+def prune_qt(toc: list, platform: str = sys.platform) -> list:
+    """Drop Qt translations, unused plugins and the libraries of unused Qt modules from a TOC."""
+    keep_plugins = QT_PLUGINS.get(platform, QT_PLUGINS["linux"])
+    kept = []
+    for entry in toc:
+        dest = entry[0].replace(os.sep, "/")
+        if _match(dest, ["PySide6/Qt/translations/*", "PySide6/translations/*", "PySide6/Qt/qml/*"]):
+            continue
+        if "/plugins/" in dest and dest.startswith("PySide6/"):
+            plugin = dest.split("/plugins/", 1)[1]
+            if not _match(plugin, keep_plugins):
+                continue
+        name = os.path.basename(dest)
+        if dest.startswith("PySide6/Qt/lib/") or name.startswith(("libQt6", "Qt6")):
+            stem = name.removeprefix("lib").split(".")[0]
+            if not _match(stem, QT_LIBS):
+                continue
+        kept.append(entry)
+    return kept
+
+
+def prune(toc: list, patterns: Iterable[str]) -> list:
+    patterns = list(patterns)
+    return [entry for entry in toc if not _match(entry[0], patterns)]
+
+
+def drop_orphan_libraries(binaries: list, keep: Iterable[str] = ()) -> list:
+    """Drop shared libraries that no kept extension module, plugin or library needs any more.
+
+    Roots are the Python extension modules, the Qt plugins, the Python library itself and `keep` (libraries
+    loaded with dlopen, which no DT_NEEDED names); everything else stays only if it is reached from them
+    (PyInstaller's own dependency reader).
+    """
+    from PyInstaller.depend import bindepend
+
+    by_name = {os.path.basename(dest): (dest, src, kind) for dest, src, kind in binaries}
+
+    def is_root(dest: str, kind: str) -> bool:
+        name = os.path.basename(dest)
+        return kind == "EXTENSION" or "/plugins/" in dest.replace(os.sep, "/") or name.startswith(
+            ("libpython", "python3")) or not name.startswith("lib")
+
+    reached: set[str] = set()
+    todo = [os.path.basename(dest) for dest, _src, kind in binaries if is_root(dest, kind) or _match(dest, keep)]
+    while todo:
+        name = todo.pop()
+        if name in reached or name not in by_name:
+            continue
+        reached.add(name)
+        try:
+            todo.extend(os.path.basename(needed) for needed, _path in bindepend.get_imports(by_name[name][1]))
+        except Exception:  # unreadable binary: keep it, and keep what it might need
+            reached.update(by_name)
+            break
+    return [entry for entry in binaries if os.path.basename(entry[0]) in reached]
+
+
+def replace_icu_data(binaries: list, workdir: str) -> list:
+    """Swap PySide6's libicudata.so.NN (31 MB) for the empty data package built from icudata_stub.c (Linux).
+
+    Without a C compiler the real library stays and the build says so: smaller is optional, working is not.
+    """
+    if not sys.platform.startswith("linux"):
+        return binaries
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    result = []
+    for dest, src, kind in binaries:
+        match = re.fullmatch(r"libicudata\.so\.(\d+)", os.path.basename(dest))
+        if match and compiler:
+            stub = os.path.join(workdir, os.path.basename(dest))
+            os.makedirs(workdir, exist_ok=True)
+            subprocess.run([compiler, "-shared", "-fPIC", "-O2", f"-DICU_VERSION={match.group(1)}",
+                            f"-Wl,-soname,{os.path.basename(dest)}", "-o", stub,
+                            os.path.join(os.path.dirname(__file__), "icudata_stub.c")], check=True)
+            src = stub
+        elif match:
+            print(f"trim: no C compiler, keeping the full {os.path.basename(dest)}", file=sys.stderr)
+        result.append((dest, src, kind))
+    return result

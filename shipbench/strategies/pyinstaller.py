@@ -1,0 +1,105 @@
+"""Ship as a frozen executable: PyInstaller bundles of the app, onedir and onefile, default and trimmed.
+
+The bundle is built from the checked-in spec files in pyinstaller/ (what a user copies), inside a build venv
+holding the app, its dependencies and the pinned PyInstaller. PyInstaller cannot cross-build: each OS builds
+its own bundle (the GitHub Actions matrix does that), so only names and archive formats vary by platform here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .. import interpreters, measure
+from ..apps import App
+from ..fsutil import download_size, largest_files, tree_size
+from ..runner import run_tool
+from .base import Artifact, Context
+from .venv import INSTALLERS, Requirements, installed_version, requirements
+
+MODES = ("onedir", "onefile")
+PROFILES = ("default", "trimmed")
+
+
+def executable_name(module: str, platform: str = sys.platform) -> str:
+    return module + (".exe" if platform == "win32" else "")
+
+
+def bundle_path(dist: Path, module: str, mode: str, platform: str = sys.platform) -> tuple[Path, Path]:
+    """(what a user ships, the program to start): the folder and the program in it, or the one file twice."""
+    if mode == "onedir":
+        return dist / module, dist / module / executable_name(module, platform)
+    exe = dist / executable_name(module, platform)
+    return exe, exe
+
+
+class PyInstallerStrategy:
+    name = "pyinstaller"
+    variants = tuple(f"{mode}-{profile}" for mode in MODES for profile in PROFILES)
+    summary = "a frozen executable built by PyInstaller (onedir, onefile; default and trimmed specs)"
+
+    def planned_steps(self, app: App) -> int:
+        return 5 + measure.standard_steps(app)
+
+    def build(self, ctx: Context) -> Artifact:
+        mode, profile = ctx.key.variant.split("-")
+        python = interpreters.find(ctx.key.python)
+        env_dir = self._build_env(ctx, python)
+        target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
+        work, dist, config = target / "work", target / "dist", target / "config"
+        spec = ctx.root / "pyinstaller" / f"{ctx.app.module}.spec"
+        env = {**os.environ, "PYINSTALLER_CONFIG_DIR": str(config)}
+        argv = [interpreters.venv_python(env_dir), "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+                "--distpath", dist, "--workpath", work, spec, "--", "--mode", mode, "--profile", profile]
+        times = {}
+        with ctx.steps.step("PyInstaller build, cold (no work folder, no cache)"):
+            shutil.rmtree(target, ignore_errors=True)
+            times["cold"], _ = run_tool([*argv[:4], "--clean", *argv[4:]], env=env, cwd=ctx.root,
+                                        what="PyInstaller (cold)")
+        with ctx.steps.step("PyInstaller build, warm (work folder and cache kept)"):
+            shutil.rmtree(dist, ignore_errors=True)
+            times["warm"], _ = run_tool(argv, env=env, cwd=ctx.root, what="PyInstaller (warm)")
+        ctx.metrics["setup_s"] = times
+        shipped, program = bundle_path(dist, ctx.app.module, mode)
+        with ctx.steps.step("sizes: on disk, compressed for download, largest files"):
+            ctx.metrics["size_bytes"] = tree_size(shipped)
+            ctx.metrics["download_bytes"] = download_size(shipped, target / "archive", sys.platform)
+            ctx.metrics["largest_files"] = largest_files(shipped)
+        ctx.versions.update(python=python.full_version, pyinstaller=installed_version(env_dir, "pyinstaller"))
+        ctx.versions[ctx.app.distribution] = installed_version(env_dir, ctx.app.distribution)
+        ctx.note("PyInstaller build time excludes creating its build venv (the venv rows time that); cold = "
+                 "empty work folder and PyInstaller cache (--clean), warm = both kept")
+        if mode == "onefile":
+            ctx.note("a onefile bundle unpacks itself into a temporary folder on every start; start-up includes it")
+        kind = "folder" if mode == "onedir" else "single file"
+        return Artifact(path=shipped, kind=f"pyinstaller {mode}", launcher=(str(program),),
+                        description=f"PyInstaller {mode} bundle ({kind}), {profile} spec")
+
+    def measure(self, ctx: Context, artifact: Artifact) -> None:
+        measure.standard(ctx, artifact)
+        env_dir = self._env_dir(ctx)
+        reference = Artifact(path=env_dir, kind="venv", launcher=(str(interpreters.venv_python(env_dir)), "-m",
+                                                                  ctx.app.module))
+        measure.baseline(ctx, reference, "the same app in the build venv, measured right after the bundle")
+
+    def _env_dir(self, ctx: Context) -> Path:
+        return ctx.build_dir / "env" / f"{ctx.app.name}-py{ctx.key.python}"
+
+    def _build_env(self, ctx: Context, python: interpreters.Interpreter) -> Path:
+        """The venv PyInstaller runs in: the app, its dependencies, PyInstaller. Shared by the four variants."""
+        reqs = requirements(ctx)
+        pins = ctx.root / "pyinstaller" / "requirements.txt"
+        wanted = "\n".join([*reqs.items, pins.read_text(encoding="utf-8")])
+        folder = self._env_dir(ctx)
+        stamp = folder / ".shipbench-requirements"
+        with ctx.steps.step("build venv (app, dependencies, PyInstaller)"):
+            if not (stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted):
+                shutil.rmtree(folder, ignore_errors=True)
+                build_reqs = Requirements((*reqs.items, "-r", str(pins)), reqs.extra_index_url, reqs.torch)
+                INSTALLERS["uv"].create(python, folder, build_reqs, ctx.build_dir / "cache", ctx)
+                stamp.write_text(wanted, encoding="utf-8")
+        if reqs.torch:
+            ctx.versions["torch_source"] = reqs.torch
+        return folder
