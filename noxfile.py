@@ -11,10 +11,11 @@ import nox
 
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["venv", "report"]  # the main job: every strategy this host supports, then the report
+nox.options.sessions = ["venv", "pyinstaller", "report"]  # the main job: every strategy this host supports, then the report
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 APPS = ["gui", "dl"]
+FROZEN_PYTHON = "3.11"  # the Python the bundles are built with (the one with a CPU torch wheel on our hosts)
 
 
 def _harness(session: nox.Session, *args: str) -> None:
@@ -29,6 +30,15 @@ def _harness(session: nox.Session, *args: str) -> None:
 def venv(session: nox.Session, py: str, app: str) -> None:
     """Ship as a virtual environment: set up with uv, pip and tox-uv (cold and warm cache), start, train."""
     _harness(session, "run", "venv", "--app", app, "--python", py, *session.posargs)
+
+
+@nox.session(tags=["strategies"])
+@nox.parametrize("mode", ["onedir", "onefile"])
+@nox.parametrize("app", APPS)
+def pyinstaller(session: nox.Session, app: str, mode: str) -> None:
+    """Ship as a frozen executable: PyInstaller default and trimmed specs, built on this OS, measured."""
+    variants = [f"--variant={mode}-{profile}" for profile in ("default", "trimmed")]
+    _harness(session, "run", "pyinstaller", "--app", app, "--python", FROZEN_PYTHON, *variants, *session.posargs)
 
 
 @nox.session

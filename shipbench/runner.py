@@ -174,6 +174,7 @@ def run_tool(
     cwd: str | os.PathLike[str] | None = None,
     timeout: float = 1800.0,
     what: str | None = None,
+    input_text: str | None = None,
 ) -> tuple[float, str]:
     """Run a build tool to completion; return (seconds, output) or raise Failure with the log's tail."""
     argv = [str(part) for part in argv]
@@ -185,7 +186,8 @@ def run_tool(
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=None if input_text is not None else subprocess.DEVNULL,
+            input=input_text,
             text=True,
             encoding="utf-8",
             errors="replace",

@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
 
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QFontDatabase
     from PySide6.QtWidgets import QApplication
 
     from .environment import detect
@@ -44,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                 "app": "gui",
                 "in_process_s": round(time.perf_counter() - _T0, 4),
                 "qt_platform": app.platformName(),
+                # no font families means every glyph is drawn as a box: ready, but unreadable
+                "fonts": len(QFontDatabase.families()),
                 **env.as_dict(),
             }
             print(json.dumps(event), flush=True)

@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import interpreters, measure
+from .. import interpreters, measure, portability
 from ..apps import App
 from ..fsutil import download_size, largest_files, tree_size
 from ..runner import run_tool
@@ -41,7 +41,7 @@ class PyInstallerStrategy:
     summary = "a frozen executable built by PyInstaller (onedir, onefile; default and trimmed specs)"
 
     def planned_steps(self, app: App) -> int:
-        return 5 + measure.standard_steps(app)
+        return 6 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         mode, profile = ctx.key.variant.split("-")
@@ -79,6 +79,12 @@ class PyInstallerStrategy:
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         measure.standard(ctx, artifact)
+        with ctx.steps.step("portability: start in clean Debian 12 and 13 containers"):
+            if sys.platform.startswith("linux"):
+                program = artifact.launcher[0]
+                mount = artifact.path if artifact.path.is_dir() else artifact.path.parent
+                relative = Path(program).relative_to(mount).as_posix()
+                ctx.metrics["portability"] = portability.check(mount, relative, ctx.app, ctx.root)
         env_dir = self._env_dir(ctx)
         reference = Artifact(path=env_dir, kind="venv", launcher=(str(interpreters.venv_python(env_dir)), "-m",
                                                                   ctx.app.module))

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Build a minimal Debian base image locally, for hosts that cannot pull from a registry (air-gapped sites,
+# this project's CI): debootstrap --variant=minbase, then `docker import`. About 40 s.
+#
+#   scripts/build-base-image.sh bookworm       -> image shipbench/debian:bookworm-minbase
+#   scripts/build-base-image.sh trixie         -> image shipbench/debian:trixie-minbase
+#
+# MIRROR defaults to the host's own Debian mirror (or deb.debian.org). The image holds nothing but the base
+# system: no CA bundle, no proxy settings, no host files.
+set -euo pipefail
+suite=${1:?usage: build-base-image.sh SUITE [TAG]}
+tag=${2:-shipbench/debian:${suite}-minbase}
+if docker image inspect "$tag" >/dev/null 2>&1 && [ -z "${REBUILD:-}" ]; then
+    echo "build-base-image: $tag exists (REBUILD=1 to build it again)"
+    exit 0
+fi
+command -v debootstrap >/dev/null || {
+    echo "build-base-image: debootstrap is missing (apt-get install debootstrap)" >&2; exit 1; }
+mirror=${MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
+mirror=${mirror:-http://deb.debian.org/debian}
+rootfs=$(mktemp -d)
+trap 'rm -rf "$rootfs"' EXIT
+debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >/dev/null
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+tar -C "$rootfs" -c . | docker import \
+    --change 'ENV LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["bash"]' - "$tag" >/dev/null
+echo "build-base-image: built $tag"

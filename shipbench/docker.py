@@ -1,0 +1,62 @@
+"""The Docker engine, as shipbench uses it: is it there, local base images, throwaway derived images.
+
+No registry is assumed: base images are built from Debian packages by scripts/build-base-image.sh, so the
+same code runs on air-gapped hosts and on hosts whose registry access is blocked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+from .errors import Skip
+from .runner import run_tool
+
+DEBIAN_SUITES = {"debian-12": "bookworm", "debian-13": "trixie"}
+
+
+def unavailable_reason() -> str | None:
+    """Why Docker cannot be used here, or None when it can."""
+    if not shutil.which("docker"):
+        return "docker is not installed (scripts/install-docker.sh installs it on Debian/Ubuntu)"
+    try:
+        info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"docker does not answer: {error}"
+    if info.returncode != 0:
+        return "the Docker daemon is not running (scripts/install-docker.sh starts it)"
+    return None
+
+
+def image_exists(tag: str) -> bool:
+    result = subprocess.run(["docker", "image", "inspect", tag], capture_output=True, check=False)
+    return result.returncode == 0
+
+
+def base_image(suite: str, root: Path) -> str:
+    """The local minimal Debian image for a suite, built from Debian packages the first time."""
+    tag = f"shipbench/debian:{suite}-minbase"
+    if not image_exists(tag):
+        if not shutil.which("debootstrap"):
+            raise Skip(f"no {tag} image and no debootstrap to build it (apt-get install debootstrap)")
+        run_tool(["bash", root / "scripts" / "build-base-image.sh", suite, tag], timeout=900,
+                 what=f"building the {suite} base image")
+    return tag
+
+
+def with_packages(base: str, packages: list[str]) -> str:
+    """A derived image of base with Debian packages added (cached by its content)."""
+    if not packages:
+        return base
+    digest = hashlib.sha256(f"{base}|{' '.join(sorted(packages))}".encode()).hexdigest()[:12]
+    tag = f"shipbench/portability:{base.split(':')[-1]}-{digest}"
+    if not image_exists(tag):
+        dockerfile = (f"FROM {base}\n"
+                      "RUN apt-get update -q && apt-get install -y -q --no-install-recommends "
+                      f"{' '.join(sorted(packages))} && rm -rf /var/lib/apt/lists/*\n")
+        run_tool(["docker", "build", "--quiet", "--tag", tag, "-"], input_text=dockerfile, timeout=900,
+                 what=f"adding {' '.join(packages)} to {base}")
+    return tag
