@@ -11,7 +11,8 @@ import nox
 
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["venv", "pyinstaller", "report"]  # the main job: every strategy this host supports, then the report
+# the main job: every strategy this host supports, then the report
+nox.options.sessions = ["venv", "pyinstaller", "report"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 APPS = ["gui", "dl"]
@@ -58,5 +59,5 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff and mypy over the harness, the apps and the tests."""
     session.install("-e", ".", "ruff", "mypy")
-    session.run("ruff", "check", "shipbench", "app_gui", "app_dl", "tests", "noxfile.py")
+    session.run("ruff", "check", "shipbench", "app_gui", "app_dl", "pyinstaller", "tests", "noxfile.py")
     session.run("mypy", "shipbench")

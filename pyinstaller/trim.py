@@ -37,7 +37,9 @@ QT_LIBS = ["Qt6Core", "Qt6Gui", "Qt6Widgets", "Qt6DBus", "Qt6XcbQpa", "icu*", "Q
            "Qt*Widgets*"]
 # Qt plugins by platform: how the window reaches the screen (offscreen for headless runs), and native styles.
 QT_PLUGINS = {
-    "linux": ["platforms/libqxcb.so", "platforms/libqoffscreen.so", "platforms/libqminimal.so"],
+    # input contexts: compose keys and ibus, which Qt loads under X11 for typing accented characters
+    "linux": ["platforms/libqxcb.so", "platforms/libqoffscreen.so", "platforms/libqminimal.so",
+              "platforminputcontexts/*"],
     "win32": ["platforms/qwindows.dll", "platforms/qoffscreen.dll", "platforms/qminimal.dll", "styles/*"],
     "darwin": ["platforms/libqcocoa.dylib", "platforms/libqoffscreen.dylib", "platforms/libqminimal.dylib",
                "styles/*"],

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
+import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 
@@ -48,19 +49,32 @@ def tail(text: str, lines: int = 20) -> list[str]:
 
 
 def archive_format(platform: str) -> str:
-    """How a user downloads a bundle: zip on Windows, tar.gz elsewhere (shutil.make_archive's names)."""
-    return "zip" if platform == "win32" else "gztar"
+    """How a user downloads a bundle: zip on Windows, tar.gz elsewhere."""
+    return "zip" if platform == "win32" else "tar.gz"
+
+
+def write_archive(path: Path, archive: Path, fmt: str) -> Path:
+    """Pack path (a folder or one file) under its own name, at gzip's default level 6, as `tar czf` and most
+    zip tools do (Python's own default, level 9, is several times slower for about 1% less)."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "zip":
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as bundle:
+            for file in [path] if path.is_file() else sorted(path.rglob("*")):
+                bundle.write(file, file.relative_to(path.parent).as_posix())
+    else:
+        with tarfile.open(archive, "w:gz", compresslevel=6) as bundle:
+            bundle.add(path, arcname=path.name)
+    return archive
 
 
 def download_size(path: Path, scratch: Path, platform: str) -> int:
-    """Bytes of path (a folder or one file) compressed the way its users download it."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    archive = shutil.make_archive(str(scratch / path.name), archive_format(platform), root_dir=path.parent,
-                                  base_dir=path.name)
+    """Bytes of path compressed the way its users download it; the archive itself is not kept."""
+    fmt = archive_format(platform)
+    archive = write_archive(path, scratch / f"{path.name}.{fmt}", fmt)
     try:
-        return Path(archive).stat().st_size
+        return archive.stat().st_size
     finally:
-        Path(archive).unlink(missing_ok=True)
+        archive.unlink(missing_ok=True)
 
 
 def largest_files(path: Path, count: int = 15) -> list[dict[str, object]]:

@@ -51,12 +51,13 @@ class PyInstallerStrategy:
         work, dist, config = target / "work", target / "dist", target / "config"
         spec = ctx.root / "pyinstaller" / f"{ctx.app.module}.spec"
         env = {**os.environ, "PYINSTALLER_CONFIG_DIR": str(config)}
-        argv = [interpreters.venv_python(env_dir), "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-                "--distpath", dist, "--workpath", work, spec, "--", "--mode", mode, "--profile", profile]
+        pyinstaller: list[str | os.PathLike[str]] = [interpreters.venv_python(env_dir), "-m", "PyInstaller"]
+        argv = [*pyinstaller, "--noconfirm", "--log-level", "WARN", "--distpath", dist, "--workpath", work, spec,
+                "--", "--mode", mode, "--profile", profile]
         times = {}
         with ctx.steps.step("PyInstaller build, cold (no work folder, no cache)"):
             shutil.rmtree(target, ignore_errors=True)
-            times["cold"], _ = run_tool([*argv[:4], "--clean", *argv[4:]], env=env, cwd=ctx.root,
+            times["cold"], _ = run_tool([*pyinstaller, "--clean", *argv[len(pyinstaller):]], env=env, cwd=ctx.root,
                                         what="PyInstaller (cold)")
         with ctx.steps.step("PyInstaller build, warm (work folder and cache kept)"):
             shutil.rmtree(dist, ignore_errors=True)

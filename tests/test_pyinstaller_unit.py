@@ -1,0 +1,108 @@
+"""The platform-dependent parts of the PyInstaller strategy, with the platform injected (only Linux runs here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import tarfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from shipbench import portability
+from shipbench.fsutil import archive_format, download_size, largest_files, write_archive
+from shipbench.strategies.pyinstaller import PyInstallerStrategy, bundle_path, executable_name
+
+
+def _trim():
+    spec = importlib.util.spec_from_file_location("trim", ROOT / "pyinstaller" / "trim.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("platform", "name"), [("linux", "app_gui"), ("darwin", "app_gui"),
+                                                 ("win32", "app_gui.exe")])
+def test_executable_names(platform: str, name: str) -> None:
+    assert executable_name("app_gui", platform) == name
+
+
+def test_bundle_paths_per_mode_and_platform() -> None:
+    dist = Path("dist")
+    assert bundle_path(dist, "app_dl", "onedir", "win32") == (dist / "app_dl", dist / "app_dl" / "app_dl.exe")
+    assert bundle_path(dist, "app_dl", "onefile", "linux") == (dist / "app_dl", dist / "app_dl")
+
+
+def test_variants_are_every_mode_and_profile() -> None:
+    assert PyInstallerStrategy.variants == ("onedir-default", "onedir-trimmed", "onefile-default",
+                                            "onefile-trimmed")
+
+
+def test_downloads_are_zip_on_windows_and_tar_gz_elsewhere(tmp_path: Path) -> None:
+    assert archive_format("win32") == "zip" and archive_format("linux") == archive_format("darwin") == "tar.gz"
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "big.bin").write_bytes(b"\0" * 1_000_000)
+    (bundle / "small.txt").write_text("hello")
+    size = download_size(bundle, tmp_path / "scratch", "linux")
+    assert 0 < size < 100_000  # zeros compress
+    assert list((tmp_path / "scratch").iterdir()) == []  # the archive is not left behind
+    assert [f["path"] for f in largest_files(bundle)] == ["big.bin", "small.txt"]
+
+
+@pytest.mark.parametrize("fmt", ["tar.gz", "zip"])
+def test_a_download_unpacks_to_the_bundle(tmp_path: Path, fmt: str) -> None:
+    import zipfile
+
+    bundle = tmp_path / "app"
+    (bundle / "_internal").mkdir(parents=True)
+    (bundle / "app").write_text("#!/bin/sh\n")
+    (bundle / "_internal" / "lib.so").write_bytes(b"x")
+    archive = write_archive(bundle, tmp_path / f"out.{fmt}", fmt)
+    with zipfile.ZipFile(archive) if fmt == "zip" else tarfile.open(archive) as packed:
+        names = packed.namelist() if fmt == "zip" else packed.getnames()
+    assert "app/app" in names and "app/_internal/lib.so" in names
+
+
+@pytest.mark.parametrize("platform", ["linux", "win32", "darwin"])
+def test_trimmed_qt_keeps_the_platform_plugins_and_core_libraries(platform: str) -> None:
+    trim = _trim()
+    plugin = {"linux": "libqxcb.so", "win32": "qwindows.dll", "darwin": "libqcocoa.dylib"}[platform]
+    toc = [
+        (f"PySide6/Qt/plugins/platforms/{plugin}", "src", "BINARY"),
+        ("PySide6/Qt/plugins/platforms/libqwayland.so", "src", "BINARY"),
+        ("PySide6/Qt/plugins/imageformats/libqjpeg.so", "src", "BINARY"),
+        ("PySide6/Qt/plugins/platformthemes/libqgtk3.so", "src", "BINARY"),
+        ("PySide6/Qt/translations/qt_de.qm", "src", "DATA"),
+        ("PySide6/Qt/lib/libQt6Core.so.6", "src", "BINARY"),
+        ("PySide6/Qt/lib/libQt6Network.so.6", "src", "BINARY"),
+        ("PySide6/Qt/lib/libicudata.so.73", "src", "BINARY"),
+        ("PySide6/QtWidgets.abi3.so", "src", "EXTENSION"),
+    ]
+    kept = {dest for dest, _src, _kind in trim.prune_qt(toc, platform)}
+    assert kept == {f"PySide6/Qt/plugins/platforms/{plugin}", "PySide6/Qt/lib/libQt6Core.so.6",
+                    "PySide6/Qt/lib/libicudata.so.73", "PySide6/QtWidgets.abi3.so"}
+
+
+def test_trimmed_torch_drops_tests_binaries_and_headers() -> None:
+    trim = _trim()
+    toc = [("torch/lib/libtorch_cpu.so", "s", "BINARY"), ("torch/bin/test_api", "s", "BINARY"),
+           ("torch/test/test_jit", "s", "DATA"), ("torch/include/ATen/ATen.h", "s", "DATA"),
+           ("torch/lib/libtorchbind_test.so", "s", "BINARY"), ("torch/_C/__init__.pyi", "s", "DATA")]
+    assert [dest for dest, _s, _k in trim.prune(toc, trim.TORCH_DROP)] == ["torch/lib/libtorch_cpu.so"]
+
+
+def test_failures_name_debian_packages() -> None:
+    output = ("/bundle/app_gui: error while loading shared libraries: libEGL.so.1: cannot open shared object file\n"
+              "Cannot load library libqxcb.so: (libxcb-icccm.so.4: cannot open shared object file: No such file)\n"
+              "qt.qpa.plugin: From 6.5.0, xcb-cursor0 or libxcb-cursor0 is needed to load the Qt xcb platform plugin.\n"
+              "Fontconfig error: Cannot load default config file: No such file: (null)")
+    assert portability.needs_from_output(output) == ["libegl1", "libxcb-icccm4", "libxcb-cursor0",
+                                                     "fontconfig-config"]
+
+
+@pytest.mark.parametrize(("library", "package"), [("libnotonthishost.so.3", "libnotonthishost3"),
+                                                   ("libfoo-1.0.so.0", "libfoo-1.0-0"),
+                                                   ("libbar2.so.5", "libbar2-5")])
+def test_library_to_package_by_debian_naming(library: str, package: str) -> None:
+    assert portability.package_for_library(library) == package
