@@ -76,11 +76,10 @@ def baseline(ctx: Context, reference: Artifact, what: str) -> None:
         result["startup_s"] = summarize([run.ready_s for run in runs if run.ready_s is not None])
         if ctx.app.throughput_args:
             argv = [*reference.launcher, *ctx.app.throughput_args]
-            samples = []
-            for _ in range(settings.throughput_runs()):
-                event = run_app(argv, env=env, timeout=timeout * 5).event("result") or {}
-                samples.append(event.get("samples_per_s") or 0.0)
-            result["samples_per_s"] = summarize(samples)
+            events = [run_app(argv, env=env, timeout=timeout * 5).event("result") or {}
+                      for _ in range(settings.throughput_runs())]
+            result["samples_per_s"] = summarize([event.get("samples_per_s") or 0.0 for event in events])
+            result["loss_last"] = events[-1].get("loss_last")
     ctx.metrics["baseline"] = result
     warm = ctx.metrics.get("startup_s", {}).get("warm", {}).get("median")
     if warm:

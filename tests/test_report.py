@@ -84,3 +84,21 @@ def test_records_from_two_hosts_merge_into_one_report(tmp_path: Path, make_recor
     write_report([tmp_path], tmp_path / "out")
     md = (tmp_path / "out" / "report.md").read_text()
     assert "2 records" in md and "Apple M1" in md and "| macos |" in md
+
+
+def test_portability_evidence_and_largest_files_are_shown(tmp_path: Path, make_record) -> None:
+    rec = make_record(strategy="pyinstaller", variant="onedir-trimmed")
+    rec["metrics"]["portability"] = {
+        "debian-12/offscreen": {"status": "ok", "needs": ["libegl1", "fontconfig-config"], "startup_s": 0.4},
+        "debian-13/x11": {"status": "skipped", "reason": "no Xvfb on this host"},
+    }
+    rec["metrics"]["largest_files"] = [{"path": "_internal/libQt6Gui.so.6", "bytes": 11_300_000}]
+    rec["metrics"]["startup_ratio_to_baseline"] = 1.04
+    record.write(rec, tmp_path / "results")
+    write_report([tmp_path / "results"], tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "| pyinstaller/onedir-trimmed gui py3.12 linux | debian-12/offscreen | starts (0.40 s) | " \
+           "libegl1, fontconfig-config |" in md
+    assert "skipped: no Xvfb on this host" in md
+    assert "_internal/libQt6Gui.so.6 (11.3 MB)" in md
+    assert "1.04×" in md

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from .tables import HOST_COLUMNS, LABEL_COLUMNS, Report, host_rows, problem_rows
+from .tables import (
+    HOST_COLUMNS,
+    LABEL_COLUMNS,
+    Report,
+    host_rows,
+    largest_rows,
+    needs_rows,
+    problem_rows,
+)
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; }
@@ -48,6 +56,15 @@ def render(report: Report) -> str:
             title = f' title="{escape(row.reason)}"' if row.reason else ""
             parts.append(f'<tr>{cells}<td class="value {row.status}"{title}>{escape(row.cell)}</td></tr>')
         parts.append("</table>")
+    needs = needs_rows(report)
+    if needs:
+        parts += ["<h2>What the target machine needs</h2>",
+                  '<p class="explain">Each bundle started in a clean minimal Debian container; the packages are '
+                  "what its failures named until it started with readable text.</p>",
+                  _table(("row", "target", "result", "packages added"), needs)]
+    largest = largest_rows(report)
+    if largest:
+        parts += ["<h2>Where the bytes go (5 largest files)</h2>", _table(("row", "largest files"), largest)]
     if report.not_ok:
         parts.append("<h2>Skipped and failed</h2>")
         parts.append(_table(("row", "status", "reason"), problem_rows(report)))

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .tables import HOST_COLUMNS, LABEL_COLUMNS, Report, host_rows, problem_rows
+from .tables import (
+    HOST_COLUMNS,
+    LABEL_COLUMNS,
+    Report,
+    host_rows,
+    largest_rows,
+    needs_rows,
+    problem_rows,
+)
 
 
 def _cell(text: str) -> str:
@@ -33,6 +41,15 @@ def render(report: Report) -> str:
         rows = [tuple(row.label[c] for c in LABEL_COLUMNS) + (row.cell,) for row in table.rows]
         out += _table((*LABEL_COLUMNS, "value"), rows)
         out.append("")
+    needs = needs_rows(report)
+    if needs:
+        out += ["## What the target machine needs", "",
+                "_Each bundle started in a clean minimal Debian container; the packages are what its failures "
+                "named until it started with readable text._", "",
+                *_table(("row", "target", "result", "packages added"), needs), ""]
+    largest = largest_rows(report)
+    if largest:
+        out += ["## Where the bytes go (5 largest files)", "", *_table(("row", "largest files"), largest), ""]
     if report.not_ok:
         out += ["## Skipped and failed", "", *_table(("row", "status", "reason"), problem_rows(report)), ""]
     if report.invalid:

@@ -39,6 +39,10 @@ def fmt_rate(value: Any) -> str:
     return f"{value:,.0f}"
 
 
+def fmt_ratio(value: Any) -> str:
+    return f"{value:.2f}×"
+
+
 @dataclass(frozen=True)
 class Metric:
     title: str
@@ -60,10 +64,14 @@ METRICS = (
            fmt_seconds),
     Metric("Start-up, warm", "spawn to ready: median (min – max, n runs)", _get("startup_s.warm"),
            fmt_summary(fmt_seconds)),
+    Metric("Start-up relative to a venv", "warm median over the same app in a venv measured right after it "
+           "(1.00× = as fast as the venv)", _get("startup_ratio_to_baseline"), fmt_ratio),
     Metric("Peak memory (RSS)", "largest resident set of the app process over all runs", _get("peak_rss_bytes"),
            fmt_bytes),
     Metric("Training throughput", "app_dl samples/s: median (min – max, n runs), warm-up steps excluded",
            _get("samples_per_s"), fmt_summary(fmt_rate), apps=("dl",)),
+    Metric("Training throughput relative to a venv", "median samples/s over the same trainer in a venv measured "
+           "right after it (1.00× = no cost)", _get("samples_ratio_to_baseline"), fmt_ratio, apps=("dl",)),
 )
 
 
@@ -117,8 +125,33 @@ def host_rows(report: Report) -> list[tuple[str, ...]]:
 
 def problem_rows(report: Report) -> list[tuple[str, str, str]]:
     """(row, status, reason) for every skipped or failed record."""
-    return [(f"{r['strategy']}/{r['variant']} {r['app']} py{r['python']} {r['os']}", r["status"], r["reason"] or "")
-            for r in report.not_ok]
+    return [(row_name(r), r["status"], r["reason"] or "") for r in report.not_ok]
+
+
+def row_name(record: dict[str, Any]) -> str:
+    return f"{record['strategy']}/{record['variant']} {record['app']} py{record['python']} {record['os']}"
+
+
+def needs_rows(report: Report) -> list[tuple[str, ...]]:
+    """(row, target, result, packages added) from the portability evidence: what a target machine must have."""
+    rows: list[tuple[str, ...]] = []
+    for rec in report.records:
+        for target, result in sorted(rec["metrics"].get("portability", {}).items()):
+            if result["status"] == "ok":
+                outcome = f"starts ({result['startup_s']:.2f} s)"
+            else:
+                outcome = f"{result['status']}: {result.get('reason', '')}"
+            rows.append((row_name(rec), target, outcome, ", ".join(result.get("needs", [])) or "nothing"))
+    return rows
+
+
+def largest_rows(report: Report, count: int = 5) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for rec in report.records:
+        files = rec["metrics"].get("largest_files", [])[:count]
+        if files:
+            rows.append((row_name(rec), ", ".join(f"{f['path']} ({f['bytes'] / 1e6:.1f} MB)" for f in files)))
+    return rows
 
 
 def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[Path]) -> Report:

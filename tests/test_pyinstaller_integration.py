@@ -1,0 +1,125 @@
+"""PyInstaller for real: the GUI in all four variants, app_dl onedir trimmed, and builds that go wrong."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, run_cli
+
+from shipbench import record
+
+pytestmark = pytest.mark.integration
+
+
+def _run(base: Path, app: str, *variants: str, root: Path = ROOT) -> dict[str, dict[str, Any]]:
+    env = {"SHIPBENCH_BUILD": str(base / "build"), "SHIPBENCH_ROOT": str(root)}
+    args = [f"--variant={v}" for v in variants]
+    result = run_cli("run", "pyinstaller", "--app", app, "--python", "3.11", *args, "--results",
+                     str(base / "results"), env=env, cwd=root)
+    records, invalid = record.load_all([base / "results"])
+    assert not invalid
+    found = {r["variant"]: r for r in records if r["app"] == app}
+    assert found, result.stderr[-3000:]
+    return found
+
+
+def _ok(rec: dict[str, Any]) -> dict[str, Any]:
+    assert rec["status"] == "ok", f"{rec['reason']}\n" + "\n".join(rec.get("log_tail", []))
+    return rec["metrics"]
+
+
+@pytest.fixture(scope="module")
+def gui(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    base = tmp_path_factory.mktemp("pyinstaller-gui")
+    return {"base": base, "records": _run(base, "gui")}
+
+
+@pytest.mark.parametrize("variant", ["onedir-default", "onedir-trimmed", "onefile-default", "onefile-trimmed"])
+def test_gui_bundles_build_start_and_are_measured(gui: dict[str, Any], variant: str) -> None:
+    metrics = _ok(gui["records"][variant])
+    assert metrics["size_bytes"] > 10_000_000 and 0 < metrics["download_bytes"] <= metrics["size_bytes"]
+    assert metrics["setup_s"]["cold"] > 0 and metrics["setup_s"]["warm"] > 0
+    warm = metrics["startup_s"]["warm"]
+    assert 0 < warm["min"] <= warm["median"] <= warm["max"] and warm["n"] >= 5
+    assert metrics["baseline"]["startup_s"]["n"] >= 5 and metrics["startup_ratio_to_baseline"] > 0
+    assert metrics["largest_files"][0]["bytes"] >= metrics["largest_files"][-1]["bytes"]
+    assert gui["records"][variant]["versions"]["pyinstaller"]
+
+
+def test_trimming_shrinks_the_gui_bundle(gui: dict[str, Any]) -> None:
+    for mode in ("onedir", "onefile"):
+        default = _ok(gui["records"][f"{mode}-default"])["size_bytes"]
+        assert _ok(gui["records"][f"{mode}-trimmed"])["size_bytes"] < default
+
+
+def test_trimmed_gui_shows_the_same_window_as_the_venv(gui: dict[str, Any], tmp_path: Path) -> None:
+    """Same size; the table, button and status line pixel for pixel (the facts above name the executable)."""
+    from PIL import Image, ImageChops
+
+    shots = gui["base"] / "results"
+    trimmed = Image.open(shots / _ok(gui["records"]["onedir-trimmed"])["screenshot"]).convert("RGB")
+    default = Image.open(shots / _ok(gui["records"]["onedir-default"])["screenshot"]).convert("RGB")
+    venv_python = gui["base"] / "build" / "pyinstaller" / "env" / "gui-py3.11" / "bin" / "python"
+    import os
+    import subprocess
+
+    venv_shot = tmp_path / "venv.png"
+    subprocess.run([str(venv_python), "-m", "app_gui", "--probe", "--screenshot", str(venv_shot)], check=True,
+                   env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, capture_output=True, timeout=120)
+    venv = Image.open(venv_shot).convert("RGB")
+    assert trimmed.size == default.size == venv.size
+    below_facts = (0, 190, venv.size[0], venv.size[1])
+    for bundle in (trimmed, default):
+        assert ImageChops.difference(bundle.crop(below_facts), venv.crop(below_facts)).getbbox() is None
+
+
+def test_gui_portability_evidence(gui: dict[str, Any]) -> None:
+    portability = _ok(gui["records"]["onedir-trimmed"])["portability"]
+    assert set(portability) == {"debian-12/offscreen", "debian-12/x11", "debian-13/offscreen", "debian-13/x11"}
+    for target, result in portability.items():
+        if result["status"] == "skipped":
+            assert result["reason"], target
+            continue
+        assert result["status"] == "ok", f"{target}: {result}"
+        assert "fontconfig-config" in result["needs"]  # else Qt draws boxes: a real need of the target
+
+
+def test_app_dl_trimmed_onedir_trains_to_the_same_loss(tmp_path_factory: pytest.TempPathFactory) -> None:
+    base = tmp_path_factory.mktemp("pyinstaller-dl")
+    rec = _run(base, "dl", "onedir-trimmed")["onedir-trimmed"]
+    metrics = _ok(rec)
+    assert metrics["loss_last"] < 0.5 * metrics["loss_first"]
+    assert metrics["loss_last"] == pytest.approx(metrics["baseline"]["loss_last"], rel=1e-3)
+    assert metrics["samples_ratio_to_baseline"] > 0
+    bundle = base / "build" / "pyinstaller" / "dl-py3.11-onedir-trimmed" / "dist" / "app_dl" / "_internal" / "torch"
+    assert (bundle / "lib").is_dir()
+    for dropped in ("test", "bin", "include"):
+        assert not (bundle / dropped).exists(), f"torch/{dropped} is still in the trimmed bundle"
+
+
+@pytest.fixture
+def broken_checkout(tmp_path: Path) -> Path:
+    """A copy of the apps and specs that a test may break."""
+    root = tmp_path / "checkout"
+    for folder in ("app_gui", "pyinstaller", "scripts"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", "build"))
+    return root
+
+
+def test_a_failing_build_records_pyinstallers_log(broken_checkout: Path, tmp_path: Path) -> None:
+    spec = broken_checkout / "pyinstaller" / "app_gui.spec"
+    spec.write_text(spec.read_text() + "\nraise SystemExit('spec broken on purpose')\n")
+    rec = _run(tmp_path, "gui", "onedir-default", root=broken_checkout)["onedir-default"]
+    assert rec["status"] == "failed" and "PyInstaller (cold) failed" in rec["reason"]
+    assert any("spec broken on purpose" in line for line in rec["log_tail"])
+
+
+def test_a_bundle_that_crashes_on_start_records_the_apps_stderr(broken_checkout: Path, tmp_path: Path) -> None:
+    spec = broken_checkout / "pyinstaller" / "app_gui.spec"
+    spec.write_text(spec.read_text().replace("excludes=(", 'excludes=["json"] + ('))  # a module the app needs
+    rec = _run(tmp_path, "gui", "onedir-trimmed", root=broken_checkout)["onedir-trimmed"]
+    assert rec["status"] == "failed" and "exit code" in rec["reason"]
+    assert any("No module named 'json'" in line for line in rec["log_tail"])
