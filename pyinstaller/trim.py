@@ -50,6 +50,8 @@ QT_PLUGINS = {
 TORCH_DROP = ["torch/test/*", "torch/bin/*", "torch/include/*", "torch/share/*", "torch/lib/*test*",
               "torch/lib/libbackend_with_compiler*", "torch/lib/libaoti_custom_ops*", "torch/lib/*.a",
               "torch/_C/*.pyi", "*.pyi"]
+# ... except the one helper that `import torch` checks for (shared-memory tensors across processes)
+TORCH_KEEP = ["torch/bin/torch_shm_manager*"]
 TORCH_EXCLUDES = ["torch.testing._internal", "tensorboard", "torch.utils.tensorboard", "caffe2"]
 
 
@@ -79,9 +81,10 @@ def prune_qt(toc: list, platform: str = sys.platform) -> list:
     return kept
 
 
-def prune(toc: list, patterns: Iterable[str]) -> list:
-    patterns = list(patterns)
-    return [entry for entry in toc if not _match(entry[0], patterns)]
+def prune(toc: list, patterns: Iterable[str], keep: Iterable[str] = ()) -> list:
+    """Drop the TOC entries whose destination matches a pattern, unless it also matches `keep`."""
+    patterns, keep = list(patterns), list(keep)
+    return [entry for entry in toc if not _match(entry[0], patterns) or _match(entry[0], keep)]
 
 
 def drop_orphan_libraries(binaries: list, keep: Iterable[str] = ()) -> list:

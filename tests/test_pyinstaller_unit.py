@@ -87,9 +87,11 @@ def test_trimmed_qt_keeps_the_platform_plugins_and_core_libraries(platform: str)
 def test_trimmed_torch_drops_tests_binaries_and_headers() -> None:
     trim = _trim()
     toc = [("torch/lib/libtorch_cpu.so", "s", "BINARY"), ("torch/bin/test_api", "s", "BINARY"),
+           ("torch/bin/torch_shm_manager", "s", "BINARY"),
            ("torch/test/test_jit", "s", "DATA"), ("torch/include/ATen/ATen.h", "s", "DATA"),
            ("torch/lib/libtorchbind_test.so", "s", "BINARY"), ("torch/_C/__init__.pyi", "s", "DATA")]
-    assert [dest for dest, _s, _k in trim.prune(toc, trim.TORCH_DROP)] == ["torch/lib/libtorch_cpu.so"]
+    kept = [dest for dest, _s, _k in trim.prune(toc, trim.TORCH_DROP, keep=trim.TORCH_KEEP)]
+    assert kept == ["torch/lib/libtorch_cpu.so", "torch/bin/torch_shm_manager"]
 
 
 def test_failures_name_debian_packages() -> None:
