@@ -19,10 +19,14 @@ import sys
 from collections.abc import Iterable
 
 # Python modules neither app imports. Leaving them out also drops their extension modules and libraries
-# (sqlite3 → libsqlite3, readline → libreadline, ssl → libssl/libcrypto, tkinter → Tcl/Tk).
+# (sqlite3 → libsqlite3, readline → libreadline, tkinter → Tcl/Tk).
 STDLIB_EXCLUDES = [
-    "tkinter", "_tkinter", "unittest", "pydoc", "doctest", "pdb", "sqlite3", "_sqlite3", "ssl", "_ssl",
-    "curses", "_curses", "readline", "xmlrpc", "lib2to3", "ensurepip", "idlelib", "distutils", "setuptools", "pip",
+    "tkinter", "_tkinter", "pydoc", "sqlite3", "_sqlite3", "curses", "_curses", "readline", "xmlrpc", "lib2to3",
+    "ensurepip", "idlelib", "distutils", "setuptools", "pip",
+]
+# ... and more that app_gui does not need but torch imports (torch.utils._config_module imports unittest)
+GUI_STDLIB_EXCLUDES = STDLIB_EXCLUDES + [
+    "unittest", "doctest", "pdb", "ssl", "_ssl",
     "_hashlib",  # hashlib falls back to its built-in hashes; saves libcrypto
 ]
 

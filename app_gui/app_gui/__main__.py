@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
 
     from PySide6.QtCore import QTimer
-    from PySide6.QtGui import QFontDatabase
+    from PySide6.QtGui import QFontMetrics
     from PySide6.QtWidgets import QApplication
 
     from .environment import detect
@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                 "app": "gui",
                 "in_process_s": round(time.perf_counter() - _T0, 4),
                 "qt_platform": app.platformName(),
-                # no font families means every glyph is drawn as a box: ready, but unreadable
-                "fonts": len(QFontDatabase.families()),
+                # False where no font has a glyph for "A": every character is drawn as a box, ready but unreadable
+                "text_renders": QFontMetrics(app.font()).inFont("A"),
                 **env.as_dict(),
             }
             print(json.dumps(event), flush=True)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -48,6 +49,9 @@ class MainWindow(QMainWindow):
         ):
             value_label = QLabel(value)
             value_label.setObjectName(f"fact:{label}")
+            value_label.setToolTip(value)
+            # a long path must not widen the window: the same window everywhere makes screenshots comparable
+            value_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             form.addRow(f"{label}:", value_label)
 
         self.model = ItemTableModel()
