@@ -56,7 +56,7 @@ TORCH_DROP = ["torch/test/*", "torch/bin/*", "torch/include/*", "torch/share/*",
               "torch/_C/*.pyi", "*.pyi"]
 # ... except the one helper that `import torch` checks for (shared-memory tensors across processes)
 TORCH_KEEP = ["torch/bin/torch_shm_manager*"]
-TORCH_EXCLUDES = ["torch.testing._internal", "tensorboard", "torch.utils.tensorboard", "caffe2"]
+TORCH_EXCLUDES = ["tensorboard", "torch.utils.tensorboard", "caffe2"]  # torch._export imports torch.testing
 
 
 def _match(dest: str, patterns: Iterable[str]) -> bool:

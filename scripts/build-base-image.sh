@@ -4,12 +4,15 @@
 #
 #   scripts/build-base-image.sh bookworm       -> image shipbench/debian:bookworm-minbase
 #   scripts/build-base-image.sh trixie         -> image shipbench/debian:trixie-minbase
+#   scripts/build-base-image.sh bookworm shipbench/python:3.11-bookworm python3,python3-venv
+#                                              -> with Debian's Python 3.11, a stand-in for python:3.11-slim
 #
 # MIRROR defaults to the host's own Debian mirror (or deb.debian.org). The image holds nothing but the base
 # system: no CA bundle, no proxy settings, no host files.
 set -euo pipefail
-suite=${1:?usage: build-base-image.sh SUITE [TAG]}
+suite=${1:?usage: build-base-image.sh SUITE [TAG] [PACKAGES,...]}
 tag=${2:-shipbench/debian:${suite}-minbase}
+include=${3:-}
 if docker image inspect "$tag" >/dev/null 2>&1 && [ -z "${REBUILD:-}" ]; then
     echo "build-base-image: $tag exists (REBUILD=1 to build it again)"
     exit 0
@@ -20,7 +23,7 @@ mirror=${MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debia
 mirror=${mirror:-http://deb.debian.org/debian}
 rootfs=$(mktemp -d)
 trap 'rm -rf "$rootfs"' EXIT
-debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >/dev/null
+debootstrap --variant=minbase ${include:+--include="$include"} "$suite" "$rootfs" "$mirror" >/dev/null
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 tar -C "$rootfs" -c . | docker import \
     --change 'ENV LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \

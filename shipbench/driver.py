@@ -22,15 +22,16 @@ def run(
     strategy = strategies.get(strategy_name)
     app = apps.get(app_name)
     interpreters.check_version(python)
-    unknown = [v for v in variants or () if v not in strategy.variants]
+    known = strategy.variants_for(app)
+    unknown = [v for v in variants or () if v not in known]
     if unknown:
-        raise UsageError(f"unknown variant(s) {', '.join(unknown)} of {strategy.name}: "
-                         f"choose from {', '.join(strategy.variants)}")
+        raise UsageError(f"unknown variant(s) {', '.join(unknown)} of {strategy.name} for {app.name}: "
+                         f"choose from {', '.join(known)}")
     results_dir = results_dir or settings.results_dir()
     record.check_writable(results_dir)
     root = settings.project_root()
     written = []
-    for variant in variants or strategy.variants:
+    for variant in variants or known:
         key = record.Key(strategy.name, variant, app.name, python)
         rec = record.new_record(key, command)
         rec["versions"]["shipbench"] = _shipbench_version()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +51,16 @@ def standard(ctx: Context, artifact: Artifact) -> None:
     if ctx.app.name == "gui":
         ctx.metrics["qt_platform"] = str(first_ready.get("qt_platform", ""))
         with ctx.steps.step("screenshot"):
-            ctx.metrics["screenshot"] = _screenshot(ctx, probe, env, timeout)
+            ctx.metrics["screenshot"] = screenshot(ctx, artifact, probe, env, timeout)
 
     if ctx.app.throughput_args:
         with ctx.steps.step(f"training throughput ({settings.throughput_runs()} runs)"):
             argv = [*artifact.launcher, *ctx.app.throughput_args]
             runs.extend(_throughput(ctx, argv, env, timeout))
-    rss = [run.peak_rss_bytes for run in runs if run.peak_rss_bytes is not None]
+    if artifact.rss_from_app:
+        rss = [event["peak_rss_bytes"] for run in runs for event in run.events if event.get("peak_rss_bytes")]
+    else:
+        rss = [run.peak_rss_bytes for run in runs if run.peak_rss_bytes is not None]
     if rss:
         ctx.metrics["peak_rss_bytes"] = max(rss)
 
@@ -89,12 +93,21 @@ def baseline(ctx: Context, reference: Artifact, what: str) -> None:
                                                     / result["samples_per_s"]["median"])
 
 
-def _screenshot(ctx: Context, probe: list[str], env: dict[str, str], timeout: float) -> str:
-    relative = Path("screenshots") / (ctx.key.filename.removesuffix(".json") + ".png")
+def screenshot(ctx: Context, artifact: Artifact, probe: list[str], env: dict[str, str], timeout: float,
+               suffix: str = "") -> str:
+    """Have the app save what it painted; returns the PNG's path relative to the results folder."""
+    relative = Path("screenshots") / (ctx.key.filename.removesuffix(".json") + suffix + ".png")
     target = (ctx.results_dir / relative).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
-    run_app([*probe, "--screenshot", str(target)], env=env, timeout=timeout)
+    if artifact.share is None:
+        run_app([*probe, "--screenshot", str(target)], env=env, timeout=timeout)
+    else:
+        host_dir, app_dir = artifact.share
+        (host_dir / target.name).unlink(missing_ok=True)
+        run_app([*probe, "--screenshot", f"{app_dir}/{target.name}"], env=env, timeout=timeout)
+        if (host_dir / target.name).is_file():
+            shutil.move(str(host_dir / target.name), target)
     if not target.is_file() or target.stat().st_size == 0:
         raise Failure(f"the app said ready but wrote no screenshot to {target}")
     return relative.as_posix()

@@ -20,6 +20,9 @@ class FakeStrategy:
     variants = ("never-ready", "build-breaks", "bug", "ready")
     summary = "for tests"
 
+    def variants_for(self, app) -> tuple[str, ...]:
+        return self.variants
+
     def planned_steps(self, app) -> int:
         return 3
 

@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             "threads": torch.get_num_threads(),
             "loss_first": losses[0],
             "loss_last": _tail_mean(losses),
+            "peak_rss_bytes": _peak_rss_bytes(),
         }
     )
     return 0
@@ -114,6 +115,16 @@ def _tail_mean(losses: list[float]) -> float:
     """Mean of the last 10% of the losses: one batch's loss is too noisy to say whether training worked."""
     tail = losses[-max(1, len(losses) // 10) :]
     return sum(tail) / len(tail)
+
+
+def _peak_rss_bytes() -> int | None:
+    """This process's peak resident memory, as the app itself sees it (inside a container or VM too)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def _cpu_name() -> str:

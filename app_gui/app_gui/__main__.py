@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtGui import QFontMetrics
     from PySide6.QtWidgets import QApplication
 
-    from .environment import detect
+    from .environment import detect, peak_rss_bytes
     from .window import MainWindow
 
     app = QApplication(sys.argv[:1])
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                 "qt_platform": app.platformName(),
                 # False where no font has a glyph for "A": every character is drawn as a box, ready but unreadable
                 "text_renders": QFontMetrics(app.font()).inFont("A"),
+                "peak_rss_bytes": peak_rss_bytes(),
                 **env.as_dict(),
             }
             print(json.dumps(event), flush=True)

@@ -79,6 +79,16 @@ def detect_vm() -> str | None:
     return None
 
 
+def peak_rss_bytes() -> int | None:
+    """This process's peak resident memory, as the app itself sees it (inside a container or VM too)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
 def detect() -> Environment:
     return Environment(
         python=platform.python_version(),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from ..errors import UsageError
+from .bake import BakeStrategy
 from .base import Strategy
 from .pyinstaller import PyInstallerStrategy
 from .venv import VenvStrategy
 
-STRATEGIES: dict[str, Strategy] = {strategy.name: strategy for strategy in (VenvStrategy(), PyInstallerStrategy())}
+_ALL: tuple[Strategy, ...] = (VenvStrategy(), PyInstallerStrategy(), BakeStrategy())
+STRATEGIES: dict[str, Strategy] = {strategy.name: strategy for strategy in _ALL}
 
 
 def get(name: str) -> Strategy:

@@ -50,12 +50,20 @@ class Artifact:
     launcher: tuple[str, ...]  # argv that starts the app; the app's own arguments follow
     env: dict[str, str] = field(default_factory=dict)  # added to the environment of each app run
     description: str = ""
+    # (host folder, the same folder as the app sees it) where the app can write a screenshot; None: same path
+    share: tuple[Path, str] | None = None
+    # the launcher is a wrapper (docker run, vagrant ssh): peak RSS comes from the app's own report
+    rss_from_app: bool = False
 
 
 class Strategy(Protocol):
     name: str
     variants: tuple[str, ...]
     summary: str
+
+    def variants_for(self, app: App) -> tuple[str, ...]:
+        """The variants that make sense for this app (a bake target builds one app)."""
+        ...
 
     def build(self, ctx: Context) -> Artifact:
         """Build (cold, then warm) and fill the set-up metrics; raise Skip or Failure."""

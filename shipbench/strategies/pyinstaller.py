@@ -17,7 +17,7 @@ from ..apps import App
 from ..fsutil import download_size, largest_files, tree_size
 from ..runner import run_tool
 from .base import Artifact, Context
-from .venv import INSTALLERS, Requirements, installed_version, requirements
+from .venv import installed_version, reference_venv
 
 MODES = ("onedir", "onefile")
 PROFILES = ("default", "trimmed")
@@ -40,13 +40,18 @@ class PyInstallerStrategy:
     variants = tuple(f"{mode}-{profile}" for mode in MODES for profile in PROFILES)
     summary = "a frozen executable built by PyInstaller (onedir, onefile; default and trimmed specs)"
 
+    def variants_for(self, app: App) -> tuple[str, ...]:
+        return self.variants
+
     def planned_steps(self, app: App) -> int:
         return 6 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         mode, profile = ctx.key.variant.split("-")
         python = interpreters.find(ctx.key.python)
-        env_dir = self._build_env(ctx, python)
+        pins = ctx.root / "pyinstaller" / "requirements.txt"
+        with ctx.steps.step("build venv (app, dependencies, PyInstaller)"):
+            env_dir = reference_venv(ctx, python, extra=("-r", str(pins)))
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
         work, dist, config = target / "work", target / "dist", target / "config"
         spec = ctx.root / "pyinstaller" / f"{ctx.app.module}.spec"
@@ -86,27 +91,7 @@ class PyInstallerStrategy:
                 mount = artifact.path if artifact.path.is_dir() else artifact.path.parent
                 relative = Path(program).relative_to(mount).as_posix()
                 ctx.metrics["portability"] = portability.check(mount, relative, ctx.app, ctx.root)
-        env_dir = self._env_dir(ctx)
+        env_dir = reference_venv(ctx, interpreters.find(ctx.key.python))
         reference = Artifact(path=env_dir, kind="venv", launcher=(str(interpreters.venv_python(env_dir)), "-m",
                                                                   ctx.app.module))
         measure.baseline(ctx, reference, "the same app in the build venv, measured right after the bundle")
-
-    def _env_dir(self, ctx: Context) -> Path:
-        return ctx.build_dir / "env" / f"{ctx.app.name}-py{ctx.key.python}"
-
-    def _build_env(self, ctx: Context, python: interpreters.Interpreter) -> Path:
-        """The venv PyInstaller runs in: the app, its dependencies, PyInstaller. Shared by the four variants."""
-        reqs = requirements(ctx)
-        pins = ctx.root / "pyinstaller" / "requirements.txt"
-        wanted = "\n".join([*reqs.items, pins.read_text(encoding="utf-8")])
-        folder = self._env_dir(ctx)
-        stamp = folder / ".shipbench-requirements"
-        with ctx.steps.step("build venv (app, dependencies, PyInstaller)"):
-            if not (stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted):
-                shutil.rmtree(folder, ignore_errors=True)
-                build_reqs = Requirements((*reqs.items, "-r", str(pins)), reqs.extra_index_url, reqs.torch)
-                INSTALLERS["uv"].create(python, folder, build_reqs, ctx.build_dir / "cache", ctx)
-                stamp.write_text(wanted, encoding="utf-8")
-        if reqs.torch:
-            ctx.versions["torch_source"] = reqs.torch
-        return folder

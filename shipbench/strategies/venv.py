@@ -154,6 +154,9 @@ class VenvStrategy:
     variants = tuple(INSTALLERS)
     summary = "a virtual environment created on the target machine (uv, pip, tox-uv)"
 
+    def variants_for(self, app: App) -> tuple[str, ...]:
+        return self.variants
+
     def planned_steps(self, app: App) -> int:
         return 2 + measure.standard_steps(app)
 
@@ -200,3 +203,23 @@ def installed_version(venv: Path, distribution: str) -> str | None:
     except OSError:
         return None
     return result.stdout.strip() or None
+
+
+def reference_venv(ctx: Context, python: interpreters.Interpreter, extra: tuple[str, ...] = ()) -> Path:
+    """A uv venv with the app (and `extra` requirements) that other strategies build from or compare with.
+
+    Kept between runs and rebuilt only when what it should hold changes; its set-up is not what they measure.
+    """
+    reqs = requirements(ctx)
+    wanted = "\n".join([*reqs.items, *extra, *(Path(e).read_text(encoding="utf-8") for e in extra
+                                                 if Path(e).is_file())])
+    folder = ctx.build_dir / "env" / f"{ctx.app.name}-py{ctx.key.python}"
+    stamp = folder / ".shipbench-requirements"
+    if not (stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted):
+        shutil.rmtree(folder, ignore_errors=True)
+        with_extra = Requirements((*reqs.items, *extra), reqs.extra_index_url, reqs.torch)
+        INSTALLERS["uv"].create(python, folder, with_extra, ctx.build_dir / "cache", ctx)
+        stamp.write_text(wanted, encoding="utf-8")
+    if reqs.torch:
+        ctx.versions["torch_source"] = reqs.torch
+    return folder
