@@ -12,11 +12,13 @@ import nox
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"
 # the main job: every strategy this host supports, then the report
-nox.options.sessions = ["venv", "pyinstaller", "report"]
+nox.options.sessions = ["venv", "pyinstaller", "bake", "report"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 APPS = ["gui", "dl"]
-FROZEN_PYTHON = "3.11"  # the Python the bundles are built with (the one with a CPU torch wheel on our hosts)
+# the Python that bundles and images are built with (the one with a CPU torch wheel on our hosts)
+FROZEN_PYTHON = "3.11"
+BAKE_TARGETS = {"gui": "gui", "dl-cpu": "dl", "dl-cuda": "dl"}  # docker-bake.hcl target -> app
 
 
 def _harness(session: nox.Session, *args: str) -> None:
@@ -40,6 +42,14 @@ def pyinstaller(session: nox.Session, app: str, mode: str) -> None:
     """Ship as a frozen executable: PyInstaller default and trimmed specs, built on this OS, measured."""
     variants = [f"--variant={mode}-{profile}" for profile in ("default", "trimmed")]
     _harness(session, "run", "pyinstaller", "--app", app, "--python", FROZEN_PYTHON, *variants, *session.posargs)
+
+
+@nox.session(tags=["strategies"])
+@nox.parametrize("target", list(BAKE_TARGETS))
+def bake(session: nox.Session, target: str) -> None:
+    """Ship as a container image: docker buildx bake (cold, warm), run offscreen, over X11, on the CPU and GPU."""
+    app = BAKE_TARGETS[target]
+    _harness(session, "run", "bake", "--app", app, "--python", FROZEN_PYTHON, "--variant", target, *session.posargs)
 
 
 @nox.session

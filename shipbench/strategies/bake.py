@@ -92,6 +92,9 @@ class BakeStrategy:
         with ctx.steps.step("base image"):
             base, how = base_image(ctx.key.python, ctx.root)
         ctx.versions["base_image"] = base
+        ctx.versions["docker"] = _output(["docker", "version", "--format", "{{.Server.Version}}"])
+        buildx = _output(["docker", "buildx", "version"]).split()  # "github.com/docker/buildx 0.13.1+ds1 …"
+        ctx.versions["buildx"] = buildx[1] if len(buildx) > 1 else None
         ctx.note(f"base image {base}: {how}")
         workdir = ctx.build_dir / target
         context = self._stage_context(ctx, workdir / "context", target)
@@ -261,6 +264,11 @@ def _ca_bundle() -> str | None:
         if candidate and Path(candidate).is_file():
             return candidate
     return None
+
+
+def _output(argv: list[str]) -> str:
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def _git_revision(root: Path) -> str:

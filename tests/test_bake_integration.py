@@ -1,0 +1,122 @@
+"""Docker Bake for real: the plan, the gui and dl-cpu images built and run, and no secret left in an image."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tarfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, run_cli
+
+from shipbench import docker, record
+from shipbench.strategies import bake
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(docker.unavailable_reason() is not None and not os.environ.get("CI"),
+                       reason=f"Docker: {docker.unavailable_reason()}"),
+]
+
+
+def test_bake_print_shows_the_resolved_plan() -> None:
+    result = subprocess.run(["docker", "buildx", "bake", "--print", "cpu", "cuda"], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    plan = json.loads(result.stdout)
+    assert set(plan["target"]) == {"gui", "dl-cpu", "dl-cuda"}
+    assert plan["target"]["dl-cpu"]["args"]["TORCH_USE_WHEELS"] == "1"
+    assert plan["target"]["dl-cuda"]["args"]["TORCH_INDEX"] == ""
+    for target in plan["target"].values():
+        assert target["labels"]["org.opencontainers.image.source"]
+        assert target["labels"]["org.opencontainers.image.created"]
+
+
+@pytest.fixture(scope="module")
+def baked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    base = tmp_path_factory.mktemp("bake")
+    env = {"SHIPBENCH_BUILD": str(base / "build"), "SHIPBENCH_ROOT": str(ROOT)}
+    logs = []
+    for app, target in (("gui", "gui"), ("dl", "dl-cpu")):
+        result = run_cli("run", "bake", "--app", app, "--python", "3.11", "--variant", target, "--results",
+                         str(base / "results"), env=env)
+        logs.append(result.stderr[-3000:])
+    records, invalid = record.load_all([base / "results"])
+    assert not invalid
+    found = {r["variant"]: r for r in records}
+    assert set(found) == {"gui", "dl-cpu"}, "\n".join(logs)
+    return {"base": base, **found}
+
+
+def _ok(rec: dict[str, Any]) -> dict[str, Any]:
+    assert rec["status"] == "ok", f"{rec['reason']}\n" + "\n".join(rec.get("log_tail", []))
+    return rec["metrics"]
+
+
+@pytest.mark.parametrize("target", ["gui", "dl-cpu"])
+def test_images_build_run_and_are_measured(baked: dict[str, Any], target: str) -> None:
+    metrics = _ok(baked[target])
+    assert metrics["size_bytes"] > metrics["base_image_bytes"] > 0
+    assert 0 < metrics["download_bytes"] < metrics["size_bytes"]
+    assert metrics["layers"] >= 2 and metrics["venv_bytes"] > 0
+    assert metrics["setup_s"]["cold"] > 0 and metrics["setup_s"]["warm"] > 0
+    warm = metrics["startup_s"]["warm"]
+    assert 0 < warm["min"] <= warm["median"] <= warm["max"] and warm["n"] >= 5
+    assert metrics["peak_rss_bytes"] > 0  # the app's own report: the docker client's RSS would mean nothing
+    assert baked[target]["versions"]["image_user"] not in ("", "root", "0")
+
+
+def test_the_build_context_stays_small(baked: dict[str, Any]) -> None:
+    assert _ok(baked["gui"])["context_bytes"] < 1_000_000  # .dockerignore keeps build/ and .git out
+
+
+def test_gui_image_runs_offscreen_and_over_x11(baked: dict[str, Any]) -> None:
+    metrics = _ok(baked["gui"])
+    assert metrics["qt_platform"] == "offscreen"
+    x11 = metrics["x11"]
+    assert x11["status"] == "ok", x11
+    for shot in (metrics["screenshot"], x11["screenshot"]):
+        assert (baked["base"] / "results" / shot).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_dl_cpu_image_trains(baked: dict[str, Any]) -> None:
+    metrics = _ok(baked["dl-cpu"])
+    assert metrics["device"] == "cpu" and metrics["loss_last"] < 0.5 * metrics["loss_first"]
+    assert metrics["samples_ratio_to_baseline"] > 0
+
+
+def test_no_secret_in_any_layer_or_the_history(tmp_path: Path) -> None:
+    """Build the GUI image with a CA bundle carrying a unique marker, then look for it everywhere."""
+    marker = f"shipbench-secret-{uuid.uuid4()}"
+    host_bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text((host_bundle.read_text() if host_bundle.is_file() else "") + f"\n# {marker}\n")
+    digest = hashlib.sha256(bundle.read_bytes()).hexdigest()
+    tag = f"shipbench/secret-test:{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "CA_BUNDLE": str(bundle), "TAG_PREFIX": "shipbench/secret-test-", "VERSION": "t",
+           "BASE_IMAGE": bake.base_image("3.11", ROOT)[0]}
+    subprocess.run(["docker", "buildx", "bake", "--load", "--no-cache", "--set", f"gui.tags={tag}", "gui"],
+                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=1800)
+    try:
+        history = subprocess.run(["docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", tag],
+                                 capture_output=True, text=True, check=True).stdout
+        assert marker not in history and str(bundle) not in history
+        container = subprocess.run(["docker", "create", tag], capture_output=True, text=True,
+                                   check=True).stdout.strip()
+        export = subprocess.Popen(["docker", "export", container], stdout=subprocess.PIPE)
+        try:
+            with tarfile.open(fileobj=export.stdout, mode="r|") as files:  # every file of the image, streamed
+                for member in files:
+                    if member.isfile():
+                        content = files.extractfile(member).read()
+                        assert marker.encode() not in content, f"the secret is in {member.name}"
+                        assert hashlib.sha256(content).hexdigest() != digest, f"the CA bundle is {member.name}"
+        finally:
+            export.wait()
+            subprocess.run(["docker", "rm", container], capture_output=True, check=False)
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
