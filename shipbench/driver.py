@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import traceback
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,13 @@ def run(
         key = record.Key(strategy.name, variant, app.name, python)
         rec = record.new_record(key, command)
         rec["versions"]["shipbench"] = _shipbench_version()
+        row = f"{strategy.name}/{variant}/{app.name}"
+        skipped_by = [pattern for pattern in settings.skip_patterns() if fnmatch.fnmatch(row, pattern)]
+        if skipped_by:
+            rec.update(status="skipped", reason=f"left out of this run by SHIPBENCH_SKIP ({', '.join(skipped_by)})")
+            _say(rec, record.write(rec, results_dir))
+            written.append(rec)
+            continue
         with console.steps(key.label(), total=strategy.planned_steps(app)) as steps:
             ctx = Context(key, app, root, settings.build_dir().resolve() / strategy.name, results_dir, rec, steps)
             try:

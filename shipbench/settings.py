@@ -56,5 +56,13 @@ def qt_platform() -> str:
     return os.environ.get("SHIPBENCH_QT_PLATFORM") or "offscreen"
 
 
+def skip_patterns() -> list[str]:
+    """SHIPBENCH_SKIP: comma-separated strategy/variant/app patterns (fnmatch) recorded as skipped, not run.
+
+    For runs with a time limit, e.g. SHIPBENCH_SKIP="bake/dl-cuda/*,pyinstaller/onefile-*/dl".
+    """
+    return [part.strip() for part in os.environ.get("SHIPBENCH_SKIP", "").split(",") if part.strip()]
+
+
 def torch_source() -> str:
     return os.environ.get("SHIPBENCH_TORCH") or "auto"

@@ -25,9 +25,12 @@ pytestmark = [
 
 
 def test_bake_print_shows_the_resolved_plan() -> None:
-    result = subprocess.run(["docker", "buildx", "bake", "--print", "cpu", "cuda"], cwd=ROOT, capture_output=True,
-                            text=True, check=True)
-    plan = json.loads(result.stdout)
+    """The README's `docker buildx bake --print`, for the default group and for cuda."""
+    default = json.loads(subprocess.run(["docker", "buildx", "bake", "--print"], cwd=ROOT, capture_output=True,
+                                        text=True, check=True).stdout)
+    assert set(default["target"]) == {"gui", "dl-cpu"}
+    plan = json.loads(subprocess.run(["docker", "buildx", "bake", "--print", "cpu", "cuda"], cwd=ROOT,
+                                     capture_output=True, text=True, check=True).stdout)
     assert set(plan["target"]) == {"gui", "dl-cpu", "dl-cuda"}
     assert plan["target"]["dl-cpu"]["args"]["TORCH_USE_WHEELS"] == "1"
     assert plan["target"]["dl-cuda"]["args"]["TORCH_INDEX"] == ""

@@ -62,6 +62,15 @@ def test_each_variant_ends_as_one_record(fake: Path) -> None:
     assert records["ready"]["status"] == "ok" and records["ready"]["metrics"]["startup_s"]["cold"] > 0
 
 
+def test_skip_patterns_leave_a_skipped_record(fake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHIPBENCH_SKIP", "fake/never-*/gui, other/*")
+    records = {r["variant"]: r for r in driver.run("fake", "gui", "3.12", variants=["never-ready", "ready"],
+                                                    results_dir=fake)}
+    assert records["never-ready"]["status"] == "skipped"
+    assert "SHIPBENCH_SKIP (fake/never-*/gui)" in records["never-ready"]["reason"]
+    assert records["ready"]["status"] == "ok"
+
+
 def test_unknown_variant_is_a_usage_error(fake: Path) -> None:
     from shipbench.errors import UsageError
 
