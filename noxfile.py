@@ -12,7 +12,7 @@ import nox
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"
 # the main job: every strategy this host supports, then the report
-nox.options.sessions = ["venv", "pyinstaller", "bake", "report"]
+nox.options.sessions = ["venv", "pyinstaller", "bake", "gpu", "report"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 APPS = ["gui", "dl"]
@@ -52,10 +52,16 @@ def bake(session: nox.Session, target: str) -> None:
     _harness(session, "run", "bake", "--app", app, "--python", FROZEN_PYTHON, "--variant", target, *session.posargs)
 
 
+@nox.session(tags=["strategies"])
+def gpu(session: nox.Session) -> None:
+    """GPU rows: app_dl on CUDA per strategy; skipped with the reason where no GPU (scripts/gpu-bench.sh on one)."""
+    _harness(session, "gpu", *session.posargs)
+
+
 @nox.session
 def report(session: nox.Session) -> None:
-    """Read every record in results/ and write report/report.md and report/index.html."""
-    _harness(session, "report", *session.posargs)
+    """Read the records in results/ and evidence/ and write report/report.md and report/index.html."""
+    _harness(session, "report", "--results", "results", "--results", "evidence", *session.posargs)
 
 
 @nox.session

@@ -26,6 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--results", type=Path, action="append", help="records folder(s), searched recursively")
     report.add_argument("--out", type=Path, default=Path("report"), help="output folder (default: report/)")
 
+    gpu = sub.add_parser("gpu", help="app_dl on CUDA through every strategy that reaches the GPU (else skipped)")
+    gpu.add_argument("--results", type=Path, help="records folder (default: $SHIPBENCH_RESULTS or results/)")
+    gpu.add_argument("--python", default=sys.executable,
+                     help="the interpreter whose PyTorch to use (default: this one)")
+
     sub.add_parser("list", help="the strategies, their variants and the apps")
     return parser
 
@@ -38,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
                 sys.argv[1:] if argv is None else argv
             )
             records = driver.run(args.strategy, args.app, args.python, args.variant, args.results, command)
+            console.console.print(console.summary_table(records))
+            return 1 if any(r["status"] == "failed" for r in records) else 0
+        if args.command == "gpu":
+            from . import gpu, settings
+
+            command = os.environ.get("SHIPBENCH_COMMAND") or "python -m shipbench gpu"
+            records = gpu.run(args.results or settings.results_dir(), args.python, settings.project_root(), command)
             console.console.print(console.summary_table(records))
             return 1 if any(r["status"] == "failed" for r in records) else 0
         if args.command == "report":

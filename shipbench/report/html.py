@@ -6,9 +6,12 @@ from collections.abc import Sequence
 from html import escape
 
 from .tables import (
+    GPU_COLUMNS,
     HOST_COLUMNS,
     LABEL_COLUMNS,
     Report,
+    gpu_gaps,
+    gpu_rows,
     host_rows,
     largest_rows,
     needs_rows,
@@ -56,6 +59,16 @@ def render(report: Report) -> str:
             title = f' title="{escape(row.reason)}"' if row.reason else ""
             parts.append(f'<tr>{cells}<td class="value {row.status}"{title}>{escape(row.cell)}</td></tr>')
         parts.append("</table>")
+    gpu, gaps = gpu_rows(report), gpu_gaps(report)
+    if gpu or gaps:
+        parts += ["<h2>Training on the GPU</h2>",
+                  '<p class="explain">app_dl on CUDA (bf16 autocast, hidden 4096): median samples/s per batch size, '
+                  "achieved TFLOP/s, the fraction of the card's measured matmul peak, and the ratio to the host's "
+                  "own PyTorch on the same card.</p>"]
+        if gpu:
+            parts.append(_table(GPU_COLUMNS, gpu))
+        if gaps:
+            parts += ["<p>Empty GPU cells, and why:</p>", _table(("row", "status", "reason"), gaps)]
     needs = needs_rows(report)
     if needs:
         parts += ["<h2>What the target machine needs</h2>",

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .tables import (
+    GPU_COLUMNS,
     HOST_COLUMNS,
     LABEL_COLUMNS,
     Report,
+    gpu_gaps,
+    gpu_rows,
     host_rows,
     largest_rows,
     needs_rows,
@@ -41,6 +44,16 @@ def render(report: Report) -> str:
         rows = [tuple(row.label[c] for c in LABEL_COLUMNS) + (row.cell,) for row in table.rows]
         out += _table((*LABEL_COLUMNS, "value"), rows)
         out.append("")
+    gpu, gaps = gpu_rows(report), gpu_gaps(report)
+    if gpu or gaps:
+        out += ["## Training on the GPU", "",
+                "_app_dl on CUDA (bf16 autocast, hidden 4096): median samples/s (min – max, n runs) per batch size, "
+                "achieved TFLOP/s, the fraction of the card's measured matmul peak, and the ratio to the host's "
+                "own PyTorch on the same card._", ""]
+        if gpu:
+            out += [*_table(GPU_COLUMNS, gpu), ""]
+        if gaps:
+            out += ["Empty GPU cells, and why:", "", *_table(("row", "status", "reason"), gaps), ""]
     needs = needs_rows(report)
     if needs:
         out += ["## What the target machine needs", "",

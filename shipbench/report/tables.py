@@ -111,6 +111,7 @@ def _sort_key(record: dict[str, Any]) -> tuple[Any, ...]:
     return (app, record["strategy"], record["variant"], python, record["os"], record["host"]["name"])
 
 
+GPU_COLUMNS = ("row", "card", "batch size", "samples/s", "TFLOP/s", "fraction of peak", "vs venv")
 HOST_COLUMNS = ("host", "OS", "CPU", "cores", "memory", "GPU")
 
 
@@ -143,6 +144,34 @@ def needs_rows(report: Report) -> list[tuple[str, ...]]:
                 outcome = f"{result['status']}: {result.get('reason', '')}"
             rows.append((row_name(rec), target, outcome, ", ".join(result.get("needs", [])) or "nothing"))
     return rows
+
+
+def gpu_rows(report: Report) -> list[tuple[str, ...]]:
+    """(row, card, batch size, samples/s, TFLOP/s, fraction of peak, vs venv) for every measured GPU batch."""
+    rows: list[tuple[str, ...]] = []
+    for rec in report.records:
+        gpu = rec["metrics"].get("gpu")
+        if not gpu or gpu.get("status") != "ok":
+            continue
+        for batch in gpu["batches"]:
+            ratio = batch.get("ratio_to_venv")
+            rows.append((row_name(rec), f"{gpu['device_name']} ({gpu['amp']})", f"{batch['batch_size']:,}",
+                         fmt_summary(fmt_rate)(batch["samples_per_s"]), f"{batch['tflops']:.1f}",
+                         f"{batch['mfu']:.0%} of {batch['peak_tflops']:.0f}" if batch.get("mfu") else "–",
+                         fmt_ratio(ratio) if ratio else "–"))
+    return rows
+
+
+def gpu_gaps(report: Report) -> list[tuple[str, ...]]:
+    """Why a GPU cell is empty: skipped GPU rows, and CUDA images whose GPU run could not happen."""
+    gaps: list[tuple[str, ...]] = []
+    for rec in report.records:
+        gpu = rec["metrics"].get("gpu")
+        if rec["variant"].endswith("gpu") and rec["status"] != "ok":
+            gaps.append((row_name(rec), rec["status"], rec["reason"] or ""))
+        elif gpu and gpu.get("status") != "ok":
+            gaps.append((row_name(rec), gpu["status"], gpu.get("reason", "")))
+    return gaps
 
 
 def largest_rows(report: Report, count: int = 5) -> list[tuple[str, ...]]:

@@ -1,0 +1,167 @@
+"""GPU throughput: app_dl on CUDA through every strategy that can reach the GPU here, against the card's peak.
+
+Run by `scripts/gpu-bench.sh` on a GPU machine (its own python3 and PyTorch; nothing is installed) and by the
+`gpu` nox session everywhere else, where each GPU row is recorded as skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import console, docker, record, settings
+from .errors import Failure, Skip
+from .fsutil import tree_size
+from .runner import run_app, run_tool
+from .stats import summarize
+
+BATCH_SIZES = (256, 4096, 32768)  # small, medium, and one that fills an H100-class card with this model
+HIDDEN = 4096
+STEPS = 100
+AMP = "bf16"
+ROWS = (("venv", "gpu"), ("pyinstaller", "onedir-gpu"), ("bake", "dl-cuda-gpu"))
+
+
+def cuda_facts(python: str) -> dict[str, Any]:
+    """What this interpreter's torch sees, or raise Skip saying why there is no GPU row."""
+    if not shutil.which("nvidia-smi"):
+        raise Skip("no CUDA device: nvidia-smi is not on this host")
+    code = ("import json, torch; print(json.dumps({'torch': torch.__version__, 'cuda': torch.version.cuda, "
+            "'available': torch.cuda.is_available(), 'name': torch.cuda.get_device_name(0) "
+            "if torch.cuda.is_available() else None}))")
+    try:
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    except OSError as error:
+        raise Skip(f"cannot run {python}: {error}") from None
+    if out.returncode != 0:
+        raise Skip(f"{python} has no usable torch: {out.stderr.strip().splitlines()[-1:] or out.returncode}")
+    facts: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    if not facts["available"]:
+        raise Skip(f"no CUDA device: torch {facts['torch']} sees none")
+    return facts
+
+
+def _argv(launcher: Sequence[str]) -> list[str]:
+    sizes = ",".join(str(b) for b in BATCH_SIZES)
+    return [*launcher, "--device", "cuda", "--hidden", str(HIDDEN), "--steps", str(STEPS), "--batch-size", sizes,
+            "--amp", AMP, "--peak-probe"]
+
+
+def measure_gpu(launcher: Sequence[str], env: dict[str, str]) -> dict[str, Any]:
+    """Several runs of the whole batch-size sweep; per batch size the median (min–max) samples/s and more."""
+    runs = [run_app(_argv(launcher), env=env, timeout=900) for _ in range(settings.throughput_runs())]
+    per_size: dict[int, list[dict[str, Any]]] = {}
+    for run in runs:
+        for event in run.events:
+            if event.get("event") == "result":
+                if event.get("device") != "cuda":
+                    raise Failure("the GPU run did not train on CUDA", run.output.splitlines()[-10:])
+                per_size.setdefault(event["batch_size"], []).append(event)
+    batches = []
+    for size, events in sorted(per_size.items()):
+        middle = sorted(events, key=lambda e: e["samples_per_s"])[len(events) // 2]
+        batches.append({
+            "batch_size": size,
+            "samples_per_s": summarize([e["samples_per_s"] for e in events]),
+            "tflops": middle["tflops"],
+            "peak_tflops": middle["peak_tflops"],
+            "mfu": middle["mfu"],
+            "median_step_s": middle["median_step_s"],
+            "loss_last": middle["loss_last"],
+        })
+    first = runs[0].event("result") or {}
+    return {"status": "ok", "device_name": first.get("device_name"), "torch": first.get("torch"),
+            "torch_cuda": first.get("torch_cuda"), "amp": AMP, "hidden": HIDDEN, "steps": STEPS,
+            "startup_s": summarize([r.ready_s for r in runs if r.ready_s is not None]), "batches": batches}
+
+
+def _ratios(gpu: dict[str, Any], reference: dict[str, Any] | None) -> None:
+    if not reference or reference.get("status") != "ok":
+        return
+    base = {b["batch_size"]: b["samples_per_s"]["median"] for b in reference["batches"]}
+    for batch in gpu["batches"]:
+        if batch["batch_size"] in base:
+            batch["ratio_to_venv"] = batch["samples_per_s"]["median"] / base[batch["batch_size"]]
+
+
+def run(results_dir: Path, python: str, root: Path, command: str | None = None) -> list[dict[str, Any]]:
+    """Write one record per GPU row (venv, PyInstaller onedir, CUDA image): measured, skipped or failed."""
+    record.check_writable(results_dir)
+    python_version = _python_version(python)
+    written = []
+    try:
+        facts = cuda_facts(python)
+        reason = None
+    except Skip as skip:
+        facts, reason = {}, skip.reason
+    venv_gpu: dict[str, Any] | None = None
+    for strategy, variant in ROWS:
+        rec = record.new_record(record.Key(strategy, variant, "dl", python_version), command)
+        rec["versions"].update(python=python_version, torch=facts.get("torch"), torch_cuda=facts.get("cuda"))
+        try:
+            if reason:
+                raise Skip(reason)
+            with console.steps(f"{strategy}/{variant} dl on CUDA", total=1) as steps, steps.step("GPU sweep"):
+                gpu = _row(strategy, python, root, rec)
+            _ratios(gpu, venv_gpu)
+            if strategy == "venv":
+                venv_gpu = gpu
+            rec["metrics"].update(gpu=gpu, device="cuda", device_name=gpu["device_name"])
+        except Skip as skip:
+            rec.update(status="skipped", reason=skip.reason)
+        except Failure as failure:
+            rec.update(status="failed", reason=failure.reason, log_tail=failure.log_tail)
+        path = record.write(rec, results_dir)
+        console.console.print(f"{rec['status']} {path}" + (f": {rec['reason']}" if rec["reason"] else ""))
+        written.append(rec)
+    return written
+
+
+def _row(strategy: str, python: str, root: Path, rec: dict[str, Any]) -> dict[str, Any]:
+    # app_dl is pure Python: the host's PyTorch runs it from the checkout, nothing is installed
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root / "app_dl"),
+                                                                      os.environ.get("PYTHONPATH")]))}
+    if strategy == "venv":
+        rec["artifact"] = {"path": sys.prefix if python == sys.executable else python, "kind": "python environment",
+                           "description": "the GPU host's own Python and PyTorch"}
+        return measure_gpu([python, "-m", "app_dl"], env)
+    if strategy == "pyinstaller":
+        check = subprocess.run([python, "-c", "import PyInstaller"], capture_output=True, check=False)
+        if check.returncode != 0:
+            raise Skip(f"PyInstaller is not installed for {python} (pip install -r pyinstaller/requirements.txt)")
+        build = root / "build" / "gpu" / "pyinstaller"
+        shutil.rmtree(build, ignore_errors=True)
+        seconds, _ = run_tool([python, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath",
+                               build / "dist", "--workpath", build / "work", root / "pyinstaller" / "app_dl.spec",
+                               "--", "--mode", "onedir", "--profile", "default"], env=env, cwd=root,
+                              what="PyInstaller (onedir, default) on the GPU host", timeout=1800)
+        bundle = build / "dist" / "app_dl"
+        rec["metrics"].update(setup_s={"cold": seconds}, size_bytes=tree_size(bundle))
+        rec["artifact"] = {"path": str(bundle), "kind": "pyinstaller onedir",
+                           "description": "built on the GPU host from pyinstaller/app_dl.spec (default)"}
+        return measure_gpu([str(bundle / "app_dl")], dict(os.environ))
+    unavailable = docker.unavailable_reason()
+    if unavailable:
+        raise Skip(unavailable)
+    from .strategies.bake import gpu_runtime_reason
+
+    no_gpu = gpu_runtime_reason()
+    if no_gpu:
+        raise Skip(no_gpu)
+    image = os.environ.get("SHIPBENCH_CUDA_IMAGE", "shipbench/app-dl:bench-cuda")
+    if not docker.image_exists(image):
+        raise Skip(f"no CUDA image {image} here (nox -s \"bake(target='dl-cuda')\" builds it)")
+    rec["artifact"] = {"path": image, "kind": "docker image", "description": "the CUDA image, --gpus all"}
+    return measure_gpu(["docker", "run", "--rm", "--gpus", "all", image], dict(os.environ))
+
+
+def _python_version(python: str) -> str:
+    out = subprocess.run([python, "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
+                         capture_output=True, text=True, check=False).stdout.strip()
+    return out or f"{sys.version_info[0]}.{sys.version_info[1]}"

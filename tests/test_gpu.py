@@ -1,0 +1,53 @@
+"""GPU rows: recorded as skipped with the reason on hosts without a GPU; ratios and the report's GPU table."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from shipbench import gpu, record
+from shipbench.report import write_report
+
+
+@pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this host has a GPU")
+def test_without_a_gpu_every_gpu_row_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    records = gpu.run(tmp_path, sys.executable, ROOT)
+    assert [(r["strategy"], r["variant"]) for r in records] == list(gpu.ROWS)
+    for rec in records:
+        assert rec["status"] == "skipped" and rec["reason"].startswith("no CUDA device")
+        assert "gpu" not in rec["metrics"] and "samples_per_s" not in rec["metrics"]  # never a CPU number
+    assert len(list(tmp_path.glob("*.json"))) == 3
+
+
+def _gpu_metrics(samples: dict[int, float]) -> dict:
+    return {"status": "ok", "device_name": "NVIDIA H100 80GB HBM3", "amp": "bf16", "hidden": 4096, "steps": 100,
+            "startup_s": {"median": 9.0, "min": 8.0, "max": 10.0, "n": 3},
+            "batches": [{"batch_size": size, "samples_per_s": {"median": value, "min": value, "max": value, "n": 3},
+                         "tflops": 100.0, "peak_tflops": 700.0, "mfu": 100 / 700, "median_step_s": 0.01,
+                         "loss_last": 0.1} for size, value in samples.items()]}
+
+
+def test_ratios_are_per_batch_size_against_the_venv() -> None:
+    venv = _gpu_metrics({256: 100.0, 4096: 1000.0})
+    bundle = _gpu_metrics({256: 90.0, 4096: 1000.0})
+    gpu._ratios(bundle, venv)
+    assert [b["ratio_to_venv"] for b in bundle["batches"]] == [0.9, 1.0]
+
+
+def test_the_report_draws_gpu_rows_and_says_why_cells_are_empty(tmp_path: Path, make_record) -> None:
+    measured = make_record(strategy="venv", variant="gpu", app="dl")
+    measured["metrics"] = {"gpu": _gpu_metrics({4096: 123456.0}), "device": "cuda"}
+    skipped = make_record("skipped", strategy="bake", variant="dl-cuda-gpu", app="dl")
+    skipped["reason"] = "docker is not installed"
+    for rec in (measured, skipped):
+        record.write(rec, tmp_path / "results")
+    write_report([tmp_path / "results"], tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "## Training on the GPU" in md
+    assert "| venv/gpu dl py3.12 linux | NVIDIA H100 80GB HBM3 (bf16) | 4,096 | 123,456 (123,456 – 123,456, n=3) |" \
+           " 100.0 | 14% of 700 | – |" in md
+    assert "| bake/dl-cuda-gpu dl py3.12 linux | skipped | docker is not installed |" in md
