@@ -123,3 +123,17 @@ def test_the_readme_tox_environments_run_the_probes(env_name: str, tmp_path: Pat
                             capture_output=True, text=True, timeout=900, check=False)
     assert result.returncode == 0, result.stdout[-3000:]
     assert '"event": "ready"' in result.stdout
+
+
+def test_dl_sweeps_batch_sizes_with_a_peak_probe(venv_run: dict[str, Any]) -> None:
+    """The options the GPU rows use, on the CPU: one result per batch size, each with its fraction of peak."""
+    python = interpreters.venv_python(venv_run["base"] / "build" / "venv" / "uv" / "dl-py3.11")
+    result = subprocess.run([str(python), "-m", "app_dl", "--device", "cpu", "--steps", "20", "--batch-size", "64,128",
+                             "--amp", "bf16", "--peak-probe"], capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [e["event"] for e in events] == ["ready", "result", "result"]
+    assert [e["batch_size"] for e in events[1:]] == [64, 128]
+    for event in events[1:]:
+        assert event["amp"] == "bf16" and 0 < event["mfu"] and event["peak_tflops"] > 0

@@ -202,7 +202,11 @@ def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[P
         tables.append(Table(metric, rows, missing_everywhere=not any(row.status == "ok" for row in rows)))
     hosts: dict[str, dict[str, Any]] = {}
     for rec in records:
-        hosts.setdefault(rec["host"]["name"] + rec["os"], rec["host"])
+        facts = rec["host"]
+        # host names are often generic ("localhost", "vm"): tell machines apart by what they are made of too
+        identity = (facts["name"], rec["os"], facts["cpu"], facts["cores"], facts.get("memory_bytes"),
+                    tuple(g["name"] for g in facts.get("gpus", [])))
+        hosts.setdefault(str(identity), facts)
     notes = sorted({note for rec in records for note in rec.get("notes", [])})
     return Report(tables, records, [r for r in records if r["status"] != "ok"], list(hosts.values()), invalid,
                   sources, notes)
