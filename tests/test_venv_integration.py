@@ -136,4 +136,4 @@ def test_dl_sweeps_batch_sizes_with_a_peak_probe(venv_run: dict[str, Any]) -> No
     assert [e["event"] for e in events] == ["ready", "result", "result"]
     assert [e["batch_size"] for e in events[1:]] == [64, 128]
     for event in events[1:]:
-        assert event["amp"] == "bf16" and 0 < event["mfu"] and event["peak_tflops"] > 0
+        assert event["amp"] == "bf16" and event["mfu"] > 0 and event["peak_tflops"] > 0
