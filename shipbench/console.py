@@ -34,9 +34,6 @@ class Steps:
             self._progress.advance(self._task)
             console.print(f"  {self._label}: {what} [dim]({time.perf_counter() - start:.1f} s)[/]")
 
-    def add(self, more: int) -> None:
-        self._progress.update(self._task, total=(self._progress.tasks[self._task].total or 0) + more)
-
 
 @contextmanager
 def steps(label: str, total: int) -> Iterator[Steps]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -43,7 +42,3 @@ def xvfb(size: str = "1280x800x24") -> Iterator[str]:
 def socket_mount_args(display: str) -> list[str]:
     """docker run arguments that hand a container the host's X server: the socket folder and DISPLAY."""
     return ["--volume", f"{SOCKET_DIR}:{SOCKET_DIR}:ro", "--env", f"DISPLAY={display}"]
-
-
-def has_display() -> bool:
-    return bool(os.environ.get("DISPLAY"))

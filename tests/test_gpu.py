@@ -51,3 +51,15 @@ def test_the_report_draws_gpu_rows_and_says_why_cells_are_empty(tmp_path: Path, 
     assert "| venv/gpu dl py3.12 linux | NVIDIA H100 80GB HBM3 (bf16) | 4,096 | 123,456 (123,456 – 123,456, n=3) |" \
            " 100.0 | 14% of 700 | – |" in md
     assert "| bake/dl-cuda-gpu dl py3.12 linux | skipped | docker is not installed |" in md
+
+
+def test_the_gpu_script_says_what_is_missing_instead_of_failing_later(tmp_path: Path) -> None:
+    """`bash scripts/gpu-bench.sh` with an interpreter that has no torch: a one-line reason, no traceback."""
+    import subprocess
+
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "gpu-bench.sh"), str(tmp_path)], capture_output=True,
+                            text=True, env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable}, timeout=120,
+                            check=False)
+    assert result.returncode != 0
+    assert "has no torch" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
