@@ -1,7 +1,8 @@
 """Where torch comes from: a setting, because the default on PyPI is a multi-GB CUDA build on Linux.
 
 SHIPBENCH_TORCH takes one of:
-  auto           a wheel from the folders in PIP_FIND_LINKS that fits the target Python; else PyPI where
+  auto           a wheel that fits the target Python from pip's find-links folders (PIP_FIND_LINKS or pip's
+                 config files); else PyPI where
                  PyPI's torch is a CPU build (macOS, Windows); else skipped, with the reason (the default)
   wheels:DIR     a torch wheel from DIR (several folders separated by os.pathsep) that fits the target Python
   index:URL      torch from this index as well as PyPI, e.g. https://download.pytorch.org/whl/cpu
@@ -10,6 +11,7 @@ SHIPBENCH_TORCH takes one of:
 
 from __future__ import annotations
 
+import configparser
 import os
 import re
 from dataclasses import dataclass
@@ -62,6 +64,25 @@ def _folders(spec: str) -> list[Path]:
     return [Path(part) for part in re.split(r"[\s" + re.escape(os.pathsep) + r"]+", spec) if part]
 
 
+_PIP_CONFIG_FILES = ("/etc/xdg/pip/pip.conf", "/etc/pip.conf", "~/.config/pip/pip.conf", "~/.pip/pip.conf")
+
+
+def pip_find_links() -> str | None:
+    """The wheel folders pip is told to look in: PIP_FIND_LINKS, else `find-links` in pip's config files.
+
+    Read without running pip, because the environments shipbench runs in (made by uv) have no pip.
+    """
+    if os.environ.get("PIP_FIND_LINKS"):
+        return os.environ["PIP_FIND_LINKS"]
+    parser = configparser.ConfigParser()
+    files = [os.environ["PIP_CONFIG_FILE"]] if os.environ.get("PIP_CONFIG_FILE") else list(_PIP_CONFIG_FILES)
+    parser.read([os.path.expanduser(f) for f in files], encoding="utf-8")
+    for section in ("install", "global"):
+        if parser.has_option(section, "find-links"):
+            return parser.get(section, "find-links")
+    return None
+
+
 def resolve(setting: str, python: str, os_name: str, arch: str, find_links: str | None = None) -> TorchChoice:
     """Pick torch for a target Python, or raise Skip saying why none fits and how to allow one."""
     if setting == "pypi":
@@ -78,7 +99,7 @@ def resolve(setting: str, python: str, os_name: str, arch: str, find_links: str 
             return TorchChoice(str(wheel), None, f"wheel {wheel.name}")
         if setting == "auto" and os_name != "linux":
             return TorchChoice("torch", None, "PyPI (a CPU build)")
-        where = ", ".join(str(f) for f in folders) or "no wheel folder (PIP_FIND_LINKS is unset)"
+        where = ", ".join(str(f) for f in folders) or "no wheel folder (pip has no find-links)"
         raise Skip(
             f"no CPU torch wheel for Python {python} ({os_name}-{arch}) in {where}; PyPI's Linux torch is the "
             "~3 GB CUDA build, so it is not used unless asked: set SHIPBENCH_TORCH=pypi, "

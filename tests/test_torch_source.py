@@ -49,6 +49,18 @@ def test_index_and_pypi_settings() -> None:
     assert "CUDA" in torch_source.resolve("pypi", "3.12", "linux", "x86_64").description
 
 
+def test_find_links_come_from_the_environment_or_pips_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIP_FIND_LINKS", "/from/env")
+    assert torch_source.pip_find_links() == "/from/env"
+    monkeypatch.delenv("PIP_FIND_LINKS")
+    config = tmp_path / "pip.conf"
+    config.write_text("[global]\nfind-links = /opt/wheels\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(config))
+    assert torch_source.pip_find_links() == "/opt/wheels"
+    config.write_text("[global]\ntimeout = 60\n")
+    assert torch_source.pip_find_links() is None
+
+
 def test_an_unknown_setting_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="SHIPBENCH_TORCH"):
         torch_source.resolve("conda", "3.12", "linux", "x86_64")

@@ -1,7 +1,7 @@
 """The venv strategy for real: uv, pip and tox-uv building app_gui on two Pythons and app_dl on 3.11.
 
 Needs python3.11 and python3.12 on PATH (see the README, "Which Pythons") and, for app_dl, a CPU torch source
-(SHIPBENCH_TORCH, or a torch wheel in a PIP_FIND_LINKS folder).
+(SHIPBENCH_TORCH, or a torch wheel in one of pip's find-links folders).
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def test_the_readme_tox_environments_run_the_probes(env_name: str, tmp_path: Pat
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV"))}
     if env_name.endswith("dl"):
         choice = torch_source.resolve(settings.torch_source(), "3.11", "linux", os.uname().machine,
-                                      os.environ.get("PIP_FIND_LINKS"))
+                                      torch_source.pip_find_links())
         env["SHIPBENCH_TORCH_REQUIREMENT"] = choice.requirement
     result = subprocess.run(["tox", "-e", env_name, "--workdir", str(tmp_path)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=900, check=False)

@@ -151,7 +151,7 @@ class BakeStrategy:
             shutil.copy2(ctx.root / item, context / item)
         if target == "dl-cpu":
             choice = torch_source.resolve(settings.torch_source(), ctx.key.python, "linux", ctx.key.arch,
-                                          os.environ.get("PIP_FIND_LINKS"))
+                                          torch_source.pip_find_links())
             ctx.versions["torch_source"] = choice.description
             if Path(choice.requirement).is_file():
                 shutil.copy2(choice.requirement, context / "docker" / "wheels")

@@ -42,7 +42,7 @@ def requirements(ctx: Context) -> Requirements:
     if not ctx.app.needs_torch:
         return Requirements((project,), None, None)
     choice = torch_source.resolve(
-        settings.torch_source(), ctx.key.python, ctx.key.os, ctx.key.arch, os.environ.get("PIP_FIND_LINKS")
+        settings.torch_source(), ctx.key.python, ctx.key.os, ctx.key.arch, torch_source.pip_find_links()
     )
     return Requirements((project, choice.requirement), choice.extra_index_url, choice.description)
 
