@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages shipbench's runs and tests need on Debian/Ubuntu, beyond Python itself:
 # an X server for the GUI (Xvfb), the X11/xcb libraries that Qt's xcb platform plugin loads, a C compiler (the
-# trimmed PyInstaller spec builds a small library) and debootstrap (local Debian base images).
+# trimmed PyInstaller spec builds a small library), debootstrap (local Debian base images) and Chromium (the
+# report's browser test).
 # (Qt needs no X libraries offscreen; they matter once the GUI is shown on a real display.)
 set -euo pipefail
 if ! command -v apt-get >/dev/null; then
@@ -12,7 +13,7 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
 packages=(
-    xvfb xauth gcc debootstrap
+    xvfb xauth gcc debootstrap chromium
     libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
     libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3
 )

@@ -129,5 +129,6 @@ def load_all(results_dirs: list[Path]) -> tuple[list[dict[str, Any]], list[Inval
             if problems:
                 invalid.append(Invalid(path, problems))
             else:
+                record["_source"] = str(path)  # where it was read: its screenshots lie beside it
                 records.setdefault(record["id"], record)
     return list(records.values()), invalid

@@ -17,8 +17,8 @@ def write_report(results_dirs: list[Path], out: Path) -> int:
     records, invalid = record.load_all([folder for folder in results_dirs if folder.is_dir()])
     report = build(records, invalid, results_dirs)
     try:
-        atomic_write_text(out / "report.md", markdown.render(report))
-        atomic_write_text(out / "index.html", html.render(report))
+        atomic_write_text(out / "report.md", markdown.render(report, Path.cwd()))
+        atomic_write_text(out / "index.html", html.render(report, Path.cwd()))
     except PermissionError as error:
         console.console.print(f"[red]shipbench: error:[/] cannot write the report to {out}: {error.strerror}")
         return 2

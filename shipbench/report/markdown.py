@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
+from .advice import QUALITY_COLUMNS, qualities, recommendations
+from .overview import Matrix, common_python, overview
 from .tables import (
     GPU_COLUMNS,
     HOST_COLUMNS,
     LABEL_COLUMNS,
     Report,
+    command_rows,
     gpu_gaps,
     gpu_rows,
     host_rows,
@@ -22,18 +26,43 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _table(headers: tuple[str, ...], rows: Sequence[Sequence[str]]) -> list[str]:
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     return lines + ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
 
 
-def render(report: Report) -> str:
+def _matrix(matrix: Matrix) -> list[str]:
+    headers = ("strategy / variant", "os", *(c.title for c in matrix.columns))
+    rows = []
+    for rec, cells in matrix.rows:
+        texts = []
+        for cell in cells:
+            text = f"**{cell.text}**" if cell.status == "best" else cell.text
+            texts.append(text + (f" [{cell.note}]" if cell.note else ""))
+        rows.append((f"{rec['strategy']}/{rec['variant']}", rec["os"], *texts))
+    return [f"### app_{matrix.app}", "", *_table(headers, rows), ""]
+
+
+def render(report: Report, root: Path = Path(".")) -> str:
     out = ["# shipbench report", ""]
     if not report.records:
         out += ["**No records found** in " + ", ".join(f"`{s}`" for s in report.sources) + ".", ""]
     else:
         ok = sum(r["status"] == "ok" for r in report.records)
-        out += [f"{len(report.records)} records: {ok} ok, {len(report.not_ok)} skipped or failed.", ""]
+        hosts = len(report.hosts)
+        out += [f"{len(report.records)} records from {hosts} host{'s' if hosts != 1 else ''}: {ok} ok, "
+                f"{len(report.not_ok)} skipped or failed.", ""]
+    out += ["## What the numbers say", "", *_table(("priority", "derived from the records"),
+                                                   recommendations(report.records)), ""]
+    out += [*_table(QUALITY_COLUMNS, qualities(report.records, root)), ""]
+    notes: dict[str, int] = {}
+    matrices = overview(report.records, notes)
+    if matrices:
+        out += [f"## Overview (Python {common_python(report.records)})", "",
+                "_Best value per column (and OS) in bold; [n] points to the reason a cell is empty._", ""]
+        for matrix in matrices:
+            out += _matrix(matrix)
+        out += [f"{number}. {_cell(text)}" for text, number in notes.items()] + [""]
     for table in report.tables:
         out += [f"## {table.metric.title}", "", f"_{table.metric.explanation}_", ""]
         if not table.rows:
@@ -70,6 +99,7 @@ def render(report: Report) -> str:
         out += [f"- `{_cell(str(bad.path))}`: {_cell('; '.join(bad.problems[:3]))}" for bad in report.invalid]
         out.append("")
     out += ["## Hosts", "", *_table(HOST_COLUMNS, host_rows(report)), ""]
+    out += ["## Commands", "", *_table(("command", "rows"), [(f"`{c}`", r) for c, r in command_rows(report)]), ""]
     if report.notes:
         out += ["## Notes from the measurements", ""] + [f"- {_cell(note)}" for note in report.notes] + [""]
     return "\n".join(out)

@@ -112,7 +112,7 @@ def _sort_key(record: dict[str, Any]) -> tuple[Any, ...]:
 
 
 GPU_COLUMNS = ("row", "card", "batch size", "samples/s", "TFLOP/s", "fraction of peak", "vs venv")
-HOST_COLUMNS = ("host", "OS", "CPU", "cores", "memory", "GPU")
+HOST_COLUMNS = ("host", "OS", "CPU", "cores", "memory", "GPU", "tools")
 
 
 def host_rows(report: Report) -> list[tuple[str, ...]]:
@@ -120,8 +120,21 @@ def host_rows(report: Report) -> list[tuple[str, ...]]:
     for h in report.hosts:
         memory = f"{h['memory_bytes'] / 2**30:.0f} GiB" if h.get("memory_bytes") else "?"
         gpus = ", ".join(g["name"] for g in h.get("gpus", [])) or "none"
-        rows.append((h["name"], h.get("os_release", h["os"]), h["cpu"], str(h["cores"]), memory, gpus))
+        tools: dict[str, str] = {}
+        for rec in report.records:
+            if _host_identity(rec) == _host_identity({"host": h, "os": rec["os"]}):
+                tools.update({k: v for k, v in rec["versions"].items() if v and k != "torch_source"})
+        rows.append((h["name"], h.get("os_release", h["os"]), h["cpu"], str(h["cores"]), memory, gpus,
+                     ", ".join(f"{k} {v}" for k, v in sorted(tools.items()))))
     return rows
+
+
+def command_rows(report: Report) -> list[tuple[str, str]]:
+    """The exact command behind each row, once per command."""
+    seen: dict[str, list[str]] = {}
+    for rec in report.records:
+        seen.setdefault(rec.get("command") or "?", []).append(row_name(rec))
+    return [(command, ", ".join(rows)) for command, rows in seen.items()]
 
 
 def problem_rows(report: Report) -> list[tuple[str, str, str]]:
@@ -183,6 +196,13 @@ def largest_rows(report: Report, count: int = 5) -> list[tuple[str, ...]]:
     return rows
 
 
+def _host_identity(rec: dict[str, Any]) -> str:
+    """Host names are often generic ("localhost", "vm"): tell machines apart by what they are made of too."""
+    facts = rec["host"]
+    return str((facts["name"], rec["os"], facts["cpu"], facts["cores"], facts.get("memory_bytes"),
+                tuple(g["name"] for g in facts.get("gpus", []))))
+
+
 def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[Path]) -> Report:
     records = sorted(records, key=_sort_key)
     tables = []
@@ -202,11 +222,7 @@ def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[P
         tables.append(Table(metric, rows, missing_everywhere=not any(row.status == "ok" for row in rows)))
     hosts: dict[str, dict[str, Any]] = {}
     for rec in records:
-        facts = rec["host"]
-        # host names are often generic ("localhost", "vm"): tell machines apart by what they are made of too
-        identity = (facts["name"], rec["os"], facts["cpu"], facts["cores"], facts.get("memory_bytes"),
-                    tuple(g["name"] for g in facts.get("gpus", [])))
-        hosts.setdefault(str(identity), facts)
+        hosts.setdefault(_host_identity(rec), rec["host"])
     notes = sorted({note for rec in records for note in rec.get("notes", [])})
     return Report(tables, records, [r for r in records if r["status"] != "ok"], list(hosts.values()), invalid,
                   sources, notes)

@@ -1,0 +1,153 @@
+"""What the numbers say: a recommendation per common priority, and the seed's qualitative points with evidence.
+
+Everything here is derived from the records: change the data and the text follows. Where the records cannot
+answer, the text says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .tables import fmt_bytes, fmt_seconds
+
+# What each way of shipping isolates: the one qualitative column that no measurement can supply.
+ISOLATION = {
+    "venv": "Python packages only; shares the interpreter and the OS",
+    "pyinstaller": "its own Python and libraries; shares the OS's libc, GL and fonts",
+    "bake": "its own filesystem and processes; shares the host's kernel",
+    "vagrant": "its own kernel and OS",
+}
+# The files a team maintains for each way (their line count stands in for the learning cost).
+CONFIG_FILES = {
+    "venv": ["app_gui/pyproject.toml", "app_dl/pyproject.toml", "tox.ini"],
+    "pyinstaller": ["pyinstaller/app_gui.spec", "pyinstaller/app_dl.spec", "pyinstaller/trim.py"],
+    "bake": ["docker-bake.hcl", "docker/gui.Dockerfile", "docker/dl.Dockerfile", ".dockerignore"],
+    "vagrant": ["vagrant/Vagrantfile"],
+}
+
+
+def _name(rec: dict[str, Any]) -> str:
+    return f"{rec['strategy']}/{rec['variant']}"
+
+
+def _ok(records: list[dict[str, Any]], app: str) -> list[dict[str, Any]]:
+    return [r for r in records if r["app"] == app and r["status"] == "ok" and not r["variant"].endswith("gpu")]
+
+
+def _smallest_download(records: list[dict[str, Any]]) -> str:
+    lines = []
+    for app in ("gui", "dl"):
+        ranked = sorted((r for r in _ok(records, app) if r["metrics"].get("download_bytes")),
+                        key=lambda r: r["metrics"]["download_bytes"])
+        if ranked:
+            best = ranked[0]
+            text = f"app_{app}: {_name(best)}, {fmt_bytes(best['metrics']['download_bytes'])} to download"
+            if len(ranked) > 1:
+                factor = ranked[-1]["metrics"]["download_bytes"] / best["metrics"]["download_bytes"]
+                text += f" ({factor:.1f}× less than the largest, {_name(ranked[-1])})"
+            lines.append(text)
+    return "; ".join(lines) or "no download sizes measured yet"
+
+
+def _fastest_start(records: list[dict[str, Any]]) -> str:
+    lines = []
+    for app in ("gui", "dl"):
+        ranked = sorted((r for r in _ok(records, app) if r["metrics"].get("startup_s")),
+                        key=lambda r: r["metrics"]["startup_s"]["warm"]["median"])
+        if ranked:
+            best = ranked[0]
+            lines.append(f"app_{app}: {_name(best)} py{best['python']}, "
+                         f"{fmt_seconds(best['metrics']['startup_s']['warm']['median'])} warm")
+    return "; ".join(lines) or "no start-up times measured yet"
+
+
+def _gpu_environment(records: list[dict[str, Any]]) -> str:
+    measured = [r for r in records if r["variant"].endswith("gpu") and r["status"] == "ok"]
+    if not measured:
+        reasons = sorted({r["reason"] for r in records if r["variant"].endswith("gpu") and r["reason"]})
+        return "no GPU rows measured" + (f" ({'; '.join(reasons)})" if reasons else "")
+    parts = []
+    for rec in measured:
+        largest = max(rec["metrics"]["gpu"]["batches"], key=lambda b: b["batch_size"])
+        samples = largest["samples_per_s"]["median"]
+        text = f"{rec['strategy']}: {samples:,.0f} samples/s at batch {largest['batch_size']:,}"
+        if largest.get("mfu"):
+            text += f" ({largest['mfu']:.0%} of peak)"
+        if largest.get("ratio_to_venv"):
+            text += f", {largest['ratio_to_venv']:.2f}× the host's PyTorch"
+        parts.append(text)
+    skipped = [f"{r['strategy']}: {r['reason']}" for r in records
+               if r["variant"].endswith("gpu") and r["status"] != "ok"]
+    card = measured[0]["metrics"]["gpu"]["device_name"]
+    return f"on {card}, " + "; ".join(parts) + (f". Not measured: {'; '.join(skipped)}" if skipped else "")
+
+
+def _desktop(records: list[dict[str, Any]]) -> str:
+    candidates = []
+    for rec in _ok(records, "gui"):
+        portability = rec["metrics"].get("portability")
+        if not portability or not rec["metrics"].get("download_bytes"):
+            continue
+        started = [target for target, result in portability.items() if result["status"] == "ok"]
+        if len(started) == len(portability):
+            needs = sorted({n for result in portability.values() for n in result.get("needs", [])})
+            candidates.append((rec["metrics"]["download_bytes"], rec, needs))
+    if not candidates:
+        return "no GUI bundle has portability evidence yet"
+    _size, best, needs = min(candidates, key=lambda c: c[0])
+    return (f"{_name(best)}: {fmt_bytes(best['metrics']['download_bytes'])} to download, starts in "
+            f"{fmt_seconds(best['metrics']['startup_s']['warm']['median'])}, ran on every clean target tried "
+            f"({', '.join(sorted(best['metrics']['portability']))}) once it had: {', '.join(needs) or 'nothing'}")
+
+
+def recommendations(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [
+        ("Smallest download", _smallest_download(records)),
+        ("Fastest start", _fastest_start(records)),
+        ("Reproduce a GPU dev environment", _gpu_environment(records)),
+        ("Ship to desktop users", _desktop(records)),
+    ]
+
+
+def _lines(root: Path, files: list[str]) -> str:
+    present = [root / f for f in files if (root / f).is_file()]
+    if not present:
+        return "–"
+    total = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in present)
+    return f"{total} lines in {len(present)} files"
+
+
+def qualities(records: list[dict[str, Any]], root: Path) -> list[tuple[str, ...]]:
+    """(strategy, isolation, what the target needs, measured on, GUI, GPU, learning cost) per strategy."""
+    rows: list[tuple[str, ...]] = []
+    for strategy in sorted({r["strategy"] for r in records}):
+        mine = [r for r in records if r["strategy"] == strategy]
+        ok = [r for r in mine if r["status"] == "ok"]
+        systems = sorted({f"{r['os']}-{r['arch']}" for r in ok}) or ["nowhere yet"]
+        if strategy == "venv":
+            pythons = sorted({r["python"] for r in ok}, key=lambda v: tuple(map(int, v.split("."))))
+            needs = f"Python {', '.join(pythons) or '?'} and an installer (uv or pip), network or a wheel cache"
+        elif strategy == "bake":
+            needs = "a container engine; for the GUI an X server socket; for GPUs the NVIDIA Container Toolkit"
+        else:
+            packages = sorted({n for r in ok for result in r["metrics"].get("portability", {}).values()
+                               for n in result.get("needs", [])})
+            needs = ("Debian packages " + ", ".join(packages)) if packages else "no portability evidence"
+        gui = [r for r in ok if r["app"] == "gui"]
+        shown = sum(1 for r in gui if r["metrics"].get("screenshot"))
+        x11 = sum(1 for r in gui if r["metrics"].get("x11", {}).get("status") == "ok")
+        gui_text = f"{shown} of {len(gui)} rendered (screenshots)" + (f", {x11} over X11" if x11 else "") if gui \
+            else "not measured"
+        gpu_rows = [r for r in mine if r["variant"].endswith("gpu") or r["metrics"].get("gpu")]
+        gpu_text = "; ".join(sorted({
+            "trained on CUDA" if (r["status"] == "ok" and r["metrics"].get("gpu", {}).get("status") == "ok")
+            else (r["reason"] or r["metrics"].get("gpu", {}).get("reason") or "not measured") for r in gpu_rows
+        })) or "not measured"
+        rows.append((strategy, ISOLATION.get(strategy, "?"), needs, ", ".join(systems), gui_text, gpu_text,
+                     _lines(root, CONFIG_FILES.get(strategy, []))))
+    return rows
+
+
+QUALITY_COLUMNS = ("strategy", "isolation", "what the target machine needs", "measured on", "GUI", "GPU",
+                   "what the team maintains")

@@ -1,0 +1,164 @@
+"""The report's charts: matplotlib, drawn to SVG text and inlined, so the page needs nothing from the network."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
+
+plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
+
+COLD, WARM, THIRD = "#9ecae1", "#3182bd", "#e6550d"
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    title: str
+    svg: str
+
+
+def _label(rec: dict[str, Any]) -> str:
+    return f"{rec['strategy']}/{rec['variant']} py{rec['python']} {rec['os']}"
+
+
+def _svg(fig: Any, name: str) -> str:
+    buffer = io.StringIO()
+    # ids inside an SVG are global in the page: salt them per chart (which also makes the output repeatable)
+    with plt.rc_context({"svg.hashsalt": name}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prologue and doctype: the SVG sits inside HTML
+
+
+def _figure(rows: int) -> tuple[Any, Any]:
+    return plt.subplots(figsize=(8.5, 0.9 + 0.32 * max(rows, 1)))
+
+
+def _log_if_wide(ax: Any, values: list[float]) -> None:
+    positive = [v for v in values if v and v > 0]
+    if positive and max(positive) / min(positive) > 20:
+        ax.set_xscale("log")
+
+
+def _paired_bars(records: list[dict[str, Any]], first: tuple[str, Any], second: tuple[str, Any], unit: str,
+                 scale: float) -> Any:
+    """Two horizontal bars per record (cold/warm, size/download); a missing value leaves its bar out."""
+    fig, ax = _figure(len(records))
+    positions = range(len(records))
+    values = []
+    for offset, (name, get), color in ((-0.2, first, COLD), (0.2, second, WARM)):
+        data = [(i + offset, get(r["metrics"]) / scale) for i, r in enumerate(records) if get(r["metrics"])]
+        if data:
+            ax.barh([p for p, _ in data], [v for _, v in data], height=0.38, color=color, label=name)
+            values += [v for _, v in data]
+    ax.set_yticks(list(positions), [_label(r) for r in records])
+    ax.invert_yaxis()
+    ax.set_xlabel(unit)
+    _log_if_wide(ax, values)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return fig
+
+
+def _get(path: str) -> Any:
+    def get(metrics: dict[str, Any]) -> Any:
+        value: Any = metrics
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value if isinstance(value, (int, float)) else None
+
+    return get
+
+
+def _startup(records: list[dict[str, Any]]) -> Any:
+    """Warm median with min–max whiskers, and the cold (first) start as a dot."""
+    fig, ax = _figure(len(records))
+    medians, lows, highs, colds = [], [], [], []
+    for rec in records:
+        warm = rec["metrics"]["startup_s"]["warm"]
+        medians.append(warm["median"])
+        lows.append(warm["median"] - warm["min"])
+        highs.append(warm["max"] - warm["median"])
+        colds.append(rec["metrics"]["startup_s"]["cold"])
+    positions = list(range(len(records)))
+    ax.barh(positions, medians, xerr=[lows, highs], color=WARM, height=0.5, capsize=3, label="warm: median, min–max")
+    ax.scatter(colds, positions, color=THIRD, zorder=3, label="cold: first run after the build")
+    ax.set_yticks(positions, [_label(r) for r in records])
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds from spawn to ready")
+    _log_if_wide(ax, medians + colds)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return fig
+
+
+def _throughput(records: list[dict[str, Any]]) -> Any:
+    fig, ax = _figure(len(records))
+    positions = list(range(len(records)))
+    summary = [r["metrics"]["samples_per_s"] for r in records]
+    medians = [s["median"] for s in summary]
+    ax.barh(positions, medians, xerr=[[s["median"] - s["min"] for s in summary],
+                                      [s["max"] - s["median"] for s in summary]],
+            color=WARM, height=0.5, capsize=3)
+    for position, rec, median in zip(positions, records, medians, strict=True):
+        ratio = rec["metrics"].get("samples_ratio_to_baseline")
+        if ratio:
+            ax.annotate(f"{ratio:.2f}× venv", (median, position), xytext=(6, -3), textcoords="offset points")
+    ax.set_yticks(positions, [_label(r) for r in records])
+    ax.invert_yaxis()
+    ax.set_xlabel("samples/s on the CPU (median, min–max)")
+    return fig
+
+
+def _gpu(records: list[dict[str, Any]]) -> Any:
+    rows = [(rec, batch) for rec in records for batch in rec["metrics"]["gpu"]["batches"]]
+    fig, ax = _figure(len(rows))
+    positions = list(range(len(rows)))
+    medians = [batch["samples_per_s"]["median"] for _, batch in rows]
+    ax.barh(positions, medians, color=WARM, height=0.5)
+    for position, (_rec, batch), median in zip(positions, rows, medians, strict=True):
+        text = f"{batch['tflops']:.0f} TFLOP/s"
+        if batch.get("mfu"):
+            text += f", {batch['mfu']:.0%} of peak"
+        if batch.get("ratio_to_venv"):
+            text += f", {batch['ratio_to_venv']:.2f}× venv"
+        ax.annotate(text, (median, position), xytext=(6, -3), textcoords="offset points")
+    ax.set_yticks(positions, [f"{_label(rec)} bs {batch['batch_size']:,}" for rec, batch in rows])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("samples/s on the GPU (median; log scale)")
+    return fig
+
+
+def charts(rows_by_app: dict[str, list[dict[str, Any]]], gpu_records: list[dict[str, Any]]) -> list[Chart]:
+    """Every chart the data supports; a chart with no data is left out (the tables say what is missing)."""
+    drawn = []
+    for app, records in rows_by_app.items():
+        ok = [r for r in records if r["status"] == "ok"]
+        sized = [r for r in ok if r["metrics"].get("size_bytes")]
+        if sized:
+            drawn.append(Chart(f"size-{app}", f"app_{app}: size on disk and download size", _svg(_paired_bars(
+                sized, ("on disk", _get("size_bytes")), ("download", _get("download_bytes")), "MB", 1e6),
+                f"size-{app}")))
+        started = [r for r in ok if r["metrics"].get("startup_s", {}).get("warm")]
+        if started:
+            drawn.append(Chart(f"startup-{app}", f"app_{app}: start-up, cold and warm",
+                               _svg(_startup(started), f"startup-{app}")))
+        built = [r for r in ok if r["metrics"].get("setup_s")]
+        if built:
+            drawn.append(Chart(f"setup-{app}", f"app_{app}: set-up / build time, cold and warm cache", _svg(
+                _paired_bars(built, ("cold", _get("setup_s.cold")), ("warm", _get("setup_s.warm")), "seconds", 1),
+                f"setup-{app}")))
+        trained = [r for r in ok if r["metrics"].get("samples_per_s")]
+        if trained:
+            drawn.append(Chart(f"throughput-{app}", f"app_{app}: training throughput on the CPU",
+                               _svg(_throughput(trained), f"throughput-{app}")))
+    measured_gpu = [r for r in gpu_records if r["status"] == "ok" and r["metrics"].get("gpu", {}).get("batches")]
+    if measured_gpu:
+        drawn.append(Chart("gpu", "app_dl: training throughput on the GPU", _svg(_gpu(measured_gpu), "gpu")))
+    return drawn

@@ -1,0 +1,98 @@
+"""The overview matrix: one row per strategy and variant, one column per metric, the best value marked."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .tables import fmt_bytes, fmt_rate, fmt_ratio, fmt_seconds, row_name
+
+
+def _path(path: str) -> Callable[[dict[str, Any]], Any]:
+    def get(metrics: dict[str, Any]) -> Any:
+        value: Any = metrics
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value if isinstance(value, (int, float)) else None
+
+    return get
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    get: Callable[[dict[str, Any]], Any]
+    render: Callable[[Any], str]
+    better: str  # "min" or "max"
+
+
+COLUMNS = (
+    Column("size", _path("size_bytes"), fmt_bytes, "min"),
+    Column("download", _path("download_bytes"), fmt_bytes, "min"),
+    Column("set-up cold", _path("setup_s.cold"), fmt_seconds, "min"),
+    Column("set-up warm", _path("setup_s.warm"), fmt_seconds, "min"),
+    Column("start cold", _path("startup_s.cold"), fmt_seconds, "min"),
+    Column("start warm", _path("startup_s.warm.median"), fmt_seconds, "min"),
+    Column("start vs venv", _path("startup_ratio_to_baseline"), fmt_ratio, "min"),
+    Column("peak RSS", _path("peak_rss_bytes"), fmt_bytes, "min"),
+    Column("samples/s (CPU)", _path("samples_per_s.median"), fmt_rate, "max"),
+    Column("train vs venv", _path("samples_ratio_to_baseline"), fmt_ratio, "max"),
+)
+
+
+@dataclass
+class Cell:
+    text: str
+    status: str  # ok, best, missing, skipped, failed
+    note: int | None = None  # footnote number for skipped and failed cells
+
+
+@dataclass
+class Matrix:
+    app: str
+    rows: list[tuple[dict[str, Any], list[Cell]]]
+    columns: tuple[Column, ...]
+
+
+def common_python(records: list[dict[str, Any]]) -> str | None:
+    """The Python most strategies were measured with: the one the overview compares on."""
+    counts = Counter(r["python"] for r in records if r["strategy"] != "venv") or Counter(r["python"] for r in records)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def overview(records: list[dict[str, Any]], notes: dict[str, int]) -> list[Matrix]:
+    """A matrix per app over the records of the common Python (GPU rows have their own section)."""
+    python = common_python(records)
+    chosen = [r for r in records if r["python"] == python and not r["variant"].endswith("gpu")]
+    matrices = []
+    for app in ("gui", "dl"):
+        rows = [r for r in chosen if r["app"] == app]
+        if not rows:
+            continue
+        columns = tuple(c for c in COLUMNS if any(c.get(r["metrics"]) is not None for r in rows)) or COLUMNS[:1]
+        best: dict[tuple[str, str], float] = {}
+        for column in columns:
+            for os_name in {r["os"] for r in rows}:
+                values = [c for r in rows if r["os"] == os_name and r["status"] == "ok"
+                          and (c := column.get(r["metrics"])) is not None]
+                if len(values) > 1:
+                    best[(column.title, os_name)] = min(values) if column.better == "min" else max(values)
+        matrix_rows = []
+        for rec in rows:
+            cells = []
+            for column in columns:
+                if rec["status"] != "ok":
+                    number = notes.setdefault(f"{row_name(rec)}: {rec['reason']}", len(notes) + 1)
+                    cells.append(Cell(rec["status"], rec["status"], number))
+                    continue
+                value = column.get(rec["metrics"])
+                if value is None:
+                    cells.append(Cell("–", "missing"))
+                else:
+                    is_best = best.get((column.title, rec["os"])) == value
+                    cells.append(Cell(column.render(value), "best" if is_best else "ok"))
+            matrix_rows.append((rec, cells))
+        matrices.append(Matrix(app, matrix_rows, columns))
+    return matrices

@@ -1,0 +1,89 @@
+"""The report as a person sees it: headless Chromium opens index.html from disk, draws it, screenshots it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from shipbench import record
+from shipbench.report import write_report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = ROOT / "test-artifacts"
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (install-host-deps.sh)")
+
+
+def _browse(page: Path, profile: Path, screenshot: Path) -> tuple[str, str]:
+    """(the DOM after the page's script ran, Chromium's log with the page's console messages)."""
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}", "--enable-logging=stderr",
+             "--v=0", "--window-size=1280,2400"]
+    subprocess.run([CHROMIUM, *flags, f"--screenshot={screenshot}", page.as_uri()], capture_output=True, text=True,
+                   timeout=120, check=True)
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=120, check=True)
+    return dom.stdout, dom.stderr
+
+
+def _png(path: Path) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (720, 520), (240, 240, 240)).save(path)
+
+
+def _records(folder: Path, make_record) -> None:
+    for strategy, variant, size, start in (("venv", "uv", 250e6, 0.13), ("pyinstaller", "onedir-trimmed", 75e6, 0.17),
+                                           ("bake", "gui", 678e6, 0.46)):
+        rec = make_record(strategy=strategy, variant=variant, python="3.11")
+        rec["metrics"].update(size_bytes=int(size), download_bytes=int(size / 2.5),
+                              startup_s={"cold": start * 1.2, "warm": {"median": start, "min": start * 0.9,
+                                                                       "max": start * 1.1, "n": 5}},
+                              screenshot=f"screenshots/{strategy}.png")
+        _png(folder / "screenshots" / f"{strategy}.png")
+        record.write(rec, folder)
+    dl = make_record(app="dl", python="3.11")
+    dl["metrics"]["samples_per_s"] = {"median": 70000.0, "min": 65000.0, "max": 72000.0, "n": 3}
+    record.write(dl, folder)
+    record.write(make_record("skipped", strategy="bake", variant="dl-cuda", app="dl", python="3.11"), folder)
+
+
+def _check(tmp_path: Path, name: str) -> str:
+    dom, log = _browse(tmp_path / "report" / "index.html", tmp_path / "profile", ARTIFACTS / f"report-{name}.png")
+    assert (ARTIFACTS / f"report-{name}.png").stat().st_size > 10_000
+    console = [line for line in log.splitlines() if "CONSOLE" in line]
+    assert not [line for line in console if re.search(r"error|uncaught", line, re.IGNORECASE)], console
+    charts = re.search(r'data-charts="(\d+)" data-charts-drawn="(\d+)"', dom)
+    assert charts, "the page's check did not run"
+    assert charts.group(1) == charts.group(2), f"{charts.group(2)} of {charts.group(1)} charts drew"
+    return dom
+
+
+def test_a_full_report_renders_every_chart(tmp_path: Path, make_record) -> None:
+    _records(tmp_path / "results", make_record)
+    assert write_report([tmp_path / "results"], tmp_path / "report") == 0
+    dom = _check(tmp_path, "full")
+    assert int(re.search(r'data-charts="(\d+)"', dom).group(1)) >= 4
+    assert dom.count("data:image/png;base64,") == 3  # a screenshot per GUI strategy
+
+
+def test_only_skipped_rows_render_and_say_why(tmp_path: Path, make_record) -> None:
+    for variant in ("uv", "pip"):
+        record.write(make_record("skipped", variant=variant), tmp_path / "results")
+    write_report([tmp_path / "results"], tmp_path / "report")
+    dom = _check(tmp_path, "skipped")
+    assert "skipped for a test" in dom and 'data-charts="0"' in dom
+
+
+def test_a_huge_unicode_path_still_renders(tmp_path: Path, make_record) -> None:
+    folder = tmp_path / ("résultats-ünïcødé-" + "x" * 150) / "日本語"
+    _records(folder, make_record)
+    write_report([folder], tmp_path / "report")
+    dom = _check(tmp_path, "unicode")
+    assert "日本語" in dom or "report" in dom
