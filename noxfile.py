@@ -14,6 +14,11 @@ nox.options.default_venv_backend = "uv|virtualenv"
 # the main job: every strategy this host supports, then the report
 nox.options.sessions = ["venv", "pyinstaller", "bake", "gpu", "report"]
 
+# Where each strategy session runs in CI (.github/workflows/shipbench.yml reads these tags through
+# `nox --list --json`, so a new session or Python never needs a second edit).
+EVERY_OS = ["ci:linux", "ci:windows", "ci:macos"]
+LINUX = ["ci:linux"]
+
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 APPS = ["gui", "dl"]
 # the Python that bundles and images are built with (the one with a CPU torch wheel on our hosts)
@@ -27,7 +32,7 @@ def _harness(session: nox.Session, *args: str) -> None:
     session.run("python", "-m", "shipbench", *args, env={"SHIPBENCH_COMMAND": f'nox -s "{session.name}"'})
 
 
-@nox.session(tags=["strategies"])
+@nox.session(tags=["strategies", *EVERY_OS])
 @nox.parametrize("app", APPS)
 @nox.parametrize("py", PYTHONS)
 def venv(session: nox.Session, py: str, app: str) -> None:
@@ -35,7 +40,7 @@ def venv(session: nox.Session, py: str, app: str) -> None:
     _harness(session, "run", "venv", "--app", app, "--python", py, *session.posargs)
 
 
-@nox.session(tags=["strategies"])
+@nox.session(tags=["strategies", *EVERY_OS])
 @nox.parametrize("mode", ["onedir", "onefile"])
 @nox.parametrize("app", APPS)
 def pyinstaller(session: nox.Session, app: str, mode: str) -> None:
@@ -44,7 +49,7 @@ def pyinstaller(session: nox.Session, app: str, mode: str) -> None:
     _harness(session, "run", "pyinstaller", "--app", app, "--python", FROZEN_PYTHON, *variants, *session.posargs)
 
 
-@nox.session(tags=["strategies"])
+@nox.session(tags=["strategies", *LINUX])
 @nox.parametrize("target", list(BAKE_TARGETS))
 def bake(session: nox.Session, target: str) -> None:
     """Ship as a container image: docker buildx bake (cold, warm), run offscreen, over X11, on the CPU and GPU."""
@@ -52,7 +57,7 @@ def bake(session: nox.Session, target: str) -> None:
     _harness(session, "run", "bake", "--app", app, "--python", FROZEN_PYTHON, "--variant", target, *session.posargs)
 
 
-@nox.session(tags=["strategies"])
+@nox.session(tags=["strategies", *LINUX])
 def gpu(session: nox.Session) -> None:
     """GPU rows: app_dl on CUDA per strategy; skipped with the reason where no GPU (scripts/gpu-bench.sh on one)."""
     _harness(session, "gpu", *session.posargs)
