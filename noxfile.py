@@ -80,5 +80,5 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff and mypy over the harness, the apps and the tests."""
     session.install("-e", ".", "ruff", "mypy")
-    session.run("ruff", "check", "shipbench", "app_gui", "app_dl", "pyinstaller", "tests", "noxfile.py")
+    session.run("ruff", "check", "shipbench", "app_gui", "app_dl", "pyinstaller", "scripts", "tests", "noxfile.py")
     session.run("mypy", "shipbench")
