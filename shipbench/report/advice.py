@@ -77,8 +77,9 @@ def _gpu_environment(records: list[dict[str, Any]]) -> str:
         if largest.get("ratio_to_venv"):
             text += f", {largest['ratio_to_venv']:.2f}× the host's PyTorch"
         parts.append(text)
+    # on hosts that have a GPU, say why a strategy could not reach it ("no CUDA device" elsewhere says nothing)
     skipped = [f"{r['strategy']}: {r['reason']}" for r in records
-               if r["variant"].endswith("gpu") and r["status"] != "ok"]
+               if r["variant"].endswith("gpu") and r["status"] != "ok" and r["host"].get("gpus")]
     card = measured[0]["metrics"]["gpu"]["device_name"]
     return f"on {card}, " + "; ".join(parts) + (f". Not measured: {'; '.join(skipped)}" if skipped else "")
 
