@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 
+from .tables import metric  # noqa: E402
+
 plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
 
 COLD, WARM, THIRD = "#9ecae1", "#3182bd", "#e6550d"
@@ -47,13 +49,14 @@ def _log_if_wide(ax: Any, values: list[float]) -> None:
         ax.set_xscale("log")
 
 
-def _paired_bars(records: list[dict[str, Any]], first: tuple[str, Any], second: tuple[str, Any], unit: str,
+def _paired_bars(records: list[dict[str, Any]], first: tuple[str, str], second: tuple[str, str], unit: str,
                  scale: float) -> Any:
     """Two horizontal bars per record (cold/warm, size/download); a missing value leaves its bar out."""
     fig, ax = _figure(len(records))
     positions = range(len(records))
     values = []
-    for offset, (name, get), color in ((-0.2, first, COLD), (0.2, second, WARM)):
+    for offset, (name, path), color in ((-0.2, first, COLD), (0.2, second, WARM)):
+        get = metric(path, numeric=True)
         data = [(i + offset, get(r["metrics"]) / scale) for i, r in enumerate(records) if get(r["metrics"])]
         if data:
             ax.barh([p for p, _ in data], [v for _, v in data], height=0.38, color=color, label=name)
@@ -64,16 +67,6 @@ def _paired_bars(records: list[dict[str, Any]], first: tuple[str, Any], second: 
     _log_if_wide(ax, values)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return fig
-
-
-def _get(path: str) -> Any:
-    def get(metrics: dict[str, Any]) -> Any:
-        value: Any = metrics
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        return value if isinstance(value, (int, float)) else None
-
-    return get
 
 
 def _startup(records: list[dict[str, Any]]) -> Any:
@@ -143,8 +136,7 @@ def charts(rows_by_app: dict[str, list[dict[str, Any]]], gpu_records: list[dict[
         sized = [r for r in ok if r["metrics"].get("size_bytes")]
         if sized:
             drawn.append(Chart(f"size-{app}", f"app_{app}: size on disk and download size", _svg(_paired_bars(
-                sized, ("on disk", _get("size_bytes")), ("download", _get("download_bytes")), "MB", 1e6),
-                f"size-{app}")))
+                sized, ("on disk", "size_bytes"), ("download", "download_bytes"), "MB", 1e6), f"size-{app}")))
         started = [r for r in ok if r["metrics"].get("startup_s", {}).get("warm")]
         if started:
             drawn.append(Chart(f"startup-{app}", f"app_{app}: start-up, cold and warm",
@@ -152,8 +144,7 @@ def charts(rows_by_app: dict[str, list[dict[str, Any]]], gpu_records: list[dict[
         built = [r for r in ok if r["metrics"].get("setup_s")]
         if built:
             drawn.append(Chart(f"setup-{app}", f"app_{app}: set-up / build time, cold and warm cache", _svg(
-                _paired_bars(built, ("cold", _get("setup_s.cold")), ("warm", _get("setup_s.warm")), "seconds", 1),
-                f"setup-{app}")))
+                _paired_bars(built, ("cold", "setup_s.cold"), ("warm", "setup_s.warm"), "seconds", 1), f"setup-{app}")))
         trained = [r for r in ok if r["metrics"].get("samples_per_s")]
         if trained:
             drawn.append(Chart(f"throughput-{app}", f"app_{app}: training throughput on the CPU",

@@ -7,17 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .tables import fmt_bytes, fmt_rate, fmt_ratio, fmt_seconds, row_name
-
-
-def _path(path: str) -> Callable[[dict[str, Any]], Any]:
-    def get(metrics: dict[str, Any]) -> Any:
-        value: Any = metrics
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        return value if isinstance(value, (int, float)) else None
-
-    return get
+from .tables import fmt_bytes, fmt_rate, fmt_ratio, fmt_seconds, metric, row_name
 
 
 @dataclass(frozen=True)
@@ -29,16 +19,16 @@ class Column:
 
 
 COLUMNS = (
-    Column("size", _path("size_bytes"), fmt_bytes, "min"),
-    Column("download", _path("download_bytes"), fmt_bytes, "min"),
-    Column("set-up cold", _path("setup_s.cold"), fmt_seconds, "min"),
-    Column("set-up warm", _path("setup_s.warm"), fmt_seconds, "min"),
-    Column("start cold", _path("startup_s.cold"), fmt_seconds, "min"),
-    Column("start warm", _path("startup_s.warm.median"), fmt_seconds, "min"),
-    Column("start vs venv", _path("startup_ratio_to_baseline"), fmt_ratio, "min"),
-    Column("peak RSS", _path("peak_rss_bytes"), fmt_bytes, "min"),
-    Column("samples/s (CPU)", _path("samples_per_s.median"), fmt_rate, "max"),
-    Column("train vs venv", _path("samples_ratio_to_baseline"), fmt_ratio, "max"),
+    Column("size", metric("size_bytes", numeric=True), fmt_bytes, "min"),
+    Column("download", metric("download_bytes", numeric=True), fmt_bytes, "min"),
+    Column("set-up cold", metric("setup_s.cold", numeric=True), fmt_seconds, "min"),
+    Column("set-up warm", metric("setup_s.warm", numeric=True), fmt_seconds, "min"),
+    Column("start cold", metric("startup_s.cold", numeric=True), fmt_seconds, "min"),
+    Column("start warm", metric("startup_s.warm.median", numeric=True), fmt_seconds, "min"),
+    Column("start vs venv", metric("startup_ratio_to_baseline", numeric=True), fmt_ratio, "min"),
+    Column("peak RSS", metric("peak_rss_bytes", numeric=True), fmt_bytes, "min"),
+    Column("samples/s (CPU)", metric("samples_per_s.median", numeric=True), fmt_rate, "max"),
+    Column("train vs venv", metric("samples_ratio_to_baseline", numeric=True), fmt_ratio, "max"),
 )
 
 

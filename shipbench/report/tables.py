@@ -10,11 +10,16 @@ from typing import Any
 from ..record import Invalid
 
 
-def _get(path: str) -> Callable[[dict[str, Any]], Any]:
+def metric(path: str, numeric: bool = False) -> Callable[[dict[str, Any]], Any]:
+    """A getter for a dotted path into a record's metrics ("startup_s.warm.median"); None where it is missing,
+    and, with numeric, where it is not a number."""
+
     def getter(metrics: dict[str, Any]) -> Any:
         value: Any = metrics
         for part in path.split("."):
             value = value.get(part) if isinstance(value, dict) else None
+        if numeric and not isinstance(value, (int, float)):
+            return None
         return value
 
     return getter
@@ -54,24 +59,24 @@ class Metric:
 
 METRICS = (
     Metric("Size on disk", "what must be shipped or installed (the venv folder, the bundle, the image)",
-           _get("size_bytes"), fmt_bytes),
-    Metric("Download size", "compressed, as a user downloads it", _get("download_bytes"), fmt_bytes),
-    Metric("Set-up / build time, cold cache", "from nothing, with empty package caches", _get("setup_s.cold"),
+           metric("size_bytes"), fmt_bytes),
+    Metric("Download size", "compressed, as a user downloads it", metric("download_bytes"), fmt_bytes),
+    Metric("Set-up / build time, cold cache", "from nothing, with empty package caches", metric("setup_s.cold"),
            fmt_seconds),
-    Metric("Set-up / build time, warm cache", "again, with the caches the cold run filled", _get("setup_s.warm"),
+    Metric("Set-up / build time, warm cache", "again, with the caches the cold run filled", metric("setup_s.warm"),
            fmt_seconds),
-    Metric("Start-up, cold", "spawn to the app's ready event, first run after the build", _get("startup_s.cold"),
+    Metric("Start-up, cold", "spawn to the app's ready event, first run after the build", metric("startup_s.cold"),
            fmt_seconds),
-    Metric("Start-up, warm", "spawn to ready: median (min – max, n runs)", _get("startup_s.warm"),
+    Metric("Start-up, warm", "spawn to ready: median (min – max, n runs)", metric("startup_s.warm"),
            fmt_summary(fmt_seconds)),
     Metric("Start-up relative to a venv", "warm median over the same app in a venv measured right after it "
-           "(1.00× = as fast as the venv)", _get("startup_ratio_to_baseline"), fmt_ratio),
-    Metric("Peak memory (RSS)", "largest resident set of the app process over all runs", _get("peak_rss_bytes"),
+           "(1.00× = as fast as the venv)", metric("startup_ratio_to_baseline"), fmt_ratio),
+    Metric("Peak memory (RSS)", "largest resident set of the app process over all runs", metric("peak_rss_bytes"),
            fmt_bytes),
     Metric("Training throughput", "app_dl samples/s: median (min – max, n runs), warm-up steps excluded",
-           _get("samples_per_s"), fmt_summary(fmt_rate), apps=("dl",)),
+           metric("samples_per_s"), fmt_summary(fmt_rate), apps=("dl",)),
     Metric("Training throughput relative to a venv", "median samples/s over the same trainer in a venv measured "
-           "right after it (1.00× = no cost)", _get("samples_ratio_to_baseline"), fmt_ratio, apps=("dl",)),
+           "right after it (1.00× = no cost)", metric("samples_ratio_to_baseline"), fmt_ratio, apps=("dl",)),
 )
 
 
