@@ -105,7 +105,7 @@ def test_report_from_the_real_records(venv_run: dict[str, Any], tmp_path: Path) 
     result = run_cli("report", "--results", str(venv_run["base"] / "results"), "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     md = (tmp_path / "report.md").read_text()
-    assert "9 records: 9 ok" in md
+    assert "9 records from 1 host: 9 ok" in md
     assert "| venv | uv | gui | 3.12 |" in md
 
 
