@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             console.console.print(console.summary_table(records))
             return 1 if any(r["status"] == "failed" for r in records) else 0
         if args.command == "report":
-            from .report import write_report
+            from .reporting import write_report
 
             return write_report(args.results or [Path(os.environ.get("SHIPBENCH_RESULTS") or "results")], args.out)
         for strategy in strategies.STRATEGIES.values():

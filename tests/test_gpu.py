@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 from shipbench import gpu, record
-from shipbench.report import write_report
+from shipbench.reporting import write_report
 
 
 @pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this host has a GPU")

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from shipbench import record
-from shipbench.report import write_report
+from shipbench.reporting import write_report
 
 
 def _write(folder: Path, recs) -> None:

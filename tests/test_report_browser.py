@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 from shipbench import record
-from shipbench.report import write_report
+from shipbench.reporting import write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts"
