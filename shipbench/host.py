@@ -6,10 +6,11 @@ import functools
 import os
 import platform
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from .runner import output
 
 
 def os_name(system: str | None = None) -> str:
@@ -43,7 +44,7 @@ def _cpu_model() -> str:
     except OSError:
         pass
     if sys.platform == "darwin":
-        out = _quiet(["sysctl", "-n", "machdep.cpu.brand_string"])
+        out = output(["sysctl", "-n", "machdep.cpu.brand_string"])
         if out:
             return out
     return platform.processor() or platform.machine()
@@ -74,7 +75,7 @@ def _memory_bytes() -> int | None:
 def _virtualization() -> str | None:
     """A hypervisor under this host changes what every number means (and hides KVM for nested VMs)."""
     if shutil.which("systemd-detect-virt"):
-        out = _quiet(["systemd-detect-virt"])
+        out = output(["systemd-detect-virt"])
         if out and out != "none":
             return out
     try:
@@ -89,21 +90,13 @@ def gpus() -> list[dict[str, Any]]:
     """NVIDIA GPUs seen by nvidia-smi; empty where there is none (or no driver)."""
     if not shutil.which("nvidia-smi"):
         return []
-    out = _quiet(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"])
+    out = output(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"])
     found = []
     for line in (out or "").splitlines():
         parts = [part.strip() for part in line.split(",")]
         if len(parts) == 3:
             found.append({"name": parts[0], "memory_bytes": int(float(parts[1]) * 2**20), "driver": parts[2]})
     return found
-
-
-def _quiet(argv: list[str]) -> str | None:
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() if result.returncode == 0 else None
 
 
 @functools.cache

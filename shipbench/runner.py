@@ -167,6 +167,17 @@ def _parse_event(line: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) and "event" in value else None
 
 
+def output(argv: Sequence[str | os.PathLike[str]], cwd: str | os.PathLike[str] | None = None,
+           timeout: float = 60) -> str | None:
+    """A command's stdout, stripped, when it runs and succeeds; None otherwise (for version and fact probes)."""
+    try:
+        result = subprocess.run([str(part) for part in argv], capture_output=True, text=True, cwd=cwd,
+                                timeout=timeout, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
 def run_tool(
     argv: Sequence[str | os.PathLike[str]],
     *,

@@ -20,7 +20,7 @@ from pathlib import Path
 from .. import docker, interpreters, measure, settings, torch_source, xserver
 from ..apps import App
 from ..errors import Failure, Skip
-from ..runner import run_app, run_tool
+from ..runner import output, run_app, run_tool
 from ..stats import summarize
 from .base import Artifact, Context
 from .venv import reference_venv
@@ -92,15 +92,16 @@ class BakeStrategy:
         with ctx.steps.step("base image"):
             base, how = base_image(ctx.key.python, ctx.root)
         ctx.versions["base_image"] = base
-        ctx.versions["docker"] = _output(["docker", "version", "--format", "{{.Server.Version}}"])
-        buildx = _output(["docker", "buildx", "version"]).split()  # "github.com/docker/buildx 0.13.1+ds1 …"
+        ctx.versions["docker"] = output(["docker", "version", "--format", "{{.Server.Version}}"])
+        buildx = (output(["docker", "buildx", "version"]) or "").split()  # "github.com/docker/buildx 0.13.1+ds1 …"
         ctx.versions["buildx"] = buildx[1] if len(buildx) > 1 else None
         ctx.note(f"base image {base}: {how}")
         workdir = ctx.build_dir / target
-        context = self._stage_context(ctx, workdir / "context", target)
-        tag = f"shipbench/app-{ctx.app.name}:bench-{target.removeprefix(ctx.app.name).strip('-') or 'latest'}"
+        context, torch_index = self._stage_context(ctx, workdir / "context", target)
         env = {**os.environ, "BASE_IMAGE": base, "PYTHON_VERSION": ctx.key.python, "TAG_PREFIX": "shipbench/",
-               "VERSION": "bench", "REVISION": _git_revision(ctx.root)}
+               "VERSION": "bench", "REVISION": output(["git", "rev-parse", "HEAD"], cwd=ctx.root) or ""}
+        if torch_index:
+            env["TORCH_CPU_INDEX"] = torch_index
         ca_bundle = _ca_bundle()
         if ca_bundle:
             env["CA_BUNDLE"] = ca_bundle
@@ -147,8 +148,11 @@ class BakeStrategy:
         if artifact.share:
             shutil.rmtree(artifact.share[0], ignore_errors=True)
 
-    def _stage_context(self, ctx: Context, context: Path, target: str) -> Path:
-        """Copy what the images are built from; add the torch wheel for dl-cpu when the torch source is one."""
+    def _stage_context(self, ctx: Context, context: Path, target: str) -> tuple[Path, str | None]:
+        """Copy what the images are built from; add the torch wheel for dl-cpu when the torch source is one.
+
+        Returns the context and the CPU torch index to build with, when the source is an index."""
+        index = None
         shutil.rmtree(context, ignore_errors=True)
         for item in ("app_gui", "app_dl", "docker"):
             shutil.copytree(ctx.root / item, context / item,
@@ -161,11 +165,11 @@ class BakeStrategy:
             ctx.versions["torch_source"] = choice.description
             if Path(choice.requirement).is_file():
                 shutil.copy2(choice.requirement, context / "docker" / "wheels")
-            elif choice.extra_index_url:
-                os.environ["TORCH_CPU_INDEX"] = choice.extra_index_url
+            else:
+                index = choice.extra_index_url
         elif target == "dl-cuda":
             ctx.versions["torch_source"] = "PyPI (the CUDA build, with its nvidia-* runtime wheels)"
-        return context
+        return context, index
 
     def _image_metrics(self, ctx: Context, tag: str, base: str, log: str) -> None:
         image = json.loads(subprocess.run(["docker", "image", "inspect", tag], capture_output=True, text=True,
@@ -271,12 +275,3 @@ def _ca_bundle() -> str | None:
             return candidate
     return None
 
-
-def _output(argv: list[str]) -> str:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)
-    return result.stdout.strip() if result.returncode == 0 else ""
-
-
-def _git_revision(root: Path) -> str:
-    result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=root, check=False)
-    return result.stdout.strip()

@@ -35,6 +35,11 @@ def bundle_path(dist: Path, module: str, mode: str, platform: str = sys.platform
     return exe, exe
 
 
+def _build_venv(ctx: Context, python: interpreters.Interpreter) -> Path:
+    """The venv PyInstaller runs in (the app, its dependencies, the pinned PyInstaller), also the baseline."""
+    return reference_venv(ctx, python, extra=("-r", str(ctx.root / "pyinstaller" / "requirements.txt")))
+
+
 class PyInstallerStrategy:
     name = "pyinstaller"
     variants = tuple(f"{mode}-{profile}" for mode in MODES for profile in PROFILES)
@@ -49,9 +54,8 @@ class PyInstallerStrategy:
     def build(self, ctx: Context) -> Artifact:
         mode, profile = ctx.key.variant.split("-")
         python = interpreters.find(ctx.key.python)
-        pins = ctx.root / "pyinstaller" / "requirements.txt"
         with ctx.steps.step("build venv (app, dependencies, PyInstaller)"):
-            env_dir = reference_venv(ctx, python, extra=("-r", str(pins)))
+            env_dir = _build_venv(ctx, python)
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
         work, dist, config = target / "work", target / "dist", target / "config"
         spec = ctx.root / "pyinstaller" / f"{ctx.app.module}.spec"
@@ -91,7 +95,7 @@ class PyInstallerStrategy:
                 mount = artifact.path if artifact.path.is_dir() else artifact.path.parent
                 relative = Path(program).relative_to(mount).as_posix()
                 ctx.metrics["portability"] = portability.check(mount, relative, ctx.app, ctx.root)
-        env_dir = reference_venv(ctx, interpreters.find(ctx.key.python))
+        env_dir = _build_venv(ctx, interpreters.find(ctx.key.python))
         reference = Artifact(path=env_dir, kind="venv", launcher=(str(interpreters.venv_python(env_dir)), "-m",
                                                                   ctx.app.module))
         measure.baseline(ctx, reference, "the same app in the build venv, measured right after the bundle")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from .. import host, interpreters, measure, settings, torch_source
 from ..apps import App
 from ..errors import Failure
 from ..fsutil import tree_size
-from ..runner import run_tool
+from ..runner import output, run_tool
 from .base import Artifact, Context
 
 # Installer settings that change what is installed or cached are dropped, so uv, pip and tox-uv all fetch the
@@ -67,11 +66,9 @@ def _uv() -> str:
 
 
 def _tool_version(argv: list[str]) -> str | None:
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False).stdout
-    except OSError:
-        return None
-    return out.split()[1] if len(out.split()) > 1 else None
+    """The version word of `TOOL --version` output ("uv 0.13.9 (…)", "pip 24.2 from …")."""
+    words = (output(argv) or "").split()
+    return words[1] if len(words) > 1 else None
 
 
 def _dist_version(name: str) -> str | None:
@@ -197,12 +194,7 @@ class VenvStrategy:
 
 def installed_version(venv: Path, distribution: str) -> str | None:
     code = f"import importlib.metadata as m; print(m.version({distribution!r}))"
-    try:
-        result = subprocess.run([str(interpreters.venv_python(venv)), "-c", code], capture_output=True, text=True,
-                                timeout=60, check=False)
-    except OSError:
-        return None
-    return result.stdout.strip() or None
+    return output([interpreters.venv_python(venv), "-c", code])
 
 
 def reference_venv(ctx: Context, python: interpreters.Interpreter, extra: tuple[str, ...] = ()) -> Path:
