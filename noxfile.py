@@ -12,7 +12,7 @@ import nox
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"
 # the main job: every strategy this host supports, then the report
-nox.options.sessions = ["venv", "pyinstaller", "bake", "gpu", "report"]
+nox.options.sessions = ["venv", "pyinstaller", "bake", "vagrant", "gpu", "report"]
 
 # Where each strategy session runs in CI (.github/workflows/shipbench.yml reads these tags through
 # `nox --list --json`, so a new session or Python never needs a second edit).
@@ -55,6 +55,13 @@ def bake(session: nox.Session, target: str) -> None:
     """Ship as a container image: docker buildx bake (cold, warm), run offscreen, over X11, on the CPU and GPU."""
     app = BAKE_TARGETS[target]
     _harness(session, "run", "bake", "--app", app, "--python", FROZEN_PYTHON, "--variant", target, *session.posargs)
+
+
+@nox.session(tags=["strategies", *LINUX])
+@nox.parametrize("app", APPS)
+def vagrant(session: nox.Session, app: str) -> None:
+    """Ship as a virtual machine: a box built from Debian packages, vagrant up, the app run in the guest, destroy."""
+    _harness(session, "run", "vagrant", "--app", app, "--python", FROZEN_PYTHON, *session.posargs)
 
 
 @nox.session(tags=["strategies", *LINUX])

@@ -114,3 +114,13 @@ def facts() -> dict[str, Any]:
         "gpus": gpus(),
         "ci": bool(os.environ.get("CI")),
     }
+
+
+def ca_bundle() -> str | None:
+    """The host's CA bundle, for pip in a build or guest behind a TLS-intercepting proxy: lent, never stored."""
+    system_bundle = "/etc/ssl/certs/ca-certificates.crt"
+    for candidate in (os.environ.get("SSL_CERT_FILE"), os.environ.get("PIP_CERT"), system_bundle):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+

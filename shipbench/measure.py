@@ -93,6 +93,22 @@ def baseline(ctx: Context, reference: Artifact, what: str) -> None:
                                                     / result["samples_per_s"]["median"])
 
 
+def x11(ctx: Context, artifact: Artifact, display: str) -> None:
+    """The GUI against a real X server: the artifact's launcher already points the app at it."""
+    with ctx.steps.step(f"start-up over X11 ({display}), cold and warm"):
+        probe = [*artifact.launcher, *ctx.app.probe_args]
+        env = app_env(artifact, ctx.app)
+        timeout = settings.app_timeout_s()
+        runs = [run_app(probe, env=env, timeout=timeout) for _ in range(1 + settings.warm_runs())]
+        ready = [run.ready_s for run in runs if run.ready_s is not None]
+        platform = (runs[0].event("ready") or {}).get("qt_platform")
+        if platform != "xcb":
+            raise Failure(f"the GUI did not use X11 (Qt platform {platform!r})")
+        shot = screenshot(ctx, artifact, probe, env, timeout, suffix="-x11")
+        ctx.metrics["x11"] = {"status": "ok", "startup_s": {"cold": ready[0], "warm": summarize(ready[1:])},
+                              "screenshot": shot}
+
+
 def screenshot(ctx: Context, artifact: Artifact, probe: list[str], env: dict[str, str], timeout: float,
                suffix: str = "") -> str:
     """Have the app save what it painted; returns the PNG's path relative to the results folder."""
@@ -106,6 +122,8 @@ def screenshot(ctx: Context, artifact: Artifact, probe: list[str], env: dict[str
         host_dir, app_dir = artifact.share
         (host_dir / target.name).unlink(missing_ok=True)
         run_app([*probe, "--screenshot", f"{app_dir}/{target.name}"], env=env, timeout=timeout)
+        if artifact.fetch is not None:
+            artifact.fetch(f"{app_dir}/{target.name}", host_dir / target.name)
         if (host_dir / target.name).is_file():
             shutil.move(str(host_dir / target.name), target)
     if not target.is_file() or target.stat().st_size == 0:

@@ -129,7 +129,7 @@ def run_app(
                 eof = True
                 continue
             output.append(line)
-            event = _parse_event(line)
+            event = parse_event(line)
             if event is not None:
                 events.append(event)
                 if event.get("event") == "ready" and ready_s is None:
@@ -142,6 +142,7 @@ def run_app(
         raise Failure(f"{what} within {timeout:g} s: {short_command(argv)}", tail("".join(output))) from None
     finally:
         kill_tree(proc)  # nothing the app started may outlive the measurement
+    ready_s = _timed_where_it_ran(events, ready_s)
     run = ProcessRun(argv, ready_s, exit_code, time.perf_counter() - start, events, "".join(output), rss)
     if exit_code != 0:
         raise Failure(f"exit code {exit_code}: {short_command(argv)}", tail(run.output))
@@ -150,13 +151,20 @@ def run_app(
     return run
 
 
+def _timed_where_it_ran(events: list[dict[str, Any]], ready_s: float | None) -> float | None:
+    """A relay beside the app (shipbench.relay, in a VM) timed spawn→ready there: that time, not the link's."""
+    ready = next((event for event in events if event.get("event") == "ready"), None)
+    relayed = ready.get("spawn_to_ready_s") if ready else None
+    return float(relayed) if isinstance(relayed, (int, float)) and ready_s is not None else ready_s
+
+
 def short_command(argv: Sequence[str], limit: int = 160) -> str:
     """The command for a one-line reason: quoted, and cut where a long inline script would swamp it."""
     text = " ".join(shlex.quote(part) for part in argv).replace("\n", "; ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _parse_event(line: str) -> dict[str, Any] | None:
+def parse_event(line: str) -> dict[str, Any] | None:
     line = line.strip()
     if not (line.startswith("{") and line.endswith("}")):
         return None

@@ -66,3 +66,22 @@ def skip_patterns() -> list[str]:
 
 def torch_source() -> str:
     return os.environ.get("SHIPBENCH_TORCH") or "auto"
+
+
+def vm_accel() -> str:
+    """SHIPBENCH_VM_ACCEL: auto (find out whether KVM really works), kvm or tcg (QEMU software emulation)."""
+    return os.environ.get("SHIPBENCH_VM_ACCEL") or "auto"
+
+
+def vm_memory_mib() -> int:
+    return _int("SHIPBENCH_VM_MEMORY", 2048, minimum=512)
+
+
+def vm_cpus() -> int:
+    """Virtual CPUs of the guest; by default as many as the host has, up to 4."""
+    return _int("SHIPBENCH_VM_CPUS", min(4, os.cpu_count() or 1), minimum=1)
+
+
+def vm_boot_timeout_s() -> int:
+    """How long `vagrant up` may wait for SSH; software emulation boots in about 30 s, a loaded host slower."""
+    return _int("SHIPBENCH_VM_BOOT_TIMEOUT", 600, minimum=10)

@@ -6,9 +6,10 @@ from ..errors import UsageError
 from .bake import BakeStrategy
 from .base import Strategy
 from .pyinstaller import PyInstallerStrategy
+from .vagrant import VagrantStrategy
 from .venv import VenvStrategy
 
-_ALL: tuple[Strategy, ...] = (VenvStrategy(), PyInstallerStrategy(), BakeStrategy())
+_ALL: tuple[Strategy, ...] = (VenvStrategy(), PyInstallerStrategy(), BakeStrategy(), VagrantStrategy())
 STRATEGIES: dict[str, Strategy] = {strategy.name: strategy for strategy in _ALL}
 
 

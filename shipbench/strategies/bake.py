@@ -17,11 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import docker, interpreters, measure, settings, torch_source, xserver
+from .. import docker, host, interpreters, measure, settings, torch_source, xserver
 from ..apps import App
 from ..errors import Failure, Skip
 from ..runner import output, run_app, run_tool
-from ..stats import summarize
 from .base import Artifact, Context
 from .venv import reference_venv
 
@@ -102,7 +101,7 @@ class BakeStrategy:
                "VERSION": "bench", "REVISION": output(["git", "rev-parse", "HEAD"], cwd=ctx.root) or ""}
         if torch_index:
             env["TORCH_CPU_INDEX"] = torch_index
-        ca_bundle = _ca_bundle()
+        ca_bundle = host.ca_bundle()
         if ca_bundle:
             env["CA_BUNDLE"] = ca_bundle
         argv: list[str | os.PathLike[str]] = ["docker", "buildx", "bake", "--progress=plain", "--load", "--file",
@@ -198,20 +197,9 @@ class BakeStrategy:
             ctx.metrics["x11"] = {"status": "skipped", "reason": "no Xvfb here to stand in for a display"}
             return
         assert artifact.share is not None
-        with xserver.xvfb() as display, ctx.steps.step(f"start-up over X11 ({display}), cold and warm"):
+        with xserver.xvfb() as display:
             launcher = [*_docker_run(artifact.share[0]), *xserver.socket_mount_args(display), str(artifact.path)]
-            probe = [*launcher, *ctx.app.probe_args]
-            env = measure.app_env(artifact, ctx.app)
-            timeout = settings.app_timeout_s()
-            runs = [run_app(probe, env=env, timeout=timeout) for _ in range(1 + settings.warm_runs())]
-            ready = [run.ready_s for run in runs if run.ready_s is not None]
-            platform = (runs[0].event("ready") or {}).get("qt_platform")
-            if platform != "xcb":
-                raise Failure(f"the GUI image did not use X11 (Qt platform {platform!r})")
-            shot = measure.screenshot(ctx, Artifact(artifact.path, artifact.kind, tuple(launcher),
-                                                    share=artifact.share), probe, env, timeout, suffix="-x11")
-            ctx.metrics["x11"] = {"status": "ok", "startup_s": {"cold": ready[0], "warm": summarize(ready[1:])},
-                                  "screenshot": shot}
+            measure.x11(ctx, Artifact(artifact.path, artifact.kind, tuple(launcher), share=artifact.share), display)
 
     def _gpu(self, ctx: Context, artifact: Artifact) -> None:
         reason = gpu_runtime_reason()
@@ -265,13 +253,3 @@ class _Counter:
 
     def flush(self) -> None:
         pass
-
-
-def _ca_bundle() -> str | None:
-    """The host's CA bundle, handed to BuildKit as a secret so pip trusts a TLS-intercepting proxy."""
-    system_bundle = "/etc/ssl/certs/ca-certificates.crt"
-    for candidate in (os.environ.get("SSL_CERT_FILE"), os.environ.get("PIP_CERT"), system_bundle):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return None
-

@@ -6,6 +6,7 @@ from what was built). Measuring start-up, throughput and screenshots is shared a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,6 +53,8 @@ class Artifact:
     description: str = ""
     # (host folder, the same folder as the app sees it) where the app can write a screenshot; None: same path
     share: tuple[Path, str] | None = None
+    # copies a file the app wrote (as the app sees its path) to the host, where `share` is not a shared folder
+    fetch: Callable[[str, Path], None] | None = None
     # the launcher is a wrapper (docker run, vagrant ssh): peak RSS comes from the app's own report
     rss_from_app: bool = False
 

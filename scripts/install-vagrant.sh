@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Vagrant with the libvirt provider, libvirt and QEMU on Debian/Ubuntu, from the distribution's packages, and
+# running libvirt daemons. Idempotent: what is already there is kept. Used by .ci/run; run it yourself once.
+#
+# Hosts without systemd as PID 1 (containers, CI sandboxes) get virtlogd and libvirtd started in the background.
+# /dev/kvm is given Debian's standard owner and mode (root:kvm 0660) when it is root-only: libvirt re-probes
+# QEMU on every call otherwise (a `virsh define` then takes most of a minute).
+set -euo pipefail
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
+if ! command -v apt-get >/dev/null; then
+    echo "install-vagrant: no apt-get here; install vagrant, vagrant-libvirt, libvirt and QEMU yourself" >&2
+    exit 0
+fi
+
+packages=(
+    vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base qemu-system-x86 qemu-utils
+    debootstrap fdisk e2fsprogs rsync openssh-client
+)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-vagrant: installing ${missing[*]}"
+    $sudo apt-get update -q
+    $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ -e /dev/kvm ] && [ "$(stat -c %U:%G /dev/kvm)" = root:root ]; then
+    getent group kvm >/dev/null || $sudo groupadd --system kvm
+    $sudo chown root:kvm /dev/kvm
+    $sudo chmod 0660 /dev/kvm
+fi
+# a user who is not root needs the libvirt group for qemu:///system (takes effect at the next login)
+if [ "$(id -u)" -ne 0 ] && ! id -nG | grep -qw libvirt; then
+    $sudo usermod -aG libvirt "$(id -un)"
+    echo "install-vagrant: added $(id -un) to the libvirt group; log in again (or run 'newgrp libvirt')" >&2
+fi
+
+if ! virsh --connect qemu:///system version >/dev/null 2>&1; then
+    echo "install-vagrant: starting libvirt"
+    if command -v systemctl >/dev/null && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+        $sudo systemctl start libvirtd
+    else
+        pgrep -x virtlogd >/dev/null || $sudo virtlogd -d
+        pgrep -x libvirtd >/dev/null || $sudo libvirtd -d
+    fi
+    for _ in $(seq 30); do virsh --connect qemu:///system version >/dev/null 2>&1 && break; sleep 1; done
+fi
+virsh --connect qemu:///system version
+# the network and pool vagrant-libvirt uses; both exist by default once libvirt-daemon-system is installed
+virsh --connect qemu:///system net-info default >/dev/null 2>&1 || \
+    echo "install-vagrant: libvirt has no 'default' network; vagrant-libvirt creates its own" >&2
+vagrant --version
+vagrant plugin list

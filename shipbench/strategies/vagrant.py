@@ -1,0 +1,205 @@
+"""Ship as a virtual machine: a Debian 12 guest booted by Vagrant (libvirt provider) from a box built here.
+
+The sequence is what a team does with a VM: build the box (once; cached by its inputs), `vagrant up`, let the
+provisioner install the app into a venv in the guest, then use it. To make the "cold" start the first after a
+boot, as for a machine someone just switched on, the provisioned guest is halted and booted again before the
+app is started. Start-up is timed inside the guest (shipbench.relay), not across SSH. The VM is destroyed at
+the end whatever happened, and before the host-side venv baseline runs, so an idle guest (which still costs
+CPU under software emulation) cannot slow the baseline down.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import tempfile
+from pathlib import Path
+
+from .. import host, interpreters, measure, settings, torch_source, vagrant_box, vm_acceleration
+from ..apps import App
+from ..errors import Failure, Skip
+from ..record import Key
+from ..runner import output
+from ..vagrant_vm import VIRSH, Machine, remove_domain
+from .base import Artifact, Context
+from .venv import reference_venv
+
+GUEST_PYTHON = "3.11"  # Debian 12's python3, what the box has
+GUEST_VENV = "/home/vagrant/venv"
+GUEST_SHOTS = "/tmp/shipbench-shots"
+GUEST_DISPLAY = ":99"  # the Xvfb unit that vagrant/provision.sh installs
+# the harness files the relay needs in the guest: standard library only
+RELAY_FILES = ("__init__.py", "relay.py", "runner.py", "errors.py", "fsutil.py")
+_BOOT = re.compile(r"Startup finished in (.*?) = ([\d.]+)(min|s)")
+
+
+def unavailable_reason() -> str | None:
+    """Why no VM can be booted here, or None."""
+    missing = [tool for tool in ("vagrant", "virsh", "qemu-system-x86_64", "qemu-img") if not shutil.which(tool)]
+    if missing:
+        return f"{', '.join(missing)} missing (scripts/install-vagrant.sh installs Vagrant, libvirt and QEMU)"
+    if "vagrant-libvirt" not in (output(["vagrant", "plugin", "list"]) or ""):
+        return "the vagrant-libvirt plugin is missing (apt-get install vagrant-libvirt)"
+    if output([*VIRSH, "version"]) is None:
+        return "libvirtd does not answer at qemu:///system (scripts/install-vagrant.sh starts it)"
+    return None
+
+
+class VagrantStrategy:
+    name = "vagrant"
+    variants: tuple[str, ...] = ("libvirt",)
+    summary = "a Debian 12 VM booted by Vagrant (libvirt, QEMU) from a box built from Debian packages"
+
+    def __init__(self) -> None:
+        self._machines: dict[Key, Machine] = {}
+
+    def variants_for(self, app: App) -> tuple[str, ...]:
+        return self.variants
+
+    def planned_steps(self, app: App) -> int:
+        return 7 + measure.standard_steps(app) + (1 if app.name == "gui" else 0) + 2
+
+    def build(self, ctx: Context) -> Artifact:
+        reason = unavailable_reason()
+        if reason:
+            raise Skip(reason)
+        if ctx.key.python != GUEST_PYTHON:
+            raise Skip(f"the box is Debian 12, whose Python is {GUEST_PYTHON}; run with --python {GUEST_PYTHON}")
+        folder = ctx.build_dir / ctx.app.name
+        with ctx.steps.step("box: reuse, or build from Debian packages"):
+            box = vagrant_box.ensure(ctx.root, ctx.build_dir / "box")
+        with ctx.steps.step("acceleration: KVM or software emulation"):
+            accel = vm_acceleration.detect(box.kernel, box.initrd, settings.vm_accel())
+        vm = {"acceleration": accel.mode, "acceleration_label": accel.label, "acceleration_reason": accel.reason,
+              "box_build_s": box.build_s, "box_built_in_this_run": box.built_now, "box_bytes": box.bytes,
+              "memory_mib": settings.vm_memory_mib(), "cpus": settings.vm_cpus()}
+        ctx.metrics["vm"] = vm
+        ctx.versions.update(vagrant=_version(["vagrant", "--version"]), libvirt=_version(["virsh", "--version"]),
+                            qemu=_version(["qemu-system-x86_64", "--version"], 3))
+        if not box.built_now:
+            ctx.note(f"box reused from the cache ({box.path.name}, built {box.built_at} in {box.build_s:.0f} s from "
+                     f"the same inputs); its build time is that build's")
+        if accel.mode == "tcg":
+            ctx.note(f"software emulation (QEMU TCG), not KVM: {accel.reason}. Every time measured inside this VM is "
+                     "several times what the same VM takes under KVM")
+        machine = Machine(ctx.root / "vagrant", folder / "state", self._settings(ctx, folder, accel),
+                          settings.vm_boot_timeout_s())
+        self._clear_leftovers(machine, ctx.app)
+        try:
+            self._bring_up(ctx, machine, vm)
+        except BaseException:
+            seconds, _ = machine.destroy()
+            vm["destroy_s"] = seconds
+            raise
+        self._machines[ctx.key] = machine
+        host_shots = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
+        env = f"QT_QPA_PLATFORM={settings.qt_platform()} " if ctx.app.name == "gui" else ""
+        return Artifact(path=box.path, kind="vagrant box",
+                        launcher=(*machine.ssh(), self._relayed(ctx.app, env)),
+                        description=f"{box.path.name} booted by Vagrant ({accel.label}), the app in {GUEST_VENV}",
+                        share=(host_shots, GUEST_SHOTS), fetch=machine.fetch, rss_from_app=True)
+
+    def measure(self, ctx: Context, artifact: Artifact) -> None:
+        machine = self._machines.pop(ctx.key)
+        vm = ctx.metrics["vm"]
+        try:
+            measure.standard(ctx, artifact)
+            if ctx.app.name == "gui":
+                x11 = (*machine.ssh(), self._relayed(ctx.app, f"DISPLAY={GUEST_DISPLAY} QT_QPA_PLATFORM=xcb "))
+                measure.x11(ctx, Artifact(artifact.path, artifact.kind, x11, share=artifact.share,
+                                          fetch=artifact.fetch), f"Xvfb {GUEST_DISPLAY} in the guest")
+            with ctx.steps.step("the VM as the host sees it: memory, disk"):
+                memory = machine.host_memory()
+                disk = machine.disk()
+            vm.update(host_rss_peak_bytes=memory.get("peak_bytes"), host_rss_bytes=memory.get("current_bytes"),
+                      guest_disk_bytes=disk.get("overlay_bytes"), box_image_bytes=disk.get("box_image_bytes"))
+            ctx.metrics["size_bytes"] = disk.get("overlay_bytes", 0) + disk.get("box_image_bytes", 0)
+        finally:
+            with ctx.steps.step("vagrant destroy -f"):
+                vm["destroy_s"], leftover = machine.destroy()
+            if artifact.share:
+                shutil.rmtree(artifact.share[0], ignore_errors=True)
+        if leftover:
+            raise Failure(leftover)
+        with ctx.steps.step("reference venv on the host"):
+            python = interpreters.find(ctx.key.python)
+            if python is None:
+                ctx.note(f"no Python {ctx.key.python} on the host: no same-run venv comparison")
+                return
+            env_dir = reference_venv(ctx, python)
+        reference = Artifact(path=env_dir, kind="venv",
+                             launcher=(str(interpreters.venv_python(env_dir)), "-m", ctx.app.module))
+        measure.baseline(ctx, reference, "the same app in a venv on the host, measured after the VM was destroyed")
+
+    # --- steps ------------------------------------------------------------------------------------------------
+    def _bring_up(self, ctx: Context, machine: Machine, vm: dict[str, object]) -> None:
+        with ctx.steps.step("vagrant up (first boot: the box is copied into libvirt's pool)"):
+            up_cold, ssh_cold = machine.up()
+        with ctx.steps.step(f"vagrant provision (venv with {ctx.app.project} in the guest)"):
+            provision = machine.provision(timeout=settings.app_timeout_s() * 20)
+        with ctx.steps.step("vagrant halt, vagrant up (so the first app start is the first after a boot)"):
+            vm["halt_s"] = machine.halt()
+            up_warm, ssh_warm = machine.up()
+        with ctx.steps.step("guest facts"):
+            facts = machine.run(f"systemd-analyze; {GUEST_VENV}/bin/python --version; mkdir -p {GUEST_SHOTS}",
+                                what="systemd-analyze in the guest")
+        vm.update(up_s={"cold": up_cold, "warm": up_warm}, ssh_ready_s={"cold": ssh_cold, "warm": ssh_warm},
+                  provision_s=provision)
+        boot = _BOOT.search(facts)
+        if boot:
+            vm["guest_boot_s"] = float(boot.group(2)) * (60 if boot.group(3) == "min" else 1)
+        # set-up from nothing: box build, first up, provisioning; with the box already built: up and provisioning
+        box_build = float(vm["box_build_s"])  # type: ignore[arg-type]
+        ctx.metrics["setup_s"] = {"cold": box_build + up_cold + provision, "warm": up_cold + provision}
+        ctx.metrics["download_bytes"] = vm["box_bytes"]
+
+    def _settings(self, ctx: Context, folder: Path, accel: vm_acceleration.Acceleration) -> dict[str, str]:
+        """The Vagrantfile's environment variables for this app: what to sync and install, how to boot."""
+        source = folder / "sync"
+        shutil.rmtree(source, ignore_errors=True)
+        shutil.copytree(ctx.root / ctx.app.project, source / ctx.app.project,
+                        ignore=shutil.ignore_patterns("__pycache__", "build", "dist", "*.egg-info"))
+        for name in RELAY_FILES:
+            (source / "harness" / "shipbench").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ctx.root / "shipbench" / name, source / "harness" / "shipbench" / name)
+        values = {"APPS": ctx.app.project, "APP_SOURCE": str(source), "BOX": vagrant_box.NAME,
+                  "BOX_KEY": str(ctx.build_dir / "box" / "vagrant_ed25519"), "VM_ACCEL": accel.libvirt_driver,
+                  "VM_MEMORY": str(settings.vm_memory_mib()), "VM_CPUS": str(settings.vm_cpus()),
+                  "VM_NAME_PREFIX": f"shipbench-{ctx.app.name}-"}
+        ca_bundle = host.ca_bundle()
+        if ca_bundle:
+            values["CA_BUNDLE"] = ca_bundle
+        if ctx.app.needs_torch:
+            choice = torch_source.resolve(settings.torch_source(), GUEST_PYTHON, "linux", ctx.key.arch,
+                                          torch_source.pip_find_links())
+            ctx.versions["torch_source"] = choice.description
+            wheels = folder / "wheels"
+            shutil.rmtree(wheels, ignore_errors=True)
+            wheels.mkdir(parents=True)
+            if Path(choice.requirement).is_file():
+                shutil.copy2(choice.requirement, wheels)
+                values["WHEELS"] = str(wheels)
+            elif choice.extra_index_url:
+                values["PIP_EXTRA_INDEX_URL"] = choice.extra_index_url
+        return values
+
+    def _clear_leftovers(self, machine: Machine, app: App) -> None:
+        """A run that was killed may have left its VM: destroy it before making a new one of the same name."""
+        if machine.domain():
+            machine.destroy()
+        domain = f"shipbench-{app.name}-default"
+        if output([*VIRSH, "dominfo", domain]) is not None:
+            remove_domain(domain)
+
+    def _relayed(self, app: App, env: str) -> str:
+        """The remote command: the relay on the guest's Python, timing the app in the guest's venv."""
+        timeout = settings.app_timeout_s() * 5
+        return (f"cd /vagrant/harness && {env}exec python3 -m shipbench.relay --timeout {timeout} -- "
+                f"{GUEST_VENV}/bin/python -m {shlex.quote(app.module)}")
+
+
+def _version(argv: list[str], index: int = -1) -> str | None:
+    """One word of a tool's version line ("Vagrant 2.3.4" → "2.3.4")."""
+    parts = (output(argv) or "").split()
+    return parts[index] if -len(parts) <= index < len(parts) else None
