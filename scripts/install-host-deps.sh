@@ -5,24 +5,14 @@
 # report's browser test).
 # (Qt needs no X libraries offscreen; they matter once the GUI is shown on a real display.)
 set -euo pipefail
+source "$(dirname "$0")/lib/apt.sh"
 if ! command -v apt-get >/dev/null; then
     echo "install-host-deps: no apt-get here; install Xvfb and Qt's xcb libraries with your package manager" >&2
     exit 0
 fi
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
 packages=(
     xvfb xauth gcc debootstrap chromium
     libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
     libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3
 )
-missing=()
-for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "install-host-deps: installing ${missing[*]}"
-    $sudo apt-get update -q
-    $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+apt_install_missing install-host-deps "${packages[@]}"

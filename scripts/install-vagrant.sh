@@ -6,9 +6,9 @@
 # /dev/kvm is given Debian's standard owner and mode (root:kvm 0660) when it is root-only: libvirt re-probes
 # QEMU on every call otherwise (a `virsh define` then takes most of a minute).
 set -euo pipefail
+source "$(dirname "$0")/lib/apt.sh"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
 if ! command -v apt-get >/dev/null; then
     echo "install-vagrant: no apt-get here; install vagrant, vagrant-libvirt, libvirt and QEMU yourself" >&2
     exit 0
@@ -18,15 +18,7 @@ packages=(
     vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base qemu-system-x86 qemu-utils
     debootstrap fdisk e2fsprogs rsync openssh-client
 )
-missing=()
-for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "install-vagrant: installing ${missing[*]}"
-    $sudo apt-get update -q
-    $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+apt_install_missing install-vagrant "${packages[@]}"
 
 if [ -e /dev/kvm ] && [ "$(stat -c %U:%G /dev/kvm)" = root:root ]; then
     getent group kvm >/dev/null || $sudo groupadd --system kvm

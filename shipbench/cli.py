@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -35,8 +36,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # A CI timeout or a killed nox sends SIGTERM: unwind like Ctrl-C, so every `finally` runs and no VM,
+    # container or app process outlives the run.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if args.command == "run":
             command = os.environ.get("SHIPBENCH_COMMAND") or "python -m shipbench " + " ".join(

@@ -38,7 +38,7 @@ def standard(ctx: Context, artifact: Artifact) -> None:
     """Cold start, warm starts, then throughput (app_dl) or a screenshot (app_gui)."""
     env = app_env(artifact, ctx.app)
     probe = [*artifact.launcher, *ctx.app.probe_args]
-    timeout = settings.app_timeout_s()
+    timeout = settings.app_timeout_s() * artifact.slowdown
     runs: list[ProcessRun] = []
 
     with ctx.steps.step("start-up, cold (first run after the build)"):
@@ -55,7 +55,7 @@ def standard(ctx: Context, artifact: Artifact) -> None:
 
     if ctx.app.throughput_args:
         with ctx.steps.step(f"training throughput ({settings.throughput_runs()} runs)"):
-            argv = [*artifact.launcher, *ctx.app.throughput_args]
+            argv = [*artifact.launcher, *(artifact.throughput_args or ctx.app.throughput_args)]
             runs.extend(_throughput(ctx, argv, env, timeout))
     if artifact.rss_from_app:
         rss = [event["peak_rss_bytes"] for run in runs for event in run.events if event.get("peak_rss_bytes")]
@@ -98,7 +98,7 @@ def x11(ctx: Context, artifact: Artifact, display: str) -> None:
     with ctx.steps.step(f"start-up over X11 ({display}), cold and warm"):
         probe = [*artifact.launcher, *ctx.app.probe_args]
         env = app_env(artifact, ctx.app)
-        timeout = settings.app_timeout_s()
+        timeout = settings.app_timeout_s() * artifact.slowdown
         runs = [run_app(probe, env=env, timeout=timeout) for _ in range(1 + settings.warm_runs())]
         ready = [run.ready_s for run in runs if run.ready_s is not None]
         platform = (runs[0].event("ready") or {}).get("qt_platform")

@@ -2,8 +2,8 @@
 
 A start-up measured from the host through SSH would add the connection's round trips to every number, and
 they are not part of what a user of the VM waits for. The relay runs beside the app, starts it with the same
-runner the host uses, then prints the app's output with the ready event carrying `spawn_to_ready_s`, which
-the host's runner takes in place of its own clock.
+runner the host uses, and forwards the app's output line by line, the ready event carrying `spawn_to_ready_s`,
+which the host's runner takes in place of its own clock.
 
     python3 -m shipbench.relay [--timeout S] [--cwd DIR] -- APP ARGV...
 
@@ -36,19 +36,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no app command after --")
     env = {k: v for k, v in os.environ.items() if k not in _DROP}
     try:
-        run = run_app(command, env=env, cwd=args.cwd, timeout=args.timeout)
+        run_app(command, env=env, cwd=args.cwd, timeout=args.timeout, on_line=_forward)
     except Failure as failure:
-        for line in failure.log_tail:
-            print(line)
-        print(f"relay: {failure.reason}", file=sys.stderr)
+        print(f"relay: {failure.reason}", file=sys.stderr, flush=True)
         return 1
-    for line in run.output.splitlines():
-        event = parse_event(line)
-        if event is not None and event.get("event") == "ready":
-            event["spawn_to_ready_s"] = run.ready_s
-            line = json.dumps(event)
-        print(line, flush=True)
     return 0
+
+
+def _forward(line: str, seconds: float) -> None:
+    """Pass the app's output on as it comes; the first ready event gains the time it took here."""
+    event = parse_event(line)
+    if event is not None and event.get("event") == "ready" and "spawn_to_ready_s" not in event:
+        line = json.dumps({**event, "spawn_to_ready_s": seconds}) + "\n"
+    sys.stdout.write(line)
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

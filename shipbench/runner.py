@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,8 +81,12 @@ def run_app(
     cwd: str | None = None,
     timeout: float = 60.0,
     need_ready: bool = True,
+    on_line: Callable[[str, float], None] | None = None,
 ) -> ProcessRun:
-    """Run argv to completion; raise Failure when it never says ready, times out, or exits non-zero."""
+    """Run argv to completion; raise Failure when it never says ready, times out, or exits non-zero.
+
+    on_line sees each line of output as it arrives, with the seconds since the spawn (the relay forwards them).
+    """
     argv = list(argv)
     lines: queue.Queue[tuple[float, str | None]] = queue.Queue()
     start = time.perf_counter()
@@ -129,6 +133,8 @@ def run_app(
                 eof = True
                 continue
             output.append(line)
+            if on_line is not None:
+                on_line(line, stamp - start)
             event = parse_event(line)
             if event is not None:
                 events.append(event)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,3 +107,13 @@ def resolve(setting: str, python: str, os_name: str, arch: str, find_links: str 
             "SHIPBENCH_TORCH=index:https://download.pytorch.org/whl/cpu or SHIPBENCH_TORCH=wheels:DIR"
         )
     raise UsageError(f"SHIPBENCH_TORCH={setting!r}: expected auto, pypi, index:URL or wheels:DIR")
+
+
+def stage_for_linux(setting: str, python: str, arch: str, folder: Path) -> tuple[TorchChoice, str | None]:
+    """torch for a Linux image or guest, which cannot see the host's wheel folders: a chosen wheel is copied
+    into `folder` (the build context, the synced folder); returns the choice and the index to add, if any."""
+    choice = resolve(setting, python, "linux", arch, pip_find_links())
+    if Path(choice.requirement).is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(choice.requirement, folder)
+    return choice, choice.extra_index_url

@@ -150,4 +150,8 @@ end
 EOF
 tar -C "$box_dir" -cf "$out/shipbench-$suite.box.tmp" metadata.json Vagrantfile box.img
 mv "$out/shipbench-$suite.box.tmp" "$out/shipbench-$suite.box"
+# run through sudo: hand the results (the private key above all) back to the user who asked for them
+if [ -n "${SUDO_UID:-}" ]; then
+    chown -R "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$out"
+fi
 step "done: $out/shipbench-$suite.box ($(du -h "$out/shipbench-$suite.box" | cut -f1))"

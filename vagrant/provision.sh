@@ -33,7 +33,7 @@ if [ -d /wheels ]; then
     wheels=(/wheels/*.whl)
 fi
 projects=()
-for app in ${APPS:-app_gui app_dl}; do
+for app in ${APPS:-app_gui}; do
     projects+=("/vagrant/$app")
 done
 ~/venv/bin/pip install --progress-bar off "${wheels[@]}" "${projects[@]}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .tables import fmt_bytes, fmt_seconds
+from .tables import fmt_bytes, fmt_seconds, variant_name
 
 # What each way of shipping isolates: the one qualitative column that no measurement can supply.
 ISOLATION = {
@@ -23,12 +23,12 @@ CONFIG_FILES = {
     "venv": ["app_gui/pyproject.toml", "app_dl/pyproject.toml", "tox.ini"],
     "pyinstaller": ["pyinstaller/app_gui.spec", "pyinstaller/app_dl.spec", "pyinstaller/trim.py"],
     "bake": ["docker-bake.hcl", "docker/gui.Dockerfile", "docker/dl.Dockerfile", ".dockerignore"],
-    "vagrant": ["vagrant/Vagrantfile"],
+    "vagrant": ["vagrant/Vagrantfile", "vagrant/provision.sh", "vagrant/build-box.sh"],
 }
 
 
 def _name(rec: dict[str, Any]) -> str:
-    return f"{rec['strategy']}/{rec['variant']}"
+    return variant_name(rec)
 
 
 def _ok(records: list[dict[str, Any]], app: str) -> list[dict[str, Any]]:
@@ -131,6 +131,13 @@ def qualities(records: list[dict[str, Any]], root: Path) -> list[tuple[str, ...]
             needs = f"Python {', '.join(pythons) or '?'} and an installer (uv or pip), network or a wheel cache"
         elif strategy == "bake":
             needs = "a container engine; for the GUI an X server socket; for GPUs the NVIDIA Container Toolkit"
+        elif strategy == "vagrant":
+            boxes = sorted({r["metrics"]["vm"]["box_bytes"] for r in ok if r["metrics"].get("vm")})
+            how = sorted({r["metrics"]["vm"]["acceleration_label"] for r in ok if r["metrics"].get("vm")})
+            needs = (f"Vagrant with a provider (here libvirt and QEMU) and the box ({fmt_bytes(boxes[-1])})"
+                     if boxes else "Vagrant with a provider (here libvirt and QEMU) and a box")
+            needs += "; hardware virtualization (VT-x/AMD-V) for native speed" + (
+                f" (measured here with {', '.join(how)})" if how else "")
         else:
             packages = sorted({n for r in ok for result in r["metrics"].get("portability", {}).values()
                                for n in result.get("needs", [])})

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 
-from .tables import metric  # noqa: E402
+from .tables import metric, variant_name  # noqa: E402
 
 plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
 
@@ -26,7 +26,7 @@ class Chart:
 
 
 def _label(rec: dict[str, Any]) -> str:
-    return f"{rec['strategy']}/{rec['variant']} py{rec['python']} {rec['os']}"
+    return f"{variant_name(rec)} py{rec['python']} {rec['os']}"
 
 
 def _svg(fig: Any, name: str) -> str:

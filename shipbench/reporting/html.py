@@ -18,6 +18,8 @@ from .tables import (
     GPU_COLUMNS,
     HOST_COLUMNS,
     LABEL_COLUMNS,
+    VM_COLUMNS,
+    VM_EXPLANATION,
     Report,
     command_rows,
     gpu_gaps,
@@ -27,6 +29,8 @@ from .tables import (
     needs_rows,
     problem_rows,
     row_name,
+    variant_name,
+    vm_rows,
 )
 
 _STYLE = """
@@ -64,7 +68,7 @@ def _matrix(matrix: Matrix) -> str:
     head = "".join(f"<th>{escape(c.title)}</th>" for c in matrix.columns)
     parts = [f"<h3>app_{matrix.app}</h3><table><tr><th>strategy / variant</th><th>os</th>{head}</tr>"]
     for rec, cells in matrix.rows:
-        label = f"{rec['strategy']}/{rec['variant']}"
+        label = variant_name(rec)
         command = escape(rec.get("command") or "")
         tds = []
         for cell in cells:
@@ -142,6 +146,10 @@ def render(report: Report, root: Path = Path(".")) -> str:
         if gaps:
             parts += ["<p>Empty GPU cells, and why:</p>", _table(("row", "status", "reason"), gaps)]
 
+    vms = vm_rows(report)
+    if vms:
+        parts += ["<h2>Virtual machines</h2>", f'<p class="explain">{escape(VM_EXPLANATION)}</p>',
+                  _table(VM_COLUMNS, vms)]
     needs = needs_rows(report)
     if needs:
         parts += ["<h2>What the target machine needs</h2>",

@@ -11,6 +11,8 @@ from .tables import (
     GPU_COLUMNS,
     HOST_COLUMNS,
     LABEL_COLUMNS,
+    VM_COLUMNS,
+    VM_EXPLANATION,
     Report,
     command_rows,
     gpu_gaps,
@@ -19,6 +21,8 @@ from .tables import (
     largest_rows,
     needs_rows,
     problem_rows,
+    variant_name,
+    vm_rows,
 )
 
 
@@ -39,7 +43,7 @@ def _matrix(matrix: Matrix) -> list[str]:
         for cell in cells:
             text = f"**{cell.text}**" if cell.status == "best" else cell.text
             texts.append(text + (f" [{cell.note}]" if cell.note else ""))
-        rows.append((f"{rec['strategy']}/{rec['variant']}", rec["os"], *texts))
+        rows.append((variant_name(rec), rec["os"], *texts))
     return [f"### app_{matrix.app}", "", *_table(headers, rows), ""]
 
 
@@ -83,6 +87,9 @@ def render(report: Report, root: Path = Path(".")) -> str:
             out += [*_table(GPU_COLUMNS, gpu), ""]
         if gaps:
             out += ["Empty GPU cells, and why:", "", *_table(("row", "status", "reason"), gaps), ""]
+    vms = vm_rows(report)
+    if vms:
+        out += ["## Virtual machines", "", f"_{VM_EXPLANATION}_", "", *_table(VM_COLUMNS, vms), ""]
     needs = needs_rows(report)
     if needs:
         out += ["## What the target machine needs", "",

@@ -147,8 +147,18 @@ def problem_rows(report: Report) -> list[tuple[str, str, str]]:
     return [(row_name(r), r["status"], r["reason"] or "") for r in report.not_ok]
 
 
+def emulated(record: dict[str, Any]) -> bool:
+    """A VM row measured under software emulation: its times must never pass for hardware-virtualized ones."""
+    return bool(record["metrics"].get("vm", {}).get("acceleration") == "tcg")
+
+
+def variant_name(record: dict[str, Any]) -> str:
+    """strategy/variant, marked where the numbers come from software emulation."""
+    return f"{record['strategy']}/{record['variant']}" + (" (software emulation)" if emulated(record) else "")
+
+
 def row_name(record: dict[str, Any]) -> str:
-    return f"{record['strategy']}/{record['variant']} {record['app']} py{record['python']} {record['os']}"
+    return f"{variant_name(record)} {record['app']} py{record['python']} {record['os']}"
 
 
 def needs_rows(report: Report) -> list[tuple[str, ...]]:
@@ -192,6 +202,46 @@ def gpu_gaps(report: Report) -> list[tuple[str, ...]]:
     return gaps
 
 
+VM_EXPLANATION = (
+    "The weight of a virtual machine: the box a user downloads and how long it took to build from Debian packages; "
+    "`vagrant up` for a new machine (first: the box is also copied into libvirt's storage pool) and for the same "
+    "machine booted again; when SSH first answered; the guest's own boot time (systemd-analyze); installing the app "
+    "into the guest; the guest's disk on the host; the resident memory of the QEMU process; app start-up timed "
+    "inside the guest. Rows marked software emulation ran without KVM: expect several times these times under KVM.")
+VM_COLUMNS = ("row", "acceleration", "box download", "box build", "vagrant up: first / again",
+              "boot to SSH: first / again", "guest boot (systemd)", "provision", "guest disk on host",
+              "VM process RSS (peak)", "app start-up in the guest, warm", "vs venv on the host")
+
+
+def vm_rows(report: Report) -> list[tuple[str, ...]]:
+    """What a virtual machine costs, per VM row: the box, the guest's life cycle, the host's memory and disk."""
+
+    def seconds(value: Any) -> str:
+        return fmt_seconds(value) if isinstance(value, (int, float)) else "–"
+
+    def pair(values: dict[str, Any] | None) -> str:
+        values = values or {}
+        return f"{seconds(values.get('cold'))} / {seconds(values.get('warm'))}"
+
+    def size(value: Any) -> str:
+        return fmt_bytes(value) if isinstance(value, int) else "–"
+
+    rows: list[tuple[str, ...]] = []
+    for rec in report.records:
+        vm = rec["metrics"].get("vm")
+        if rec["status"] != "ok" or not vm:
+            continue
+        build = seconds(vm["box_build_s"]) + ("" if vm.get("box_built_in_this_run", True) else " (cached)")
+        startup = rec["metrics"].get("startup_s", {}).get("warm")
+        ratio = rec["metrics"].get("startup_ratio_to_baseline")
+        rows.append((row_name(rec), vm.get("acceleration_label", vm["acceleration"]), size(vm["box_bytes"]), build,
+                     pair(vm.get("up_s")), pair(vm.get("ssh_ready_s")), seconds(vm.get("guest_boot_s")),
+                     seconds(vm.get("provision_s")), size(vm.get("guest_disk_bytes")),
+                     size(vm.get("host_rss_peak_bytes")),
+                     fmt_summary(fmt_seconds)(startup) if startup else "–", fmt_ratio(ratio) if ratio else "–"))
+    return rows
+
+
 def largest_rows(report: Report, count: int = 5) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for rec in report.records:
@@ -217,6 +267,8 @@ def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[P
             if rec["app"] not in metric.apps:
                 continue
             label = {column: rec[column] for column in LABEL_COLUMNS}
+            if emulated(rec):
+                label["variant"] += " (software emulation)"
             value = metric.get(rec["metrics"])
             if rec["status"] != "ok":
                 rows.append(Row(label, rec["status"], f"{rec['status']} (see below)", rec["reason"]))

@@ -159,13 +159,9 @@ class BakeStrategy:
         for item in ("docker-bake.hcl", ".dockerignore"):
             shutil.copy2(ctx.root / item, context / item)
         if target == "dl-cpu":
-            choice = torch_source.resolve(settings.torch_source(), ctx.key.python, "linux", ctx.key.arch,
-                                          torch_source.pip_find_links())
+            choice, index = torch_source.stage_for_linux(settings.torch_source(), ctx.key.python, ctx.key.arch,
+                                                         context / "docker" / "wheels")
             ctx.versions["torch_source"] = choice.description
-            if Path(choice.requirement).is_file():
-                shutil.copy2(choice.requirement, context / "docker" / "wheels")
-            else:
-                index = choice.extra_index_url
         elif target == "dl-cuda":
             ctx.versions["torch_source"] = "PyPI (the CUDA build, with its nvidia-* runtime wheels)"
         return context, index

@@ -57,6 +57,10 @@ class Artifact:
     fetch: Callable[[str, Path], None] | None = None
     # the launcher is a wrapper (docker run, vagrant ssh): peak RSS comes from the app's own report
     rss_from_app: bool = False
+    # an emulated machine is many times slower: app timeouts are multiplied by this, and app_dl may train
+    # fewer steps (throughput_args, None: the app's own) so a run ends in minutes, not hours
+    slowdown: float = 1.0
+    throughput_args: tuple[str, ...] | None = None
 
 
 class Strategy(Protocol):

@@ -10,6 +10,7 @@ CPU under software emulation) cannot slow the baseline down.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import shutil
@@ -31,6 +32,10 @@ GUEST_SHOTS = "/tmp/shipbench-shots"
 GUEST_DISPLAY = ":99"  # the Xvfb unit that vagrant/provision.sh installs
 # the harness files the relay needs in the guest: standard library only
 RELAY_FILES = ("__init__.py", "relay.py", "runner.py", "errors.py", "fsutil.py")
+# Software emulation is many times slower: app timeouts are stretched by this much, and app_dl trains fewer
+# steps per throughput run (samples/s stays a rate over the timed steps).
+SLOWDOWN = {"kvm": 1.0, "tcg": 10.0}
+EMULATED_STEPS = 20
 _BOOT = re.compile(r"Startup finished in (.*?) = ([\d.]+)(min|s)")
 
 
@@ -83,22 +88,30 @@ class VagrantStrategy:
         if accel.mode == "tcg":
             ctx.note(f"software emulation (QEMU TCG), not KVM: {accel.reason}. Every time measured inside this VM is "
                      "several times what the same VM takes under KVM")
+        slowdown = SLOWDOWN[accel.mode]
         machine = Machine(ctx.root / "vagrant", folder / "state", self._settings(ctx, folder, accel),
                           settings.vm_boot_timeout_s())
         self._clear_leftovers(machine, ctx.app)
         try:
             self._bring_up(ctx, machine, vm)
-        except BaseException:
-            seconds, _ = machine.destroy()
-            vm["destroy_s"] = seconds
+            qt = f"QT_QPA_PLATFORM={settings.qt_platform()} " if ctx.app.name == "gui" else ""
+            launcher = (*machine.ssh(), self._relayed(ctx.app, qt, slowdown))
+        except BaseException:  # a failed step, Ctrl-C, SIGTERM: the VM goes either way
+            vm["destroy_s"], _ = machine.destroy()
             raise
         self._machines[ctx.key] = machine
         host_shots = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
-        env = f"QT_QPA_PLATFORM={settings.qt_platform()} " if ctx.app.name == "gui" else ""
-        return Artifact(path=box.path, kind="vagrant box",
-                        launcher=(*machine.ssh(), self._relayed(ctx.app, env)),
+        throughput_args = None
+        if accel.mode == "tcg" and ctx.app.throughput_args:
+            throughput_args = _with_steps(ctx.app.throughput_args, EMULATED_STEPS)
+            vm["throughput_steps"] = EMULATED_STEPS
+            ctx.note(f"under software emulation app_dl trains {EMULATED_STEPS} steps a run instead of the usual "
+                     f"{' '.join(ctx.app.throughput_args)}: samples/s is a rate over the timed steps either way, and "
+                     "the full run would take most of an hour per repetition")
+        return Artifact(path=box.path, kind="vagrant box", launcher=launcher,
                         description=f"{box.path.name} booted by Vagrant ({accel.label}), the app in {GUEST_VENV}",
-                        share=(host_shots, GUEST_SHOTS), fetch=machine.fetch, rss_from_app=True)
+                        share=(host_shots, GUEST_SHOTS), fetch=machine.fetch, rss_from_app=True,
+                        slowdown=slowdown, throughput_args=throughput_args)
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         machine = self._machines.pop(ctx.key)
@@ -106,9 +119,9 @@ class VagrantStrategy:
         try:
             measure.standard(ctx, artifact)
             if ctx.app.name == "gui":
-                x11 = (*machine.ssh(), self._relayed(ctx.app, f"DISPLAY={GUEST_DISPLAY} QT_QPA_PLATFORM=xcb "))
-                measure.x11(ctx, Artifact(artifact.path, artifact.kind, x11, share=artifact.share,
-                                          fetch=artifact.fetch), f"Xvfb {GUEST_DISPLAY} in the guest")
+                x11 = self._relayed(ctx.app, f"DISPLAY={GUEST_DISPLAY} QT_QPA_PLATFORM=xcb ", artifact.slowdown)
+                measure.x11(ctx, dataclasses.replace(artifact, launcher=(*machine.ssh(), x11)),
+                            f"Xvfb {GUEST_DISPLAY} in the guest")
             with ctx.steps.step("the VM as the host sees it: memory, disk"):
                 memory = machine.host_memory()
                 disk = machine.disk()
@@ -134,7 +147,7 @@ class VagrantStrategy:
 
     # --- steps ------------------------------------------------------------------------------------------------
     def _bring_up(self, ctx: Context, machine: Machine, vm: dict[str, object]) -> None:
-        with ctx.steps.step("vagrant up (first boot: the box is copied into libvirt's pool)"):
+        with ctx.steps.step("vagrant up (a new machine from the box)"):
             up_cold, ssh_cold = machine.up()
         with ctx.steps.step(f"vagrant provision (venv with {ctx.app.project} in the guest)"):
             provision = machine.provision(timeout=settings.app_timeout_s() * 20)
@@ -171,17 +184,14 @@ class VagrantStrategy:
         if ca_bundle:
             values["CA_BUNDLE"] = ca_bundle
         if ctx.app.needs_torch:
-            choice = torch_source.resolve(settings.torch_source(), GUEST_PYTHON, "linux", ctx.key.arch,
-                                          torch_source.pip_find_links())
-            ctx.versions["torch_source"] = choice.description
             wheels = folder / "wheels"
             shutil.rmtree(wheels, ignore_errors=True)
-            wheels.mkdir(parents=True)
-            if Path(choice.requirement).is_file():
-                shutil.copy2(choice.requirement, wheels)
+            choice, index = torch_source.stage_for_linux(settings.torch_source(), GUEST_PYTHON, ctx.key.arch, wheels)
+            ctx.versions["torch_source"] = choice.description
+            if wheels.is_dir():
                 values["WHEELS"] = str(wheels)
-            elif choice.extra_index_url:
-                values["PIP_EXTRA_INDEX_URL"] = choice.extra_index_url
+            if index:
+                values["PIP_EXTRA_INDEX_URL"] = index
         return values
 
     def _clear_leftovers(self, machine: Machine, app: App) -> None:
@@ -192,11 +202,17 @@ class VagrantStrategy:
         if output([*VIRSH, "dominfo", domain]) is not None:
             remove_domain(domain)
 
-    def _relayed(self, app: App, env: str) -> str:
+    def _relayed(self, app: App, env: str, slowdown: float) -> str:
         """The remote command: the relay on the guest's Python, timing the app in the guest's venv."""
-        timeout = settings.app_timeout_s() * 5
+        timeout = settings.app_timeout_s() * 5 * slowdown
         return (f"cd /vagrant/harness && {env}exec python3 -m shipbench.relay --timeout {timeout} -- "
                 f"{GUEST_VENV}/bin/python -m {shlex.quote(app.module)}")
+
+
+def _with_steps(args: tuple[str, ...], steps: int) -> tuple[str, ...]:
+    """app_dl's arguments with --steps set to `steps`."""
+    at = args.index("--steps")
+    return (*args[:at + 1], str(steps), *args[at + 2:])
 
 
 def _version(argv: list[str], index: int = -1) -> str | None:

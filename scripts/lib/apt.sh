@@ -1,0 +1,20 @@
+# Shared by the install-*.sh scripts (sourced, not run): install Debian/Ubuntu packages that are missing.
+#
+#   apt_install_missing NAME PACKAGE...    NAME prefixes the messages
+#
+# Only what is not installed yet is fetched, without recommends; needrestart is told not to restart services
+# (a running dockerd or libvirtd must survive an install).
+apt_install_missing() {
+    local name=$1 package sudo=""
+    shift
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    local missing=()
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    echo "$name: installing ${missing[*]}"
+    $sudo env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get update -q
+    $sudo env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 \
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+}

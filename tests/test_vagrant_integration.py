@@ -1,0 +1,140 @@
+"""A real VM: the box built from Debian packages, `vagrant up`, the GUI probed inside the guest (offscreen and
+against Xvfb there), `vagrant destroy`; and the faults (a box that cannot be built, a guest that never answers)
+each end as a failed record with nothing left running.
+
+The box is built into the checkout's build/ folder, so a later `nox -s vagrant` reuses it. Under software
+emulation the whole module takes about 6 minutes (box 1.5, GUI VM 4, unreachable guest 1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, run_cli
+
+from shipbench import record, vagrant_box
+from shipbench.strategies import vagrant as vagrant_strategy
+from shipbench.vagrant_vm import VIRSH
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(vagrant_strategy.unavailable_reason() is not None and not os.environ.get("CI"),
+                       reason=f"Vagrant: {vagrant_strategy.unavailable_reason()}"),
+]
+
+
+def _run(results: Path, **env: str) -> dict[str, Any]:
+    result = run_cli("run", "vagrant", "--app", "gui", "--python", "3.11", "--results", str(results),
+                     env={"SHIPBENCH_ROOT": str(ROOT), "SHIPBENCH_WARM_RUNS": "5", **env})
+    records, invalid = record.load_all([results])
+    assert not invalid and len(records) == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    return records[0]
+
+
+def _nothing_left(app: str = "gui") -> None:
+    domains = subprocess.run([*VIRSH, "list", "--all", "--name"], capture_output=True, text=True, check=True).stdout
+    assert f"shipbench-{app}-default" not in domains
+    volumes = subprocess.run([*VIRSH, "vol-list", "--pool", "default"], capture_output=True, text=True,
+                             check=True).stdout
+    assert f"shipbench-{app}-default.img" not in volumes  # the machine's disk; the box's own copy may stay
+    networks = subprocess.run([*VIRSH, "net-list", "--name"], capture_output=True, text=True, check=True).stdout
+    assert "vagrant-libvirt" not in networks.split()
+    qemu = subprocess.run(["pgrep", "-f", f"guest=shipbench-{app}-default"], capture_output=True, check=False)
+    assert qemu.returncode == 1, "a QEMU process of the VM is still running"
+
+
+@pytest.fixture(scope="module")
+def gui_vm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    results = tmp_path_factory.mktemp("vagrant") / "results"
+    rec = _run(results)
+    rec["_results"] = results
+    return rec
+
+
+def test_the_gui_runs_inside_a_real_vm(gui_vm: dict[str, Any]) -> None:
+    assert gui_vm["status"] == "ok", f"{gui_vm['reason']}\n" + "\n".join(gui_vm.get("log_tail", []))
+    metrics = gui_vm["metrics"]
+    vm = metrics["vm"]
+    assert vm["acceleration"] in ("kvm", "tcg") and vm["acceleration_reason"]
+    assert vm["up_s"]["cold"] > 0 and vm["up_s"]["warm"] > 0 and vm["provision_s"] > 0
+    assert vm["guest_boot_s"] > 0 and vm["destroy_s"] > 0
+    assert vm["host_rss_peak_bytes"] > vm["memory_mib"] * 2**20 // 8  # a booted guest touches real memory
+    assert vm["guest_disk_bytes"] > 50e6  # the venv with PySide6 landed on the guest's disk
+    assert metrics["download_bytes"] == vm["box_bytes"] > 100e6
+    assert metrics["startup_s"]["warm"]["n"] == 5 and metrics["qt_platform"] == "offscreen"
+    assert metrics["x11"]["status"] == "ok"
+    for shot in (metrics["screenshot"], metrics["x11"]["screenshot"]):
+        assert (gui_vm["_results"] / shot).stat().st_size > 5000
+    assert metrics["baseline"]["startup_s"]["n"] == 5
+
+
+def test_peak_memory_is_the_apps_in_the_guest(gui_vm: dict[str, Any]) -> None:
+    """Not the SSH client's on the host (a few MB): the app reports its own peak through the relay."""
+    assert gui_vm["status"] == "ok"
+    assert gui_vm["metrics"]["peak_rss_bytes"] > 20e6
+
+
+def test_software_emulation_is_said_in_the_record(gui_vm: dict[str, Any]) -> None:
+    if gui_vm["metrics"]["vm"]["acceleration"] == "tcg":
+        assert any("software emulation" in note for note in gui_vm["notes"])
+
+
+def test_nothing_is_left_running_after_a_run(gui_vm: dict[str, Any]) -> None:
+    _nothing_left()
+
+
+def test_a_guest_that_never_answers_fails_and_is_destroyed(tmp_path: Path, gui_vm: dict[str, Any]) -> None:
+    """Ten seconds is less than any boot to SSH: vagrant gives up, the record carries the console's last lines."""
+    rec = _run(tmp_path / "results", SHIPBENCH_VM_BOOT_TIMEOUT="10")
+    assert rec["status"] == "failed"
+    assert "vagrant up" in rec["reason"]
+    assert "--- the guest's serial console ---" in rec["log_tail"]
+    assert rec["metrics"]["vm"]["destroy_s"] > 0
+    _nothing_left()
+
+
+def test_a_box_that_cannot_be_built_fails_with_the_builders_words(tmp_path: Path) -> None:
+    """A mirror that refuses connections: debootstrap fails within seconds; the cached box is not touched."""
+    stamp = ROOT / "build" / "vagrant" / "box" / "box.json"
+    before = stamp.read_text(encoding="utf-8") if stamp.is_file() else None
+    rec = _run(tmp_path / "results", SHIPBENCH_BUILD=str(tmp_path / "build"), MIRROR="http://127.0.0.1:9/debian")
+    assert rec["status"] == "failed"
+    assert "building the Vagrant box" in rec["reason"]
+    assert any("debootstrap" in line or "127.0.0.1" in line for line in rec["log_tail"]), rec["log_tail"]
+    assert not (tmp_path / "build" / "vagrant" / "box" / vagrant_box.FILE).exists()
+    assert (stamp.read_text(encoding="utf-8") if stamp.is_file() else None) == before
+
+
+def test_the_readmes_vagrant_commands(tmp_path: Path, gui_vm: dict[str, Any]) -> None:
+    """What the README tells a user to type, in vagrant/, with the box the harness built and added (by the same
+    `vagrant box add` command). Only the state folder is moved out of the checkout."""
+    from shipbench import host
+
+    assert gui_vm["status"] == "ok"
+    env = {**os.environ, "VAGRANT_DOTFILE_PATH": str(tmp_path / "state"), "VM_NAME_PREFIX": "shipbench-readme-",
+           "VAGRANT_CHECKPOINT_DISABLE": "1", "APPS": "app_gui"}
+    ca_bundle = host.ca_bundle()
+    if ca_bundle:
+        env["CA_BUNDLE"] = ca_bundle  # a TLS-intercepting proxy between the guest and PyPI, as on this project's CI
+
+    def vagrant(*args: str) -> str:
+        result = subprocess.run(["vagrant", *args], cwd=ROOT / "vagrant", env=env, capture_output=True, text=True,
+                                timeout=900, check=False)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return result.stdout
+
+    try:
+        vagrant("up", "--provider=libvirt")
+        offscreen = vagrant("ssh", "-c", "QT_QPA_PLATFORM=offscreen ~/venv/bin/python -m app_gui --probe")
+        x11 = vagrant("ssh", "-c", "DISPLAY=:99 ~/venv/bin/python -m app_gui --probe")
+    finally:
+        vagrant("destroy", "-f")
+    ready = [json.loads(line) for line in (offscreen + x11).splitlines() if line.startswith('{"event": "ready"')]
+    assert [event["qt_platform"] for event in ready] == ["offscreen", "xcb"]
+    assert all(event["vm"] for event in ready), ready  # the app saw that it runs in a virtual machine
+    _nothing_left("readme")
