@@ -72,11 +72,14 @@ class Machine:
         self.close_ssh()
         domain = self.domain()
         start = time.perf_counter()
-        subprocess.run(["vagrant", "destroy", "-f"], env=self.env, capture_output=True, timeout=600, check=False)
-        seconds = time.perf_counter() - start
         leftover = None
+        try:
+            subprocess.run(["vagrant", "destroy", "-f"], env=self.env, capture_output=True, timeout=600, check=False)
+        except subprocess.TimeoutExpired:
+            leftover = "vagrant destroy did not end within 600 s"
+        seconds = time.perf_counter() - start
         if domain and subprocess.run([*VIRSH, "dominfo", domain], capture_output=True, check=False).returncode == 0:
-            leftover = f"vagrant destroy left the domain {domain}; removed with virsh"
+            leftover = f"{leftover or 'vagrant destroy left the domain'} ({domain}); removed with virsh"
             remove_domain(domain)
         shutil.rmtree(self._control_dir, ignore_errors=True)
         return seconds, leftover

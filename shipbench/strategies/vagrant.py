@@ -63,7 +63,9 @@ class VagrantStrategy:
         return self.variants
 
     def planned_steps(self, app: App) -> int:
-        return 7 + measure.standard_steps(app) + (1 if app.name == "gui" else 0) + 2
+        # box, acceleration, up, provision, halt and up, guest facts; then the standard measurements, X11 for the
+        # GUI, the host's view, destroy, the reference venv and the baseline
+        return 6 + measure.standard_steps(app) + (1 if app.name == "gui" else 0) + 4
 
     def build(self, ctx: Context) -> Artifact:
         reason = unavailable_reason()
@@ -86,8 +88,9 @@ class VagrantStrategy:
             ctx.note(f"box reused from the cache ({box.path.name}, built {box.built_at} in {box.build_s:.0f} s from "
                      f"the same inputs); its build time is that build's")
         if accel.mode == "tcg":
-            ctx.note(f"software emulation (QEMU TCG), not KVM: {accel.reason}. Every time measured inside this VM is "
-                     "several times what the same VM takes under KVM")
+            ctx.note(f"software emulation (QEMU TCG), not KVM: {accel.reason}. Times inside this VM are not what the "
+                     "same VM does under KVM: QEMU translates every guest instruction, and vectorised maths (torch) "
+                     "suffers most")
         slowdown = SLOWDOWN[accel.mode]
         machine = Machine(ctx.root / "vagrant", folder / "state", self._settings(ctx, folder, accel),
                           settings.vm_boot_timeout_s())
@@ -107,7 +110,7 @@ class VagrantStrategy:
             vm["throughput_steps"] = EMULATED_STEPS
             ctx.note(f"under software emulation app_dl trains {EMULATED_STEPS} steps a run instead of the usual "
                      f"{' '.join(ctx.app.throughput_args)}: samples/s is a rate over the timed steps either way, and "
-                     "the full run would take most of an hour per repetition")
+                     "the usual run takes many minutes per repetition under emulation")
         return Artifact(path=box.path, kind="vagrant box", launcher=launcher,
                         description=f"{box.path.name} booted by Vagrant ({accel.label}), the app in {GUEST_VENV}",
                         share=(host_shots, GUEST_SHOTS), fetch=machine.fetch, rss_from_app=True,
