@@ -176,11 +176,12 @@ class Machine:
             code = proc.wait()
         finally:
             timer.cancel()
+        # Vagrant reports some errors with a Ruby backtrace: its "from …" lines would crowd out the message
+        log = tail("".join(line for line in lines if not line.startswith("\tfrom ")))
         if fired.is_set():
-            raise Failure(f"vagrant {' '.join(args)}: the guest was not reachable within {timeout:g} s",
-                          tail("".join(lines)))
+            raise Failure(f"vagrant {' '.join(args)}: the guest was not reachable within {timeout:g} s", log)
         if code != 0:
-            raise Failure(f"vagrant {' '.join(args)} failed with exit code {code}", tail("".join(lines)))
+            raise Failure(f"vagrant {' '.join(args)} failed with exit code {code}", log)
         return time.perf_counter() - start, marks
 
 
