@@ -192,3 +192,10 @@ def test_a_kvm_row_is_not_marked(make_record: Any) -> None:
     rec = _vm_record(make_record, "kvm")
     assert report_tables.variant_name(rec) == "vagrant/libvirt"
     assert report_tables.vm_rows(report_tables.build([rec], [], []))[0][1] == "hardware virtualization (KVM)"
+
+
+def test_a_ratio_far_below_one_keeps_its_digits() -> None:
+    """Training under emulation ran at 0.00038× the host: "0.00×" would say nothing."""
+    assert report_tables.fmt_ratio(0.000377) == "0.00038×"
+    assert report_tables.fmt_ratio(1.234) == "1.23×"
+    assert report_tables.fmt_ratio(0.5) == "0.50×"

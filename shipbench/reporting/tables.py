@@ -45,7 +45,8 @@ def fmt_rate(value: Any) -> str:
 
 
 def fmt_ratio(value: Any) -> str:
-    return f"{value:.2f}×"
+    """Two decimals, except far below 1 (training under emulation), where two significant digits say more."""
+    return f"{value:.2f}×" if value >= 0.1 else f"{value:.2g}×"
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,8 @@ VM_EXPLANATION = (
     "`vagrant up` for a new machine (first: the box is also copied into libvirt's storage pool) and for the same "
     "machine booted again; when SSH first answered; the guest's own boot time (systemd-analyze); installing the app "
     "into the guest; the guest's disk on the host; the resident memory of the QEMU process; app start-up timed "
-    "inside the guest. Rows marked software emulation ran without KVM: expect several times these times under KVM.")
+    "inside the guest. Rows marked software emulation ran without KVM: the same VM under KVM is much faster, "
+    "training above all.")
 VM_COLUMNS = ("row", "acceleration", "box download", "box build", "vagrant up: first / again",
               "boot to SSH: first / again", "guest boot (systemd)", "provision", "guest disk on host",
               "VM process RSS (peak)", "app start-up in the guest, warm", "vs venv on the host")
