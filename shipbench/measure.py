@@ -10,20 +10,14 @@ from typing import Any
 from . import settings
 from .apps import App
 from .errors import Failure
-from .runner import ProcessRun, run_app, short_command
+from .runner import NOT_FOR_APPS, ProcessRun, run_app, short_command
 from .stats import summarize
 from .strategies.base import Artifact, Context
-
-# Measured apps run as a user would start them: nothing of the harness's Python leaks in, and a host-wide
-# PYTHONDONTWRITEBYTECODE (set on some CI images) must not stop a venv from caching its .pyc files after the
-# first run, or every "warm" start would compile all of torch again.
-_DROP_FROM_APP_ENV = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "CONDA_PREFIX",
-                      "PYTHONDONTWRITEBYTECODE")
 
 
 def app_env(artifact: Artifact, app: App) -> dict[str, str]:
     """The environment of a measured app run: the user's, minus what would leak the harness's Python in."""
-    env = {k: v for k, v in os.environ.items() if k not in _DROP_FROM_APP_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in NOT_FOR_APPS}
     if app.name == "gui":
         env["QT_QPA_PLATFORM"] = settings.qt_platform()
     env.update(artifact.env)

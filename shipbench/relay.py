@@ -19,10 +19,7 @@ import os
 import sys
 
 from .errors import Failure
-from .runner import parse_event, run_app
-
-# what the relay's own start needs and the measured app must not inherit
-_DROP = ("PYTHONPATH", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE")
+from .runner import NOT_FOR_APPS, parse_event, run_app
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no app command after --")
-    env = {k: v for k, v in os.environ.items() if k not in _DROP}
+    env = {k: v for k, v in os.environ.items() if k not in NOT_FOR_APPS}
     try:
         run_app(command, env=env, cwd=args.cwd, timeout=args.timeout, on_line=_forward)
     except Failure as failure:

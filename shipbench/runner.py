@@ -23,6 +23,12 @@ from typing import Any
 from .errors import Failure
 from .fsutil import tail
 
+# Measured apps run as a user would start them: nothing of the harness's Python leaks in, and a host-wide
+# PYTHONDONTWRITEBYTECODE (set on some CI images) must not stop a venv from caching its .pyc files after the
+# first run, or every "warm" start would compile all of torch again. (Here, not in measure.py, because the
+# relay inside a VM needs it too and gets only this module's files.)
+NOT_FOR_APPS = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "CONDA_PREFIX", "PYTHONDONTWRITEBYTECODE")
+
 
 @dataclass
 class ProcessRun:

@@ -2,9 +2,10 @@
 
 Building takes minutes, so the box is kept in the build folder with a stamp naming the hash of what it was
 built from (the builder script and its settings) and how long the build took; a later run with the same
-inputs reuses it, and the record says the build time came from the cache. Registering the box with Vagrant
-also clears what vagrant-libvirt left in libvirt's storage pool for an older box of the same name: neither
-`vagrant destroy` nor `vagrant box remove` deletes that copy.
+inputs reuses it, and the record says the build time came from the cache. Vagrant knows each build under its
+own name (NAME plus a hash of the inputs and the build's public key): another checkout's box, with another
+key, can never stand in for this one. Registering removes the other builds and what vagrant-libvirt left of
+them in libvirt's storage pool: neither `vagrant destroy` nor `vagrant box remove` deletes that copy.
 """
 
 from __future__ import annotations
@@ -21,18 +22,17 @@ from typing import Any
 from .errors import Skip
 from .fsutil import atomic_write_text
 from .runner import output, run_tool
+from .vagrant_vm import VIRSH
 
-NAME = "shipbench/bookworm"
+NAME = "shipbench/bookworm"  # what the README and the Vagrantfile call it; shipbench adds a suffix per build
 FILE = "shipbench-bookworm.box"
-# vagrant-libvirt's name for the box's copy in the storage pool: <name, "/" spelled VAGRANTSLASH>_vagrant_box_image_…
-POOL_VOLUME_PREFIX = NAME.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_"
 SETTINGS = ("SUITE", "DISK_GB", "MIRROR")  # build-box.sh's environment; part of the inputs
 
 
 @dataclass(frozen=True)
 class Box:
     folder: Path
-    inputs: str  # sha256 of what the box was built from
+    name: str  # the name Vagrant knows this build by
     build_s: float
     built_now: bool  # False: reused from the cache, build_s is the cached build's
     built_at: str
@@ -71,9 +71,10 @@ def ensure(root: Path, folder: Path, timeout: float = 1800) -> Box:
     inputs = inputs_hash(script)
     stamp_path = folder / "box.json"
     stamp = _read_stamp(stamp_path)
-    files_there = all((folder / name).is_file() for name in (FILE, "vagrant_ed25519", "vmlinuz", "initrd.img"))
+    files_there = all((folder / name).is_file()
+                      for name in (FILE, "vagrant_ed25519", "vagrant_ed25519.pub", "vmlinuz", "initrd.img"))
     if stamp.get("inputs") == inputs and files_there:
-        box = Box(folder, inputs, float(stamp["build_s"]), False, str(stamp["built_at"]))
+        box = Box(folder, _name(folder, inputs), float(stamp["build_s"]), False, str(stamp["built_at"]))
     else:
         argv: list[str | os.PathLike[str]] = ["bash", script, folder]
         if os.geteuid() != 0:
@@ -81,28 +82,39 @@ def ensure(root: Path, folder: Path, timeout: float = 1800) -> Box:
                 raise Skip(f"building the box needs root (debootstrap): run `sudo {script} {folder}` once")
             argv = ["sudo", "-n", "--preserve-env=" + ",".join(SETTINGS), *argv]
         build_s, _ = run_tool(argv, timeout=timeout, what="building the Vagrant box (vagrant/build-box.sh)")
-        box = Box(folder, inputs, build_s, True, time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        stamp = {"inputs": inputs, "build_s": build_s, "built_at": box.built_at}
-        atomic_write_text(stamp_path, json.dumps(stamp, indent=2) + "\n")
-    if box.built_now or stamp.get("registered") != inputs or NAME not in (output(["vagrant", "box", "list"]) or ""):
+        box = Box(folder, _name(folder, inputs), build_s, True, time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        atomic_write_text(stamp_path, json.dumps({"inputs": inputs, "build_s": build_s, "built_at": box.built_at},
+                                                 indent=2) + "\n")
+    if box.built_now or box.name not in registered():
         register(box)
-        atomic_write_text(stamp_path, json.dumps({**stamp, "registered": inputs}, indent=2) + "\n")
     return box
 
 
+def registered() -> list[str]:
+    """The names of the boxes Vagrant has."""
+    return [line.split()[0] for line in (output(["vagrant", "box", "list"]) or "").splitlines() if line.strip()]
+
+
 def register(box: Box) -> None:
-    """`vagrant box add` this box under NAME, removing an older one and its copy in libvirt's pool first."""
-    subprocess.run(["vagrant", "box", "remove", "--force", "--all", NAME], capture_output=True, check=False)
-    for volume in pool_volumes():
-        subprocess.run(["virsh", "--connect", "qemu:///system", "vol-delete", "--pool", "default", volume],
-                       capture_output=True, check=False)
-    run_tool(["vagrant", "box", "add", "--force", "--name", NAME, box.path], timeout=600,
-             what=f"vagrant box add {NAME}")
+    """`vagrant box add` this build, first removing the other builds and their copies in libvirt's pool."""
+    for name in [n for n in registered() if n.startswith(NAME + "-")] + [box.name]:
+        subprocess.run(["vagrant", "box", "remove", "--force", "--all", name], capture_output=True, check=False)
+        remove_pool_copies(name)
+    run_tool(["vagrant", "box", "add", "--force", "--name", box.name, box.path], timeout=600,
+             what=f"vagrant box add {box.name}")
 
 
-def pool_volumes() -> list[str]:
-    listing = output(["virsh", "--connect", "qemu:///system", "vol-list", "--pool", "default"]) or ""
-    return [line.split()[0] for line in listing.splitlines() if line.strip().startswith(POOL_VOLUME_PREFIX)]
+def remove_pool_copies(name: str) -> None:
+    """Delete what vagrant-libvirt uploaded of box `name`: volumes <name, "/" as -VAGRANTSLASH->_vagrant_box_image_…"""
+    prefix = name.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_"
+    listing = output([*VIRSH, "vol-list", "--pool", "default"]) or ""
+    for volume in [line.split()[0] for line in listing.splitlines() if line.strip().startswith(prefix)]:
+        subprocess.run([*VIRSH, "vol-delete", "--pool", "default", volume], capture_output=True, check=False)
+
+
+def _name(folder: Path, inputs: str) -> str:
+    public_key = (folder / "vagrant_ed25519.pub").read_bytes()
+    return f"{NAME}-{hashlib.sha256(inputs.encode() + public_key).hexdigest()[:12]}"
 
 
 def _read_stamp(path: Path) -> dict[str, Any]:

@@ -2,27 +2,24 @@
 
 The Vagrantfile is the one users copy; everything shipbench varies (memory, acceleration, what to install) goes
 in through the environment variables it documents. Commands inside the guest go over one persistent SSH
-connection (ControlMaster) opened from `vagrant ssh-config`: `vagrant ssh -c` would add about two seconds of
-Ruby start-up to every call. Whatever happens, `destroy` leaves no domain, disk or network behind.
+connection (ControlMaster) opened from `vagrant ssh-config`: `vagrant ssh -c` would add Vagrant's own Ruby
+start-up to every call. Whatever happens, `destroy` leaves no domain, disk or network behind.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import Failure
 from .fsutil import tail
-from .runner import output, run_tool
+from .runner import output, run_app, run_tool
 
 VIRSH = ("virsh", "--connect", "qemu:///system")
 BOOTED = "Machine booted and ready!"  # what `vagrant up` prints once SSH answers
@@ -52,11 +49,10 @@ class Machine:
         self._ssh = None
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
-            total, marks = self._vagrant_marked(["up", "--no-provision"], self.boot_timeout + 300)
+            return self._vagrant_booting(["up", "--no-provision"], self.boot_timeout + 300)
         except Failure as failure:
             raise Failure(failure.reason, [*failure.log_tail, "--- the guest's serial console ---",
                                            *self.console_tail()]) from None
-        return total, marks.get(BOOTED)
 
     def provision(self, timeout: float) -> float:
         seconds, _ = self._vagrant(["provision"], timeout, "vagrant provision (installing the app in the guest)")
@@ -83,6 +79,14 @@ class Machine:
             remove_domain(domain)
         shutil.rmtree(self._control_dir, ignore_errors=True)
         return seconds, leftover
+
+    def clear_leftovers(self) -> None:
+        """A run that was killed may have left its VM: remove it before making a new one of the same name."""
+        if self.domain():
+            self.destroy()
+        name = self.env.get("VM_NAME_PREFIX", "shipbench-") + "default"  # the Vagrantfile's naming
+        if output([*VIRSH, "dominfo", name]) is not None:
+            remove_domain(name)
 
     # --- the guest --------------------------------------------------------------------------------------------
     def ssh(self) -> list[str]:
@@ -151,38 +155,24 @@ class Machine:
     def _vagrant(self, args: list[str], timeout: float, what: str) -> tuple[float, str]:
         return run_tool(["vagrant", *args], env=self.env, timeout=timeout, what=what)
 
-    def _vagrant_marked(self, args: list[str], timeout: float) -> tuple[float, dict[str, float]]:
-        """Run vagrant, noting when each line of interest appeared (boot to SSH inside a longer `up`)."""
-        start = time.perf_counter()
+    def _vagrant_booting(self, args: list[str], timeout: float) -> tuple[float, float | None]:
+        """Run vagrant: (seconds in all, seconds until it said SSH answered, inside a longer `up`)."""
         lines: list[str] = []
-        marks: dict[str, float] = {}
-        proc = subprocess.Popen(["vagrant", *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True)
-        assert proc.stdout is not None
-        fired = threading.Event()
+        booted: float | None = None
 
-        def kill() -> None:  # a blocking read of the output cannot time out by itself
-            fired.set()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+        def watch(line: str, seconds: float) -> None:
+            nonlocal booted
+            lines.append(line)
+            if booted is None and BOOTED in line:
+                booted = seconds
 
-        timer = threading.Timer(timeout, kill)
-        timer.start()
         try:
-            for line in proc.stdout:
-                lines.append(line)
-                if BOOTED in line and BOOTED not in marks:
-                    marks[BOOTED] = time.perf_counter() - start
-            code = proc.wait()
-        finally:
-            timer.cancel()
-        # Vagrant reports some errors with a Ruby backtrace: its "from …" lines would crowd out the message
-        log = tail("".join(line for line in lines if not line.startswith("\tfrom ")))
-        if fired.is_set():
-            raise Failure(f"vagrant {' '.join(args)}: the guest was not reachable within {timeout:g} s", log)
-        if code != 0:
-            raise Failure(f"vagrant {' '.join(args)} failed with exit code {code}", log)
-        return time.perf_counter() - start, marks
+            run = run_app(["vagrant", *args], env=self.env, timeout=timeout, need_ready=False, on_line=watch)
+        except Failure as failure:
+            # Vagrant reports some errors with a Ruby backtrace: its "from …" lines would crowd out the message
+            raise Failure(failure.reason, tail("".join(line for line in lines if not line.startswith("\tfrom ")))) \
+                from None
+        return run.wall_s, booted
 
 
 def remove_domain(domain: str) -> None:

@@ -87,8 +87,11 @@ def detect(kernel: Path | None, initrd: Path | None, choice: str = "auto") -> Ac
     if choice != "auto":
         raise UsageError(f"SHIPBENCH_VM_ACCEL={choice!r}: choose kvm, tcg or auto")
     reason = static_reason()
+    probed = False
     if reason is None and kernel is not None and initrd is not None:
+        probed = True
         reason = boot_probe(kernel, initrd)
     if reason is None:
-        return Acceleration("kvm", "/dev/kvm is usable, the CPU has VT-x/AMD-V, and a guest kernel booted under KVM")
+        booted = ", and a guest kernel booted under KVM" if probed else " (no guest kernel at hand to try)"
+        return Acceleration("kvm", f"/dev/kvm is usable and the CPU has VT-x/AMD-V{booted}")
     return Acceleration("tcg", reason)

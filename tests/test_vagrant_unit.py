@@ -53,8 +53,13 @@ def test_acceleration_can_be_chosen_but_not_misspelt() -> None:
 
 
 def test_this_host_records_why_it_uses_what_it_uses() -> None:
+    """Where the cheap checks already rule KVM out, their reason is the record's reason."""
     found = vm_acceleration.detect(None, None)
-    assert found.mode in ("kvm", "tcg") and found.reason
+    reason = vm_acceleration.static_reason()
+    if reason is not None:
+        assert (found.mode, found.reason) == ("tcg", reason)
+    else:
+        assert found.mode == "kvm" and "booted under KVM" not in found.reason  # no kernel given: no boot probe
 
 
 # --- timing inside the guest ---------------------------------------------------------------------------------------
@@ -199,3 +204,15 @@ def test_a_ratio_far_below_one_keeps_its_digits() -> None:
     assert report_tables.fmt_ratio(0.000377) == "0.00038×"
     assert report_tables.fmt_ratio(1.234) == "1.23×"
     assert report_tables.fmt_ratio(0.5) == "0.50×"
+
+
+def test_each_build_has_its_own_name_in_vagrant(tmp_path: Path) -> None:
+    """Two checkouts' boxes from the same inputs differ in their keys: Vagrant must not confuse them."""
+    names = []
+    for folder in (tmp_path / "one", tmp_path / "two"):
+        folder.mkdir()
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "vagrant_ed25519")],
+                       check=True)
+        names.append(vagrant_box._name(folder, "same-inputs"))
+    assert names[0] != names[1] and all(n.startswith(vagrant_box.NAME + "-") for n in names)
+    assert vagrant_box._name(tmp_path / "one", "same-inputs") == names[0]

@@ -22,7 +22,7 @@ from ..apps import App
 from ..errors import Failure, Skip
 from ..record import Key
 from ..runner import output
-from ..vagrant_vm import VIRSH, Machine, remove_domain
+from ..vagrant_vm import VIRSH, Machine
 from .base import Artifact, Context
 from .venv import reference_venv
 
@@ -92,17 +92,20 @@ class VagrantStrategy:
                      "same VM does under KVM: QEMU translates every guest instruction, and vectorised maths (torch) "
                      "suffers most")
         slowdown = SLOWDOWN[accel.mode]
-        machine = Machine(ctx.root / "vagrant", folder / "state", self._settings(ctx, folder, accel),
+        machine = Machine(ctx.root / "vagrant", folder / "state", self._settings(ctx, folder, box, accel),
                           settings.vm_boot_timeout_s())
-        self._clear_leftovers(machine, ctx.app)
+        machine.clear_leftovers()
         try:
-            self._bring_up(ctx, machine, vm)
+            up_cold, provision = self._bring_up(ctx, machine, vm)
             qt = f"QT_QPA_PLATFORM={settings.qt_platform()} " if ctx.app.name == "gui" else ""
             launcher = (*machine.ssh(), self._relayed(ctx.app, qt, slowdown))
         except BaseException:  # a failed step, Ctrl-C, SIGTERM: the VM goes either way
             vm["destroy_s"], _ = machine.destroy()
             raise
         self._machines[ctx.key] = machine
+        # set-up from nothing: box build, first up, provisioning; with the box already built: up and provisioning
+        ctx.metrics["setup_s"] = {"cold": box.build_s + up_cold + provision, "warm": up_cold + provision}
+        ctx.metrics["download_bytes"] = box.bytes
         host_shots = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
         throughput_args = None
         if accel.mode == "tcg" and ctx.app.throughput_args:
@@ -149,7 +152,8 @@ class VagrantStrategy:
         measure.baseline(ctx, reference, "the same app in a venv on the host, measured after the VM was destroyed")
 
     # --- steps ------------------------------------------------------------------------------------------------
-    def _bring_up(self, ctx: Context, machine: Machine, vm: dict[str, object]) -> None:
+    def _bring_up(self, ctx: Context, machine: Machine, vm: dict[str, object]) -> tuple[float, float]:
+        """up, provision, halt, up again; fills the life-cycle metrics, returns (first up, provisioning) seconds."""
         with ctx.steps.step("vagrant up (a new machine from the box)"):
             up_cold, ssh_cold = machine.up()
         with ctx.steps.step(f"vagrant provision (venv with {ctx.app.project} in the guest)"):
@@ -158,19 +162,17 @@ class VagrantStrategy:
             vm["halt_s"] = machine.halt()
             up_warm, ssh_warm = machine.up()
         with ctx.steps.step("guest facts"):
-            facts = machine.run(f"systemd-analyze; {GUEST_VENV}/bin/python --version; mkdir -p {GUEST_SHOTS}",
+            facts = machine.run(f"systemd-analyze; mkdir -p {GUEST_SHOTS}",
                                 what="systemd-analyze in the guest")
         vm.update(up_s={"cold": up_cold, "warm": up_warm}, ssh_ready_s={"cold": ssh_cold, "warm": ssh_warm},
                   provision_s=provision)
         boot = _BOOT.search(facts)
         if boot:
             vm["guest_boot_s"] = float(boot.group(2)) * (60 if boot.group(3) == "min" else 1)
-        # set-up from nothing: box build, first up, provisioning; with the box already built: up and provisioning
-        box_build = float(vm["box_build_s"])  # type: ignore[arg-type]
-        ctx.metrics["setup_s"] = {"cold": box_build + up_cold + provision, "warm": up_cold + provision}
-        ctx.metrics["download_bytes"] = vm["box_bytes"]
+        return up_cold, provision
 
-    def _settings(self, ctx: Context, folder: Path, accel: vm_acceleration.Acceleration) -> dict[str, str]:
+    def _settings(self, ctx: Context, folder: Path, box: vagrant_box.Box,
+                  accel: vm_acceleration.Acceleration) -> dict[str, str]:
         """The Vagrantfile's environment variables for this app: what to sync and install, how to boot."""
         source = folder / "sync"
         shutil.rmtree(source, ignore_errors=True)
@@ -179,8 +181,8 @@ class VagrantStrategy:
         for name in RELAY_FILES:
             (source / "harness" / "shipbench").mkdir(parents=True, exist_ok=True)
             shutil.copy2(ctx.root / "shipbench" / name, source / "harness" / "shipbench" / name)
-        values = {"APPS": ctx.app.project, "APP_SOURCE": str(source), "BOX": vagrant_box.NAME,
-                  "BOX_KEY": str(ctx.build_dir / "box" / "vagrant_ed25519"), "VM_ACCEL": accel.libvirt_driver,
+        values = {"APPS": ctx.app.project, "APP_SOURCE": str(source), "BOX": box.name,
+                  "BOX_KEY": str(box.key), "VM_ACCEL": accel.libvirt_driver,
                   "VM_MEMORY": str(settings.vm_memory_mib()), "VM_CPUS": str(settings.vm_cpus()),
                   "VM_NAME_PREFIX": f"shipbench-{ctx.app.name}-"}
         ca_bundle = host.ca_bundle()
@@ -196,14 +198,6 @@ class VagrantStrategy:
             if index:
                 values["PIP_EXTRA_INDEX_URL"] = index
         return values
-
-    def _clear_leftovers(self, machine: Machine, app: App) -> None:
-        """A run that was killed may have left its VM: destroy it before making a new one of the same name."""
-        if machine.domain():
-            machine.destroy()
-        domain = f"shipbench-{app.name}-default"
-        if output([*VIRSH, "dominfo", domain]) is not None:
-            remove_domain(domain)
 
     def _relayed(self, app: App, env: str, slowdown: float) -> str:
         """The remote command: the relay on the guest's Python, timing the app in the guest's venv."""
