@@ -2,15 +2,21 @@
 
 Each strategy session writes one JSON record per (variant, app, python) under results/; `report` turns all of
 them into report/report.md and report/index.html. The work itself lives in shipbench/; this file only says
-which sessions exist and what they run.
+which sessions exist and what they run. On a machine with only its distribution's python3, `python3 noxw.py`
+brings nox along (see noxw.py).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import nox
 
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"
+# the sessions' environments hold only the harness and test tools: keep them between runs (a repeated `nox`
+# whose rows are all reused then takes seconds a session, not a fresh environment each)
+nox.options.reuse_venv = "yes"
 # the main job: every strategy this host supports, then the report
 nox.options.sessions = ["venv", "pyinstaller", "bake", "vagrant", "gpu", "report"]
 
@@ -78,14 +84,29 @@ def report(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite: unit tests, then integration tests that drive the real tools (pytest)."""
+    """The fast tier: unit tests, hermetic (no Docker, VM, browser or network; nothing read from build/)."""
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "tests/unit", *session.posargs)
+
+
+# one group per file prefix in tests/integration: test_<group>*.py
+INTEGRATION = Path(__file__).parent / "tests" / "integration"
+GROUPS = sorted({path.stem.split("_")[1] for path in INTEGRATION.glob("test_*.py")})
+
+
+@nox.session
+@nox.parametrize("group", GROUPS, ids=GROUPS)
+def integration(session: nox.Session, group: str) -> None:
+    """The integration tier: the real tools (uv, Qt, torch, PyInstaller, Docker, a VM, Chromium, a clean Debian)."""
+    session.install("-e", ".[test]")
+    files = sorted(str(path) for path in INTEGRATION.glob(f"test_{group}*.py"))
+    session.run("pytest", *files, *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff and mypy over the harness, the apps and the tests."""
     session.install("-e", ".", "ruff", "mypy")
-    session.run("ruff", "check", "shipbench", "app_gui", "app_dl", "pyinstaller", "scripts", "tests", "noxfile.py")
+    session.run("ruff", "check", "shipbench", "app_gui", "app_dl", "pyinstaller", "scripts", "tests", "noxfile.py",
+                "noxw.py")
     session.run("mypy", "shipbench")

@@ -61,3 +61,48 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", str(folder)], check=False)
+
+
+def requires(reason: str | None, install: str) -> pytest.MarkDecorator:
+    """Integration tests drive real host tools; without one a test is skipped, naming the tool and its install.
+
+    `reason` is why the tool cannot be used here (None: it can); `install` the command that provides it.
+    """
+    return pytest.mark.skipif(reason is not None, reason=f"{reason}; to install: {install}")
+
+
+def python_missing(version: str) -> str | None:
+    """Why pythonX.Y cannot be used here, or None."""
+    from shipbench import interpreters
+    from shipbench.errors import Skip
+
+    try:
+        interpreters.find(version)
+    except Skip as skip:
+        return skip.reason
+    return None
+
+
+def tool_missing(*tools: str) -> str | None:
+    import shutil
+
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    return f"{', '.join(missing)} not on PATH" if missing else None
+
+
+HOST_DEPS = "bash scripts/install-host-deps.sh"
+PYTHONS = "put pythonX.Y on PATH (README: Which Pythons; here: source scripts/pythons-on-path.sh)"
+TORCH = "a CPU torch source: SHIPBENCH_TORCH (README: Where torch comes from)"
+
+
+def torch_missing(python: str = "3.11") -> str | None:
+    """Why no CPU torch can be had for pythonX.Y here (the same rule the strategies apply), or None."""
+    from shipbench import host, settings, torch_source
+    from shipbench.errors import Skip
+
+    try:
+        torch_source.resolve(settings.torch_source(), python, host.os_name(), host.arch_name(),
+                             torch_source.pip_find_links())
+    except Skip as skip:
+        return skip.reason
+    return None

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from .. import interpreters, measure, portability
 from ..apps import App
+from ..errors import Skip
 from ..fsutil import download_size, largest_files, tree_size
-from ..runner import run_tool
+from ..runner import output, run_tool
 from .base import Artifact, Context
 from .venv import installed_version, reference_venv
 
@@ -33,6 +34,37 @@ def bundle_path(dist: Path, module: str, mode: str, platform: str = sys.platform
         return dist / module, dist / module / executable_name(module, platform)
     exe = dist / executable_name(module, platform)
     return exe, exe
+
+
+# Run in the target interpreter: the shared library PyInstaller bundles, and whether it exists where the
+# interpreter says its libraries live (Debian's LIBDIR is /usr/lib with a multiarch subfolder).
+_SHARED_LIBRARY_PROBE = """
+import os, sys, sysconfig
+name = sysconfig.get_config_var("INSTSONAME") or sysconfig.get_config_var("LDLIBRARY") or ""
+folders = [sysconfig.get_config_var("LIBDIR") or "", sysconfig.get_config_var("LIBPL") or "",
+           os.path.join(sys.base_prefix, "lib")]
+folders += [os.path.join(f, sysconfig.get_config_var("MULTIARCH") or "") for f in folders]
+print(name, any(name.startswith("libpython") and os.path.isfile(os.path.join(f, name)) for f in folders if f))
+"""
+
+
+def shared_library_missing(python: interpreters.Interpreter, platform: str = sys.platform) -> str | None:
+    """Why PyInstaller cannot bundle this interpreter on Linux, or None.
+
+    PyInstaller copies the interpreter's shared library into every bundle. A distribution's Python ships it in
+    a package of its own (Debian and Ubuntu: libpython3.X) and pyenv builds it only with --enable-shared;
+    without it PyInstaller fails after minutes with "Python shared library ... was not found".
+    """
+    if not platform.startswith("linux"):
+        return None
+    words = (output([python.executable, "-c", _SHARED_LIBRARY_PROBE]) or "").split()
+    if len(words) == 2 and words[1] == "True":
+        return None
+    name = words[0] if words else f"libpython{python.version}.so"
+    return (f"PyInstaller needs {name}, the shared library of Python {python.full_version} ({python.executable}), "
+            f"which is not installed: on Debian/Ubuntu `apt-get install libpython{python.version}` (or run "
+            "scripts/install-host-deps.sh); with pyenv, build the Python with "
+            "PYTHON_CONFIGURE_OPTS=--enable-shared")
 
 
 def _build_venv(ctx: Context, python: interpreters.Interpreter) -> Path:
@@ -54,6 +86,9 @@ class PyInstallerStrategy:
     def build(self, ctx: Context) -> Artifact:
         mode, profile = ctx.key.variant.split("-")
         python = interpreters.find(ctx.key.python)
+        missing = shared_library_missing(python)
+        if missing:
+            raise Skip(missing)
         with ctx.steps.step("build venv (app, dependencies, PyInstaller)"):
             env_dir = _build_venv(ctx, python)
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"

@@ -7,15 +7,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-from conftest import ROOT
+from conftest import ROOT, requires
 
 from shipbench import record
 from shipbench.reporting import write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts"
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (install-host-deps.sh)")
+pytestmark = requires(None if CHROMIUM else "chromium not on PATH", "bash scripts/install-test-deps.sh")
 
 
 def _browse(page: Path, profile: Path, screenshot: Path) -> tuple[str, str]:

@@ -7,11 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import HOST_DEPS, PYTHONS, ROOT, TORCH, python_missing, requires, run_cli, torch_missing
 
 from shipbench import record
 
-pytestmark = pytest.mark.integration
+
+def _libpython_missing() -> str | None:
+    from shipbench import interpreters
+    from shipbench.strategies.pyinstaller import shared_library_missing
+
+    return None if python_missing("3.11") else shared_library_missing(interpreters.find("3.11"))
+
+
+pytestmark = [requires(python_missing("3.11"), PYTHONS), requires(_libpython_missing(), HOST_DEPS)]
 
 
 def _run(base: Path, app: str, *variants: str, root: Path = ROOT) -> dict[str, dict[str, Any]]:
@@ -87,6 +95,7 @@ def test_gui_portability_evidence(gui: dict[str, Any]) -> None:
         assert "fontconfig-config" in result["needs"]  # else Qt draws boxes: a real need of the target
 
 
+@requires(torch_missing("3.11"), TORCH)
 def test_app_dl_trimmed_onedir_trains_to_the_same_loss(tmp_path_factory: pytest.TempPathFactory) -> None:
     base = tmp_path_factory.mktemp("pyinstaller-dl")
     rec = _run(base, "dl", "onedir-trimmed")["onedir-trimmed"]

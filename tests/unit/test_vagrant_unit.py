@@ -127,23 +127,6 @@ def test_the_box_builder_refuses_without_an_output_folder() -> None:
     assert result.returncode != 0 and "usage: build-box.sh OUT_DIR" in result.stderr
 
 
-# --- the Vagrantfile users copy ------------------------------------------------------------------------------------
-def _validate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(["vagrant", "validate"], capture_output=True, text=True, timeout=120, check=False,
-                          env={**os.environ, "VAGRANT_CWD": str(ROOT / "vagrant"), "VAGRANT_CHECKPOINT_DISABLE": "1",
-                               **env})
-
-
-@pytest.mark.skipif(shutil.which("vagrant") is None, reason="vagrant is not installed")
-def test_the_vagrantfile_is_valid_and_checks_its_settings() -> None:
-    valid = _validate({"VM_MEMORY": "1024", "VM_CPUS": "1", "VM_ACCEL": "qemu"})
-    assert valid.returncode == 0, valid.stdout + valid.stderr
-    wrong = _validate({"VM_ACCEL": "hvf"})
-    assert wrong.returncode != 0 and "VM_ACCEL must be kvm or qemu" in wrong.stdout + wrong.stderr
-
-
 # --- a host without Vagrant ----------------------------------------------------------------------------------------
 def test_without_vagrant_the_rows_are_skipped_with_the_way_to_install_it(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,17 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, requires, run_cli
 
 from shipbench import record, vagrant_box, vm_acceleration
 from shipbench.strategies import vagrant as vagrant_strategy
 from shipbench.vagrant_vm import VIRSH
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(vagrant_strategy.unavailable_reason() is not None and not os.environ.get("CI"),
-                       reason=f"Vagrant: {vagrant_strategy.unavailable_reason()}"),
-]
+pytestmark = requires(vagrant_strategy.unavailable_reason(), "bash scripts/install-vagrant.sh")
 
 
 def _run(results: Path, **env: str) -> dict[str, Any]:
@@ -158,3 +154,25 @@ def test_the_readmes_vagrant_commands(tmp_path: Path, gui_vm: dict[str, Any]) ->
     assert [event["qt_platform"] for event in ready] == ["offscreen", "xcb"]
     assert all(event["vm"] for event in ready), ready  # the app saw that it runs in a virtual machine
     _nothing_left("readme")
+
+
+# --- the Vagrantfile users copy ------------------------------------------------------------------------------------
+def _validate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["vagrant", "validate"], capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "VAGRANT_CWD": str(ROOT / "vagrant"), "VAGRANT_CHECKPOINT_DISABLE": "1",
+                               **env})
+
+
+def test_the_vagrantfile_is_valid_and_checks_its_settings(tmp_path: Path) -> None:
+    # a fresh clone: no box has been built, so there is no key yet
+    valid = _validate({"VM_MEMORY": "1024", "VM_CPUS": "1", "VM_ACCEL": "qemu", "BOX_KEY": str(tmp_path / "none")})
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    wrong = _validate({"VM_ACCEL": "hvf"})
+    assert wrong.returncode != 0 and "VM_ACCEL must be kvm or qemu" in wrong.stdout + wrong.stderr
+
+
+def test_commands_that_reach_the_guest_need_the_boxs_key(tmp_path: Path) -> None:
+    result = subprocess.run(["vagrant", "ssh-config"], capture_output=True, text=True, timeout=120, check=False,
+                            env={**os.environ, "VAGRANT_CWD": str(ROOT / "vagrant"), "VAGRANT_CHECKPOINT_DISABLE": "1",
+                                 "BOX_KEY": str(tmp_path / "none")})
+    assert result.returncode != 0 and "build the box first" in result.stdout + result.stderr

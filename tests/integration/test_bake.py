@@ -12,16 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, TORCH, requires, run_cli, torch_missing
 
 from shipbench import docker, record
 from shipbench.strategies import bake
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(docker.unavailable_reason() is not None and not os.environ.get("CI"),
-                       reason=f"Docker: {docker.unavailable_reason()}"),
-]
+pytestmark = requires(docker.unavailable_reason(), "bash scripts/install-docker.sh")
+NEEDS_TORCH = requires(torch_missing("3.11"), TORCH)
 
 
 def test_bake_print_shows_the_resolved_plan() -> None:
@@ -60,7 +57,7 @@ def _ok(rec: dict[str, Any]) -> dict[str, Any]:
     return rec["metrics"]
 
 
-@pytest.mark.parametrize("target", ["gui", "dl-cpu"])
+@pytest.mark.parametrize("target", ["gui", pytest.param("dl-cpu", marks=NEEDS_TORCH)])
 def test_images_build_run_and_are_measured(baked: dict[str, Any], target: str) -> None:
     metrics = _ok(baked[target])
     assert metrics["size_bytes"] > metrics["base_image_bytes"] > 0
@@ -86,6 +83,7 @@ def test_gui_image_runs_offscreen_and_over_x11(baked: dict[str, Any]) -> None:
         assert (baked["base"] / "results" / shot).read_bytes()[:4] == b"\x89PNG"
 
 
+@NEEDS_TORCH
 def test_dl_cpu_image_trains(baked: dict[str, Any]) -> None:
     metrics = _ok(baked["dl-cpu"])
     assert metrics["device"] == "cpu" and metrics["loss_last"] < 0.5 * metrics["loss_first"]

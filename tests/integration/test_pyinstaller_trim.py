@@ -10,17 +10,14 @@ import fnmatch
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import HOST_DEPS, ROOT, requires, tool_missing
 
 from shipbench import interpreters, xserver
-
-pytestmark = pytest.mark.integration
 
 TRACER = """
 import atexit, json, runpy, sys
@@ -65,15 +62,13 @@ def _loaded(venv: Path, env: dict[str, str]) -> dict[str, list[str]]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
-@pytest.mark.parametrize("display", ["offscreen", "x11"])
+@pytest.mark.parametrize("display", ["offscreen", pytest.param("x11", marks=requires(tool_missing("Xvfb"), HOST_DEPS))])
 def test_everything_the_app_loads_is_kept_by_the_trimmed_spec(gui_venv: Path, display: str) -> None:
     trim = _trim()
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY")}
     if display == "offscreen":
         loaded = _loaded(gui_venv, {**env, "QT_QPA_PLATFORM": "offscreen"})
     else:
-        if not xserver.available():
-            pytest.fail("Xvfb is missing: scripts/install-host-deps.sh installs it")
         with xserver.xvfb() as x_display:
             loaded = _loaded(gui_venv, {**env, "DISPLAY": x_display})
 
@@ -95,9 +90,9 @@ def test_everything_the_app_loads_is_kept_by_the_trimmed_spec(gui_venv: Path, di
             f"app_gui loads {library}, which the trimmed spec drops")
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the stub replaces a Linux library")
+@requires(tool_missing("cc"), HOST_DEPS)
 def test_the_icu_stub_builds_and_exports_the_data_symbol(tmp_path: Path) -> None:
-    if not (shutil.which("cc") or shutil.which("gcc")) or not sys.platform.startswith("linux"):
-        pytest.skip("needs a C compiler on Linux")
     trim = _trim()
     out = trim.replace_icu_data([("PySide6/Qt/lib/libicudata.so.73", "/nonexistent", "BINARY")], str(tmp_path))
     stub = Path(out[0][1])

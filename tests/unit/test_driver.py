@@ -47,7 +47,7 @@ class FakeStrategy:
 def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setitem(strategies.STRATEGIES, "fake", FakeStrategy())
     monkeypatch.setenv("SHIPBENCH_BUILD", str(tmp_path / "build"))
-    monkeypatch.setenv("SHIPBENCH_ROOT", str(Path(__file__).resolve().parents[1]))
+    monkeypatch.setenv("SHIPBENCH_ROOT", str(Path(__file__).resolve().parents[2]))
     return tmp_path / "results"
 
 

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import struct
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import HOST_DEPS, PYTHONS, ROOT, TORCH, python_missing, requires, run_cli, tool_missing, torch_missing
 
 from shipbench import interpreters, record
 
-pytestmark = pytest.mark.integration
-
 TARGETS = [("gui", "3.11"), ("gui", "3.12"), ("dl", "3.11")]
+NEEDS_312 = requires(python_missing("3.12"), PYTHONS)
+NEEDS_TORCH = requires(torch_missing("3.11"), TORCH)
+
+
+def _target(app: str, python: str) -> object:
+    marks = [requires(python_missing(python), PYTHONS)] + ([NEEDS_TORCH] if app == "dl" else [])
+    return pytest.param(app, python, marks=marks, id=f"{app}-{python}")
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +53,7 @@ def _ok(venv_run: dict[str, Any], variant: str, app: str, python: str) -> dict[s
 
 
 @pytest.mark.parametrize("variant", ["uv", "pip", "tox-uv"])
-@pytest.mark.parametrize(("app", "python"), TARGETS)
+@pytest.mark.parametrize(("app", "python"), [_target(app, python) for app, python in TARGETS])
 def test_every_target_and_installer_measured(venv_run: dict[str, Any], variant: str, app: str, python: str) -> None:
     rec = _ok(venv_run, variant, app, python)
     metrics = rec["metrics"]
@@ -63,6 +67,7 @@ def test_every_target_and_installer_measured(venv_run: dict[str, Any], variant: 
     assert Path(venv_run["base"] / "build" / "venv").is_dir()
 
 
+@NEEDS_312
 def test_gui_screenshot_is_a_real_png(venv_run: dict[str, Any]) -> None:
     rec = _ok(venv_run, "uv", "gui", "3.12")
     assert rec["metrics"]["qt_platform"] == "offscreen"
@@ -73,6 +78,7 @@ def test_gui_screenshot_is_a_real_png(venv_run: dict[str, Any]) -> None:
     assert rec["versions"]["PySide6-Essentials"]
 
 
+@NEEDS_TORCH
 def test_dl_trains_on_the_cpu_and_the_loss_falls(venv_run: dict[str, Any]) -> None:
     rec = _ok(venv_run, "uv", "dl", "3.11")
     metrics = rec["metrics"]
@@ -84,11 +90,9 @@ def test_dl_trains_on_the_cpu_and_the_loss_falls(venv_run: dict[str, Any]) -> No
     assert rec["versions"]["torch"] and rec["versions"]["torch_source"]
 
 
+@NEEDS_312
+@requires(tool_missing("xvfb-run"), HOST_DEPS)
 def test_the_venv_gui_runs_under_a_real_x_server(venv_run: dict[str, Any], tmp_path: Path) -> None:
-    if not shutil.which("xvfb-run"):
-        if os.environ.get("CI"):
-            pytest.fail("xvfb-run is missing: scripts/install-host-deps.sh installs it")
-        pytest.skip("xvfb-run is not installed")
     python = interpreters.venv_python(venv_run["base"] / "build" / "venv" / "uv" / "gui-py3.12")
     shot = tmp_path / "x11.png"
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
@@ -101,6 +105,8 @@ def test_the_venv_gui_runs_under_a_real_x_server(venv_run: dict[str, Any], tmp_p
     assert shot.read_bytes()[:4] == b"\x89PNG"
 
 
+@NEEDS_312
+@NEEDS_TORCH
 def test_report_from_the_real_records(venv_run: dict[str, Any], tmp_path: Path) -> None:
     result = run_cli("report", "--results", str(venv_run["base"] / "results"), "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -109,7 +115,8 @@ def test_report_from_the_real_records(venv_run: dict[str, Any], tmp_path: Path) 
     assert "| venv | uv | gui | 3.12 |" in md
 
 
-@pytest.mark.parametrize("env_name", ["py312-gui", "py311-dl"])
+@pytest.mark.parametrize("env_name", [pytest.param("py312-gui", marks=NEEDS_312),
+                                      pytest.param("py311-dl", marks=NEEDS_TORCH)])
 def test_the_readme_tox_environments_run_the_probes(env_name: str, tmp_path: Path) -> None:
     """`tox -e py312-gui` as the README shows it; torch for the dl env comes from the same setting as the venv run."""
     from shipbench import settings, torch_source
@@ -125,6 +132,7 @@ def test_the_readme_tox_environments_run_the_probes(env_name: str, tmp_path: Pat
     assert '"event": "ready"' in result.stdout
 
 
+@NEEDS_TORCH
 def test_dl_sweeps_batch_sizes_with_a_peak_probe(venv_run: dict[str, Any]) -> None:
     """The options the GPU rows use, on the CPU: one result per batch size, each with its fraction of peak."""
     python = interpreters.venv_python(venv_run["base"] / "build" / "venv" / "uv" / "dl-py3.11")

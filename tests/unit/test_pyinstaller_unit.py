@@ -108,3 +108,23 @@ def test_failures_name_debian_packages() -> None:
                                                    ("libbar2.so.5", "libbar2-5")])
 def test_library_to_package_by_debian_naming(library: str, package: str) -> None:
     assert portability.package_for_library(library) == package
+
+
+@pytest.mark.parametrize(("probe", "platform", "missing"), [
+    ("libpython3.11.so.1.0 True", "linux", False),
+    ("libpython3.11.so.1.0 False", "linux", True),
+    (None, "linux", True),  # the interpreter did not even run the probe
+    ("libpython3.11.so.1.0 False", "darwin", False),  # frameworks and DLLs are found another way
+])
+def test_a_python_without_its_shared_library_is_skipped_with_the_package(
+        monkeypatch: pytest.MonkeyPatch, probe: str | None, platform: str, missing: bool) -> None:
+    from shipbench import interpreters
+    from shipbench.strategies import pyinstaller
+
+    monkeypatch.setattr(pyinstaller, "output", lambda argv: probe)
+    python = interpreters.Interpreter("3.11", "/usr/bin/python3.11", "3.11.2")
+    reason = pyinstaller.shared_library_missing(python, platform)
+    if not missing:
+        assert reason is None
+    else:
+        assert reason and "apt-get install libpython3.11" in reason and "/usr/bin/python3.11" in reason
