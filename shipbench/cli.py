@@ -22,6 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--python", required=True, help="MAJOR.MINOR, e.g. 3.12")
     run.add_argument("--variant", action="append", help="only this variant (repeatable); default: all")
     run.add_argument("--results", type=Path, help="records folder (default: $SHIPBENCH_RESULTS or results/)")
+    run.add_argument("--fresh", action="store_true", default=None,
+                     help="measure again even where a row's inputs are unchanged since its last ok record "
+                          "(default: $SHIPBENCH_FRESH)")
 
     report = sub.add_parser("report", help="read every record and write report/report.md and report/index.html")
     report.add_argument("--results", type=Path, action="append", help="records folder(s), searched recursively")
@@ -50,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             command = os.environ.get("SHIPBENCH_COMMAND") or "python -m shipbench " + " ".join(
                 sys.argv[1:] if argv is None else argv
             )
-            records = driver.run(args.strategy, args.app, args.python, args.variant, args.results, command)
+            records = driver.run(args.strategy, args.app, args.python, args.variant, args.results, command,
+                                 fresh=args.fresh)
             console.console.print(console.summary_table(records))
             return 1 if any(r["status"] == "failed" for r in records) else 0
         if args.command == "gpu":

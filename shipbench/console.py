@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -70,8 +71,10 @@ def summary_table(records: Sequence[dict[str, Any]]) -> Table:
         startup = metrics.get("startup_s", {})
         samples = metrics.get("samples_per_s", {}).get("median")
         status = f"[{colors[record['status']]}]{record['status']}[/]"
+        if record.get("reused"):
+            status += f"\n[cyan]reused[/] [dim](measured {escape(record['created'][:16])})[/]"
         if record["reason"]:
-            status += f"\n[dim]{record['reason'][:80]}[/]"
+            status += f"\n[dim]{escape(record['reason'][:80])}[/]"
         table.add_row(
             f"{record['strategy']}/{record['variant']} {record['app']} py{record['python']}",
             status,

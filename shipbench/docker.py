@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from .errors import Skip
-from .runner import run_tool
+from .runner import output, run_tool
 
 DEBIAN_SUITES = {"debian-12": "bookworm", "debian-13": "trixie"}
 
@@ -29,6 +29,13 @@ def unavailable_reason() -> str | None:
     if info.returncode != 0:
         return "the Docker daemon is not running (scripts/install-docker.sh starts it)"
     return None
+
+
+def versions() -> dict[str, str | None]:
+    """The Docker server's and the buildx plugin's versions (None where absent)."""
+    buildx = (output(["docker", "buildx", "version"]) or "").split()  # "github.com/docker/buildx 0.13.1+ds1 …"
+    return {"docker": output(["docker", "version", "--format", "{{.Server.Version}}"]),
+            "buildx": buildx[1] if len(buildx) > 1 else None}
 
 
 def image_exists(tag: str) -> bool:

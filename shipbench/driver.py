@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import fnmatch
+import json
+import os
 import traceback
 from pathlib import Path
 from typing import Any
 
-from . import apps, console, interpreters, record, settings, strategies
+from rich.markup import escape
+
+from . import apps, console, host, inputs, interpreters, record, settings, strategies, torch_source
+from .apps import App
 from .errors import Failure, Skip, UsageError
-from .strategies.base import Context
+from .strategies.base import Context, Strategy
 
 
 def run(
@@ -19,7 +24,10 @@ def run(
     variants: list[str] | None = None,
     results_dir: Path | None = None,
     command: str | None = None,
+    fresh: bool | None = None,
 ) -> list[dict[str, Any]]:
+    """One record per variant. A variant whose inputs are unchanged since its last ok record is reused, not
+    rebuilt, unless `fresh` (default: SHIPBENCH_FRESH)."""
     strategy = strategies.get(strategy_name)
     app = apps.get(app_name)
     interpreters.check_version(python)
@@ -31,11 +39,24 @@ def run(
     results_dir = results_dir or settings.results_dir()
     record.check_writable(results_dir)
     root = settings.project_root()
+    fresh = settings.fresh() if fresh is None else fresh
+    row_inputs = _inputs(strategy, app, python, root)
     written = []
-    for variant in variants or known:
+    for variant in dict.fromkeys(variants or known):
         key = record.Key(strategy.name, variant, app.name, python)
+        previous = record.read(results_dir / key.filename)
+        if not fresh and _reusable(previous, row_inputs):
+            assert previous is not None
+            _say_reused(previous, record.mark_reused(previous, results_dir))
+            written.append(previous)
+            continue
+        changed = row_inputs.changed_since(previous.get("inputs") if previous else None)
+        if previous and previous["status"] == "ok":
+            console.console.print(f"  {key.label()}: measuring again ({'--fresh' if fresh else 'changed: '}"
+                                  f"{'' if fresh else ', '.join(changed)})", markup=False)
         rec = record.new_record(key, command)
         rec["versions"]["shipbench"] = _shipbench_version()
+        rec["inputs"] = row_inputs.as_record()
         row = f"{strategy.name}/{variant}/{app.name}"
         skipped_by = [pattern for pattern in settings.skip_patterns() if fnmatch.fnmatch(row, pattern)]
         if skipped_by:
@@ -61,6 +82,40 @@ def run(
         _say(rec, path)
         written.append(rec)
     return written
+
+
+def _inputs(strategy: Strategy, app: App, python: str, root: Path) -> inputs.Inputs:
+    """What can change this strategy's rows for this app and Python (see inputs.py)."""
+    try:
+        full_version: str | None = interpreters.find(python).full_version
+    except Skip:
+        full_version = None
+    torch = None
+    if app.needs_torch:
+        try:
+            torch = torch_source.resolve(settings.torch_source(), python, host.os_name(), host.arch_name(),
+                                         torch_source.pip_find_links()).description
+        except Skip as skip:
+            torch = skip.reason
+    return inputs.compute(
+        root,
+        app_paths=[app.project],
+        strategy_paths=strategy.inputs,
+        tool_versions=strategy.tool_versions(),
+        settings=inputs.measuring_settings(os.environ),
+        target={"python": full_version, "torch": torch, "host": json.dumps(host.facts(), sort_keys=True)},
+    )
+
+
+def _reusable(previous: dict[str, Any] | None, row_inputs: inputs.Inputs) -> bool:
+    """An ok record of this host whose inputs are the same as now: measuring again would measure the same."""
+    return bool(previous and previous["status"] == "ok"
+                and (previous.get("inputs") or {}).get("digest") == row_inputs.digest)
+
+
+def _say_reused(rec: dict[str, Any], path: Path) -> None:
+    console.console.print(f"[cyan]reused[/] {escape(str(path))}: measured {escape(rec['created'])}, inputs unchanged "
+                          "(--fresh or SHIPBENCH_FRESH=1 measures again)")
 
 
 def _say(rec: dict[str, Any], path: Path) -> None:

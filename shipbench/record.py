@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -61,7 +62,8 @@ class Key:
 def new_record(key: Key, command: str | None = None) -> dict[str, Any]:
     created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     facts = host.facts()
-    digest = hashlib.sha256(f"{key}|{facts['name']}|{created}".encode()).hexdigest()[:32]
+    # unique per measurement (two runs within one second too); the same record merged twice keeps its id
+    digest = hashlib.sha256(f"{key}|{facts['name']}|{created}|{uuid.uuid4()}".encode()).hexdigest()[:32]
     return {
         "schema_version": SCHEMA_VERSION,
         "id": digest,
@@ -94,6 +96,22 @@ def write(record: dict[str, Any], results_dir: Path) -> Path:
     except PermissionError as error:
         raise UsageError(f"cannot write results to {results_dir}: {error.strerror} (is it read-only?)") from None
     return path
+
+
+def read(path: Path) -> dict[str, Any] | None:
+    """The valid record at `path`, or None (absent, unreadable or invalid: then it is measured again)."""
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return loaded if isinstance(loaded, dict) and not validation_errors(loaded) else None
+
+
+def mark_reused(rec: dict[str, Any], results_dir: Path) -> Path:
+    """Note in a record that a run found its inputs unchanged and kept it: the report says since when."""
+    runs = (rec.get("reused") or {}).get("runs", 0)
+    rec["reused"] = {"last": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "runs": runs + 1}
+    return write(rec, results_dir)
 
 
 def check_writable(results_dir: Path) -> None:

@@ -64,6 +64,16 @@ def skip_patterns() -> list[str]:
     return [part.strip() for part in os.environ.get("SHIPBENCH_SKIP", "").split(",") if part.strip()]
 
 
+def fresh() -> bool:
+    """SHIPBENCH_FRESH=1: measure every row again, even where its inputs are unchanged since its last ok record."""
+    raw = os.environ.get("SHIPBENCH_FRESH", "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise UsageError(f"SHIPBENCH_FRESH={raw!r}: expected 1 or 0")
+
+
 def torch_source() -> str:
     return os.environ.get("SHIPBENCH_TORCH") or "auto"
 

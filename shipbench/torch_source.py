@@ -2,8 +2,9 @@
 
 SHIPBENCH_TORCH takes one of:
   auto           a wheel that fits the target Python from pip's find-links folders (PIP_FIND_LINKS or pip's
-                 config files); else PyPI where
-                 PyPI's torch is a CPU build (macOS, Windows); else skipped, with the reason (the default)
+                 config files: offline hosts keep one there); else PyPI where PyPI's torch is a CPU build
+                 (macOS, Windows); else PyTorch's CPU index where it answers within a few seconds (Linux); else
+                 skipped, with the reason (the default)
   wheels:DIR     a torch wheel from DIR (several folders separated by os.pathsep) that fits the target Python
   index:URL      torch from this index as well as PyPI, e.g. https://download.pytorch.org/whl/cpu
   pypi           torch from PyPI whatever it is (on Linux: the CUDA build with ~3 GB of nvidia-* wheels)
@@ -12,9 +13,13 @@ SHIPBENCH_TORCH takes one of:
 from __future__ import annotations
 
 import configparser
+import functools
 import os
 import re
 import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +27,9 @@ from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
 from .errors import Skip, UsageError
+
+PYTORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+_PROBE_TIMEOUT_S = 5.0
 
 _PLATFORM_WORDS = {"linux": ("linux", "manylinux", "musllinux"), "macos": ("macosx",), "windows": ("win",)}
 _ARCH_WORDS = {"x86_64": ("x86_64", "amd64"), "aarch64": ("aarch64", "arm64")}
@@ -84,8 +92,24 @@ def pip_find_links() -> str | None:
     return None
 
 
-def resolve(setting: str, python: str, os_name: str, arch: str, find_links: str | None = None) -> TorchChoice:
-    """Pick torch for a target Python, or raise Skip saying why none fits and how to allow one."""
+@functools.cache
+def index_answers(url: str) -> bool:
+    """Whether a package index serves torch within a few seconds (once per run: every app_dl row asks)."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/torch/", timeout=_PROBE_TIMEOUT_S) as response:
+            return bool(response.status == 200)
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
+def resolve(setting: str, python: str, os_name: str, arch: str, find_links: str | None = None,
+            answers: Callable[[str], bool] | None = None) -> TorchChoice:
+    """Pick torch for a target Python, or raise Skip saying why none fits and how to allow one.
+
+    `answers(url)` (default: index_answers) says whether an index can be reached; only `auto` on Linux asks,
+    after the wheel folders.
+    """
+    answers = answers or index_answers
     if setting == "pypi":
         build = "the CUDA build on Linux" if os_name == "linux" else "a CPU build"
         return TorchChoice("torch", None, f"PyPI ({build})")
@@ -100,11 +124,15 @@ def resolve(setting: str, python: str, os_name: str, arch: str, find_links: str 
             return TorchChoice(str(wheel), None, f"wheel {wheel.name}")
         if setting == "auto" and os_name != "linux":
             return TorchChoice("torch", None, "PyPI (a CPU build)")
+        if setting == "auto" and answers(PYTORCH_CPU_INDEX):
+            return TorchChoice("torch", PYTORCH_CPU_INDEX, f"PyTorch's CPU index {PYTORCH_CPU_INDEX}")
         where = ", ".join(str(f) for f in folders) or "no wheel folder (pip has no find-links)"
+        unreachable = (f" and PyTorch's CPU index ({PYTORCH_CPU_INDEX}) did not answer within "
+                       f"{_PROBE_TIMEOUT_S:.0f} s" if setting == "auto" else "")
         raise Skip(
-            f"no CPU torch wheel for Python {python} ({os_name}-{arch}) in {where}; PyPI's Linux torch is the "
-            "~3 GB CUDA build, so it is not used unless asked: set SHIPBENCH_TORCH=pypi, "
-            "SHIPBENCH_TORCH=index:https://download.pytorch.org/whl/cpu or SHIPBENCH_TORCH=wheels:DIR"
+            f"no CPU torch wheel for Python {python} ({os_name}-{arch}) in {where}{unreachable}; PyPI's Linux torch "
+            "is the ~3 GB CUDA build, so it is not used unless asked: set SHIPBENCH_TORCH=pypi, "
+            f"SHIPBENCH_TORCH=index:{PYTORCH_CPU_INDEX} or SHIPBENCH_TORCH=wheels:DIR"
         )
     raise UsageError(f"SHIPBENCH_TORCH={setting!r}: expected auto, pypi, index:URL or wheels:DIR")
 

@@ -15,6 +15,16 @@ from shipbench import record
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def hermetic_unit_tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast tier (tests/unit) never reaches the network, whatever the host can reach: PyTorch's index is not
+    asked there (tests that need an answer pass their own `answers`)."""
+    if ROOT / "tests" / "unit" in Path(request.node.path).parents:
+        from shipbench import torch_source
+
+        monkeypatch.setattr(torch_source, "index_answers", lambda url: False)
+
+
 @pytest.fixture
 def make_record() -> Any:
     """A valid record to start from; tests change what they are about."""

@@ -18,6 +18,7 @@ from .tables import (
     GPU_COLUMNS,
     HOST_COLUMNS,
     LABEL_COLUMNS,
+    MEASURED_COLUMNS,
     VM_COLUMNS,
     VM_EXPLANATION,
     Report,
@@ -26,6 +27,7 @@ from .tables import (
     gpu_rows,
     host_rows,
     largest_rows,
+    measured_rows,
     needs_rows,
     problem_rows,
     row_name,
@@ -173,6 +175,7 @@ def render(report: Report, root: Path = Path(".")) -> str:
         parts.append("</ul>")
     parts += ["<h2>Hosts</h2>", _table(HOST_COLUMNS, host_rows(report))]
     parts += ["<h2>Commands</h2>", _table(("command", "rows"), command_rows(report))]
+    parts += ["<h2>When each row was measured</h2>", _table(MEASURED_COLUMNS, measured_rows(report))]
     if report.notes:
         parts.append("<h2>Notes from the measurements</h2><ul>")
         parts += [f"<li>{escape(note)}</li>" for note in report.notes]

@@ -11,6 +11,7 @@ from .tables import (
     GPU_COLUMNS,
     HOST_COLUMNS,
     LABEL_COLUMNS,
+    MEASURED_COLUMNS,
     VM_COLUMNS,
     VM_EXPLANATION,
     Report,
@@ -19,6 +20,7 @@ from .tables import (
     gpu_rows,
     host_rows,
     largest_rows,
+    measured_rows,
     needs_rows,
     problem_rows,
     variant_name,
@@ -107,6 +109,7 @@ def render(report: Report, root: Path = Path(".")) -> str:
         out.append("")
     out += ["## Hosts", "", *_table(HOST_COLUMNS, host_rows(report)), ""]
     out += ["## Commands", "", *_table(("command", "rows"), [(f"`{c}`", r) for c, r in command_rows(report)]), ""]
+    out += ["## When each row was measured", "", *_table(MEASURED_COLUMNS, measured_rows(report)), ""]
     if report.notes:
         out += ["## Notes from the measurements", ""] + [f"- {_cell(note)}" for note in report.notes] + [""]
     return "\n".join(out)

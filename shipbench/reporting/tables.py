@@ -143,6 +143,25 @@ def command_rows(report: Report) -> list[tuple[str, str]]:
     return [(command, ", ".join(rows)) for command, rows in seen.items()]
 
 
+MEASURED_COLUMNS = ("row", "measured", "reused")
+
+
+def measured_rows(report: Report) -> list[tuple[str, str, str]]:
+    """When each row's numbers were taken, and which later runs kept them because nothing they depend on changed."""
+    rows = []
+    for rec in report.records:
+        reused = rec.get("reused")
+        kept = (f"reused by {reused['runs']} later run{'s' if reused['runs'] > 1 else ''}, last {_when(reused['last'])}"
+                " (inputs unchanged)" if reused else "–")
+        rows.append((row_name(rec), _when(rec["created"]), kept))
+    return rows
+
+
+def _when(timestamp: str) -> str:
+    """An ISO timestamp to the minute, as people read it: 2026-11-28 13:05."""
+    return timestamp[:16].replace("T", " ")
+
+
 def problem_rows(report: Report) -> list[tuple[str, str, str]]:
     """(row, status, reason) for every skipped or failed record."""
     return [(row_name(r), r["status"], r["reason"] or "") for r in report.not_ok]

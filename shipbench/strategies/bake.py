@@ -78,6 +78,11 @@ class BakeStrategy:
     def variants_for(self, app: App) -> tuple[str, ...]:
         return TARGETS[app.name]
 
+    inputs: tuple[str, ...] = ("docker-bake.hcl", "docker", ".dockerignore", "scripts/build-base-image.sh")
+
+    def tool_versions(self) -> dict[str, str | None]:
+        return docker.versions()
+
     def planned_steps(self, app: App) -> int:
         return 5 + measure.standard_steps(app) + (2 if app.name == "gui" else 1)
 
@@ -91,9 +96,7 @@ class BakeStrategy:
         with ctx.steps.step("base image"):
             base, how = base_image(ctx.key.python, ctx.root)
         ctx.versions["base_image"] = base
-        ctx.versions["docker"] = output(["docker", "version", "--format", "{{.Server.Version}}"])
-        buildx = (output(["docker", "buildx", "version"]) or "").split()  # "github.com/docker/buildx 0.13.1+ds1 …"
-        ctx.versions["buildx"] = buildx[1] if len(buildx) > 1 else None
+        ctx.versions.update(docker.versions())
         ctx.note(f"base image {base}: {how}")
         workdir = ctx.build_dir / target
         context, torch_index = self._stage_context(ctx, workdir / "context", target)

@@ -67,6 +67,13 @@ class Strategy(Protocol):
     name: str
     variants: tuple[str, ...]
     summary: str
+    # files and folders besides the app, relative to the project root, that this strategy's builds read (its
+    # spec, Dockerfiles, Vagrantfile, scripts): part of every row's inputs (inputs.py), so a change re-measures
+    inputs: tuple[str, ...]
+
+    def tool_versions(self) -> dict[str, str | None]:
+        """Versions of the host tools this strategy drives (None: absent); a new version re-measures its rows."""
+        ...
 
     def variants_for(self, app: App) -> tuple[str, ...]:
         """The variants that make sense for this app (a bake target builds one app)."""

@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import interpreters, measure, portability
+from .. import docker, interpreters, measure, portability
 from ..apps import App
 from ..errors import Skip
 from ..fsutil import download_size, largest_files, tree_size
@@ -76,6 +76,12 @@ class PyInstallerStrategy:
     name = "pyinstaller"
     variants = tuple(f"{mode}-{profile}" for mode in MODES for profile in PROFILES)
     summary = "a frozen executable built by PyInstaller (onedir, onefile; default and trimmed specs)"
+
+    # the portability check starts each bundle in Debian images that build-base-image.sh makes
+    inputs: tuple[str, ...] = ("pyinstaller", "scripts/build-base-image.sh")
+
+    def tool_versions(self) -> dict[str, str | None]:
+        return docker.versions()  # the portability check's containers
 
     def variants_for(self, app: App) -> tuple[str, ...]:
         return self.variants

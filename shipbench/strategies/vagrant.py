@@ -59,6 +59,12 @@ class VagrantStrategy:
     def __init__(self) -> None:
         self._machines: dict[Key, Machine] = {}
 
+    inputs: tuple[str, ...] = ("vagrant",)
+
+    def tool_versions(self) -> dict[str, str | None]:
+        return {"vagrant": _version(["vagrant", "--version"]), "libvirt": _version(["virsh", "--version"]),
+                "qemu": _version(["qemu-system-x86_64", "--version"], 3)}
+
     def variants_for(self, app: App) -> tuple[str, ...]:
         return self.variants
 
@@ -82,8 +88,7 @@ class VagrantStrategy:
               "box_build_s": box.build_s, "box_built_in_this_run": box.built_now, "box_bytes": box.bytes,
               "memory_mib": settings.vm_memory_mib(), "cpus": settings.vm_cpus()}
         ctx.metrics["vm"] = vm
-        ctx.versions.update(vagrant=_version(["vagrant", "--version"]), libvirt=_version(["virsh", "--version"]),
-                            qemu=_version(["qemu-system-x86_64", "--version"], 3))
+        ctx.versions.update(self.tool_versions())
         if not box.built_now:
             ctx.note(f"box reused from the cache ({box.path.name}, built {box.built_at} in {box.build_s:.0f} s from "
                      f"the same inputs); its build time is that build's")

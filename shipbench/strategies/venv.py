@@ -150,6 +150,10 @@ class VenvStrategy:
     name = "venv"
     variants = tuple(INSTALLERS)
     summary = "a virtual environment created on the target machine (uv, pip, tox-uv)"
+    inputs: tuple[str, ...] = ("tox.ini",)  # the tox-uv variant's environments
+
+    def tool_versions(self) -> dict[str, str | None]:
+        return {}  # uv, tox and tox-uv are the harness's own (inputs.py); pip comes with the target Python
 
     def variants_for(self, app: App) -> tuple[str, ...]:
         return self.variants

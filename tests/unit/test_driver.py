@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shipbench import driver, strategies
+from shipbench import driver, record, strategies
 from shipbench.errors import Failure
 from shipbench.runner import run_app
 from shipbench.strategies.base import Artifact, Context
@@ -19,6 +19,15 @@ class FakeStrategy:
     name = "fake"
     variants = ("never-ready", "build-breaks", "bug", "ready")
     summary = "for tests"
+    inputs = ("fake.cfg",)
+
+    def __init__(self) -> None:
+        self.built: list[str] = []
+
+    def tool_versions(self) -> dict[str, str | None]:
+        import os
+
+        return {"fake-tool": os.environ.get("FAKE_TOOL_VERSION")}
 
     def variants_for(self, app) -> tuple[str, ...]:
         return self.variants
@@ -27,6 +36,7 @@ class FakeStrategy:
         return 3
 
     def build(self, ctx: Context) -> Artifact:
+        self.built.append(ctx.key.variant)
         if ctx.key.variant == "build-breaks":
             raise Failure("the build failed", ["error: something went wrong", "last line"])
         if ctx.key.variant == "bug":
@@ -76,3 +86,99 @@ def test_unknown_variant_is_a_usage_error(fake: Path) -> None:
 
     with pytest.raises(UsageError, match="unknown variant"):
         driver.run("fake", "gui", "3.12", variants=["nope"], results_dir=fake)
+
+
+# --- re-runs reuse what has not changed ------------------------------------------------------------------------------
+@pytest.fixture
+def project(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Path, FakeStrategy]:
+    """A project root of our own, whose app and strategy files a test may change."""
+    root = tmp_path / "project"
+    for app in ("app_gui", "app_dl"):
+        (root / app / app).mkdir(parents=True)
+        (root / app / "pyproject.toml").write_text(f"[project]\nname = '{app}'\n")
+        (root / app / app / "__init__.py").write_text("VALUE = 1\n")
+    (root / "fake.cfg").write_text("setting = 1\n")
+    strategy = FakeStrategy()
+    monkeypatch.setitem(strategies.STRATEGIES, "fake", strategy)
+    monkeypatch.setenv("SHIPBENCH_BUILD", str(tmp_path / "build"))
+    monkeypatch.setenv("SHIPBENCH_ROOT", str(root))
+    for name in ("SHIPBENCH_FRESH", "SHIPBENCH_SKIP", "SHIPBENCH_WARM_RUNS", "FAKE_TOOL_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+    return root, strategy
+
+
+def _ready(results: Path, **kwargs: object) -> dict:
+    (rec,) = driver.run("fake", "gui", "3.12", variants=["ready"], results_dir=results, **kwargs)  # type: ignore[arg-type]
+    return rec
+
+
+def test_an_unchanged_row_is_reused_not_rebuilt(project: tuple[Path, FakeStrategy], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    _root, strategy = project
+    first = _ready(tmp_path / "results")
+    again = _ready(tmp_path / "results")
+    assert strategy.built == ["ready"]
+    assert again["id"] == first["id"] and again["created"] == first["created"]
+    assert again["reused"]["runs"] == 1 and again["reused"]["last"] >= first["created"]
+    on_disk = record.read(tmp_path / "results" / record.Key("fake", "ready", "gui", "3.12").filename)
+    assert on_disk is not None and on_disk["reused"]["runs"] == 1
+    assert "reused" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change", ["app source", "strategy file", "tool version", "measuring setting"])
+def test_a_changed_input_measures_the_row_again(project: tuple[Path, FakeStrategy], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    root, strategy = project
+    first = _ready(tmp_path / "results")
+    if change == "app source":
+        (root / "app_gui" / "app_gui" / "__init__.py").write_text("VALUE = 2\n")
+    elif change == "strategy file":
+        (root / "fake.cfg").write_text("setting = 2\n")
+    elif change == "tool version":
+        monkeypatch.setenv("FAKE_TOOL_VERSION", "2.0")
+    else:
+        monkeypatch.setenv("SHIPBENCH_WARM_RUNS", "7")
+    again = _ready(tmp_path / "results")
+    assert strategy.built == ["ready", "ready"] and again["id"] != first["id"] and "reused" not in again
+
+
+def test_what_cannot_change_a_row_does_not_measure_it_again(project: tuple[Path, FakeStrategy], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    root, strategy = project
+    _ready(tmp_path / "results")
+    (root / "app_dl" / "app_dl" / "__init__.py").write_text("VALUE = 2\n")  # another app
+    (root / "app_gui" / "app_gui" / "__pycache__").mkdir()
+    (root / "app_gui" / "app_gui" / "__pycache__" / "x.cpython-312.pyc").write_bytes(b"bytecode")
+    monkeypatch.setenv("SHIPBENCH_BUILD", str(tmp_path / "elsewhere"))  # where, not what
+    _ready(tmp_path / "results")
+    assert strategy.built == ["ready"]
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_fresh_measures_again(project: tuple[Path, FakeStrategy], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              how: str) -> None:
+    _root, strategy = project
+    _ready(tmp_path / "results")
+    if how == "argument":
+        _ready(tmp_path / "results", fresh=True)
+    else:
+        monkeypatch.setenv("SHIPBENCH_FRESH", "1")
+        _ready(tmp_path / "results")
+    assert strategy.built == ["ready", "ready"]
+
+
+def test_failed_rows_are_not_reused_and_repeated_variants_run_once(project: tuple[Path, FakeStrategy],
+                                                                    tmp_path: Path) -> None:
+    _root, strategy = project
+    for _ in range(2):
+        driver.run("fake", "gui", "3.12", variants=["build-breaks", "build-breaks"], results_dir=tmp_path / "r")
+    assert strategy.built == ["build-breaks", "build-breaks"]
+
+
+def test_a_skip_pattern_keeps_an_ok_record_whose_inputs_are_unchanged(project: tuple[Path, FakeStrategy],
+                                                                       tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _ready(tmp_path / "results")
+    monkeypatch.setenv("SHIPBENCH_SKIP", "fake/*/*")
+    kept = _ready(tmp_path / "results")
+    assert kept["status"] == "ok" and kept["id"] == first["id"]

@@ -102,3 +102,18 @@ def test_portability_evidence_and_largest_files_are_shown(tmp_path: Path, make_r
     assert "skipped: no Xvfb on this host" in md
     assert "_internal/libQt6Gui.so.6 (11.3 MB)" in md
     assert "1.04×" in md
+
+
+def test_reused_rows_say_when_they_were_measured_and_kept(tmp_path: Path, make_record) -> None:
+    results = tmp_path / "results"
+    reused = make_record(python="3.11", created="2026-11-01T09:30:00+00:00")
+    reused["reused"] = {"last": "2026-11-28T14:05:00+00:00", "runs": 2}
+    fresh = make_record(variant="pip", python="3.11", created="2026-11-28T14:06:00+00:00")
+    _write(results, [reused, fresh])
+    assert write_report([results], tmp_path / "report") == 0
+    md = (tmp_path / "report" / "report.md").read_text()
+    html = (tmp_path / "report" / "index.html").read_text()
+    kept = "reused by 2 later runs, last 2026-11-28 14:05 (inputs unchanged)"
+    assert f"| venv/uv gui py3.11 linux | 2026-11-01 09:30 | {kept} |" in md
+    assert "| venv/pip gui py3.11 linux | 2026-11-28 14:06 | – |" in md
+    assert "reused by 2 later runs, last 2026-11-28 14:05" in html

@@ -5,6 +5,8 @@ import pytest
 from shipbench import torch_source
 from shipbench.errors import Skip, UsageError
 
+REAL_PROBE = torch_source.index_answers.__wrapped__  # the fast tier replaces it per test (conftest)
+
 
 @pytest.fixture
 def wheels(tmp_path: Path) -> Path:
@@ -64,3 +66,51 @@ def test_find_links_come_from_the_environment_or_pips_config(tmp_path: Path, mon
 def test_an_unknown_setting_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="SHIPBENCH_TORCH"):
         torch_source.resolve("conda", "3.12", "linux", "x86_64")
+
+
+def test_auto_on_linux_takes_pytorchs_cpu_index_when_it_answers(tmp_path: Path) -> None:
+    asked = []
+    choice = torch_source.resolve("auto", "3.12", "linux", "x86_64", find_links=str(tmp_path),
+                                  answers=lambda url: asked.append(url) or True)
+    assert asked == [torch_source.PYTORCH_CPU_INDEX]
+    assert (choice.requirement, choice.extra_index_url) == ("torch", torch_source.PYTORCH_CPU_INDEX)
+
+
+def test_a_wheel_in_find_links_comes_before_the_index(wheels: Path) -> None:
+    choice = torch_source.resolve("auto", "3.11", "linux", "x86_64", find_links=str(wheels),
+                                  answers=lambda url: pytest.fail("the index was asked although a wheel fits"))
+    assert choice.requirement.endswith(".whl")
+
+
+def test_an_index_that_does_not_answer_is_a_skip_that_says_so(tmp_path: Path) -> None:
+    with pytest.raises(Skip, match="CPU index .* did not answer within 5 s"):
+        torch_source.resolve("auto", "3.12", "linux", "x86_64", find_links=str(tmp_path), answers=lambda url: False)
+
+
+def test_the_index_probe_asks_for_torch_and_gives_up_quickly(tmp_path: Path) -> None:
+    """The real probe against a local index (loopback only): one that serves /torch/, and one that is not there."""
+    import http.server
+    import socket
+    import threading
+
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "index.html").write_text("<a href='torch-2.13.0+cpu-cp312.whl'>torch</a>")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(tmp_path), **kwargs)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert REAL_PROBE(url) is True
+    finally:
+        server.shutdown()
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{free.getsockname()[1]}"
+    assert REAL_PROBE(closed) is False

@@ -1,0 +1,122 @@
+"""What can change a row's result, hashed, so that a re-run reuses rows whose inputs have not changed.
+
+A row (strategy, variant, app, python, host) is rebuilt and re-measured only when one of these changed since
+its last `ok` record: the app's sources and lock, the strategy's own files (spec, Dockerfile, bake file,
+Vagrantfile, scripts), the harness code that builds and measures (shipbench/ less the report), the versions of
+the tools involved, the measuring settings and the torch build, the target Python, the host. Each part keeps a
+digest of its own in the record, so the console can say what changed. The build caches a strategy already has
+(uv's, BuildKit's, the box) are what make a changed row fast; this only spares the unchanged ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Folders that hold what a build wrote, never what it reads.
+_NOT_INPUTS = {"__pycache__", ".git", ".nox", ".tox", ".venv", ".noxw", ".pytest_cache", ".mypy_cache",
+               ".ruff_cache", ".vagrant", "build", "dist", "results", "report"}
+# Settings that say where things go or which rows run, not what a row measures.
+_NOT_MEASURING = {"SHIPBENCH_RESULTS", "SHIPBENCH_BUILD", "SHIPBENCH_SKIP", "SHIPBENCH_FRESH",
+                  "SHIPBENCH_COMMAND", "SHIPBENCH_ROOT"}
+# Files this large (wheels in a folder) are taken by name and size: reading gigabytes on every run would cost
+# more than the reuse saves, and a different wheel has a different name or size.
+_LARGE = 16 * 1024 * 1024
+# The harness's own tools whose versions change set-up times (the venv rows run them).
+_HARNESS_TOOLS = ("uv", "tox", "tox-uv")
+# The harness code that builds and measures: this package, wherever it is installed, less the report.
+_HARNESS = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Inputs:
+    parts: dict[str, str]  # part -> its digest: app, strategy, harness, tools, settings, target
+
+    @property
+    def digest(self) -> str:
+        return _sha(json.dumps(self.parts, sort_keys=True))
+
+    def as_record(self) -> dict[str, Any]:
+        return {"digest": self.digest, "parts": dict(self.parts)}
+
+    def changed_since(self, previous: Mapping[str, Any] | None) -> list[str]:
+        """The parts that differ from a record's `inputs` (all of them when it has none)."""
+        before = (previous or {}).get("parts") or {}
+        return [name for name, digest in self.parts.items() if before.get(name) != digest]
+
+
+def _sha(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+def _files(path: Path) -> Iterable[Path]:
+    if path.is_file():
+        yield path
+        return
+    for folder, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_INPUTS and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            if not name.endswith((".pyc", ".pyo")):
+                yield Path(folder) / name
+
+
+def files_digest(root: Path, paths: Iterable[str], exclude: Iterable[str] = ()) -> str:
+    """One digest over files and folders relative to root: their relative names and contents.
+
+    A missing path counts as missing (its name is hashed), so creating it later changes the digest.
+    """
+    excluded = {(root / item).resolve() for item in exclude}
+    digest = hashlib.sha256()
+    for relative in sorted(set(paths)):
+        base = root / relative
+        if not base.exists():
+            digest.update(f"missing {relative}\n".encode())
+            continue
+        for file in _files(base):
+            if any(file.resolve().is_relative_to(skip) for skip in excluded):
+                continue
+            name = file.relative_to(root).as_posix()
+            size = file.stat().st_size
+            content = f"{size}".encode() if size > _LARGE else file.read_bytes()
+            digest.update(f"{name}\n".encode() + hashlib.sha256(content).digest())
+    return digest.hexdigest()
+
+
+def measuring_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """The SHIPBENCH_* settings that can change what a row measures (not where results go or what runs)."""
+    return {k: v for k, v in sorted(environ.items()) if k.startswith("SHIPBENCH_") and k not in _NOT_MEASURING}
+
+
+def harness_tool_versions() -> dict[str, str]:
+    versions = {}
+    for name in _HARNESS_TOOLS:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "missing"
+    return versions
+
+
+def compute(
+    root: Path,
+    app_paths: Iterable[str],
+    strategy_paths: Iterable[str],
+    tool_versions: Mapping[str, str | None],
+    settings: Mapping[str, str],
+    target: Mapping[str, str | None],
+) -> Inputs:
+    """The inputs of one row. `target` names what is built for and where (target Python, host, torch build)."""
+    return Inputs({
+        "app": files_digest(root, app_paths),
+        "strategy": files_digest(root, strategy_paths),
+        "harness": files_digest(_HARNESS.parent, [_HARNESS.name], exclude=[f"{_HARNESS.name}/reporting"]),
+        "tools": _sha(json.dumps({**harness_tool_versions(), **tool_versions}, sort_keys=True)),
+        "settings": _sha(json.dumps(dict(settings), sort_keys=True)),
+        "target": _sha(json.dumps(dict(target), sort_keys=True)),
+    })
