@@ -3,7 +3,8 @@
 # - python3-venv: the distribution's Python makes no virtual environment without it (no ensurepip);
 # - libpython3.X: Python's shared library, which PyInstaller copies into every bundle (a separate package for
 #   the distribution's Python);
-# - Xvfb and the X11/xcb libraries that Qt's xcb platform plugin loads (the GUI over X11; offscreen needs none);
+# - GLib, which QtCore loads even offscreen, and Xvfb with the X11/xcb libraries that Qt's xcb platform plugin
+#   loads (the GUI over X11);
 # - a C compiler (the trimmed PyInstaller spec builds a small library) and debootstrap (local Debian images).
 # Only what is missing is installed. Docker, Vagrant and the tests' browser have scripts of their own.
 set -euo pipefail
@@ -14,7 +15,7 @@ if ! command -v apt-get >/dev/null; then
     exit 0
 fi
 packages=(
-    python3-venv xvfb xauth gcc debootstrap
+    python3-venv xvfb xauth gcc debootstrap libglib2.0-0
     libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
     libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3
 )

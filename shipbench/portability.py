@@ -115,7 +115,7 @@ def check(bundle: Path, program: str, app: App, root: Path) -> dict[str, Any]:
                 results[key] = {"status": "skipped", "reason": reason}
                 continue
             if display == "x11" and not xserver.available():
-                results[key] = {"status": "skipped", "reason": "no Xvfb on this host to stand in for a display"}
+                results[key] = {"status": "skipped", "reason": xserver.MISSING}
                 continue
             try:
                 base = docker.base_image(suite, root)

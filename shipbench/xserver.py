@@ -12,6 +12,10 @@ from pathlib import Path
 SOCKET_DIR = Path("/tmp/.X11-unix")
 
 
+# why an X11 run was skipped, and what provides the server
+MISSING = "no Xvfb on this host to stand in for a display (apt-get install xvfb, or scripts/install-host-deps.sh)"
+
+
 def available() -> bool:
     return shutil.which("Xvfb") is not None
 

@@ -10,11 +10,14 @@ apt_install_missing() {
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     local missing=()
     for package in "$@"; do
-        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+        # Ubuntu 24.04 renamed many libraries for 64-bit time (libglib2.0-0 -> libglib2.0-0t64): either counts
+        # (dpkg-query fails for the name that does not exist: read its output, not its status)
+        [[ $(dpkg-query -W -f='${Status}\n' "$package" "${package}t64" 2>/dev/null || true) == *"install ok installed"* ]] \
+            || missing+=("$package")
     done
     [ ${#missing[@]} -gt 0 ] || return 0
     echo "$name: installing ${missing[*]}"
-    $sudo env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get update -q
+    $sudo env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get -o DPkg::Lock::Timeout=600 update -q
     $sudo env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 \
-        apt-get install -y -q --no-install-recommends "${missing[@]}"
+        apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 }

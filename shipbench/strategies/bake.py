@@ -193,7 +193,7 @@ class BakeStrategy:
     def _x11(self, ctx: Context, artifact: Artifact) -> None:
         """The GUI image against a real X server through the mounted X11 socket and DISPLAY."""
         if not xserver.available():
-            ctx.metrics["x11"] = {"status": "skipped", "reason": "no Xvfb here to stand in for a display"}
+            ctx.metrics["x11"] = {"status": "skipped", "reason": xserver.MISSING}
             return
         assert artifact.share is not None
         with xserver.xvfb() as display:
