@@ -50,10 +50,9 @@ def run(
             _say_reused(previous, record.mark_reused(previous, results_dir))
             written.append(previous)
             continue
-        changed = row_inputs.changed_since(previous.get("inputs") if previous else None)
         if previous and previous["status"] == "ok":
-            console.console.print(f"  {key.label()}: measuring again ({'--fresh' if fresh else 'changed: '}"
-                                  f"{'' if fresh else ', '.join(changed)})", markup=False)
+            why = "--fresh" if fresh else "changed: " + ", ".join(row_inputs.changed_since(previous.get("inputs")))
+            console.console.print(f"  {key.label()}: measuring again ({why})", markup=False)
         rec = record.new_record(key, command)
         rec["versions"]["shipbench"] = _shipbench_version()
         rec["inputs"] = row_inputs.as_record()

@@ -63,7 +63,9 @@ def find(version: str, platform: str = sys.platform) -> Interpreter:
             return Interpreter(version=version, executable=found[0], full_version=found[1])
     looked = f"python{version} on PATH" + (f" and 'py -{version}'" if platform == "win32" else "")
     broken = " (found, but it does not run: an inactive pyenv shim?)" if candidates else ""
-    raise Skip(f"no Python {version} on this host: looked for {looked}{broken}")
+    raise Skip(f"no Python {version} on this host: looked for {looked}{broken}; install one (python.org, pyenv, "
+               f"`uv python install {version}`, a distribution package) and put python{version} on PATH "
+               "(README: Which Pythons)")
 
 
 def venv_python(venv: str | os.PathLike[str], platform: str = sys.platform) -> Path:
