@@ -150,6 +150,8 @@ def measured_rows(report: Report) -> list[tuple[str, str, str]]:
     """When each row's numbers were taken, and which later runs kept them because nothing they depend on changed."""
     rows = []
     for rec in report.records:
+        if rec["status"] != "ok":
+            continue  # nothing was measured; "Skipped and failed" says why
         reused = rec.get("reused")
         kept = (f"reused by {reused['runs']} later run{'s' if reused['runs'] > 1 else ''}, last {_when(reused['last'])}"
                 " (inputs unchanged)" if reused else "–")
