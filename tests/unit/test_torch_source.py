@@ -87,8 +87,10 @@ def test_an_index_that_does_not_answer_is_a_skip_that_says_so(tmp_path: Path) ->
         torch_source.resolve("auto", "3.12", "linux", "x86_64", find_links=str(tmp_path), answers=lambda url: False)
 
 
-def test_the_index_probe_asks_for_torch_and_gives_up_quickly(tmp_path: Path) -> None:
+def test_the_index_probe_asks_for_torch_and_gives_up_quickly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real probe against a local index (loopback only): one that serves /torch/, and one that is not there."""
+    for proxy in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)  # a host's proxy must not stand between the test and loopback
     import http.server
     import socket
     import threading
