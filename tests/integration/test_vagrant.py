@@ -3,8 +3,8 @@ against Xvfb there), `vagrant destroy`; and the faults (a box that cannot be bui
 each end as a failed record with nothing left running.
 
 The box is built into the checkout's build/ folder, so a later `nox -s vagrant` reuses it. Under software
-emulation the whole module takes about 9 minutes (box 1.5, GUI VM 4, unreachable guest 1.5, the README's
-commands 2.5).
+emulation the whole module took about 9.5 minutes on a quiet 2-core host (box 1.5, GUI VM 4, unreachable guest
+1.5, the README's commands 2.5) and 20 minutes on a busy one.
 """
 
 from __future__ import annotations
