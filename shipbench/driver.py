@@ -92,8 +92,7 @@ def _inputs(strategy: Strategy, app: App, python: str, root: Path) -> inputs.Inp
     torch = None
     if app.needs_torch:
         try:
-            torch = torch_source.resolve(settings.torch_source(), python, host.os_name(), host.arch_name(),
-                                         torch_source.pip_find_links()).description
+            torch = torch_source.for_this_host(python).description
         except Skip as skip:
             torch = skip.reason
     return inputs.compute(

@@ -137,6 +137,13 @@ def resolve(setting: str, python: str, os_name: str, arch: str, find_links: str 
     raise UsageError(f"SHIPBENCH_TORCH={setting!r}: expected auto, pypi, index:URL or wheels:DIR")
 
 
+def for_this_host(python: str) -> TorchChoice:
+    """torch for pythonX.Y on this host's OS and architecture, by SHIPBENCH_TORCH and pip's find-links."""
+    from . import host, settings
+
+    return resolve(settings.torch_source(), python, host.os_name(), host.arch_name(), pip_find_links())
+
+
 def stage_for_linux(setting: str, python: str, arch: str, folder: Path) -> tuple[TorchChoice, str | None]:
     """torch for a Linux image or guest, which cannot see the host's wheel folders: a chosen wheel is copied
     into `folder` (the build context, the synced folder); returns the choice and the index to add, if any."""

@@ -107,12 +107,11 @@ TORCH = "a CPU torch source: SHIPBENCH_TORCH (README: Where torch comes from)"
 
 def torch_missing(python: str = "3.11") -> str | None:
     """Why no CPU torch can be had for pythonX.Y here (the same rule the strategies apply), or None."""
-    from shipbench import host, settings, torch_source
+    from shipbench import torch_source
     from shipbench.errors import Skip
 
     try:
-        torch_source.resolve(settings.torch_source(), python, host.os_name(), host.arch_name(),
-                             torch_source.pip_find_links())
+        torch_source.for_this_host(python)
     except Skip as skip:
         return skip.reason
     return None
