@@ -1,9 +1,10 @@
-"""shipbench: the same two apps shipped every way, measured. `nox` runs every strategy, then the report.
+"""shipbench: a project's apps shipped every way, measured. `nox` runs every strategy, then the report.
 
-Each strategy session writes one JSON record per (variant, app, python) under results/; `report` turns all of
-them into report/report.md and report/index.html. The work itself lives in shipbench/; this file only says
-which sessions exist and what they run. On a machine with only its distribution's python3, `python3 noxw.py`
-brings nox along (see noxw.py).
+The project is the folder `python3 noxw.py` was started from (SHIPBENCH_PROJECT): its pyproject.toml
+describes the apps in [tool.shipbench] (this repository's describes the two samples). Each strategy session
+writes one JSON record per (variant, app, python) under the project's results/; `report` turns all of them into
+report/report.md and report/index.html. The work itself lives in shipbench/; this file only says which sessions
+exist and what they run. On a machine with only its distribution's python3, `python3 noxw.py` brings nox along.
 """
 
 from __future__ import annotations
@@ -26,10 +27,8 @@ EVERY_OS = ["ci:linux", "ci:windows", "ci:macos"]
 LINUX = ["ci:linux"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-APPS = ["gui", "dl"]
 # the Python that bundles and images are built with (the one with a CPU torch wheel on our hosts)
 FROZEN_PYTHON = "3.11"
-BAKE_TARGETS = {"gui": "gui", "dl-cpu": "dl", "dl-cuda": "dl"}  # docker-bake.hcl target -> app
 
 
 def _harness(session: nox.Session, *args: str) -> None:
@@ -38,48 +37,46 @@ def _harness(session: nox.Session, *args: str) -> None:
     session.run("python", "-m", "shipbench", *args, env={"SHIPBENCH_COMMAND": f'nox -s "{session.name}"'})
 
 
+# Each strategy session runs every app of the project (`-- --app NAME` picks one); posargs reach the harness,
+# so every setting works as a flag too: `nox -s venv -- --warm-runs 3`.
 @nox.session(tags=["strategies", *EVERY_OS])
-@nox.parametrize("app", APPS)
 @nox.parametrize("py", PYTHONS)
-def venv(session: nox.Session, py: str, app: str) -> None:
-    """Ship as a virtual environment: set up with uv, pip and tox-uv (cold and warm cache), start, train."""
-    _harness(session, "run", "venv", "--app", app, "--python", py, *session.posargs)
+def venv(session: nox.Session, py: str) -> None:
+    """Ship as a virtual environment: set up with uv, pip and tox-uv (cold and warm cache), start, measure."""
+    _harness(session, "run", "venv", "--python", py, *session.posargs)
 
 
 @nox.session(tags=["strategies", *EVERY_OS])
 @nox.parametrize("mode", ["onedir", "onefile"])
-@nox.parametrize("app", APPS)
-def pyinstaller(session: nox.Session, app: str, mode: str) -> None:
+def pyinstaller(session: nox.Session, mode: str) -> None:
     """Ship as a frozen executable: PyInstaller default and trimmed specs, built on this OS, measured."""
     variants = [f"--variant={mode}-{profile}" for profile in ("default", "trimmed")]
-    _harness(session, "run", "pyinstaller", "--app", app, "--python", FROZEN_PYTHON, *variants, *session.posargs)
+    _harness(session, "run", "pyinstaller", "--python", FROZEN_PYTHON, *variants, *session.posargs)
 
 
 @nox.session(tags=["strategies", *LINUX])
-@nox.parametrize("target", list(BAKE_TARGETS))
-def bake(session: nox.Session, target: str) -> None:
+@nox.parametrize("variant", ["cpu", "cuda"])
+def bake(session: nox.Session, variant: str) -> None:
     """Ship as a container image: docker buildx bake (cold, warm), run offscreen, over X11, on the CPU and GPU."""
-    app = BAKE_TARGETS[target]
-    _harness(session, "run", "bake", "--app", app, "--python", FROZEN_PYTHON, "--variant", target, *session.posargs)
+    _harness(session, "run", "bake", "--python", FROZEN_PYTHON, "--variant", variant, *session.posargs)
 
 
 @nox.session(tags=["strategies", *LINUX])
-@nox.parametrize("app", APPS)
-def vagrant(session: nox.Session, app: str) -> None:
+def vagrant(session: nox.Session) -> None:
     """Ship as a virtual machine: a box built from Debian packages, vagrant up, the app run in the guest, destroy."""
-    _harness(session, "run", "vagrant", "--app", app, "--python", FROZEN_PYTHON, *session.posargs)
+    _harness(session, "run", "vagrant", "--python", FROZEN_PYTHON, *session.posargs)
 
 
 @nox.session(tags=["strategies", *LINUX])
 def gpu(session: nox.Session) -> None:
-    """GPU rows: app_dl on CUDA per strategy; skipped with the reason where no GPU (scripts/gpu-bench.sh on one)."""
+    """GPU rows: torch apps on CUDA per strategy; skipped with the reason where no GPU (scripts/gpu-bench.sh)."""
     _harness(session, "gpu", *session.posargs)
 
 
 @nox.session
 def report(session: nox.Session) -> None:
-    """Read the records in results/ and evidence/ and write report/report.md and report/index.html."""
-    _harness(session, "report", "--results", "results", "--results", "evidence", *session.posargs)
+    """Read the project's records (results/ and its evidence folders) and write report/report.md and index.html."""
+    _harness(session, "report", *session.posargs)
 
 
 @nox.session

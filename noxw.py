@@ -5,6 +5,10 @@
     python3 noxw.py -s tests     the fast tests
     python3 noxw.py -l           (any nox arguments: they are passed on)
 
+    cd ~/src/your-app && python3 ~/src/shipbench/noxw.py
+                                 the same for your project: the apps its pyproject.toml describes in
+                                 [tool.shipbench]; results/ and report/ land in your project's folder
+
 Like a Gradle wrapper, it brings its own tool. nox (with uv) lives in a private virtual environment, .noxw/,
 made with the standard library's venv the first time and reused while the pinned nox and the Python stay the
 same. Nothing is installed into the system Python, so PEP 668 ("externally-managed-environment", Debian 12,
@@ -90,6 +94,8 @@ def main(args):
                  f"({sys.executable})")
     host_setup()
     venv = tool_env()
+    # the project is the folder this was started from (nox itself runs in shipbench's folder)
+    os.environ.setdefault("SHIPBENCH_PROJECT", os.getcwd())
     nox = [venv_python(venv), "-m", "nox", "--noxfile", os.path.join(ROOT, "noxfile.py"), *args]
     if os.name == "nt":
         return subprocess.call(nox)

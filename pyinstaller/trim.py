@@ -144,3 +144,48 @@ def replace_icu_data(binaries: list, workdir: str) -> list:
             print(f"trim: no C compiler, keeping the full {os.path.basename(dest)}", file=sys.stderr)
         result.append((dest, src, kind))
     return result
+
+
+# --- any app: trimming from evidence ---------------------------------------------------------------------------
+# For a generated spec, what to leave out is not a list kept by hand but what one run of the app in a venv did
+# not load (shipbench records it: the modules in sys.modules and the shared libraries mapped at exit).
+# Standard-library modules that apps rarely need: left out unless the evidence shows the app loaded them.
+GENERIC_STDLIB_EXCLUDES = STDLIB_EXCLUDES + ["unittest", "doctest", "pdb"]
+QT_BINDINGS = ("PySide6", "PyQt6", "PySide2", "PyQt5")
+# Qt's platform plugins stay whatever one run used: the same bundle must start offscreen and on X11.
+KEEP_PLATFORMS = ["platforms/*qxcb*", "platforms/*qoffscreen*", "platforms/*qminimal*", "platforms/*qwindows*",
+                  "platforms/*qcocoa*", "platforminputcontexts/*"]
+
+
+def evidence_excludes(evidence: dict) -> list:
+    """Modules to exclude: the rare standard-library ones and the Qt modules the app did not load."""
+    loaded = set(evidence["modules"])
+    tops = {name.split(".")[0] for name in loaded}
+    excludes = [name for name in GENERIC_STDLIB_EXCLUDES if name not in tops]
+    for binding in QT_BINDINGS:
+        if binding not in tops:
+            continue
+        package = __import__(binding)
+        folder = os.path.dirname(package.__file__)
+        modules = sorted({name.split(".")[0] for name in os.listdir(folder) if name.startswith("Qt")
+                          and name.endswith((".so", ".pyd", ".pyi")) and "." in name})
+        excludes += [f"{binding}.{module}" for module in modules if f"{binding}.{module}" not in loaded]
+    return excludes
+
+
+def keep_loaded_qt(toc: list, evidence: dict) -> list:
+    """Drop Qt plugins the app did not load (platform plugins stay), and Qt's translations and QML."""
+    loaded = {os.path.basename(path) for path in evidence["libraries"]}
+    kept = []
+    for entry in toc:
+        dest = entry[0].replace(os.sep, "/")
+        binding = dest.split("/")[0]
+        if binding in QT_BINDINGS and _match(dest, [f"{binding}/Qt*/translations/*", f"{binding}/translations/*",
+                                                    f"{binding}/Qt*/qml/*"]):
+            continue
+        if binding in QT_BINDINGS and "/plugins/" in dest:
+            plugin = dest.split("/plugins/", 1)[1]
+            if os.path.basename(dest) not in loaded and not _match(plugin, KEEP_PLATFORMS):
+                continue
+        kept.append(entry)
+    return kept

@@ -1,48 +1,24 @@
-"""The two sample apps and how shipbench drives them: the probe for start-up, the run for throughput."""
+"""The apps of the project being measured: its [tool.shipbench] description (description.py), by name."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pathlib import Path
 
+from . import settings
+from .description import App, load
 from .errors import UsageError
 
-
-@dataclass(frozen=True)
-class App:
-    name: str
-    module: str
-    project: str  # folder of the app's own pyproject.toml, relative to the repository root
-    distribution: str  # the heavy dependency whose version each record names
-    probe_args: tuple[str, ...]
-    throughput_args: tuple[str, ...] | None = None
-
-    @property
-    def needs_torch(self) -> bool:
-        return self.distribution == "torch"
+__all__ = ["App", "all_apps", "get"]
 
 
-APPS: dict[str, App] = {
-    "gui": App(
-        name="gui",
-        module="app_gui",
-        project="app_gui",
-        distribution="PySide6-Essentials",
-        probe_args=("--probe",),
-    ),
-    "dl": App(
-        name="dl",
-        module="app_dl",
-        project="app_dl",
-        distribution="torch",
-        # ready comes after the first optimizer step; one small step keeps the probe about start-up
-        probe_args=("--steps", "1", "--batch-size", "64", "--device", "cpu"),
-        throughput_args=("--steps", "300", "--batch-size", "256", "--device", "cpu"),
-    ),
-}
+def all_apps(root: Path | None = None) -> dict[str, App]:
+    return load(root or settings.project_root())
 
 
-def get(name: str) -> App:
+def get(name: str, root: Path | None = None) -> App:
+    apps = all_apps(root)
     try:
-        return APPS[name]
+        return apps[name]
     except KeyError:
-        raise UsageError(f"unknown app {name!r}: choose one of {', '.join(APPS)}") from None
+        raise UsageError(f"unknown app {name!r}: {(root or settings.project_root()) / 'pyproject.toml'} describes "
+                         f"{', '.join(apps)}") from None

@@ -1,41 +1,56 @@
-"""The command line the nox sessions call: `python -m shipbench run|report|list`."""
+"""The command line the nox sessions call: `python -m shipbench run|report|gpu|list`.
+
+Every setting of settings.OPTIONS is also a flag of every command (`--warm-runs 3`), above the environment and
+pyproject.toml in precedence; `--project DIR` names the project whose pyproject.toml describes the apps.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 from pathlib import Path
 
-from . import apps, console, driver, strategies
+from . import apps, console, driver, settings, strategies
 from .errors import UsageError
+
+
+def _settings_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (also SHIPBENCH_<NAME> or [tool.shipbench] in pyproject.toml)")
+    group.add_argument("--project", type=Path, help="the folder whose pyproject.toml describes the apps "
+                       "(default: $SHIPBENCH_PROJECT, else the current folder)")
+    for option in settings.OPTIONS:
+        if option.parse is settings._flag:
+            group.add_argument(option.flag, dest=option.dest, action="store_const", const=True, default=None,
+                               help=option.help)
+        else:
+            group.add_argument(option.flag, dest=option.dest, metavar="VALUE", help=option.help)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shipbench", description="Measure ways of shipping Python apps.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="build one app with one strategy, measure it, write records")
+    run = sub.add_parser("run", help="build the project's apps with one strategy, measure them, write records")
     run.add_argument("strategy", help=f"one of: {', '.join(strategies.STRATEGIES)}")
-    run.add_argument("--app", required=True, help=f"one of: {', '.join(apps.APPS)}")
+    run.add_argument("--app", action="append", help="only this app of the description (repeatable); default: all")
     run.add_argument("--python", required=True, help="MAJOR.MINOR, e.g. 3.12")
     run.add_argument("--variant", action="append", help="only this variant (repeatable); default: all")
-    run.add_argument("--results", type=Path, help="records folder (default: $SHIPBENCH_RESULTS or results/)")
-    run.add_argument("--fresh", action="store_true", default=None,
-                     help="measure again even where a row's inputs are unchanged since its last ok record "
-                          "(default: $SHIPBENCH_FRESH)")
+    _settings_flags(run)
 
-    report = sub.add_parser("report", help="read every record and write report/report.md and report/index.html")
-    report.add_argument("--results", type=Path, action="append", help="records folder(s), searched recursively")
-    report.add_argument("--out", type=Path, default=Path("report"), help="output folder (default: report/)")
+    report = sub.add_parser("report", help="read every record and write report.md and index.html")
+    report.add_argument("--out", type=Path, help="output folder (default: the report setting, report/)")
+    _settings_flags(report)
 
-    gpu = sub.add_parser("gpu", help="app_dl on CUDA through every strategy that reaches the GPU (else skipped)")
-    gpu.add_argument("--results", type=Path, help="records folder (default: $SHIPBENCH_RESULTS or results/)")
+    gpu = sub.add_parser("gpu", help="torch apps on CUDA through every strategy that reaches the GPU (else skipped)")
     gpu.add_argument("--python", default=sys.executable,
                      help="the interpreter whose PyTorch to use (default: this one)")
+    _settings_flags(gpu)
 
-    sub.add_parser("list", help="the strategies, their variants and the apps")
+    listing = sub.add_parser("list", help="the strategies, their variants, the apps and the settings")
+    _settings_flags(listing)
     return parser
 
 
@@ -45,6 +60,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    settings.set_command_line({option.name: getattr(args, option.dest) for option in settings.OPTIONS},
+                              project=args.project)
     # A CI timeout or a killed nox sends SIGTERM: unwind like Ctrl-C, so every `finally` runs and no VM,
     # container or app process outlives the run.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -53,24 +70,31 @@ def main(argv: list[str] | None = None) -> int:
             command = os.environ.get("SHIPBENCH_COMMAND") or "python -m shipbench " + " ".join(
                 sys.argv[1:] if argv is None else argv
             )
-            records = driver.run(args.strategy, args.app, args.python, args.variant, args.results, command,
-                                 fresh=args.fresh)
+            records = driver.run(args.strategy, args.app, args.python, args.variant, None, command)
             console.console.print(console.summary_table(records))
             return 1 if any(r["status"] == "failed" for r in records) else 0
         if args.command == "gpu":
-            from . import gpu, settings
+            from . import gpu
 
             command = os.environ.get("SHIPBENCH_COMMAND") or "python -m shipbench gpu"
-            records = gpu.run(args.results or settings.results_dir(), args.python, settings.project_root(), command)
+            records = gpu.run(settings.results_dir(), args.python, settings.project_root(), command)
             console.console.print(console.summary_table(records))
             return 1 if any(r["status"] == "failed" for r in records) else 0
         if args.command == "report":
             from .reporting import write_report
 
-            return write_report(args.results or [Path(os.environ.get("SHIPBENCH_RESULTS") or "results")], args.out)
+            folders = [settings.results_dir()]
+            with contextlib.suppress(UsageError):  # no project here: the records given are the whole report
+                folders += settings.evidence_dirs()
+            return write_report(folders, args.out or settings.report_dir())
         for strategy in strategies.STRATEGIES.values():
             print(f"{strategy.name}: {strategy.summary} (variants: {', '.join(strategy.variants)})")
-        print(f"apps: {', '.join(apps.APPS)}")
+        for name, app in apps.all_apps().items():
+            print(f"app {name}: {app.folder} ({', '.join(sorted(app.capabilities)) or 'no capabilities'}; "
+                  f"ready: {app.ready})")
+        for option in settings.OPTIONS:
+            value, source = settings.resolve(option.name)
+            print(f"setting {option.name} = {value!r} ({source})")
         return 0
     except UsageError as error:
         console.console.print(f"[red]shipbench: error:[/] {error}")

@@ -1,10 +1,10 @@
-"""Run one strategy for one app and Python: every variant becomes exactly one record, whatever happens."""
+"""Run one strategy for the project's apps and one Python: every variant becomes exactly one record, whatever
+happens (ok, skipped with the reason, or failed with the log's tail)."""
 
 from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import traceback
 from pathlib import Path
 from typing import Any
@@ -19,30 +19,42 @@ from .strategies.base import Context, Strategy
 
 def run(
     strategy_name: str,
-    app_name: str,
+    app_names: list[str] | None,
     python: str,
     variants: list[str] | None = None,
     results_dir: Path | None = None,
     command: str | None = None,
     fresh: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """One record per variant. A variant whose inputs are unchanged since its last ok record is reused, not
-    rebuilt, unless `fresh` (default: SHIPBENCH_FRESH)."""
+    """The records of every (app, variant): the named apps, or all the project describes. Everything the run
+    needs (the description, every setting, the variants) is checked before the first build starts."""
     strategy = strategies.get(strategy_name)
-    app = apps.get(app_name)
+    settings.check_all()
     interpreters.check_version(python)
-    known = strategy.variants_for(app)
-    unknown = [v for v in variants or () if v not in known]
+    described = apps.all_apps()
+    chosen = [apps.get(name) for name in dict.fromkeys(app_names)] if app_names else list(described.values())
+    unknown = [v for v in variants or () if v not in strategy.variants]
     if unknown:
-        raise UsageError(f"unknown variant(s) {', '.join(unknown)} of {strategy.name} for {app.name}: "
-                         f"choose from {', '.join(known)}")
+        raise UsageError(f"unknown variant(s) {', '.join(unknown)} of {strategy.name}: choose from "
+                         f"{', '.join(strategy.variants)}")
     results_dir = results_dir or settings.results_dir()
     record.check_writable(results_dir)
-    root = settings.project_root()
     fresh = settings.fresh() if fresh is None else fresh
+    written = []
+    for app in chosen:
+        wanted = [v for v in strategy.variants_for(app) if not variants or v in variants]
+        written += _run_app(strategy, app, python, wanted, results_dir, command, fresh)
+    return written
+
+
+def _run_app(strategy: Strategy, app: App, python: str, variants: list[str], results_dir: Path,
+             command: str | None, fresh: bool) -> list[dict[str, Any]]:
+    """One record per variant. A variant whose inputs are unchanged since its last ok record is reused, not
+    rebuilt, unless `fresh`."""
+    root = settings.harness_root()
     row_inputs = _inputs(strategy, app, python, root)
     written = []
-    for variant in dict.fromkeys(variants or known):
+    for variant in variants:
         key = record.Key(strategy.name, variant, app.name, python)
         previous = record.read(results_dir / key.filename)
         if not fresh and _reusable(previous, row_inputs):
@@ -58,8 +70,11 @@ def run(
         rec["inputs"] = row_inputs.as_record()
         row = f"{strategy.name}/{variant}/{app.name}"
         skipped_by = [pattern for pattern in settings.skip_patterns() if fnmatch.fnmatch(row, pattern)]
-        if skipped_by:
-            rec.update(status="skipped", reason=f"left out of this run by SHIPBENCH_SKIP ({', '.join(skipped_by)})")
+        not_wanted = not app.wants(strategy.name, variant)
+        if skipped_by or not_wanted:
+            reason = (f"left out of this run by the skip setting ({', '.join(skipped_by)})" if skipped_by else
+                      f"not among the app's strategies ({', '.join(app.strategies)}) in its description")
+            rec.update(status="skipped", reason=reason)
             _say(rec, record.write(rec, results_dir))
             written.append(rec)
             continue
@@ -90,17 +105,17 @@ def _inputs(strategy: Strategy, app: App, python: str, root: Path) -> inputs.Inp
     except Skip:
         full_version = None
     torch = None
-    if app.needs_torch:
+    if app.uses_torch:
         try:
             torch = torch_source.for_this_host(python).description
         except Skip as skip:
             torch = skip.reason
     return inputs.compute(
         root,
-        app_paths=[app.project],
+        app=app,
         strategy_paths=strategy.inputs,
         tool_versions=strategy.tool_versions(),
-        settings=inputs.measuring_settings(os.environ),
+        settings=settings.measuring(),
         target={"python": full_version, "torch": torch, "host": json.dumps(host.facts(), sort_keys=True)},
     )
 

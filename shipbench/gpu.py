@@ -1,4 +1,5 @@
-"""GPU throughput: app_dl on CUDA through every strategy that can reach the GPU here, against the card's peak.
+"""GPU throughput: each torch app (its description's gpu-args) on CUDA through every strategy that can reach
+the GPU here, against the card's peak.
 
 Run by `scripts/gpu-bench.sh` on a GPU machine (its own python3 and PyTorch; nothing is installed) and by the
 `gpu` nox session everywhere else, where each GPU row is recorded as skipped with the reason.
@@ -15,17 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import console, docker, record, settings
+from . import apps, console, docker, measure, pyinstaller_spec, record, settings
+from .description import App
 from .errors import Failure, Skip
 from .fsutil import tree_size
 from .runner import run_app, run_tool
 from .stats import summarize
 
-BATCH_SIZES = (256, 4096, 32768)  # small, medium, and one that fills an H100-class card with this model
-HIDDEN = 4096
-STEPS = 100
-AMP = "bf16"
-ROWS = (("venv", "gpu"), ("pyinstaller", "onedir-gpu"), ("bake", "dl-cuda-gpu"))
+ROWS = (("venv", "gpu"), ("pyinstaller", "onedir-gpu"), ("bake", "cuda-gpu"))
 
 
 def cuda_facts(python: str) -> dict[str, Any]:
@@ -47,15 +45,10 @@ def cuda_facts(python: str) -> dict[str, Any]:
     return facts
 
 
-def _argv(launcher: Sequence[str]) -> list[str]:
-    sizes = ",".join(str(b) for b in BATCH_SIZES)
-    return [*launcher, "--device", "cuda", "--hidden", str(HIDDEN), "--steps", str(STEPS), "--batch-size", sizes,
-            "--amp", AMP, "--peak-probe"]
-
-
-def measure_gpu(launcher: Sequence[str], env: dict[str, str]) -> dict[str, Any]:
-    """Several runs of the whole batch-size sweep; per batch size the median (min–max) samples/s and more."""
-    runs = [run_app(_argv(launcher), env=env, timeout=900) for _ in range(settings.throughput_runs())]
+def measure_gpu(app: App, launcher: Sequence[str], env: dict[str, str]) -> dict[str, Any]:
+    """Several runs of the app's GPU sweep (gpu-args); per batch size the median (min–max) samples/s and more."""
+    argv = [*launcher, *(app.gpu_args or ())]  # the launcher carries the app's own args
+    runs = [run_app(argv, env=env, timeout=900) for _ in range(settings.throughput_runs())]
     per_size: dict[int, list[dict[str, Any]]] = {}
     for run in runs:
         for event in run.events:
@@ -77,7 +70,7 @@ def measure_gpu(launcher: Sequence[str], env: dict[str, str]) -> dict[str, Any]:
         })
     first = runs[0].event("result") or {}
     return {"status": "ok", "device_name": first.get("device_name"), "torch": first.get("torch"),
-            "torch_cuda": first.get("torch_cuda"), "amp": AMP, "hidden": HIDDEN, "steps": STEPS,
+            "torch_cuda": first.get("torch_cuda"), "args": list(app.gpu_args or ()),
             "startup_s": summarize([r.ready_s for r in runs if r.ready_s is not None]), "batches": batches}
 
 
@@ -91,8 +84,16 @@ def _ratios(gpu: dict[str, Any], reference: dict[str, Any] | None) -> None:
 
 
 def run(results_dir: Path, python: str, root: Path, command: str | None = None) -> list[dict[str, Any]]:
-    """Write one record per GPU row (venv, PyInstaller onedir, CUDA image): measured, skipped or failed."""
+    """Write one record per GPU row (venv, PyInstaller onedir, CUDA image) of each torch app with gpu-args."""
     record.check_writable(results_dir)
+    written = []
+    for app in apps.all_apps(root).values():
+        if app.uses_torch and app.gpu_args:
+            written += _app_rows(app, results_dir, python, command)
+    return written
+
+
+def _app_rows(app: App, results_dir: Path, python: str, command: str | None) -> list[dict[str, Any]]:
     python_version = _python_version(python)
     written = []
     try:
@@ -102,13 +103,14 @@ def run(results_dir: Path, python: str, root: Path, command: str | None = None) 
         facts, reason = {}, skip.reason
     venv_gpu: dict[str, Any] | None = None
     for strategy, variant in ROWS:
-        rec = record.new_record(record.Key(strategy, variant, "dl", python_version), command)
+        rec = record.new_record(record.Key(strategy, variant, app.name, python_version), command)
         rec["versions"].update(python=python_version, torch=facts.get("torch"), torch_cuda=facts.get("cuda"))
         try:
             if reason:
                 raise Skip(reason)
-            with console.steps(f"{strategy}/{variant} dl on CUDA", total=1) as steps, steps.step("GPU sweep"):
-                gpu = _row(strategy, python, root, rec)
+            with console.steps(f"{strategy}/{variant} {app.name} on CUDA", total=1) as steps, \
+                    steps.step("GPU sweep"):
+                gpu = _row(app, strategy, python, rec)
             _ratios(gpu, venv_gpu)
             if strategy == "venv":
                 venv_gpu = gpu
@@ -123,29 +125,33 @@ def run(results_dir: Path, python: str, root: Path, command: str | None = None) 
     return written
 
 
-def _row(strategy: str, python: str, root: Path, rec: dict[str, Any]) -> dict[str, Any]:
-    # app_dl is pure Python: the host's PyTorch runs it from the checkout, nothing is installed
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root / "app_dl"),
-                                                                      os.environ.get("PYTHONPATH")]))}
+def _row(app: App, strategy: str, python: str, rec: dict[str, Any]) -> dict[str, Any]:
+    # the GPU host's own Python and PyTorch run the app from its folder: nothing is installed
+    path = os.pathsep.join(filter(None, [str(app.folder), str(app.folder / "src"), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     if strategy == "venv":
         rec["artifact"] = {"path": sys.prefix if python == sys.executable else python, "kind": "python environment",
                            "description": "the GPU host's own Python and PyTorch"}
-        return measure_gpu([python, "-m", "app_dl"], env)
+        return measure_gpu(app, app.command(python, os.path.dirname(python), str(app.folder)), env)
     if strategy == "pyinstaller":
         check = subprocess.run([python, "-c", "import PyInstaller"], capture_output=True, check=False)
         if check.returncode != 0:
             raise Skip(f"PyInstaller is not installed for {python} (pip install -r pyinstaller/requirements.txt)")
-        build = root / "build" / "gpu" / "pyinstaller"
+        build = settings.build_dir() / "gpu" / app.name
         shutil.rmtree(build, ignore_errors=True)
+        spec = app.pyinstaller_spec or pyinstaller_spec.write(app, build / "spec", settings.harness_root(),
+                                                              measure.INJECT_DIR / "sitecustomize.py")[0]
         seconds, _ = run_tool([python, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath",
-                               build / "dist", "--workpath", build / "work", root / "pyinstaller" / "app_dl.spec",
-                               "--", "--mode", "onedir", "--profile", "default"], env=env, cwd=root,
+                               build / "dist", "--workpath", build / "work", spec,
+                               "--", "--mode", "onedir", "--profile", "default"], env=env, cwd=app.project,
                               what="PyInstaller (onedir, default) on the GPU host", timeout=1800)
-        bundle = build / "dist" / "app_dl"
+        from .strategies.pyinstaller import bundle_path
+
+        bundle, program = bundle_path(build / "dist", "onedir")
         rec["metrics"].update(setup_s={"cold": seconds}, size_bytes=tree_size(bundle))
         rec["artifact"] = {"path": str(bundle), "kind": "pyinstaller onedir",
-                           "description": "built on the GPU host from pyinstaller/app_dl.spec (default)"}
-        return measure_gpu([str(bundle / "app_dl")], dict(os.environ))
+                           "description": f"built on the GPU host from {spec.name} (default)"}
+        return measure_gpu(app, [str(program), *app.args], dict(os.environ))
     unavailable = docker.unavailable_reason()
     if unavailable:
         raise Skip(unavailable)
@@ -154,11 +160,11 @@ def _row(strategy: str, python: str, root: Path, rec: dict[str, Any]) -> dict[st
     no_gpu = gpu_runtime_reason()
     if no_gpu:
         raise Skip(no_gpu)
-    image = os.environ.get("SHIPBENCH_CUDA_IMAGE", "shipbench/app-dl:bench-cuda")
+    image = os.environ.get("SHIPBENCH_CUDA_IMAGE", f"shipbench/{app.name}:bench-cuda")
     if not docker.image_exists(image):
-        raise Skip(f"no CUDA image {image} here (nox -s \"bake(target='dl-cuda')\" builds it)")
+        raise Skip(f"no CUDA image {image} here (nox -s \"bake(variant='cuda')\" builds it)")
     rec["artifact"] = {"path": image, "kind": "docker image", "description": "the CUDA image, --gpus all"}
-    return measure_gpu(["docker", "run", "--rm", "--gpus", "all", image], dict(os.environ))
+    return measure_gpu(app, ["docker", "run", "--rm", "--gpus", "all", image, *app.args], dict(os.environ))
 
 
 def _python_version(python: str) -> str:

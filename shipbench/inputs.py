@@ -17,14 +17,14 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .description import App
 
 # Folders that hold what a build wrote, never what it reads.
 _NOT_INPUTS = {"__pycache__", ".git", ".nox", ".tox", ".venv", ".noxw", ".pytest_cache", ".mypy_cache",
                ".ruff_cache", ".vagrant", "build", "dist", "results", "report"}
-# Settings that say where things go or which rows run, not what a row measures.
-_NOT_MEASURING = {"SHIPBENCH_RESULTS", "SHIPBENCH_BUILD", "SHIPBENCH_SKIP", "SHIPBENCH_FRESH",
-                  "SHIPBENCH_COMMAND", "SHIPBENCH_ROOT"}
 # Files this large (wheels in a folder) are taken by name and size: reading gigabytes on every run would cost
 # more than the reuse saves, and a different wheel has a different name or size.
 _LARGE = 16 * 1024 * 1024
@@ -88,11 +88,6 @@ def files_digest(root: Path, paths: Iterable[str], exclude: Iterable[str] = ()) 
     return digest.hexdigest()
 
 
-def measuring_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """The SHIPBENCH_* settings that can change what a row measures (not where results go or what runs)."""
-    return {k: v for k, v in sorted(environ.items()) if k.startswith("SHIPBENCH_") and k not in _NOT_MEASURING}
-
-
 def harness_tool_versions() -> dict[str, str]:
     versions = {}
     for name in _HARNESS_TOOLS:
@@ -105,15 +100,17 @@ def harness_tool_versions() -> dict[str, str]:
 
 def compute(
     root: Path,
-    app_paths: Iterable[str],
+    app: App,
     strategy_paths: Iterable[str],
     tool_versions: Mapping[str, str | None],
     settings: Mapping[str, str],
     target: Mapping[str, str | None],
 ) -> Inputs:
-    """The inputs of one row. `target` names what is built for and where (target Python, host, torch build)."""
+    """The inputs of one row: `root` is shipbench's checkout (the strategy's files are relative to it); the app
+    counts with its folder and its description. `target` names what is built for and where."""
+    folder = os.path.relpath(app.folder, app.project)
     return Inputs({
-        "app": files_digest(root, app_paths),
+        "app": _sha(files_digest(app.project, [folder]) + repr(app)),
         "strategy": files_digest(root, strategy_paths),
         "harness": files_digest(_HARNESS.parent, [_HARNESS.name], exclude=[f"{_HARNESS.name}/reporting"]),
         "tools": _sha(json.dumps({**harness_tool_versions(), **tool_versions}, sort_keys=True)),

@@ -1,9 +1,15 @@
-"""Measurements every strategy shares: start-up (cold, then warm runs), throughput, a screenshot, sizes."""
+"""Measurements every strategy shares: start-up (cold, then warm runs), throughput, a screenshot, sizes.
+
+What is run comes from the app's description: its probe arguments, how readiness shows, its throughput
+command and how to read its figure. A strategy supplies only the Artifact: how to start what it built.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,43 +20,75 @@ from .runner import NOT_FOR_APPS, ProcessRun, run_app, short_command
 from .stats import summarize
 from .strategies.base import Artifact, Context
 
+# The first-frame probe (a sitecustomize.py): on the PYTHONPATH of an app whose ready is its first frame.
+INJECT_DIR = Path(__file__).resolve().parent / "inject"
 
-def app_env(artifact: Artifact, app: App) -> dict[str, str]:
-    """The environment of a measured app run: the user's, minus what would leak the harness's Python in."""
-    env = {k: v for k, v in os.environ.items() if k not in NOT_FOR_APPS}
-    if app.name == "gui":
+
+def ready_signal(app: App) -> str | re.Pattern[str]:
+    """How the runner sees this app become ready (runner.run_app's `ready`)."""
+    if app.ready == "pattern":
+        assert app.ready_pattern is not None
+        return re.compile(app.ready_pattern)
+    return "exit" if app.ready == "exit" else "event"  # the injected first-frame probe prints an event
+
+
+def probe_env(app: App) -> dict[str, str]:
+    """What an app run needs besides the user's environment: the Qt platform, the first-frame probe's switch."""
+    env = {}
+    if app.shows_window:
         env["QT_QPA_PLATFORM"] = settings.qt_platform()
-    env.update(artifact.env)
+    if app.first_frame:
+        env["SHIPBENCH_FIRST_FRAME"] = "1"
     return env
 
 
+def app_env(artifact: Artifact, app: App, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a measured app run: the user's, minus what would leak the harness's Python in."""
+    env = {k: v for k, v in os.environ.items() if k not in NOT_FOR_APPS}
+    env.update(probe_env(app))
+    env.update(artifact.env)
+    env.update(extra or {})
+    return env
+
+
+def start(artifact: Artifact, app: App, args: tuple[str, ...] | list[str], timeout: float,
+          extra_env: Mapping[str, str] | None = None, need_ready: bool = True) -> ProcessRun:
+    """One run of the app from the artifact; extra_env reaches the app wherever it runs (container, guest)."""
+    launcher = artifact.with_env(dict(extra_env)) if artifact.with_env and extra_env else artifact.launcher
+    return run_app([*launcher, *app.probe_args, *args] if need_ready else [*launcher, *args],
+                   env=app_env(artifact, app, extra_env), timeout=timeout, need_ready=need_ready,
+                   ready=ready_signal(app))
+
+
 def standard_steps(app: App) -> int:
-    return 3 + (1 if app.throughput_args else 0)
+    return 2 + (1 if app.shows_window else 0) + (1 if app.throughput else 0)
 
 
 def standard(ctx: Context, artifact: Artifact) -> None:
-    """Cold start, warm starts, then throughput (app_dl) or a screenshot (app_gui)."""
-    env = app_env(artifact, ctx.app)
-    probe = [*artifact.launcher, *ctx.app.probe_args]
+    """Cold start, warm starts, then a screenshot (window apps) and the throughput runs (apps that compute)."""
+    app = ctx.app
     timeout = settings.app_timeout_s() * artifact.slowdown
     runs: list[ProcessRun] = []
 
     with ctx.steps.step("start-up, cold (first run after the build)"):
-        runs.append(run_app(probe, env=env, timeout=timeout))
+        runs.append(start(artifact, app, (), timeout))
     with ctx.steps.step(f"start-up, warm ({settings.warm_runs()} runs)"):
-        runs.extend(run_app(probe, env=env, timeout=timeout) for _ in range(settings.warm_runs()))
+        runs.extend(start(artifact, app, (), timeout) for _ in range(settings.warm_runs()))
     ready = [run.ready_s for run in runs if run.ready_s is not None]
     ctx.metrics["startup_s"] = {"cold": ready[0], "warm": summarize(ready[1:])}
+    ctx.metrics["ready"] = app.ready
     first_ready = runs[0].event("ready") or {}
-    if ctx.app.name == "gui":
+    if app.shows_window:
         ctx.metrics["qt_platform"] = str(first_ready.get("qt_platform", ""))
         with ctx.steps.step("screenshot"):
-            ctx.metrics["screenshot"] = screenshot(ctx, artifact, probe, env, timeout)
+            shot = screenshot(ctx, artifact, timeout)
+            if shot:
+                ctx.metrics["screenshot"] = shot
 
-    if ctx.app.throughput_args:
-        with ctx.steps.step(f"training throughput ({settings.throughput_runs()} runs)"):
-            argv = [*artifact.launcher, *(artifact.throughput_args or ctx.app.throughput_args)]
-            runs.extend(_throughput(ctx, argv, env, timeout))
+    if app.throughput:
+        with ctx.steps.step(f"throughput ({settings.throughput_runs()} runs)"):
+            args = artifact.throughput_args or app.throughput.args
+            runs.extend(_throughput(ctx, artifact, args, timeout))
     if artifact.rss_from_app:
         rss = [event["peak_rss_bytes"] for run in runs for event in run.events if event.get("peak_rss_bytes")]
     else:
@@ -65,84 +103,113 @@ def baseline(ctx: Context, reference: Artifact, what: str) -> None:
     Start-up and throughput drift by tens of percent between runs minutes apart on a shared machine; a ratio
     against a record from another moment would mostly measure that drift.
     """
-    env = app_env(reference, ctx.app)
+    app = ctx.app
     timeout = settings.app_timeout_s()
     result: dict[str, Any] = {"what": what}
     with ctx.steps.step(f"baseline: {what}"):
-        probe = [*reference.launcher, *ctx.app.probe_args]
-        runs = [run_app(probe, env=env, timeout=timeout) for _ in range(settings.warm_runs())]
+        runs = [start(reference, app, (), timeout) for _ in range(settings.warm_runs())]
         result["startup_s"] = summarize([run.ready_s for run in runs if run.ready_s is not None])
-        if ctx.app.throughput_args:
-            argv = [*reference.launcher, *ctx.app.throughput_args]
-            events = [run_app(argv, env=env, timeout=timeout * 5).event("result") or {}
-                      for _ in range(settings.throughput_runs())]
-            result["samples_per_s"] = summarize([event.get("samples_per_s") or 0.0 for event in events])
-            result["loss_last"] = events[-1].get("loss_last")
+        if app.throughput:
+            figures = [figure(app, start(reference, app, app.throughput.args, timeout * 5, need_ready=False))[0]
+                       for _ in range(settings.throughput_runs())]
+            result["throughput"] = summarize(figures)
     ctx.metrics["baseline"] = result
     warm = ctx.metrics.get("startup_s", {}).get("warm", {}).get("median")
     if warm:
         ctx.metrics["startup_ratio_to_baseline"] = warm / result["startup_s"]["median"]
-    if ctx.metrics.get("samples_per_s") and result.get("samples_per_s"):
-        ctx.metrics["samples_ratio_to_baseline"] = (ctx.metrics["samples_per_s"]["median"]
-                                                    / result["samples_per_s"]["median"])
+    if ctx.metrics.get("throughput") and result.get("throughput"):
+        ctx.metrics["throughput_ratio_to_baseline"] = (ctx.metrics["throughput"]["median"]
+                                                       / result["throughput"]["median"])
 
 
 def x11(ctx: Context, artifact: Artifact, display: str) -> None:
-    """The GUI against a real X server: the artifact's launcher already points the app at it."""
+    """The window app against a real X server: the artifact's launcher already points the app at it."""
     with ctx.steps.step(f"start-up over X11 ({display}), cold and warm"):
-        probe = [*artifact.launcher, *ctx.app.probe_args]
-        env = app_env(artifact, ctx.app)
         timeout = settings.app_timeout_s() * artifact.slowdown
-        runs = [run_app(probe, env=env, timeout=timeout) for _ in range(1 + settings.warm_runs())]
+        x = {"QT_QPA_PLATFORM": "xcb"}
+        runs = [start(artifact, ctx.app, (), timeout, extra_env=x) for _ in range(1 + settings.warm_runs())]
         ready = [run.ready_s for run in runs if run.ready_s is not None]
         platform = (runs[0].event("ready") or {}).get("qt_platform")
-        if platform != "xcb":
-            raise Failure(f"the GUI did not use X11 (Qt platform {platform!r})")
-        shot = screenshot(ctx, artifact, probe, env, timeout, suffix="-x11")
+        if platform is not None and platform != "xcb":
+            raise Failure(f"the app did not use X11 (Qt platform {platform!r})")
+        shot = screenshot(ctx, artifact, timeout, suffix="-x11", extra_env=x)
         ctx.metrics["x11"] = {"status": "ok", "startup_s": {"cold": ready[0], "warm": summarize(ready[1:])},
-                              "screenshot": shot}
+                              **({"screenshot": shot} if shot else {})}
 
 
-def screenshot(ctx: Context, artifact: Artifact, probe: list[str], env: dict[str, str], timeout: float,
-               suffix: str = "") -> str:
-    """Have the app save what it painted; returns the PNG's path relative to the results folder."""
+def screenshot(ctx: Context, artifact: Artifact, timeout: float, suffix: str = "",
+               extra_env: Mapping[str, str] | None = None) -> str | None:
+    """Have the app (or the injected probe) save what it painted; the PNG's path relative to the results folder.
+
+    None, with a note, where the app has no screenshot arguments and no first-frame probe to take one.
+    """
+    app = ctx.app
+    if app.screenshot_args is None and not app.first_frame:
+        ctx.note("no screenshot: the description has no screenshot-args and ready is not first-frame")
+        return None
     relative = Path("screenshots") / (ctx.key.filename.removesuffix(".json") + suffix + ".png")
     target = (ctx.results_dir / relative).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     if artifact.share is None:
-        run_app([*probe, "--screenshot", str(target)], env=env, timeout=timeout)
+        written, seen_as = target, str(target)
     else:
         host_dir, app_dir = artifact.share
-        (host_dir / target.name).unlink(missing_ok=True)
-        run_app([*probe, "--screenshot", f"{app_dir}/{target.name}"], env=env, timeout=timeout)
-        if artifact.fetch is not None:
-            artifact.fetch(f"{app_dir}/{target.name}", host_dir / target.name)
-        if (host_dir / target.name).is_file():
-            shutil.move(str(host_dir / target.name), target)
+        written, seen_as = host_dir / target.name, f"{app_dir}/{target.name}"
+        written.unlink(missing_ok=True)
+    env = dict(extra_env or {})
+    args: list[str] = []
+    if app.screenshot_args is not None:
+        args = [part.replace("{path}", seen_as) for part in app.screenshot_args]
+    else:
+        env["SHIPBENCH_SCREENSHOT"] = seen_as
+    start(artifact, app, args, timeout, extra_env=env)
+    if artifact.fetch is not None and artifact.share is not None:
+        artifact.fetch(seen_as, written)
+    if written != target and written.is_file():
+        shutil.move(str(written), target)
     if not target.is_file() or target.stat().st_size == 0:
         raise Failure(f"the app said ready but wrote no screenshot to {target}")
     return relative.as_posix()
 
 
-def _throughput(ctx: Context, argv: list[str], env: dict[str, str], timeout: float) -> list[ProcessRun]:
-    runs = [run_app(argv, env=env, timeout=timeout * 5) for _ in range(settings.throughput_runs())]
-    results: list[dict[str, Any]] = []
-    for run in runs:
-        result = run.event("result")
-        if result is None or not result.get("samples_per_s"):
-            raise Failure(f"no result event with samples/s from {short_command(argv)}", run.output.splitlines()[-20:])
-        results.append(result)
-    middle = sorted(results, key=lambda r: r["samples_per_s"])[len(results) // 2]
-    ctx.metrics.update(
-        samples_per_s=summarize([r["samples_per_s"] for r in results]),
-        tflops=middle["tflops"],
-        device=middle["device"],
-        device_name=middle["device_name"],
-        loss_first=middle["loss_first"],
-        loss_last=middle["loss_last"],
-    )
-    ctx.versions["torch"] = middle["torch"]
-    if middle["loss_last"] >= middle["loss_first"]:
+def figure(app: App, run: ProcessRun) -> tuple[float, dict[str, Any]]:
+    """The throughput figure of one run, as the description says to read it, and the event it came from."""
+    spec = app.throughput
+    assert spec is not None
+    if spec.pattern is not None:
+        for line in run.output.splitlines():
+            match = re.search(spec.pattern, line)
+            if match:
+                try:
+                    return float(match.group(1).replace(",", "")), {}
+                except ValueError:
+                    break
+        raise Failure(f"no line of {short_command(run.argv)} matched the throughput pattern {spec.pattern!r}",
+                      run.output.splitlines()[-20:])
+    event = run.event(spec.event or "result") or {}
+    value = event.get(spec.key)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise Failure(f"no {spec.event} event with a positive {spec.key!r} from {short_command(run.argv)}",
+                      run.output.splitlines()[-20:])
+    return float(value), event
+
+
+def _throughput(ctx: Context, artifact: Artifact, args: tuple[str, ...], timeout: float) -> list[ProcessRun]:
+    app = ctx.app
+    assert app.throughput is not None
+    runs = [start(artifact, app, args, timeout * 5, need_ready=False) for _ in range(settings.throughput_runs())]
+    read = [figure(app, run) for run in runs]
+    ctx.metrics["throughput"] = summarize([value for value, _ in read])
+    ctx.metrics["throughput_unit"] = app.throughput.unit
+    middle = sorted(read, key=lambda item: item[0])[len(read) // 2][1]
+    # what a training app may add to its result event (app_dl does): the device, the work done, the loss
+    for key in ("tflops", "device", "device_name", "loss_first", "loss_last"):
+        if middle.get(key) is not None:
+            ctx.metrics[key] = middle[key]
+    if middle.get("torch"):
+        ctx.versions["torch"] = middle["torch"]
+    if isinstance(middle.get("loss_first"), (int, float)) and isinstance(middle.get("loss_last"), (int, float)) \
+            and middle["loss_last"] >= middle["loss_first"]:
         raise Failure(f"the loss did not fall ({middle['loss_first']:.3f} → {middle['loss_last']:.3f})")
     return runs

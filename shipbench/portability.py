@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from . import docker, settings, xserver
+from . import docker, measure, settings, xserver
 from .apps import App
 from .errors import Failure, Skip
 from .runner import run_app
@@ -66,9 +66,10 @@ def _start(image: str, bundle: Path, program: str, app: App, extra: list[str], e
     """
     argv = ["docker", "run", "--rm", "--network", "none", "--user", "65534:65534", "--tmpfs", "/tmp",
             "--volume", f"{bundle.resolve()}:/bundle:ro", *extra]
-    for name, value in env.items():
+    for name, value in {**measure.probe_env(app), **env}.items():
         argv += ["--env", f"{name}={value}"]
-    run = run_app([*argv, image, f"/bundle/{program}", *app.probe_args], timeout=settings.app_timeout_s())
+    run = run_app([*argv, image, f"/bundle/{program}", *app.args, *app.probe_args], timeout=settings.app_timeout_s(),
+                  ready=measure.ready_signal(app))
     assert run.ready_s is not None
     if (run.event("ready") or {}).get("text_renders") is False:
         raise Failure("ready, but no font has a glyph for 'A': every character is drawn as a box",
@@ -78,11 +79,12 @@ def _start(image: str, bundle: Path, program: str, app: App, extra: list[str], e
 
 def discover(base: str, bundle: Path, program: str, app: App, display: str | None) -> dict[str, Any]:
     """Start the bundle from the minimal base, adding what each failure names, until it is ready."""
-    env = {"QT_DEBUG_PLUGINS": "1"} if app.name == "gui" else {}
+    env = {"QT_DEBUG_PLUGINS": "1"} if app.shows_window else {}
     extra: list[str] = []
-    if app.name == "gui" and display:
+    if app.shows_window and display:
         extra = xserver.socket_mount_args(display)
-    elif app.name == "gui":
+        env["QT_QPA_PLATFORM"] = "xcb"
+    elif app.shows_window:
         env["QT_QPA_PLATFORM"] = "offscreen"
     packages: list[str] = []
     last_output: list[str] = []
@@ -104,9 +106,9 @@ def discover(base: str, bundle: Path, program: str, app: App, display: str | Non
 
 
 def check(bundle: Path, program: str, app: App, root: Path) -> dict[str, Any]:
-    """Evidence per target (debian-12, debian-13) and per display (offscreen, x11 for the GUI)."""
+    """Evidence per target (debian-12, debian-13) and per display (offscreen, x11 for a window app)."""
     reason = docker.unavailable_reason()
-    displays = ["offscreen", "x11"] if app.name == "gui" else ["none"]
+    displays = ["offscreen", "x11"] if app.shows_window else ["none"]
     results: dict[str, Any] = {}
     for target, suite in docker.DEBIAN_SUITES.items():
         for display in displays:

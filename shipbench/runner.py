@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import shlex
 import signal
 import subprocess
@@ -88,9 +89,12 @@ def run_app(
     timeout: float = 60.0,
     need_ready: bool = True,
     on_line: Callable[[str, float], None] | None = None,
+    ready: str | re.Pattern[str] = "event",
 ) -> ProcessRun:
     """Run argv to completion; raise Failure when it never says ready, times out, or exits non-zero.
 
+    `ready` is how readiness shows: "event" (a JSON line {"event": "ready"}, which the injected first-frame probe
+    prints too), a compiled pattern matched against each line, or "exit" (the command exiting 0 is the ready).
     on_line sees each line of output as it arrives, with the seconds since the spawn (the relay forwards them).
     """
     argv = list(argv)
@@ -144,13 +148,18 @@ def run_app(
             event = parse_event(line)
             if event is not None:
                 events.append(event)
-                if event.get("event") == "ready" and ready_s is None:
+                if event.get("event") == "ready" and ready_s is None and ready != "exit":
                     ready_s = stamp - start
+            if isinstance(ready, re.Pattern) and ready_s is None and ready.search(line):
+                ready_s = stamp - start
+                events.append({"event": "ready", "matched": line.strip()[:200]})
         exit_code, rss = _wait(proc, max(1.0, deadline - time.perf_counter()))
+        if ready == "exit" and exit_code == 0:
+            ready_s = time.perf_counter() - start
     except (TimeoutError, subprocess.TimeoutExpired):
         kill_tree(proc)
         proc.wait()
-        what = "no ready event" if ready_s is None and need_ready else "did not exit"
+        what = f"not ready ({describe_ready(ready)})" if ready_s is None and need_ready else "did not exit"
         raise Failure(f"{what} within {timeout:g} s: {short_command(argv)}", tail("".join(output))) from None
     finally:
         kill_tree(proc)  # nothing the app started may outlive the measurement
@@ -159,8 +168,15 @@ def run_app(
     if exit_code != 0:
         raise Failure(f"exit code {exit_code}: {short_command(argv)}", tail(run.output))
     if need_ready and ready_s is None:
-        raise Failure(f"exited without a ready event: {short_command(argv)}", tail(run.output))
+        raise Failure(f"exited without being ready ({describe_ready(ready)}): {short_command(argv)}",
+                      tail(run.output))
     return run
+
+
+def describe_ready(ready: str | re.Pattern[str]) -> str:
+    if isinstance(ready, re.Pattern):
+        return f"no line matched {ready.pattern!r}"
+    return {"exit": "it did not exit 0", "event": 'no {"event": "ready"} line'}.get(ready, ready)
 
 
 def _timed_where_it_ran(events: list[dict[str, Any]], ready_s: float | None) -> float | None:

@@ -1,97 +1,284 @@
-"""Every knob shipbench reads from the environment, in one place (documented in the README)."""
+"""Every setting shipbench reads, in one declarative table, and where each value comes from.
+
+A setting has one name, used three ways: the `[tool.shipbench]` key in the project's pyproject.toml
+(`warm-runs = 3`), the environment variable (`SHIPBENCH_WARM_RUNS=3`) and the command-line flag
+(`--warm-runs 3`). One precedence holds for all of them, as in nox's option table:
+
+    command line  >  environment  >  pyproject.toml  >  the default here
+
+The project is the folder whose pyproject.toml describes the apps (description.py): `--project`, else
+SHIPBENCH_PROJECT, else the current folder. Folders that a setting names (results, build, report, evidence)
+are relative to the project.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import UsageError
 
+PYPROJECT = "pyproject.toml"
+TABLE = "tool.shipbench"
 
-def _int(name: str, default: int, minimum: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a whole number") from None
-    if value < minimum:
-        raise UsageError(f"{name}={raw!r}: must be at least {minimum}")
-    return value
+
+def _whole(minimum: int) -> Callable[[Any], int]:
+    def parse(raw: Any) -> int:
+        if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+            raise ValueError("a whole number")
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError("a whole number") from None
+        if value < minimum:
+            raise ValueError(f"a whole number of at least {minimum}")
+        return value
+
+    parse.__doc__ = f"a whole number of at least {minimum}"
+    return parse
+
+
+def _text(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise ValueError("a string")
+    return raw
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        if raw not in choices:
+            raise ValueError(f"one of {', '.join(choices)}")
+        return str(raw)
+
+    return parse
+
+
+def _flag(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("", "0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise ValueError("1 or 0 (true or false)")
+
+
+def _patterns(raw: Any) -> tuple[str, ...]:
+    """A list in pyproject.toml; comma-separated in the environment and on the command line."""
+    if isinstance(raw, str):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if isinstance(raw, list) and all(isinstance(part, str) for part in raw):
+        return tuple(part.strip() for part in raw if part.strip())
+    raise ValueError("a list of strings (comma-separated outside pyproject.toml)")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting. `measuring`: whether it can change what a row measures (part of each row's inputs)."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    default: Callable[[], Any]
+    help: str
+    measuring: bool = True
+
+    @property
+    def env(self) -> str:
+        return "SHIPBENCH_" + self.name.upper().replace("-", "_")
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("results", _text, lambda: "results", "folder the records are written to", measuring=False),
+    Option("build", _text, lambda: "build", "folder for builds and caches, kept between runs", measuring=False),
+    Option("report", _text, lambda: "report", "folder report.md and index.html are written to", measuring=False),
+    Option("evidence", _patterns, lambda: (), "more record folders the report reads (records from other hosts)",
+           measuring=False),
+    Option("skip", _patterns, lambda: (), "strategy/variant/app patterns (fnmatch) recorded as skipped, not run, "
+           'e.g. "bake/cuda/*,pyinstaller/onefile-*/*"', measuring=False),
+    Option("fresh", _flag, lambda: False, "measure every row again, even where its inputs are unchanged",
+           measuring=False),
+    Option("warm-runs", _whole(1), lambda: 5, "start-up runs after the cold one (the median of fewer than 5 "
+           "says little)"),
+    Option("throughput-runs", _whole(1), lambda: 3, "runs of the throughput command"),
+    Option("app-timeout", _whole(1), lambda: 120, "seconds an app may take to be ready"),
+    Option("qt-platform", _text, lambda: "offscreen", "QT_QPA_PLATFORM of window apps: offscreen needs no "
+           "display; xcb (with DISPLAY) draws on X11"),
+    Option("torch", _text, lambda: "auto", "where torch comes from: auto, cpu-index, pypi, a wheel or a folder "
+           "(README, 'Where torch comes from')"),
+    Option("base-image", _text, lambda: "", "the images' base (default: python:X.Y-slim, else one built from "
+           "Debian packages)"),
+    Option("bake-cache", _text, lambda: "", 'an external BuildKit cache for bake, e.g. "type=gha"'),
+    Option("vm-accel", _choice("auto", "kvm", "tcg"), lambda: "auto",
+           "VM acceleration: auto (KVM where it works), kvm, or tcg (QEMU software emulation)"),
+    Option("vm-memory", _whole(512), lambda: 2048, "guest memory in MiB"),
+    Option("vm-cpus", _whole(1), lambda: min(4, os.cpu_count() or 1), "guest CPUs (default: the host's, up to 4)"),
+    Option("vm-boot-timeout", _whole(10), lambda: 600, "seconds `vagrant up` may wait for SSH"),
+)
+BY_NAME = {option.name: option for option in OPTIONS}
+
+# Values given on the command line (cli.py fills this): the first place a setting is looked up.
+_command_line: dict[str, Any] = {}
+_project_override: Path | None = None
+
+
+def set_command_line(values: Mapping[str, Any], project: Path | None = None) -> None:
+    """Settings given as flags (None: not given) and --project, for this process."""
+    global _project_override
+    _command_line.clear()
+    _command_line.update({name: value for name, value in values.items() if value is not None})
+    _project_override = project
 
 
 def project_root() -> Path:
-    root = Path(os.environ.get("SHIPBENCH_ROOT") or Path.cwd()).resolve()
-    if not (root / "app_gui" / "pyproject.toml").is_file():
-        raise UsageError(
-            f"{root} is not a shipbench checkout (no app_gui/pyproject.toml); run from the repository root"
-        )
+    """The folder whose pyproject.toml describes the apps: --project, SHIPBENCH_PROJECT, or the current one."""
+    root = (_project_override or Path(os.environ.get("SHIPBENCH_PROJECT") or Path.cwd())).resolve()
+    if not (root / PYPROJECT).is_file():
+        raise UsageError(f"{root} has no {PYPROJECT}: run from your project's folder, or name it with --project "
+                         "(README, 'Your own app')")
     return root
 
 
+def harness_root() -> Path:
+    """shipbench's own checkout: its Dockerfile, Vagrantfile, scripts and templates (installed with `-e .`)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def table(root: Path | None = None) -> dict[str, Any]:
+    """The project's [tool.shipbench] table, validated (description.py reads and checks it)."""
+    from . import description
+
+    return description.tool_table(root or project_root())
+
+
+def resolve(name: str, root: Path | None = None) -> tuple[Any, str]:
+    """(value, where it came from) for one setting, by the one precedence; bad values raise UsageError."""
+    option = BY_NAME[name]
+    if name in _command_line:
+        return _parsed(option, _command_line[name], f"{option.flag} {_command_line[name]!r}"), "command line"
+    raw = os.environ.get(option.env)
+    if raw is not None and raw != "":
+        return _parsed(option, raw, f"{option.env}={raw!r}"), "environment"
+    try:
+        tool = table(root)
+    except UsageError:
+        if root is not None:
+            raise
+        tool = {}  # no project here (the report of other hosts' records needs none): the defaults hold
+    if name in tool:
+        where = f"{(root or project_root()) / PYPROJECT} [{TABLE}] {name} = {tool[name]!r}"
+        return _parsed(option, tool[name], where), PYPROJECT
+    return option.default(), "default"
+
+
+def _parsed(option: Option, raw: Any, where: str) -> Any:
+    try:
+        return option.parse(raw)
+    except ValueError as error:
+        raise UsageError(f"{where}: expected {error}") from None
+
+
+def get(name: str) -> Any:
+    return resolve(name)[0]
+
+
+def check_all(root: Path | None = None) -> None:
+    """Parse every setting now, so a bad value stops the run before any build starts."""
+    for option in OPTIONS:
+        resolve(option.name, root)
+
+
+def measuring() -> dict[str, str]:
+    """The settings that can change what a row measures, as text, for each row's inputs (inputs.py)."""
+    return {option.name: repr(get(option.name)) for option in OPTIONS if option.measuring}
+
+
+def _folder(name: str) -> Path:
+    path = Path(get(name))
+    if path.is_absolute():
+        return path
+    try:
+        return project_root() / path
+    except UsageError:
+        return path
+
+
+# --- named accessors: what the rest of shipbench calls -----------------------------------------------------------
 def results_dir() -> Path:
-    return Path(os.environ.get("SHIPBENCH_RESULTS") or "results")
+    return _folder("results")
 
 
 def build_dir() -> Path:
-    return Path(os.environ.get("SHIPBENCH_BUILD") or "build")
+    return _folder("build")
+
+
+def report_dir() -> Path:
+    return _folder("report")
+
+
+def evidence_dirs() -> list[Path]:
+    root = project_root()
+    return [path if (path := Path(item)).is_absolute() else root / path for item in get("evidence")]
 
 
 def warm_runs() -> int:
-    """Start-up runs after the cold one; the median of fewer than 5 says little."""
-    return _int("SHIPBENCH_WARM_RUNS", 5, minimum=1)
+    return int(get("warm-runs"))
 
 
 def throughput_runs() -> int:
-    return _int("SHIPBENCH_THROUGHPUT_RUNS", 3, minimum=1)
+    return int(get("throughput-runs"))
 
 
 def app_timeout_s() -> int:
-    return _int("SHIPBENCH_APP_TIMEOUT", 120, minimum=1)
+    return int(get("app-timeout"))
 
 
 def qt_platform() -> str:
-    """offscreen by default, so runs need no display; set SHIPBENCH_QT_PLATFORM=xcb (with DISPLAY) for X11."""
-    return os.environ.get("SHIPBENCH_QT_PLATFORM") or "offscreen"
+    return str(get("qt-platform"))
 
 
 def skip_patterns() -> list[str]:
-    """SHIPBENCH_SKIP: comma-separated strategy/variant/app patterns (fnmatch) recorded as skipped, not run.
-
-    For runs with a time limit, e.g. SHIPBENCH_SKIP="bake/dl-cuda/*,pyinstaller/onefile-*/dl".
-    """
-    return [part.strip() for part in os.environ.get("SHIPBENCH_SKIP", "").split(",") if part.strip()]
+    return list(get("skip"))
 
 
 def fresh() -> bool:
-    """SHIPBENCH_FRESH=1: measure every row again, even where its inputs are unchanged since its last ok record."""
-    raw = os.environ.get("SHIPBENCH_FRESH", "").strip().lower()
-    if raw in ("", "0", "false", "no"):
-        return False
-    if raw in ("1", "true", "yes"):
-        return True
-    raise UsageError(f"SHIPBENCH_FRESH={raw!r}: expected 1 or 0")
+    return bool(get("fresh"))
 
 
 def torch_source() -> str:
-    return os.environ.get("SHIPBENCH_TORCH") or "auto"
+    return str(get("torch"))
+
+
+def base_image() -> str:
+    return str(get("base-image"))
+
+
+def bake_cache() -> str:
+    return str(get("bake-cache"))
 
 
 def vm_accel() -> str:
-    """SHIPBENCH_VM_ACCEL: auto (find out whether KVM really works), kvm or tcg (QEMU software emulation)."""
-    return os.environ.get("SHIPBENCH_VM_ACCEL") or "auto"
+    return str(get("vm-accel"))
 
 
 def vm_memory_mib() -> int:
-    return _int("SHIPBENCH_VM_MEMORY", 2048, minimum=512)
+    return int(get("vm-memory"))
 
 
 def vm_cpus() -> int:
-    """Virtual CPUs of the guest; by default as many as the host has, up to 4."""
-    return _int("SHIPBENCH_VM_CPUS", min(4, os.cpu_count() or 1), minimum=1)
+    return int(get("vm-cpus"))
 
 
 def vm_boot_timeout_s() -> int:
-    """How long `vagrant up` may wait for SSH; software emulation boots in about 30 s, a loaded host slower."""
-    return _int("SHIPBENCH_VM_BOOT_TIMEOUT", 600, minimum=10)
+    return int(get("vm-boot-timeout"))

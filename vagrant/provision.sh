@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs in the guest as the vagrant user (see the Vagrantfile): install the apps in /vagrant into ~/venv, and
-# give the guest a virtual display (Xvfb on :99) for app_gui.
+# Runs in the guest as the vagrant user (see the Vagrantfile): install the app in /vagrant into ~/venv, and
+# give the guest a virtual display (Xvfb on :99) for window apps.
 #
-# APPS: the app projects under /vagrant to install. Wheels under /wheels (a CPU torch wheel) are installed
-# first, so pip does not fetch the multi-gigabyte CUDA build of torch from PyPI. A CA bundle at
+# APP_INSTALL: pip's arguments for the app, run in /vagrant. SYSTEM_PACKAGES: Debian packages it needs beyond
+# the box's. Wheels under /wheels (a CPU torch wheel) are installed first, so pip does not fetch the
+# multi-gigabyte CUDA build of torch from PyPI. A CA bundle at
 # /tmp/provision-ca.pem (a TLS-intercepting proxy's) is trusted by pip for this run only, then deleted.
 set -euo pipefail
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
@@ -26,15 +27,19 @@ EOF
 sudo systemctl daemon-reload
 sudo systemctl enable --now xvfb.service
 
+if [ -n "${SYSTEM_PACKAGES:-}" ]; then
+    sudo apt-get update -q
+    # shellcheck disable=SC2086  # a list of package names
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $SYSTEM_PACKAGES
+fi
+
 [ -x ~/venv/bin/python ] || python3 -m venv ~/venv
 wheels=()
 if [ -d /wheels ]; then
     shopt -s nullglob
     wheels=(/wheels/*.whl)
 fi
-projects=()
-for app in ${APPS:-app_gui}; do
-    projects+=("/vagrant/$app")
-done
-~/venv/bin/pip install --progress-bar off "${wheels[@]}" "${projects[@]}"
-~/venv/bin/pip list --format=freeze | grep -iE '^(pyside6|torch|numpy|app)' || true
+cd /vagrant
+# shellcheck disable=SC2086  # pip's arguments, split on purpose
+~/venv/bin/pip install --progress-bar off "${wheels[@]}" ${APP_INSTALL:-./app_gui}
+~/venv/bin/pip list --format=freeze

@@ -1,8 +1,10 @@
-"""Ship as a container image: built by `docker buildx bake` from docker-bake.hcl and docker/, then run.
+"""Ship as a container image: built by `docker buildx bake` from a generated bake file, then run.
 
-Builds happen in a copy of what the images need (the apps, docker/, the bake file), so the "warm" build can
-change app code only, as a developer would, without touching the checkout. No registry is assumed: when the
-official python image cannot be had, a base image with Debian's Python is built locally from packages.
+Each app gets a build context of its own, staged from its description (bake_context.py): the Dockerfile
+(docker/app.Dockerfile, or the app's own `dockerfile`), a docker-bake.json with one target per variant, the
+app's dependencies as a requirements file (their own cached layer), the app, and its start command. The "warm"
+build changes app code only, as a developer would, in that copy, never in the project. No registry is assumed:
+when the official python image cannot be had, a base image with Debian's Python is built from packages.
 """
 
 from __future__ import annotations
@@ -14,17 +16,18 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from .. import docker, host, interpreters, measure, settings, torch_source, xserver
+from .. import bake_context, docker, interpreters, measure, settings, xserver
 from ..apps import App
 from ..errors import Failure, Skip
-from ..runner import output, run_app, run_tool
+from ..runner import run_app, run_tool
 from .base import Artifact, Context
-from .venv import reference_venv
+from .venv import first_frame_env, launcher, reference_venv
 
-TARGETS = {"gui": ("gui",), "dl": ("dl-cpu", "dl-cuda")}
+# the probe's variables pass from the `docker run` process into the container by name (docker run --env NAME)
+_PASSED_ENV = ("QT_QPA_PLATFORM", "SHIPBENCH_FIRST_FRAME", "SHIPBENCH_SCREENSHOT", "SHIPBENCH_PROBE_QUIT")
+_INJECT_IN_IMAGE = "/opt/shipbench-inject"
 _CONTEXT_BYTES = re.compile(r"transferring context: ([\d.]+)([kMG]?B)")
 _UNITS = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
 # Debian suites whose own python3 is the given version: the stand-in for python:X.Y-slim without a registry
@@ -49,9 +52,9 @@ def gpu_runtime_reason() -> str | None:
 def base_image(python: str, root: Path) -> tuple[str, str]:
     """(image, how it was chosen): SHIPBENCH_BASE_IMAGE, else python:X.Y-slim if present or pullable, else a
     local image with Debian's Python built from packages."""
-    chosen = os.environ.get("SHIPBENCH_BASE_IMAGE")
+    chosen = settings.base_image()
     if chosen:
-        return chosen, "SHIPBENCH_BASE_IMAGE"
+        return chosen, "the base-image setting"
     official = f"python:{python}-slim"
     if docker.image_exists(official):
         return official, "the official image, present locally"
@@ -72,22 +75,25 @@ def base_image(python: str, root: Path) -> tuple[str, str]:
 
 class BakeStrategy:
     name = "bake"
-    variants: tuple[str, ...] = ("gui", "dl-cpu", "dl-cuda")
-    summary = "a container image built with docker buildx bake (gui, dl-cpu, dl-cuda)"
+    variants: tuple[str, ...] = ("cpu", "cuda")
+    summary = "a container image built with docker buildx bake (CPU; CUDA for torch apps)"
+    isolation = "its own filesystem and processes; shares the host's kernel"
+    target_needs = ("a container engine; for a window an X server socket; for a GPU the NVIDIA Container "
+                    "Toolkit and driver")
+    oses: tuple[str, ...] = ("linux",)
+    inputs: tuple[str, ...] = ("docker/app.Dockerfile", "scripts/build-base-image.sh")
 
     def variants_for(self, app: App) -> tuple[str, ...]:
-        return TARGETS[app.name]
-
-    inputs: tuple[str, ...] = ("docker-bake.hcl", "docker", ".dockerignore", "scripts/build-base-image.sh")
+        return self.variants if app.uses_torch else ("cpu",)
 
     def tool_versions(self) -> dict[str, str | None]:
         return docker.versions()
 
     def planned_steps(self, app: App) -> int:
-        return 5 + measure.standard_steps(app) + (2 if app.name == "gui" else 1)
+        return 6 + measure.standard_steps(app) + (2 if app.shows_window else 1)
 
     def build(self, ctx: Context) -> Artifact:
-        target = ctx.key.variant
+        variant = ctx.key.variant
         reason = docker.unavailable_reason()
         if reason:
             raise Skip(reason)
@@ -98,76 +104,51 @@ class BakeStrategy:
         ctx.versions["base_image"] = base
         ctx.versions.update(docker.versions())
         ctx.note(f"base image {base}: {how}")
-        workdir = ctx.build_dir / target
-        context, torch_index = self._stage_context(ctx, workdir / "context", target)
-        env = {**os.environ, "BASE_IMAGE": base, "PYTHON_VERSION": ctx.key.python, "TAG_PREFIX": "shipbench/",
-               "VERSION": "bench", "REVISION": output(["git", "rev-parse", "HEAD"], cwd=ctx.root) or ""}
-        if torch_index:
-            env["TORCH_CPU_INDEX"] = torch_index
-        ca_bundle = host.ca_bundle()
-        if ca_bundle:
-            env["CA_BUNDLE"] = ca_bundle
+        with ctx.steps.step("build context: Dockerfile, docker-bake.json, dependencies, the app"):
+            staged = bake_context.stage(ctx, ctx.build_dir / ctx.app.name / variant / "context", base)
+        ctx.maintains(staged.dockerfile, staged.bake_file)
         argv: list[str | os.PathLike[str]] = ["docker", "buildx", "bake", "--progress=plain", "--load", "--file",
-                                              context / "docker-bake.hcl", "--set", f"*.context={context}", target]
-        cache = os.environ.get("SHIPBENCH_BAKE_CACHE")  # e.g. "type=gha" in GitHub Actions
+                                              staged.bake_file, staged.target]
+        cache = settings.bake_cache()  # e.g. "type=gha" in GitHub Actions
         if cache:
-            argv += ["--set", f"{target}.cache-from={cache},scope={target}",
-                     "--set", f"{target}.cache-to={cache},mode=max,scope={target}"]
-            ctx.note(f"bake used the external cache {cache} (SHIPBENCH_BAKE_CACHE): the cold build measures a CI "
+            argv += ["--set", f"{staged.target}.cache-from={cache},scope={staged.target}",
+                     "--set", f"{staged.target}.cache-to={cache},mode=max,scope={staged.target}"]
+            ctx.note(f"bake used the external cache {cache} (bake-cache): the cold build measures a CI "
                      "rebuild with that cache, not a build from nothing")
         times = {}
+        context = staged.bake_file.parent
         with ctx.steps.step("bake, cold (build cache pruned)"):
             run_tool(["docker", "buildx", "prune", "--all", "--force"], what="docker buildx prune")
-            times["cold"], log = run_tool(argv, env=env, cwd=context, what=f"bake {target} (cold)", timeout=5400)
+            times["cold"], log = run_tool(argv, cwd=context, what=f"bake {staged.target} (cold)", timeout=5400)
         with ctx.steps.step("bake, warm (after a change to the app's code only)"):
-            init = context / ctx.app.project / ctx.app.module / "__init__.py"
-            init.write_text(init.read_text(encoding="utf-8") + f"# rebuilt {time.time()}\n", encoding="utf-8")
-            times["warm"], _ = run_tool(argv, env=env, cwd=context, what=f"bake {target} (warm)", timeout=5400)
+            edited = bake_context.touch_app_code(context)
+            times["warm"], _ = run_tool(argv, cwd=context, what=f"bake {staged.target} (warm)", timeout=5400)
+        ctx.note(f"warm build: after appending a comment to {edited}")
         ctx.metrics["setup_s"] = times
-        tag = _built_tag(context, target, env)
         with ctx.steps.step("image size, layers, download size"):
-            self._image_metrics(ctx, tag, base, log)
+            self._image_metrics(ctx, staged.tag, base, log)
         share = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
         share.chmod(0o777)  # the image runs as an unprivileged user
-        qt = ["--env", f"QT_QPA_PLATFORM={settings.qt_platform()}"] if ctx.app.name == "gui" else []
-        return Artifact(path=Path(tag), kind="docker image", launcher=(*_docker_run(share), *qt, tag),
-                        description=f"image {tag} from bake target {target}", share=(share, "/shots"),
-                        rss_from_app=True)
+        return Artifact(path=Path(staged.tag), kind="docker image",
+                        launcher=(*_docker_run(share, ctx.app), staged.tag, *ctx.app.args),
+                        description=f"image {staged.tag} from the generated bake target {staged.target}",
+                        share=(share, "/shots"), rss_from_app=True)
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
-        if ctx.key.variant == "dl-cuda":
+        if ctx.key.variant == "cuda":
             self._gpu(ctx, artifact)
         measure.standard(ctx, artifact)  # the CUDA image too: on the CPU, so it is proven to work everywhere
-        if ctx.app.name == "gui":
+        if ctx.app.shows_window:
             self._x11(ctx, artifact)
-        python = interpreters.find(ctx.key.python) if ctx.key.variant != "dl-cuda" else None
+        python = interpreters.find(ctx.key.python) if ctx.key.variant != "cuda" else None
         if python is not None:
             with ctx.steps.step("reference venv on the host"):
                 env_dir = reference_venv(ctx, python)
-            reference = Artifact(path=env_dir, kind="venv",
-                                 launcher=(str(interpreters.venv_python(env_dir)), "-m", ctx.app.module))
+            reference = Artifact(path=env_dir, kind="venv", launcher=launcher(ctx.app, env_dir),
+                                 env=first_frame_env(ctx.app))
             measure.baseline(ctx, reference, "the same app in a venv on the host, measured right after the image")
         if artifact.share:
             shutil.rmtree(artifact.share[0], ignore_errors=True)
-
-    def _stage_context(self, ctx: Context, context: Path, target: str) -> tuple[Path, str | None]:
-        """Copy what the images are built from; add the torch wheel for dl-cpu when the torch source is one.
-
-        Returns the context and the CPU torch index to build with, when the source is an index."""
-        index = None
-        shutil.rmtree(context, ignore_errors=True)
-        for item in ("app_gui", "app_dl", "docker"):
-            shutil.copytree(ctx.root / item, context / item,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.whl", "build", "dist"))
-        for item in ("docker-bake.hcl", ".dockerignore"):
-            shutil.copy2(ctx.root / item, context / item)
-        if target == "dl-cpu":
-            choice, index = torch_source.stage_for_linux(settings.torch_source(), ctx.key.python, ctx.key.arch,
-                                                         context / "docker" / "wheels")
-            ctx.versions["torch_source"] = choice.description
-        elif target == "dl-cuda":
-            ctx.versions["torch_source"] = "PyPI (the CUDA build, with its nvidia-* runtime wheels)"
-        return context, index
 
     def _image_metrics(self, ctx: Context, tag: str, base: str, log: str) -> None:
         image = json.loads(subprocess.run(["docker", "image", "inspect", tag], capture_output=True, text=True,
@@ -197,34 +178,35 @@ class BakeStrategy:
             return
         assert artifact.share is not None
         with xserver.xvfb() as display:
-            launcher = [*_docker_run(artifact.share[0]), *xserver.socket_mount_args(display), str(artifact.path)]
-            measure.x11(ctx, Artifact(artifact.path, artifact.kind, tuple(launcher), share=artifact.share), display)
+            x11 = [*_docker_run(artifact.share[0], ctx.app), *xserver.socket_mount_args(display), str(artifact.path),
+                   *ctx.app.args]
+            measure.x11(ctx, Artifact(artifact.path, artifact.kind, tuple(x11), share=artifact.share,
+                                      rss_from_app=True), display)
 
     def _gpu(self, ctx: Context, artifact: Artifact) -> None:
         reason = gpu_runtime_reason()
-        if reason:
-            ctx.metrics["gpu"] = {"status": "skipped", "reason": reason}
+        if reason or not ctx.app.gpu_args:
+            ctx.metrics["gpu"] = {"status": "skipped", "reason": reason or "the description has no gpu-args"}
             return
-        launcher = [*artifact.launcher[:-1], "--gpus", "all", artifact.launcher[-1]]
-        with ctx.steps.step("training on the GPU (--gpus all)"):
-            run = run_app([*launcher, "--steps", "300", "--batch-size", "1024", "--device", "cuda"],
-                          timeout=settings.app_timeout_s() * 5)
+        tag = str(artifact.path)
+        at = artifact.launcher.index(tag)
+        gpu = [*artifact.launcher[:at], "--gpus", "all", tag, *ctx.app.args]
+        with ctx.steps.step("throughput on the GPU (--gpus all)"):
+            run = run_app([*gpu, *ctx.app.gpu_args], timeout=settings.app_timeout_s() * 5, need_ready=False)
         result = run.event("result") or {}
         ctx.metrics["gpu"] = {"status": "ok", "samples_per_s": result.get("samples_per_s"),
                               "device_name": result.get("device_name")}
 
 
-def _docker_run(share: Path) -> list[str]:
-    """`docker run` for a measured start: removed afterwards, a folder shared for screenshots."""
-    return ["docker", "run", "--rm", "--volume", f"{share}:/shots"]
-
-
-def _built_tag(context: Path, target: str, env: dict[str, str]) -> str:
-    plan = json.loads(subprocess.run(["docker", "buildx", "bake", "--print", "--file", str(context / "docker-bake.hcl"),
-                                      target], capture_output=True, text=True, env=env, cwd=context,
-                                     check=True).stdout)
-    tag: str = plan["target"][target]["tags"][0]
-    return tag
+def _docker_run(share: Path, app: App) -> list[str]:
+    """`docker run` for a measured start: removed afterwards, a folder shared for screenshots, the probe's
+    variables passed by name, and for a first-frame app the probe mounted (never built into the image)."""
+    argv = ["docker", "run", "--rm", "--volume", f"{share}:/shots"]
+    for name in _PASSED_ENV:
+        argv += ["--env", name]
+    if app.first_frame:
+        argv += ["--volume", f"{measure.INJECT_DIR}:{_INJECT_IN_IMAGE}:ro", "--env", f"PYTHONPATH={_INJECT_IN_IMAGE}"]
+    return argv
 
 
 def _saved_gzip_bytes(tag: str) -> int:

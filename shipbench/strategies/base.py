@@ -1,7 +1,9 @@
 """The one interface every strategy implements: build the artifact, then measure it.
 
 A strategy module holds only what is particular to its way of shipping (how to build, how to start the app
-from what was built). Measuring start-up, throughput and screenshots is shared and lives in measure.py.
+from what was built) and the facts about that way that no measurement gives: what it isolates, what the target
+machine needs, the files a team maintains, the OSes it runs on. The report and CI read those facts from here.
+Measuring start-up, throughput and screenshots is shared and lives in measure.py.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ class Context:
     """What a strategy gets to work with for one (variant, app, python) target, and the record it fills."""
 
     key: Key
-    app: App
-    root: Path  # the repository checkout
+    app: App  # its description: folder, start command, capabilities (description.py)
+    root: Path  # shipbench's own checkout: templates, the Vagrantfile, scripts
     build_dir: Path  # where this strategy may write (kept between runs; caches live here)
     results_dir: Path
     record: dict[str, Any]
@@ -40,6 +42,19 @@ class Context:
 
     def note(self, text: str) -> None:
         self.record["notes"].append(text)
+
+    def maintains(self, *paths: Path) -> None:
+        """Record the files a team keeps for this way of shipping, with their line counts (the report's "files
+        to maintain"; it never reads them itself)."""
+        files = self.record.setdefault("maintained_files", [])
+        for path in paths:
+            try:
+                lines = len(path.read_text(encoding="utf-8").splitlines())
+            except (OSError, UnicodeDecodeError):
+                continue
+            name = path.name if not path.is_relative_to(self.app.project) else path.relative_to(
+                self.app.project).as_posix()
+            files.append({"path": name, "lines": lines})
 
 
 @dataclass(frozen=True)
@@ -61,12 +76,18 @@ class Artifact:
     # fewer steps (throughput_args, None: the app's own) so a run ends in minutes, not hours
     slowdown: float = 1.0
     throughput_args: tuple[str, ...] | None = None
+    # a launcher that hands these variables to the app, where the launcher's own environment does not reach it
+    # (a command run over SSH in a guest); None: the environment of the launcher process is the app's
+    with_env: Callable[[dict[str, str]], tuple[str, ...]] | None = None
 
 
 class Strategy(Protocol):
     name: str
     variants: tuple[str, ...]
     summary: str
+    isolation: str  # what it isolates from the target machine (the report's one qualitative column)
+    target_needs: str  # what the target machine must have for the app to run
+    oses: tuple[str, ...]  # where it builds and runs: "linux", "windows", "macos" (CI's matrix reads this)
     # files and folders besides the app, relative to the project root, that this strategy's builds read (its
     # spec, Dockerfiles, Vagrantfile, scripts): part of every row's inputs (inputs.py), so a change re-measures
     inputs: tuple[str, ...]

@@ -1,8 +1,10 @@
 """Ship as a frozen executable: PyInstaller bundles of the app, onedir and onefile, default and trimmed.
 
-The bundle is built from the checked-in spec files in pyinstaller/ (what a user copies), inside a build venv
-holding the app, its dependencies and the pinned PyInstaller. PyInstaller cannot cross-build: each OS builds
-its own bundle (the GitHub Actions matrix does that), so only names and archive formats vary by platform here.
+The bundle is built from the app's own spec (`pyinstaller-spec` in its description; the samples' are in
+pyinstaller/) or from one generated for it (pyinstaller_spec.py), inside a build venv holding the app, its
+dependencies and the pinned PyInstaller. Both take `-- --mode M --profile P`. PyInstaller cannot cross-build:
+each OS builds its own bundle (the GitHub Actions matrix does that), so only names and archive formats vary by
+platform here.
 """
 
 from __future__ import annotations
@@ -12,28 +14,30 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import docker, interpreters, measure, portability
+from .. import docker, interpreters, measure, portability, pyinstaller_spec, settings
 from ..apps import App
-from ..errors import Skip
+from ..errors import Failure, Skip
 from ..fsutil import download_size, largest_files, tree_size
 from ..runner import output, run_tool
 from .base import Artifact, Context
-from .venv import installed_version, reference_venv
+from .venv import first_frame_env, installed_version, launcher, reference_venv
 
 MODES = ("onedir", "onefile")
 PROFILES = ("default", "trimmed")
 
 
-def executable_name(module: str, platform: str = sys.platform) -> str:
-    return module + (".exe" if platform == "win32" else "")
-
-
-def bundle_path(dist: Path, module: str, mode: str, platform: str = sys.platform) -> tuple[Path, Path]:
-    """(what a user ships, the program to start): the folder and the program in it, or the one file twice."""
+def bundle_path(dist: Path, mode: str, platform: str = sys.platform) -> tuple[Path, Path]:
+    """(what a user ships, the program to start): the one thing the spec put into dist/ (a folder with the
+    program of the same name in it, or one file), whatever the spec named it."""
+    entries = sorted(dist.iterdir()) if dist.is_dir() else []
+    if len(entries) != 1:
+        raise Failure(f"PyInstaller left {len(entries)} entries in {dist}, expected one bundle: "
+                      f"{', '.join(e.name for e in entries) or 'none'}")
+    shipped = entries[0]
     if mode == "onedir":
-        return dist / module, dist / module / executable_name(module, platform)
-    exe = dist / executable_name(module, platform)
-    return exe, exe
+        name = shipped.name + (".exe" if platform == "win32" else "")
+        return shipped, shipped / name
+    return shipped, shipped
 
 
 # Run in the target interpreter: the shared library PyInstaller bundles, and whether it exists where the
@@ -72,10 +76,33 @@ def _build_venv(ctx: Context, python: interpreters.Interpreter) -> Path:
     return reference_venv(ctx, python, extra=("-r", str(ctx.root / "pyinstaller" / "requirements.txt")))
 
 
+def _spec(ctx: Context, env_dir: Path, target: Path, profile: str) -> Path:
+    """The app's own spec, or one generated for it; for a generated trimmed one, first the evidence run."""
+    if ctx.app.pyinstaller_spec is not None:
+        ctx.maintains(ctx.app.pyinstaller_spec, ctx.root / "pyinstaller" / "trim.py")
+        return ctx.app.pyinstaller_spec
+    spec, evidence = pyinstaller_spec.write(ctx.app, target / "spec", ctx.root, measure.INJECT_DIR / "sitecustomize.py")
+    ctx.maintains(spec)
+    ctx.note(f"spec generated from the app's description: {spec.name}")
+    if profile == "trimmed":
+        evidence.unlink(missing_ok=True)
+        reference = Artifact(path=env_dir, kind="venv", launcher=launcher(ctx.app, env_dir),
+                             env={"PYTHONPATH": str(measure.INJECT_DIR), "SHIPBENCH_EVIDENCE": str(evidence)})
+        measure.start(reference, ctx.app, (), settings.app_timeout_s())
+        if not evidence.is_file():
+            raise Failure("the evidence run (the app in its build venv) wrote no list of what it loaded")
+        ctx.note("trimmed: keeps the Qt modules and plugins and the standard-library modules that one run of the "
+                 "app in its build venv loaded (evidence), drops the rest and every library nothing kept needs")
+    return spec
+
+
 class PyInstallerStrategy:
     name = "pyinstaller"
     variants = tuple(f"{mode}-{profile}" for mode in MODES for profile in PROFILES)
     summary = "a frozen executable built by PyInstaller (onedir, onefile; default and trimmed specs)"
+    isolation = "its own Python and libraries; shares the OS's libc, GL and fonts"
+    target_needs = "the same OS family and a libc as new as the build host's; the system libraries it names"
+    oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-building: each OS builds its own
 
     # the portability check starts each bundle in Debian images that build-base-image.sh makes
     inputs: tuple[str, ...] = ("pyinstaller", "scripts/build-base-image.sh")
@@ -87,7 +114,7 @@ class PyInstallerStrategy:
         return self.variants
 
     def planned_steps(self, app: App) -> int:
-        return 6 + measure.standard_steps(app)
+        return 7 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         mode, profile = ctx.key.variant.split("-")
@@ -99,33 +126,36 @@ class PyInstallerStrategy:
             env_dir = _build_venv(ctx, python)
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
         work, dist, config = target / "work", target / "dist", target / "config"
-        spec = ctx.root / "pyinstaller" / f"{ctx.app.module}.spec"
+        with ctx.steps.step("spec: the app's own, or generated (trimmed: from what one run loaded)"):
+            spec = _spec(ctx, env_dir, target, profile)
         env = {**os.environ, "PYINSTALLER_CONFIG_DIR": str(config)}
         pyinstaller: list[str | os.PathLike[str]] = [interpreters.venv_python(env_dir), "-m", "PyInstaller"]
         argv = [*pyinstaller, "--noconfirm", "--log-level", "WARN", "--distpath", dist, "--workpath", work, spec,
                 "--", "--mode", mode, "--profile", profile]
         times = {}
         with ctx.steps.step("PyInstaller build, cold (no work folder, no cache)"):
-            shutil.rmtree(target, ignore_errors=True)
+            for folder in (work, dist, config):
+                shutil.rmtree(folder, ignore_errors=True)
             times["cold"], _ = run_tool([*pyinstaller, "--clean", *argv[len(pyinstaller):]], env=env, cwd=ctx.root,
                                         what="PyInstaller (cold)")
         with ctx.steps.step("PyInstaller build, warm (work folder and cache kept)"):
             shutil.rmtree(dist, ignore_errors=True)
             times["warm"], _ = run_tool(argv, env=env, cwd=ctx.root, what="PyInstaller (warm)")
         ctx.metrics["setup_s"] = times
-        shipped, program = bundle_path(dist, ctx.app.module, mode)
+        shipped, program = bundle_path(dist, mode)
         with ctx.steps.step("sizes: on disk, compressed for download, largest files"):
             ctx.metrics["size_bytes"] = tree_size(shipped)
             ctx.metrics["download_bytes"] = download_size(shipped, target / "archive", sys.platform)
             ctx.metrics["largest_files"] = largest_files(shipped)
         ctx.versions.update(python=python.full_version, pyinstaller=installed_version(env_dir, "pyinstaller"))
-        ctx.versions[ctx.app.distribution] = installed_version(env_dir, ctx.app.distribution)
+        if ctx.app.record_version:
+            ctx.versions[ctx.app.record_version] = installed_version(env_dir, ctx.app.record_version)
         ctx.note("PyInstaller build time excludes creating its build venv (the venv rows time that); cold = "
                  "empty work folder and PyInstaller cache (--clean), warm = both kept")
         if mode == "onefile":
             ctx.note("a onefile bundle unpacks itself into a temporary folder on every start; start-up includes it")
         kind = "folder" if mode == "onedir" else "single file"
-        return Artifact(path=shipped, kind=f"pyinstaller {mode}", launcher=(str(program),),
+        return Artifact(path=shipped, kind=f"pyinstaller {mode}", launcher=(str(program), *ctx.app.args),
                         description=f"PyInstaller {mode} bundle ({kind}), {profile} spec")
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
@@ -137,6 +167,6 @@ class PyInstallerStrategy:
                 relative = Path(program).relative_to(mount).as_posix()
                 ctx.metrics["portability"] = portability.check(mount, relative, ctx.app, ctx.root)
         env_dir = _build_venv(ctx, interpreters.find(ctx.key.python))
-        reference = Artifact(path=env_dir, kind="venv", launcher=(str(interpreters.venv_python(env_dir)), "-m",
-                                                                  ctx.app.module))
+        reference = Artifact(path=env_dir, kind="venv", launcher=launcher(ctx.app, env_dir),
+                             env=first_frame_env(ctx.app))
         measure.baseline(ctx, reference, "the same app in the build venv, measured right after the bundle")

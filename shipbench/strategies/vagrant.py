@@ -17,25 +17,26 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .. import host, interpreters, measure, settings, torch_source, vagrant_box, vm_acceleration
+from .. import bake_context, host, interpreters, measure, settings, torch_source, vagrant_box, vm_acceleration
 from ..apps import App
 from ..errors import Failure, Skip
 from ..record import Key
 from ..runner import output
 from ..vagrant_vm import VIRSH, Machine
 from .base import Artifact, Context
-from .venv import reference_venv
+from .venv import first_frame_env, launcher, reference_venv
 
 GUEST_PYTHON = "3.11"  # Debian 12's python3, what the box has
 GUEST_VENV = "/home/vagrant/venv"
 GUEST_SHOTS = "/tmp/shipbench-shots"
 GUEST_DISPLAY = ":99"  # the Xvfb unit that vagrant/provision.sh installs
 # the harness files the relay needs in the guest: standard library only
-RELAY_FILES = ("__init__.py", "relay.py", "runner.py", "errors.py", "fsutil.py")
-# Software emulation is many times slower: app timeouts are stretched by this much, and app_dl trains fewer
-# steps per throughput run (samples/s stays a rate over the timed steps).
+RELAY_FILES = ("__init__.py", "relay.py", "runner.py", "errors.py", "fsutil.py", "inject/sitecustomize.py")
+GUEST_INJECT = "/vagrant/harness/shipbench/inject"
+GUEST_APP = "/vagrant/app"
+# Software emulation is many times slower: app timeouts are stretched by this much, and an app with a
+# throughput run runs its description's quick-args instead (the figure stays a rate).
 SLOWDOWN = {"kvm": 1.0, "tcg": 10.0}
-EMULATED_STEPS = 20
 _BOOT = re.compile(r"Startup finished in (.*?) = ([\d.]+)(min|s)")
 
 
@@ -55,6 +56,10 @@ class VagrantStrategy:
     name = "vagrant"
     variants: tuple[str, ...] = ("libvirt",)
     summary = "a Debian 12 VM booted by Vagrant (libvirt, QEMU) from a box built from Debian packages"
+    isolation = "its own kernel and OS"
+    target_needs = ("Vagrant with a provider (here libvirt and QEMU) and the box; hardware virtualization "
+                    "(VT-x/AMD-V) for native speed")
+    oses: tuple[str, ...] = ("linux",)
 
     def __init__(self) -> None:
         self._machines: dict[Key, Machine] = {}
@@ -71,7 +76,7 @@ class VagrantStrategy:
     def planned_steps(self, app: App) -> int:
         # box, acceleration, up, provision, halt and up, guest facts; then the standard measurements, X11 for the
         # GUI, the host's view, destroy, the reference venv and the baseline
-        return 6 + measure.standard_steps(app) + (1 if app.name == "gui" else 0) + 4
+        return 6 + measure.standard_steps(app) + (1 if app.shows_window else 0) + 4
 
     def build(self, ctx: Context) -> Artifact:
         reason = unavailable_reason()
@@ -102,8 +107,8 @@ class VagrantStrategy:
         machine.clear_leftovers()
         try:
             up_cold, provision = self._bring_up(ctx, machine, vm)
-            qt = f"QT_QPA_PLATFORM={settings.qt_platform()} " if ctx.app.name == "gui" else ""
-            launcher = (*machine.ssh(), self._relayed(ctx.app, qt, slowdown))
+            ssh = machine.ssh()
+            launcher = (*ssh, self._relayed(ctx.app, {}, slowdown))
         except BaseException:  # a failed step, Ctrl-C, SIGTERM: the VM goes either way
             vm["destroy_s"], _ = machine.destroy()
             raise
@@ -113,26 +118,33 @@ class VagrantStrategy:
         ctx.metrics["download_bytes"] = box.bytes
         host_shots = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
         throughput_args = None
-        if accel.mode == "tcg" and ctx.app.throughput_args:
-            throughput_args = _with_steps(ctx.app.throughput_args, EMULATED_STEPS)
-            vm["throughput_steps"] = EMULATED_STEPS
-            ctx.note(f"under software emulation app_dl trains {EMULATED_STEPS} steps a run instead of the usual "
-                     f"{' '.join(ctx.app.throughput_args)}: samples/s is a rate over the timed steps either way, and "
-                     "the usual run takes many minutes per repetition under emulation")
+        usual = ctx.app.throughput.args if ctx.app.throughput else ()
+        quick = ctx.app.throughput.quick_args if ctx.app.throughput else None
+        if accel.mode == "tcg" and quick:
+            throughput_args = quick
+            vm["throughput_args"] = list(quick)
+            ctx.note(f"under software emulation the throughput run is the description's quick-args "
+                     f"({' '.join(quick)}) instead of {' '.join(usual)}: the figure is a rate "
+                     "either way, and the usual run takes many minutes per repetition under emulation")
+        app = ctx.app
         return Artifact(path=box.path, kind="vagrant box", launcher=launcher,
                         description=f"{box.path.name} booted by Vagrant ({accel.label}), the app in {GUEST_VENV}",
                         share=(host_shots, GUEST_SHOTS), fetch=machine.fetch, rss_from_app=True,
-                        slowdown=slowdown, throughput_args=throughput_args)
+                        slowdown=slowdown, throughput_args=throughput_args,
+                        with_env=lambda env: (*ssh, self._relayed(app, env, slowdown)))
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         machine = self._machines.pop(ctx.key)
         vm = ctx.metrics["vm"]
         try:
             measure.standard(ctx, artifact)
-            if ctx.app.name == "gui":
-                x11 = self._relayed(ctx.app, f"DISPLAY={GUEST_DISPLAY} QT_QPA_PLATFORM=xcb ", artifact.slowdown)
-                measure.x11(ctx, dataclasses.replace(artifact, launcher=(*machine.ssh(), x11)),
-                            f"Xvfb {GUEST_DISPLAY} in the guest")
+            if ctx.app.shows_window:
+                ssh, app, slowdown = machine.ssh(), ctx.app, artifact.slowdown
+                x11 = {"DISPLAY": GUEST_DISPLAY, "QT_QPA_PLATFORM": "xcb"}
+                measure.x11(ctx, dataclasses.replace(
+                    artifact, launcher=(*ssh, self._relayed(app, x11, slowdown)),
+                    with_env=lambda env: (*ssh, self._relayed(app, {**x11, **env}, slowdown))),
+                    f"Xvfb {GUEST_DISPLAY} in the guest")
             with ctx.steps.step("the VM as the host sees it: memory, disk"):
                 memory = machine.host_memory()
                 disk = machine.disk()
@@ -152,8 +164,8 @@ class VagrantStrategy:
                 ctx.note(f"no Python {ctx.key.python} on the host: no same-run venv comparison")
                 return
             env_dir = reference_venv(ctx, python)
-        reference = Artifact(path=env_dir, kind="venv",
-                             launcher=(str(interpreters.venv_python(env_dir)), "-m", ctx.app.module))
+        reference = Artifact(path=env_dir, kind="venv", launcher=launcher(ctx.app, env_dir),
+                             env=first_frame_env(ctx.app))
         measure.baseline(ctx, reference, "the same app in a venv on the host, measured after the VM was destroyed")
 
     # --- steps ------------------------------------------------------------------------------------------------
@@ -161,7 +173,7 @@ class VagrantStrategy:
         """up, provision, halt, up again; fills the life-cycle metrics, returns (first up, provisioning) seconds."""
         with ctx.steps.step("vagrant up (a new machine from the box)"):
             up_cold, ssh_cold = machine.up()
-        with ctx.steps.step(f"vagrant provision (venv with {ctx.app.project} in the guest)"):
+        with ctx.steps.step(f"vagrant provision (venv with {ctx.app.name} in the guest)"):
             provision = machine.provision(timeout=settings.app_timeout_s() * 20)
         with ctx.steps.step("vagrant halt, vagrant up (so the first app start is the first after a boot)"):
             vm["halt_s"] = machine.halt()
@@ -181,19 +193,20 @@ class VagrantStrategy:
         """The Vagrantfile's environment variables for this app: what to sync and install, how to boot."""
         source = folder / "sync"
         shutil.rmtree(source, ignore_errors=True)
-        shutil.copytree(ctx.root / ctx.app.project, source / ctx.app.project,
-                        ignore=shutil.ignore_patterns("__pycache__", "build", "dist", "*.egg-info"))
+        shutil.copytree(ctx.app.folder, source / "app", ignore=bake_context.IGNORED)
         for name in RELAY_FILES:
-            (source / "harness" / "shipbench").mkdir(parents=True, exist_ok=True)
+            (source / "harness" / "shipbench" / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ctx.root / "shipbench" / name, source / "harness" / "shipbench" / name)
-        values = {"APPS": ctx.app.project, "APP_SOURCE": str(source), "BOX": box.name,
+        install = " ".join(shlex.quote(item) for item in ctx.app.install_items(GUEST_APP))
+        values = {"APP_INSTALL": install, "SYSTEM_PACKAGES": " ".join(ctx.app.system_packages),
+                  "APP_SOURCE": str(source), "BOX": box.name,
                   "BOX_KEY": str(box.key), "VM_ACCEL": accel.libvirt_driver,
                   "VM_MEMORY": str(settings.vm_memory_mib()), "VM_CPUS": str(settings.vm_cpus()),
                   "VM_NAME_PREFIX": f"shipbench-{ctx.app.name}-"}
         ca_bundle = host.ca_bundle()
         if ca_bundle:
             values["CA_BUNDLE"] = ca_bundle
-        if ctx.app.needs_torch:
+        if ctx.app.uses_torch:
             wheels = folder / "wheels"
             shutil.rmtree(wheels, ignore_errors=True)
             choice, index = torch_source.stage_for_linux(settings.torch_source(), GUEST_PYTHON, ctx.key.arch, wheels)
@@ -204,17 +217,16 @@ class VagrantStrategy:
                 values["PIP_EXTRA_INDEX_URL"] = index
         return values
 
-    def _relayed(self, app: App, env: str, slowdown: float) -> str:
+    def _relayed(self, app: App, env: dict[str, str], slowdown: float) -> str:
         """The remote command: the relay on the guest's Python, timing the app in the guest's venv."""
         timeout = settings.app_timeout_s() * 5 * slowdown
-        return (f"cd /vagrant/harness && {env}exec python3 -m shipbench.relay --timeout {timeout} -- "
-                f"{GUEST_VENV}/bin/python -m {shlex.quote(app.module)}")
-
-
-def _with_steps(args: tuple[str, ...], steps: int) -> tuple[str, ...]:
-    """app_dl's arguments with --steps set to `steps`."""
-    at = args.index("--steps")
-    return (*args[:at + 1], str(steps), *args[at + 2:])
+        app_env = {**measure.probe_env(app), **({"PYTHONPATH": GUEST_INJECT} if app.first_frame else {}), **env}
+        ready = {"pattern": f"pattern:{app.ready_pattern}", "exit": "exit"}.get(app.ready, "event")
+        options = [f"--env={name}={value}" for name, value in app_env.items()]
+        command = app.command(f"{GUEST_VENV}/bin/python", f"{GUEST_VENV}/bin", GUEST_APP)
+        return " ".join(shlex.quote(part) for part in [
+            "python3", "-m", "shipbench.relay", "--timeout", str(timeout), f"--ready={ready}", *options, "--",
+            *command]).join(("cd /vagrant/harness && exec ", ""))
 
 
 def _version(argv: list[str], index: int = -1) -> str | None:

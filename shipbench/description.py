@@ -1,0 +1,309 @@
+"""What an app is: read from `[tool.shipbench.apps.<name>]` in a project's pyproject.toml, checked, typed.
+
+Everything shipbench knows about an app comes from here: how to install it, how to start it, what it can do
+(capabilities: a window, a throughput figure, torch), how "ready" is seen, and what it adds to the generated
+specs, images and guests. The table is checked against shipbench/schema/project.schema.json first; every
+error names the file, the key and what was expected, so a typo never reaches a build.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+import shlex
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+CAPABILITIES = ("window", "throughput", "torch")
+READY_KINDS = ("event", "exit", "first-frame", "pattern")
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    text = resources.files("shipbench").joinpath("schema/project.schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """The run whose figure is the app's throughput, and how to read the figure from its output."""
+
+    args: tuple[str, ...]
+    quick_args: tuple[str, ...] | None  # a shorter run for machines many times slower (software emulation)
+    event: str | None  # the JSON event holding the figure ("result") ...
+    key: str  # ... and its key; or:
+    pattern: str | None  # a regex whose first group is the figure
+    unit: str
+
+
+@dataclass(frozen=True)
+class App:
+    name: str
+    project: Path  # the folder of the pyproject.toml that describes it
+    folder: Path  # the app's own folder (a project with its pyproject.toml, or a script's folder)
+    requirements: str | None  # a requirements file in `folder`; None: install `folder` as a project
+    extras: tuple[str, ...]
+    start: tuple[str, str]  # ("module", "pkg") | ("script", "tool.py") | ("console-script", "name")
+    entry_point: str | None  # a console script's "module:function"
+    args: tuple[str, ...]
+    capabilities: frozenset[str]
+    ready: str  # one of READY_KINDS
+    ready_pattern: str | None
+    probe_args: tuple[str, ...]
+    screenshot_args: tuple[str, ...] | None
+    throughput: Throughput | None
+    gpu_args: tuple[str, ...] | None
+    data: tuple[str, ...]
+    hidden_imports: tuple[str, ...]
+    system_packages: tuple[str, ...]
+    strategies: tuple[str, ...]
+    pyinstaller_spec: Path | None
+    dockerfile: Path | None
+    record_version: str | None
+
+    # --- capabilities: what the strategies and the report ask, instead of an app's name ------------------------
+    @property
+    def shows_window(self) -> bool:
+        return "window" in self.capabilities
+
+    @property
+    def uses_torch(self) -> bool:
+        return "torch" in self.capabilities
+
+    @property
+    def first_frame(self) -> bool:
+        """Ready is the first painted frame, seen by the probe shipbench injects (shipbench/inject/)."""
+        return self.ready == "first-frame"
+
+    @property
+    def source_name(self) -> str:
+        """The app folder's name: what an image, a guest or a bundle calls the copy of it."""
+        return self.folder.name if self.folder != self.project or self.requirements else "app"
+
+    # --- how to start it ------------------------------------------------------------------------------------
+    def command(self, python: str, scripts_dir: str, folder: str) -> list[str]:
+        """argv that starts the app where its environment's Python, scripts and its own folder are as given."""
+        kind, value = self.start
+        if kind == "module":
+            return [python, "-m", value, *self.args]
+        if kind == "script":
+            return [python, f"{folder}/{value}", *self.args]
+        return [f"{scripts_dir}/{value}", *self.args]
+
+    def shell_command(self, python: str, scripts_dir: str, folder: str) -> str:
+        return " ".join(shlex.quote(part) for part in self.command(python, scripts_dir, folder))
+
+    def entry_script(self) -> str | None:
+        """A Python script that starts the app (a frozen bundle's entry point); None: the app's script is one.
+
+        The app's `args` are not in it: the launcher of what was built passes them, as for every strategy."""
+        kind, value = self.start
+        if kind == "module":
+            return f"import runpy\n\nrunpy.run_module({value!r}, run_name='__main__', alter_sys=True)\n"
+        if kind == "script":
+            return None
+        module, _, function = (self.entry_point or "").partition(":")
+        return f"import sys\n\nfrom {module} import {function.split('.')[0]}\n\nsys.exit({function}())\n"
+
+    def install_items(self, folder: str | None = None) -> list[str]:
+        """pip/uv arguments that install the app and its dependencies (the app's folder as given, else here)."""
+        where = folder or str(self.folder)
+        if self.requirements:
+            return ["-r", f"{where}/{self.requirements}"]
+        return [where + (f"[{','.join(self.extras)}]" if self.extras else "")]
+
+    def wants(self, strategy: str, variant: str) -> bool:
+        """Whether the description asks for this strategy/variant (strategies = patterns; default: all)."""
+        import fnmatch
+
+        row = f"{strategy}/{variant}"
+        return not self.strategies or any(fnmatch.fnmatch(row, p) or fnmatch.fnmatch(strategy, p)
+                                          for p in self.strategies)
+
+    def inputs(self) -> list[Path]:
+        """The files whose change re-measures the app's rows: its folder (or its script, requirements, data)."""
+        return [self.folder]
+
+
+# --- reading and checking --------------------------------------------------------------------------------------
+def read_pyproject(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            data: dict[str, Any] = tomllib.load(file)
+            return data
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read it ({error.strerror})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path}: not valid TOML ({error})") from None
+
+
+def tool_table(root: Path) -> dict[str, Any]:
+    """The checked [tool.shipbench] table of root/pyproject.toml."""
+    return _checked_table(root.resolve())
+
+
+@functools.cache
+def _checked_table(root: Path) -> dict[str, Any]:
+    path = root / "pyproject.toml"
+    data = read_pyproject(path)
+    tool = data.get("tool", {}).get("shipbench")
+    if tool is None:
+        raise UsageError(f"{path} has no [tool.shipbench] table: describe your app there "
+                         "(README, 'Your own app')")
+    errors = schema_errors(tool)
+    if errors:
+        raise UsageError(f"{path}: " + "; ".join(errors))
+    return dict(tool)
+
+
+def schema_errors(tool: object) -> list[str]:
+    """Each problem as '[tool.shipbench.apps.gui] key: what was expected'."""
+    validator = jsonschema.Draft202012Validator(schema())
+    messages = []
+    for error in sorted(validator.iter_errors(tool), key=lambda e: [str(p) for p in e.absolute_path]):
+        messages.append(_describe(error))
+    return messages
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    path = [str(part) for part in error.absolute_path]
+    table = ".".join(["tool", "shipbench", *path[:-1]]) if path else "tool.shipbench"
+    key = path[-1] if path else None
+    where = f"[{table}] {key}" if key is not None else f"[{table}]"
+    if error.validator == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        unknown = [k for k in error.instance if k not in allowed]
+        table = ".".join(["tool", "shipbench", *path])
+        parts = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            parts.append(f"[{table}] {name}: unknown key" + (f" (did you mean {close[0]!r}?)" if close else
+                                                             f" (known: {', '.join(allowed)})"))
+        return "; ".join(parts)
+    if error.validator == "required":
+        table = ".".join(["tool", "shipbench", *path])
+        return f"[{table}]: {error.message}"
+    if error.validator == "enum":
+        return f"{where} = {error.instance!r}: expected one of {', '.join(map(repr, error.validator_value))}"
+    if error.validator == "oneOf" and key == "ready":
+        return f"{where} = {error.instance!r}: expected \"event\", \"exit\", \"first-frame\" or {{pattern = \"...\"}}"
+    return f"{where}: {error.message}"
+
+
+def load(root: Path) -> dict[str, App]:
+    """Every app the project describes, in the order of the file."""
+    root = root.resolve()
+    tool = tool_table(root)
+    return {name: _app(name, raw, root) for name, raw in tool["apps"].items()}
+
+
+def _app(name: str, raw: dict[str, Any], root: Path) -> App:
+    where = f"{root / 'pyproject.toml'} [tool.shipbench.apps.{name}]"
+    folder = (root / raw.get("path", ".")).resolve()
+    if not folder.is_dir():
+        raise UsageError(f"{where} path = {raw.get('path')!r}: no such folder")
+    starts = [key for key in ("module", "script", "console-script") if key in raw]
+    if len(starts) != 1:
+        raise UsageError(f"{where}: say how to start the app with exactly one of module, script or console-script"
+                         + (f" (found {', '.join(starts)})" if starts else ""))
+    kind = starts[0]
+    start = (kind, str(raw[kind]))
+    requirements = raw.get("requirements")
+    if requirements and not (folder / requirements).is_file():
+        raise UsageError(f"{where} requirements = {requirements!r}: no such file in {folder}")
+    if not requirements and not (folder / "pyproject.toml").is_file() and not (folder / "setup.py").is_file():
+        raise UsageError(f"{where}: {folder} is not a project (no pyproject.toml); name a requirements file "
+                         "with requirements = \"...\"")
+    entry_point = _check_start(where, folder, kind, start[1], requirements)
+    capabilities = frozenset(raw.get("capabilities", ()))
+    ready_raw = raw.get("ready", "event")
+    ready, pattern = ("pattern", ready_raw["pattern"]) if isinstance(ready_raw, dict) else (ready_raw, None)
+    if pattern is not None:
+        _check_regex(f"{where} ready.pattern", pattern)
+    if ready == "first-frame" and "window" not in capabilities:
+        raise UsageError(f"{where} ready = \"first-frame\": only an app with capabilities = [\"window\"] paints one")
+    throughput = _throughput(where, raw.get("throughput"))
+    if "throughput" in capabilities and throughput is None:
+        raise UsageError(f"{where}: capability \"throughput\" needs a [throughput] table (args, and event/key or "
+                         "pattern)")
+    if throughput is not None and "throughput" not in capabilities:
+        raise UsageError(f"{where}: a [throughput] table without the \"throughput\" capability")
+    for item in raw.get("data", ()):
+        if not (folder / item).exists():
+            raise UsageError(f"{where} data: {item!r} does not exist in {folder}")
+    own = {}
+    for key in ("pyinstaller-spec", "dockerfile"):
+        if key in raw:
+            path = (root / raw[key]).resolve()
+            if not path.is_file():
+                raise UsageError(f"{where} {key} = {raw[key]!r}: no such file")
+            own[key] = path
+    return App(
+        name=name, project=root, folder=folder, requirements=requirements, extras=tuple(raw.get("extras", ())),
+        start=start, entry_point=entry_point, args=tuple(raw.get("args", ())), capabilities=capabilities,
+        ready=ready, ready_pattern=pattern, probe_args=tuple(raw.get("probe-args", ())),
+        screenshot_args=tuple(raw["screenshot-args"]) if "screenshot-args" in raw else None,
+        throughput=throughput, gpu_args=tuple(raw["gpu-args"]) if "gpu-args" in raw else None,
+        data=tuple(raw.get("data", ())), hidden_imports=tuple(raw.get("hidden-imports", ())),
+        system_packages=tuple(raw.get("system-packages", ())), strategies=tuple(raw.get("strategies", ())),
+        pyinstaller_spec=own.get("pyinstaller-spec"), dockerfile=own.get("dockerfile"),
+        record_version=raw.get("record-version"),
+    )
+
+
+def _check_start(where: str, folder: Path, kind: str, value: str, requirements: str | None) -> str | None:
+    """The entry point must exist before anything is built; returns a console script's module:function."""
+    if kind == "script":
+        if not (folder / value).is_file():
+            raise UsageError(f"{where} script = {value!r}: no such file in {folder}")
+        return None
+    if kind == "module":
+        top = value.split(".")[0]
+        places = [folder / top, folder / f"{top}.py", folder / "src" / top, folder / "src" / f"{top}.py"]
+        if not requirements and not any(place.exists() for place in places):
+            raise UsageError(f"{where} module = {value!r}: no {top}/ or {top}.py in {folder} (or its src/)")
+        return None
+    pyproject = folder / "pyproject.toml"
+    scripts = read_pyproject(pyproject).get("project", {}).get("scripts", {}) if pyproject.is_file() else {}
+    if value not in scripts:
+        known = ", ".join(scripts) or "none"
+        raise UsageError(f"{where} console-script = {value!r}: {pyproject} [project.scripts] has no such entry "
+                         f"(it has: {known})")
+    return str(scripts[value])
+
+
+def _check_regex(where: str, pattern: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise UsageError(f"{where} = {pattern!r}: not a regular expression ({error})") from None
+
+
+def _throughput(where: str, raw: dict[str, Any] | None) -> Throughput | None:
+    if raw is None:
+        return None
+    pattern = raw.get("pattern")
+    if pattern is not None:
+        _check_regex(f"{where} throughput.pattern", pattern)
+        if re.compile(pattern).groups < 1:
+            raise UsageError(f"{where} throughput.pattern = {pattern!r}: needs a group around the figure")
+    if pattern is None and "key" not in raw:
+        raise UsageError(f"{where} [throughput]: say how to read the figure: key (of a JSON event) or pattern")
+    return Throughput(args=tuple(raw["args"]), quick_args=tuple(raw["quick-args"]) if "quick-args" in raw else None,
+                      event=raw.get("event", "result") if pattern is None else None, key=raw.get("key", "value"),
+                      pattern=pattern, unit=raw.get("unit", "per s"))

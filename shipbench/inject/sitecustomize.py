@@ -1,0 +1,169 @@
+"""The first-frame probe: shipbench puts this folder on a window app's PYTHONPATH (or, in a PyInstaller bundle,
+runs it as a runtime hook) to see when the app has painted its first frame, without changing the app.
+
+Python imports `sitecustomize` at start-up. With SHIPBENCH_FIRST_FRAME=1 this one waits for the app to import
+Qt (PySide6, PyQt6, PySide2 or PyQt5), then watches the application's events: after the first paint of a window
+it prints {"event": "ready", ...} on stdout, saves the window to SHIPBENCH_SCREENSHOT when that is set, and
+quits the app (SHIPBENCH_PROBE_QUIT=0 leaves it running). Without SHIPBENCH_FIRST_FRAME it does nothing but
+hand over to the interpreter's own sitecustomize, if there is one. With SHIPBENCH_EVIDENCE=FILE it writes, at
+exit, which modules and shared libraries the app loaded (the trimmed PyInstaller profile keeps those). Standard
+library only.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import json
+import os
+import sys
+import time
+
+_T0 = time.perf_counter()
+_QT_BINDINGS = ("PySide6", "PyQt6", "PySide2", "PyQt5")
+
+
+def _chain_to_the_next_sitecustomize() -> None:
+    """Run the sitecustomize this one shadows (Debian's python3 has one), as if this one were not there."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    rest = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
+    if spec is not None and spec.loader is not None and spec.origin != os.path.abspath(__file__):
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:  # as site.py does: report, never stop the app
+            print(f"Error in sitecustomize ({spec.origin}): {error!r}", file=sys.stderr)
+
+
+def _peak_rss_bytes() -> int | None:
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return int(peak if sys.platform == "darwin" else peak * 1024)
+    except (ImportError, OSError):
+        return None
+
+
+_APPLICATION_CLASSES = {"QtCore": "QCoreApplication", "QtGui": "QGuiApplication", "QtWidgets": "QApplication"}
+_filter: list[object] = []
+
+
+def _install_filter(binding: str) -> None:
+    """Put the first-frame filter on the running application (once), just before its event loop starts."""
+    if _filter:
+        return
+    core = sys.modules[f"{binding}.QtCore"]
+    app = core.QCoreApplication.instance()
+    if app is None:
+        return
+    paint = {core.QEvent.Type.Paint, core.QEvent.Type.Expose}
+
+    class FirstFrame(core.QObject):  # type: ignore[misc, name-defined]
+        seen = False
+
+        def eventFilter(self, watched: object, event: object) -> bool:  # noqa: N802 (Qt's name)
+            if not FirstFrame.seen and event.type() in paint:  # type: ignore[attr-defined]
+                FirstFrame.seen = True
+                core.QTimer.singleShot(0, lambda: _ready(binding, watched))
+            return False
+
+    _filter.append(FirstFrame())
+    app.installEventFilter(_filter[0])
+
+
+def _watch(binding: str, module_name: str) -> None:
+    """Wrap exec/exec_ of the module's application class (each of the three defines its own)."""
+    application = getattr(sys.modules[f"{binding}.{module_name}"], _APPLICATION_CLASSES[module_name])
+    for name in ("exec", "exec_"):
+        if name not in application.__dict__:
+            continue
+        original = getattr(application, name)  # static in Qt: app.exec() and QApplication.exec() alike
+
+        def patched(*args: object, _original: object = original) -> object:
+            _install_filter(binding)
+            return _original()  # type: ignore[operator]
+
+        setattr(application, name, staticmethod(patched))
+
+
+def _ready(binding: str, watched: object) -> None:
+    gui = importlib.import_module(f"{binding}.QtGui")
+    app = gui.QGuiApplication.instance()
+    window = watched.window() if hasattr(watched, "window") and callable(watched.window) else watched
+    shot = os.environ.get("SHIPBENCH_SCREENSHOT")
+    saved = None
+    if shot:
+        pixmap = None
+        screen = getattr(window, "screen", lambda: None)()
+        if screen is not None and hasattr(window, "winId"):
+            pixmap = screen.grabWindow(window.winId())
+        if (pixmap is None or pixmap.isNull()) and hasattr(window, "grab"):
+            pixmap = window.grab()
+        saved = bool(pixmap is not None and not pixmap.isNull() and pixmap.save(shot, "PNG"))
+    event = {"event": "ready", "probe": "first-frame", "binding": binding,
+             "in_process_s": round(time.perf_counter() - _T0, 4), "qt_platform": app.platformName(),
+             "text_renders": gui.QFontMetrics(app.font()).inFont("A"), "peak_rss_bytes": _peak_rss_bytes()}
+    if shot:
+        event["screenshot_saved"] = saved
+    print(json.dumps(event), flush=True)
+    if os.environ.get("SHIPBENCH_PROBE_QUIT", "1") != "0":
+        app.quit()
+
+
+class _QtImportWatcher(importlib.abc.MetaPathFinder):
+    """Sees `import <binding>.QtCore/QtGui/QtWidgets` and, once each has run, hooks its application's exec."""
+
+    def find_spec(self, fullname, path, target=None):  # type: ignore[no-untyped-def]
+        binding, _, module_name = fullname.partition(".")
+        if binding not in _QT_BINDINGS or module_name not in _APPLICATION_CLASSES:
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _ThenWatch(spec.loader, binding, module_name)
+        return spec
+
+
+class _ThenWatch(importlib.abc.Loader):
+    """The module's own loader (a loader may serve many modules: it is wrapped, not changed), then _watch."""
+
+    def __init__(self, loader: importlib.abc.Loader, binding: str, module_name: str) -> None:
+        self.loader, self.binding, self.module_name = loader, binding, module_name
+
+    def create_module(self, spec):  # type: ignore[no-untyped-def]
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):  # type: ignore[no-untyped-def]
+        self.loader.exec_module(module)
+        sys.modules[module.__name__] = module
+        _watch(self.binding, self.module_name)
+
+
+def _write_evidence(path: str) -> None:
+    """What the app loaded (modules, shared libraries), for a trimmed bundle that keeps exactly that."""
+    libraries: list[str] = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            libraries = sorted({line.split()[-1] for line in maps if ".so" in line.split()[-1]})
+    except OSError:
+        pass
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump({"modules": sorted(sys.modules), "libraries": libraries}, file)
+
+
+import importlib.util  # noqa: E402
+
+if os.environ.get("SHIPBENCH_FIRST_FRAME") == "1":
+    sys.meta_path.insert(0, _QtImportWatcher())
+if os.environ.get("SHIPBENCH_EVIDENCE"):
+    import atexit
+
+    atexit.register(_write_evidence, os.environ["SHIPBENCH_EVIDENCE"])
+if "__file__" in globals():  # not in a frozen bundle, where this runs as a runtime hook
+    _chain_to_the_next_sitecustomize()
