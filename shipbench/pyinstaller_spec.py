@@ -100,6 +100,8 @@ def write(app: App, folder: Path, harness: Path, first_frame_hook: Path) -> tupl
 
 
 def _dest(item: str) -> str:
-    """Where a data file goes in the bundle: its folder relative to the app's, so paths beside the code hold."""
-    parent = Path(item).parent.as_posix()
-    return "." if parent in ("", ".") else parent
+    """Where a data file goes in the bundle: its folder relative to the app's (less a src/ layout's src/), so
+    paths beside the code hold."""
+    parts = Path(item).parent.parts
+    parts = parts[1:] if parts[:1] == ("src",) else parts
+    return "/".join(parts) or "."

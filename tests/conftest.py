@@ -13,6 +13,8 @@ import pytest
 from shipbench import record
 
 ROOT = Path(__file__).resolve().parents[1]
+# apps not shaped like the samples, each a project of its own with a [tool.shipbench] description
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture(autouse=True)

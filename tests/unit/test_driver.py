@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shipbench import driver, record, strategies
+from shipbench import driver, record, settings, strategies
 from shipbench.errors import Failure
 from shipbench.runner import run_app
 from shipbench.strategies.base import Artifact, Context
@@ -57,15 +57,15 @@ class FakeStrategy:
 def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setitem(strategies.STRATEGIES, "fake", FakeStrategy())
     monkeypatch.setenv("SHIPBENCH_BUILD", str(tmp_path / "build"))
-    monkeypatch.setenv("SHIPBENCH_ROOT", str(Path(__file__).resolve().parents[2]))
+    monkeypatch.setenv("SHIPBENCH_PROJECT", str(Path(__file__).resolve().parents[2]))
     return tmp_path / "results"
 
 
 def test_each_variant_ends_as_one_record(fake: Path) -> None:
-    records = {r["variant"]: r for r in driver.run("fake", "gui", "3.12", results_dir=fake)}
+    records = {r["variant"]: r for r in driver.run("fake", ["gui"], "3.12", results_dir=fake)}
     assert len(list(fake.glob("*.json"))) == len(FakeStrategy.variants) == len(records)
     assert records["never-ready"]["status"] == "failed"
-    assert records["never-ready"]["reason"].startswith("no ready event within 2 s")
+    assert records["never-ready"]["reason"].startswith('not ready (no {"event": "ready"} line) within 2 s')
     assert records["never-ready"]["log_tail"] == ["loading..."]
     assert records["build-breaks"]["log_tail"][-1] == "last line"
     assert records["bug"]["reason"] == "shipbench error: KeyError: 'oops'"
@@ -74,10 +74,10 @@ def test_each_variant_ends_as_one_record(fake: Path) -> None:
 
 def test_skip_patterns_leave_a_skipped_record(fake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHIPBENCH_SKIP", "fake/never-*/gui, other/*")
-    records = {r["variant"]: r for r in driver.run("fake", "gui", "3.12", variants=["never-ready", "ready"],
+    records = {r["variant"]: r for r in driver.run("fake", ["gui"], "3.12", variants=["never-ready", "ready"],
                                                     results_dir=fake)}
     assert records["never-ready"]["status"] == "skipped"
-    assert "SHIPBENCH_SKIP (fake/never-*/gui)" in records["never-ready"]["reason"]
+    assert "the skip setting (fake/never-*/gui)" in records["never-ready"]["reason"]
     assert records["ready"]["status"] == "ok"
 
 
@@ -85,7 +85,7 @@ def test_unknown_variant_is_a_usage_error(fake: Path) -> None:
     from shipbench.errors import UsageError
 
     with pytest.raises(UsageError, match="unknown variant"):
-        driver.run("fake", "gui", "3.12", variants=["nope"], results_dir=fake)
+        driver.run("fake", ["gui"], "3.12", variants=["nope"], results_dir=fake)
 
 
 # --- re-runs reuse what has not changed ------------------------------------------------------------------------------
@@ -98,17 +98,20 @@ def project(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Path, Fake
         (root / app / "pyproject.toml").write_text(f"[project]\nname = '{app}'\n")
         (root / app / app / "__init__.py").write_text("VALUE = 1\n")
     (root / "fake.cfg").write_text("setting = 1\n")
+    (root / "pyproject.toml").write_text('[tool.shipbench.apps.gui]\npath = "app_gui"\nmodule = "app_gui"\n'
+                                         '[tool.shipbench.apps.dl]\npath = "app_dl"\nmodule = "app_dl"\n')
     strategy = FakeStrategy()
     monkeypatch.setitem(strategies.STRATEGIES, "fake", strategy)
     monkeypatch.setenv("SHIPBENCH_BUILD", str(tmp_path / "build"))
-    monkeypatch.setenv("SHIPBENCH_ROOT", str(root))
+    monkeypatch.setenv("SHIPBENCH_PROJECT", str(root))
+    monkeypatch.setattr(settings, "harness_root", lambda: root)  # the fake strategy's own file is fake.cfg here
     for name in ("SHIPBENCH_FRESH", "SHIPBENCH_SKIP", "SHIPBENCH_WARM_RUNS", "FAKE_TOOL_VERSION"):
         monkeypatch.delenv(name, raising=False)
     return root, strategy
 
 
 def _ready(results: Path, **kwargs: object) -> dict:
-    (rec,) = driver.run("fake", "gui", "3.12", variants=["ready"], results_dir=results, **kwargs)  # type: ignore[arg-type]
+    (rec,) = driver.run("fake", ["gui"], "3.12", variants=["ready"], results_dir=results, **kwargs)  # type: ignore[arg-type]
     return rec
 
 
@@ -171,7 +174,7 @@ def test_failed_rows_are_not_reused_and_repeated_variants_run_once(project: tupl
                                                                     tmp_path: Path) -> None:
     _root, strategy = project
     for _ in range(2):
-        driver.run("fake", "gui", "3.12", variants=["build-breaks", "build-breaks"], results_dir=tmp_path / "r")
+        driver.run("fake", ["gui"], "3.12", variants=["build-breaks", "build-breaks"], results_dir=tmp_path / "r")
     assert strategy.built == ["build-breaks", "build-breaks"]
 
 

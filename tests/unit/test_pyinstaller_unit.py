@@ -11,7 +11,8 @@ from conftest import ROOT
 
 from shipbench import portability
 from shipbench.fsutil import archive_format, download_size, largest_files, write_archive
-from shipbench.strategies.pyinstaller import PyInstallerStrategy, bundle_path, executable_name
+from shipbench.errors import Failure
+from shipbench.strategies.pyinstaller import PyInstallerStrategy, bundle_path
 
 
 def _trim():
@@ -21,16 +22,15 @@ def _trim():
     return module
 
 
-@pytest.mark.parametrize(("platform", "name"), [("linux", "app_gui"), ("darwin", "app_gui"),
-                                                 ("win32", "app_gui.exe")])
-def test_executable_names(platform: str, name: str) -> None:
-    assert executable_name("app_gui", platform) == name
-
-
-def test_bundle_paths_per_mode_and_platform() -> None:
-    dist = Path("dist")
-    assert bundle_path(dist, "app_dl", "onedir", "win32") == (dist / "app_dl", dist / "app_dl" / "app_dl.exe")
-    assert bundle_path(dist, "app_dl", "onefile", "linux") == (dist / "app_dl", dist / "app_dl")
+def test_the_bundle_is_whatever_the_spec_put_into_dist(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    (dist / "tool").mkdir(parents=True)
+    assert bundle_path(dist, "onedir", "win32") == (dist / "tool", dist / "tool" / "tool.exe")
+    assert bundle_path(dist, "onedir", "linux") == (dist / "tool", dist / "tool" / "tool")
+    assert bundle_path(dist, "onefile", "linux") == (dist / "tool", dist / "tool")
+    (dist / "other").mkdir()
+    with pytest.raises(Failure, match="2 entries"):
+        bundle_path(dist, "onedir")
 
 
 def test_variants_are_every_mode_and_profile() -> None:

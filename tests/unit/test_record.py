@@ -25,7 +25,7 @@ def test_write_is_atomic_and_named_by_key(tmp_path: Path, make_record) -> None:
 
 
 def test_an_invalid_record_is_refused_and_nothing_is_written(tmp_path: Path, make_record) -> None:
-    rec = make_record(app="cli")
+    rec = make_record(app="Not An App Name")
     with pytest.raises(ValueError, match="app"):
         record.write(rec, tmp_path)
     assert list(tmp_path.iterdir()) == []

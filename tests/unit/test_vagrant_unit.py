@@ -102,6 +102,7 @@ def test_the_relay_needs_only_the_files_copied_into_the_guest(tmp_path: Path) ->
     package = tmp_path / "shipbench"
     package.mkdir()
     for name in vagrant_strategy.RELAY_FILES:
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / "shipbench" / name, package / name)
     app = "import json; print(json.dumps({'event': 'ready'}))"
     result = subprocess.run([sys.executable, "-E", "-S", "-m", "shipbench.relay", "--", sys.executable, "-c", app],
@@ -131,8 +132,8 @@ def test_the_box_builder_refuses_without_an_output_folder() -> None:
 def test_without_vagrant_the_rows_are_skipped_with_the_way_to_install_it(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(vagrant_strategy.shutil, "which", lambda tool: None)
-    monkeypatch.setenv("SHIPBENCH_ROOT", str(ROOT))
-    written = driver.run("vagrant", "gui", "3.11", results_dir=tmp_path)
+    monkeypatch.setenv("SHIPBENCH_PROJECT", str(ROOT))
+    written = driver.run("vagrant", ["gui"], "3.11", results_dir=tmp_path)
     assert [r["status"] for r in written] == ["skipped"]
     assert "scripts/install-vagrant.sh" in written[0]["reason"]
     records, invalid = record.load_all([tmp_path])
@@ -141,8 +142,8 @@ def test_without_vagrant_the_rows_are_skipped_with_the_way_to_install_it(tmp_pat
 
 def test_a_python_the_box_does_not_have_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(vagrant_strategy, "unavailable_reason", lambda: None)
-    monkeypatch.setenv("SHIPBENCH_ROOT", str(ROOT))
-    written = driver.run("vagrant", "gui", "3.12", results_dir=tmp_path)
+    monkeypatch.setenv("SHIPBENCH_PROJECT", str(ROOT))
+    written = driver.run("vagrant", ["gui"], "3.12", results_dir=tmp_path)
     assert written[0]["status"] == "skipped" and "--python 3.11" in written[0]["reason"]
 
 

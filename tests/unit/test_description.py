@@ -1,0 +1,111 @@
+"""The app description: the samples and fixtures read as meant, and every bad description stops with a message
+that names the file, the key and what was expected, before anything is built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, ROOT
+
+from shipbench import description
+from shipbench.errors import UsageError
+
+
+def _project(tmp_path: Path, table: str, files: dict[str, str] | None = None) -> Path:
+    for name, text in (files or {"tool.py": "print('hi')\n", "requirements.txt": "\n"}).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (tmp_path / "pyproject.toml").write_text(table)
+    description._checked_table.cache_clear()
+    return tmp_path
+
+
+def _error(tmp_path: Path, table: str, files: dict[str, str] | None = None) -> str:
+    root = _project(tmp_path, table, files)
+    with pytest.raises(UsageError) as error:
+        description.load(root)
+    message = str(error.value)
+    assert str(root / "pyproject.toml") in message
+    return message
+
+
+def test_the_samples_are_described_by_capabilities_not_names() -> None:
+    apps = description.load(ROOT)
+    assert set(apps) == {"gui", "dl"}
+    assert apps["gui"].shows_window and not apps["gui"].uses_torch and apps["gui"].throughput is None
+    assert apps["dl"].uses_torch and apps["dl"].throughput is not None and not apps["dl"].shows_window
+    assert apps["dl"].throughput.key == "samples_per_s" and apps["dl"].throughput.quick_args
+    assert apps["gui"].command("py", "bin", "/app") == ["py", "-m", "app_gui"]
+
+
+def test_the_fixtures_read_as_meant() -> None:
+    (tool,) = description.load(FIXTURES / "wordcount").values()
+    assert tool.start == ("console-script", "wordcount") and tool.entry_point == "wordcount.cli:main"
+    assert tool.ready == "exit" and tool.command("py", "/v/bin", "/app") == ["/v/bin/wordcount", "--top", "3"]
+    (window,) = description.load(FIXTURES / "quietwindow").values()
+    assert window.first_frame and window.shows_window
+    (trainer,) = description.load(FIXTURES / "trainer").values()
+    assert trainer.requirements == "requirements.txt" and trainer.ready == "pattern"
+    assert trainer.install_items("/vagrant/app") == ["-r", "/vagrant/app/requirements.txt"]
+    assert trainer.command("py", "bin", "/app")[:2] == ["py", "/app/train.py"]
+
+
+def test_a_misspelt_key_is_named_with_the_likely_one(tmp_path: Path) -> None:
+    message = _error(tmp_path, '[tool.shipbench.apps.tool]\nscript = "tool.py"\nrequirements = "requirements.txt"\n'
+                               'capabilites = ["window"]\n')
+    assert "[tool.shipbench.apps.tool] capabilites: unknown key (did you mean 'capabilities'?)" in message
+
+
+def test_a_missing_start_says_what_is_expected(tmp_path: Path) -> None:
+    message = _error(tmp_path, '[tool.shipbench.apps.tool]\nrequirements = "requirements.txt"\n')
+    assert "exactly one of module, script or console-script" in message
+
+
+def test_no_apps_table_and_no_table_at_all(tmp_path: Path) -> None:
+    assert "'apps' is a required property" in _error(tmp_path, "[tool.shipbench]\nwarm-runs = 3\n")
+    assert "has no [tool.shipbench] table" in _error(tmp_path, "[project]\nname = 'x'\n")
+
+
+def test_an_unknown_capability_lists_the_known_ones(tmp_path: Path) -> None:
+    message = _error(tmp_path, '[tool.shipbench.apps.tool]\nscript = "tool.py"\nrequirements = "requirements.txt"\n'
+                               'capabilities = ["sound"]\n')
+    assert "capabilities" in message and "'window', 'throughput', 'torch'" in message
+
+
+@pytest.mark.parametrize(("start", "says"), [
+    ('script = "missing.py"', "script = 'missing.py': no such file"),
+    ('module = "nothere"', "module = 'nothere': no nothere/ or nothere.py"),
+    ('console-script = "nope"', "console-script = 'nope'"),
+])
+def test_an_entry_point_that_does_not_exist(tmp_path: Path, start: str, says: str) -> None:
+    message = _error(tmp_path, f"[project]\nname = 'x'\n[project.scripts]\nother = 'x:main'\n"
+                               f"[tool.shipbench.apps.tool]\n{start}\n")
+    assert says in message
+
+
+def test_a_bad_ready_and_a_bad_pattern(tmp_path: Path) -> None:
+    head = '[tool.shipbench.apps.tool]\nscript = "tool.py"\nrequirements = "requirements.txt"\n'
+    assert 'expected "event", "exit", "first-frame"' in _error(tmp_path, head + 'ready = "soon"\n')
+    assert "not a regular expression" in _error(tmp_path, head + 'ready = { pattern = "(unclosed" }\n')
+    assert "only an app with capabilities" in _error(tmp_path, head + 'ready = "first-frame"\n')
+
+
+def test_throughput_needs_its_table_and_a_way_to_read_the_figure(tmp_path: Path) -> None:
+    head = '[tool.shipbench.apps.tool]\nscript = "tool.py"\nrequirements = "requirements.txt"\n'
+    assert "needs a [throughput] table" in _error(tmp_path, head + 'capabilities = ["throughput"]\n')
+    assert "needs a group" in _error(tmp_path, head + 'capabilities = ["throughput"]\n'
+                                                      '[tool.shipbench.apps.tool.throughput]\nargs = []\n'
+                                                      'pattern = "[0-9]+ per s"\n')
+
+
+def test_a_wrong_type_names_the_key(tmp_path: Path) -> None:
+    message = _error(tmp_path, '[tool.shipbench]\nwarm-runs = "five"\n[tool.shipbench.apps.tool]\n'
+                               'script = "tool.py"\nrequirements = "requirements.txt"\n')
+    assert "[tool.shipbench] warm-runs: 'five' is not of type 'integer'" in message
+
+
+def test_strategies_patterns_choose_rows() -> None:
+    (trainer,) = description.load(FIXTURES / "trainer").values()
+    assert trainer.wants("venv", "uv") and not trainer.wants("venv", "pip")
+    assert trainer.wants("bake", "cpu") and not trainer.wants("vagrant", "libvirt")
