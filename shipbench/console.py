@@ -62,14 +62,14 @@ def summary_table(records: Sequence[dict[str, Any]]) -> Table:
     table = Table(title="shipbench: this run")
     table.add_column("row")
     table.add_column("status")
-    for column in ("size", "set-up cold", "set-up warm", "start-up cold", "start-up warm", "samples/s"):
+    for column in ("size", "set-up cold", "set-up warm", "start-up cold", "start-up warm", "throughput"):
         table.add_column(column, justify="right")
     colors = {"ok": "green", "skipped": "yellow", "failed": "red"}
     for record in records:
         metrics = record["metrics"]
         setup = metrics.get("setup_s", {})
         startup = metrics.get("startup_s", {})
-        samples = metrics.get("samples_per_s", {}).get("median")
+        samples = metrics.get("throughput", {}).get("median")
         status = f"[{colors[record['status']]}]{record['status']}[/]"
         if record.get("reused"):
             status += f"\n[cyan]reused[/] [dim](measured {escape(record['created'][:16])})[/]"
@@ -83,6 +83,6 @@ def summary_table(records: Sequence[dict[str, Any]]) -> Table:
             _seconds(setup.get("warm")),
             _seconds(startup.get("cold")),
             _seconds(startup.get("warm", {}).get("median")),
-            f"{samples:,.0f}" if samples else "–",
+            f"{samples:,.0f} {metrics.get('throughput_unit', '')}".strip() if samples else "–",
         )
     return table
