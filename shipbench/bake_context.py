@@ -63,8 +63,9 @@ def dependencies(app: description.App) -> list[str]:
     lines = list(project.get("dependencies", []))
     for extra in app.extras:
         lines += project.get("optional-dependencies", {}).get(extra, [])
-    lines += data.get("build-system", {}).get("requires", ["setuptools>=61", "wheel"])
-    return lines
+    backend = data.get("build-system", {}).get("requires", ["setuptools>=61"])
+    # setuptools before 70.1 asks for `wheel` at build time, which --no-build-isolation cannot fetch then
+    return lines + backend + (["wheel"] if any(r.startswith("setuptools") for r in backend) else [])
 
 
 def stage(ctx: Context, context: Path, base: str) -> Staged:
