@@ -68,6 +68,7 @@ def _run_app(strategy: Strategy, app: App, python: str, variants: list[str], res
         rec = record.new_record(key, command)
         rec["versions"]["shipbench"] = _shipbench_version()
         rec["inputs"] = row_inputs.as_record()
+        rec["capabilities"] = sorted(app.capabilities)
         row = f"{strategy.name}/{variant}/{app.name}"
         skipped_by = [pattern for pattern in settings.skip_patterns() if fnmatch.fnmatch(row, pattern)]
         not_wanted = not app.wants(strategy.name, variant)

@@ -6,25 +6,10 @@ answer, the text says so instead of guessing.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from .tables import fmt_bytes, fmt_seconds, variant_name
-
-# What each way of shipping isolates: the one qualitative column that no measurement can supply.
-ISOLATION = {
-    "venv": "Python packages only; shares the interpreter and the OS",
-    "pyinstaller": "its own Python and libraries; shares the OS's libc, GL and fonts",
-    "bake": "its own filesystem and processes; shares the host's kernel",
-    "vagrant": "its own kernel and OS",
-}
-# The files a team maintains for each way (their line count stands in for the learning cost).
-CONFIG_FILES = {
-    "venv": ["app_gui/pyproject.toml", "app_dl/pyproject.toml", "tox.ini"],
-    "pyinstaller": ["pyinstaller/app_gui.spec", "pyinstaller/app_dl.spec", "pyinstaller/trim.py"],
-    "bake": ["docker-bake.hcl", "docker/gui.Dockerfile", "docker/dl.Dockerfile", ".dockerignore"],
-    "vagrant": ["vagrant/Vagrantfile", "vagrant/provision.sh", "vagrant/build-box.sh"],
-}
+from .. import strategies
+from .tables import capabilities, fmt_bytes, fmt_seconds, variant_name
 
 
 def _name(rec: dict[str, Any]) -> str:
@@ -35,14 +20,18 @@ def _ok(records: list[dict[str, Any]], app: str) -> list[dict[str, Any]]:
     return [r for r in records if r["app"] == app and r["status"] == "ok" and not r["variant"].endswith("gpu")]
 
 
+def _apps(records: list[dict[str, Any]]) -> list[str]:
+    return sorted({r["app"] for r in records})
+
+
 def _smallest_download(records: list[dict[str, Any]]) -> str:
     lines = []
-    for app in ("gui", "dl"):
+    for app in _apps(records):
         ranked = sorted((r for r in _ok(records, app) if r["metrics"].get("download_bytes")),
                         key=lambda r: r["metrics"]["download_bytes"])
         if ranked:
             best = ranked[0]
-            text = f"app_{app}: {_name(best)}, {fmt_bytes(best['metrics']['download_bytes'])} to download"
+            text = f"{app}: {_name(best)}, {fmt_bytes(best['metrics']['download_bytes'])} to download"
             if len(ranked) > 1:
                 factor = ranked[-1]["metrics"]["download_bytes"] / best["metrics"]["download_bytes"]
                 text += f" ({factor:.1f}× less than the largest, {_name(ranked[-1])})"
@@ -52,12 +41,12 @@ def _smallest_download(records: list[dict[str, Any]]) -> str:
 
 def _fastest_start(records: list[dict[str, Any]]) -> str:
     lines = []
-    for app in ("gui", "dl"):
+    for app in _apps(records):
         ranked = sorted((r for r in _ok(records, app) if r["metrics"].get("startup_s")),
                         key=lambda r: r["metrics"]["startup_s"]["warm"]["median"])
         if ranked:
             best = ranked[0]
-            lines.append(f"app_{app}: {_name(best)} py{best['python']}, "
+            lines.append(f"{app}: {_name(best)} py{best['python']}, "
                          f"{fmt_seconds(best['metrics']['startup_s']['warm']['median'])} warm")
     return "; ".join(lines) or "no start-up times measured yet"
 
@@ -86,7 +75,7 @@ def _gpu_environment(records: list[dict[str, Any]]) -> str:
 
 def _desktop(records: list[dict[str, Any]]) -> str:
     candidates = []
-    for rec in _ok(records, "gui"):
+    for rec in (r for app in _apps(records) for r in _ok(records, app) if "window" in capabilities(r)):
         portability = rec["metrics"].get("portability")
         if not portability or not rec["metrics"].get("download_bytes"):
             continue
@@ -95,7 +84,7 @@ def _desktop(records: list[dict[str, Any]]) -> str:
             needs = sorted({n for result in portability.values() for n in result.get("needs", [])})
             candidates.append((rec["metrics"]["download_bytes"], rec, needs))
     if not candidates:
-        return "no GUI bundle has portability evidence yet"
+        return "no bundle of a window app has portability evidence yet"
     _size, best, needs = min(candidates, key=lambda c: c[0])
     return (f"{_name(best)}: {fmt_bytes(best['metrics']['download_bytes'])} to download, starts in "
             f"{fmt_seconds(best['metrics']['startup_s']['warm']['median'])}, ran on every clean target tried "
@@ -111,38 +100,37 @@ def recommendations(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
     ]
 
 
-def _lines(root: Path, files: list[str]) -> str:
-    present = [root / f for f in files if (root / f).is_file()]
-    if not present:
-        return "–"
-    total = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in present)
-    return f"{total} lines in {len(present)} files"
+def _maintained(records: list[dict[str, Any]]) -> str:
+    """The files a team keeps for this way (each record names its own, with line counts): their total."""
+    files: dict[str, int] = {}
+    for rec in records:
+        for item in rec.get("maintained_files", []):
+            files[item["path"]] = item["lines"]
+    return f"{sum(files.values())} lines in {len(files)} files" if files else "–"
 
 
-def qualities(records: list[dict[str, Any]], root: Path) -> list[tuple[str, ...]]:
-    """(strategy, isolation, what the target needs, measured on, GUI, GPU, learning cost) per strategy."""
+def qualities(records: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """(strategy, isolation, what the target needs, measured on, window, GPU, what the team maintains) per
+    strategy: the qualitative facts from the strategy's module, the evidence from its records."""
     rows: list[tuple[str, ...]] = []
     for strategy in sorted({r["strategy"] for r in records}):
         mine = [r for r in records if r["strategy"] == strategy]
         ok = [r for r in mine if r["status"] == "ok"]
         systems = sorted({f"{r['os']}-{r['arch']}" for r in ok}) or ["nowhere yet"]
-        if strategy == "venv":
-            pythons = sorted({r["python"] for r in ok}, key=lambda v: tuple(map(int, v.split("."))))
-            needs = f"Python {', '.join(pythons) or '?'} and an installer (uv or pip), network or a wheel cache"
-        elif strategy == "bake":
-            needs = "a container engine; for the GUI an X server socket; for GPUs the NVIDIA Container Toolkit"
-        elif strategy == "vagrant":
-            boxes = sorted({r["metrics"]["vm"]["box_bytes"] for r in ok if r["metrics"].get("vm")})
-            how = sorted({r["metrics"]["vm"]["acceleration_label"] for r in ok if r["metrics"].get("vm")})
-            needs = (f"Vagrant with a provider (here libvirt and QEMU) and the box ({fmt_bytes(boxes[-1])})"
-                     if boxes else "Vagrant with a provider (here libvirt and QEMU) and a box")
-            needs += "; hardware virtualization (VT-x/AMD-V) for native speed" + (
-                f" (measured here with {', '.join(how)})" if how else "")
-        else:
-            packages = sorted({n for r in ok for result in r["metrics"].get("portability", {}).values()
-                               for n in result.get("needs", [])})
-            needs = ("Debian packages " + ", ".join(packages)) if packages else "no portability evidence"
-        gui = [r for r in ok if r["app"] == "gui"]
+        known = strategies.STRATEGIES.get(strategy)
+        needs = known.target_needs if known else "?"
+        pythons = sorted({r["python"] for r in ok}, key=lambda v: tuple(map(int, v.split("."))))
+        if strategy == "venv" and pythons:
+            needs += f" (measured with Python {', '.join(pythons)})"
+        boxes = sorted({r["metrics"]["vm"]["box_bytes"] for r in ok if r["metrics"].get("vm")})
+        how = sorted({r["metrics"]["vm"]["acceleration_label"] for r in ok if r["metrics"].get("vm")})
+        if boxes:
+            needs += f"; the box is {fmt_bytes(boxes[-1])}" + (f", measured here with {', '.join(how)}" if how else "")
+        packages = sorted({n for r in ok for result in r["metrics"].get("portability", {}).values()
+                           for n in result.get("needs", [])})
+        if packages:
+            needs += "; in a clean Debian: " + ", ".join(packages)
+        gui = [r for r in ok if "window" in capabilities(r)]
         shown = sum(1 for r in gui if r["metrics"].get("screenshot"))
         x11 = sum(1 for r in gui if r["metrics"].get("x11", {}).get("status") == "ok")
         gui_text = f"{shown} of {len(gui)} rendered (screenshots)" + (f", {x11} over X11" if x11 else "") if gui \
@@ -152,10 +140,10 @@ def qualities(records: list[dict[str, Any]], root: Path) -> list[tuple[str, ...]
             "trained on CUDA" if (r["status"] == "ok" and r["metrics"].get("gpu", {}).get("status") == "ok")
             else (r["reason"] or r["metrics"].get("gpu", {}).get("reason") or "not measured") for r in gpu_rows
         })) or "not measured"
-        rows.append((strategy, ISOLATION.get(strategy, "?"), needs, ", ".join(systems), gui_text, gpu_text,
-                     _lines(root, CONFIG_FILES.get(strategy, []))))
+        rows.append((strategy, known.isolation if known else "?", needs, ", ".join(systems), gui_text, gpu_text,
+                     _maintained(mine)))
     return rows
 
 
-QUALITY_COLUMNS = ("strategy", "isolation", "what the target machine needs", "measured on", "GUI", "GPU",
+QUALITY_COLUMNS = ("strategy", "isolation", "what the target machine needs", "measured on", "window", "GPU",
                    "what the team maintains")

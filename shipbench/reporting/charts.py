@@ -93,18 +93,19 @@ def _startup(records: list[dict[str, Any]]) -> Any:
 def _throughput(records: list[dict[str, Any]]) -> Any:
     fig, ax = _figure(len(records))
     positions = list(range(len(records)))
-    summary = [r["metrics"]["samples_per_s"] for r in records]
+    summary = [r["metrics"]["throughput"] for r in records]
     medians = [s["median"] for s in summary]
     ax.barh(positions, medians, xerr=[[s["median"] - s["min"] for s in summary],
                                       [s["max"] - s["median"] for s in summary]],
             color=WARM, height=0.5, capsize=3)
     for position, rec, median in zip(positions, records, medians, strict=True):
-        ratio = rec["metrics"].get("samples_ratio_to_baseline")
+        ratio = rec["metrics"].get("throughput_ratio_to_baseline")
         if ratio:
             ax.annotate(f"{ratio:.2f}× venv", (median, position), xytext=(6, -3), textcoords="offset points")
     ax.set_yticks(positions, [_label(r) for r in records])
     ax.invert_yaxis()
-    ax.set_xlabel("samples/s on the CPU (median, min–max)")
+    units = sorted({r["metrics"].get("throughput_unit", "") for r in records} - {""})
+    ax.set_xlabel(f"{' / '.join(units) or 'throughput'} on the CPU (median, min–max)")
     return fig
 
 
@@ -135,21 +136,22 @@ def charts(rows_by_app: dict[str, list[dict[str, Any]]], gpu_records: list[dict[
         ok = [r for r in records if r["status"] == "ok"]
         sized = [r for r in ok if r["metrics"].get("size_bytes")]
         if sized:
-            drawn.append(Chart(f"size-{app}", f"app_{app}: size on disk and download size", _svg(_paired_bars(
+            drawn.append(Chart(f"size-{app}", f"{app}: size on disk and download size", _svg(_paired_bars(
                 sized, ("on disk", "size_bytes"), ("download", "download_bytes"), "MB", 1e6), f"size-{app}")))
         started = [r for r in ok if r["metrics"].get("startup_s", {}).get("warm")]
         if started:
-            drawn.append(Chart(f"startup-{app}", f"app_{app}: start-up, cold and warm",
+            drawn.append(Chart(f"startup-{app}", f"{app}: start-up, cold and warm",
                                _svg(_startup(started), f"startup-{app}")))
         built = [r for r in ok if r["metrics"].get("setup_s")]
         if built:
-            drawn.append(Chart(f"setup-{app}", f"app_{app}: set-up / build time, cold and warm cache", _svg(
+            drawn.append(Chart(f"setup-{app}", f"{app}: set-up / build time, cold and warm cache", _svg(
                 _paired_bars(built, ("cold", "setup_s.cold"), ("warm", "setup_s.warm"), "seconds", 1), f"setup-{app}")))
-        trained = [r for r in ok if r["metrics"].get("samples_per_s")]
+        trained = [r for r in ok if r["metrics"].get("throughput")]
         if trained:
-            drawn.append(Chart(f"throughput-{app}", f"app_{app}: training throughput on the CPU",
+            drawn.append(Chart(f"throughput-{app}", f"{app}: throughput on the CPU",
                                _svg(_throughput(trained), f"throughput-{app}")))
     measured_gpu = [r for r in gpu_records if r["status"] == "ok" and r["metrics"].get("gpu", {}).get("batches")]
     if measured_gpu:
-        drawn.append(Chart("gpu", "app_dl: training throughput on the GPU", _svg(_gpu(measured_gpu), "gpu")))
+        drawn.append(Chart("gpu", "training throughput on the GPU (each app's gpu-args)",
+                           _svg(_gpu(measured_gpu), "gpu")))
     return drawn

@@ -86,7 +86,7 @@ def _screenshots(report: Report, python: str | None) -> str:
     shots = []
     for rec in report.records:
         relative = rec["metrics"].get("screenshot")
-        if rec["app"] != "gui" or rec["status"] != "ok" or not relative or rec["python"] != python:
+        if rec["status"] != "ok" or not relative or rec["python"] != python:
             continue
         for suffix, path in (("", relative), (" (X11)", rec["metrics"].get("x11", {}).get("screenshot"))):
             file = Path(rec.get("_source", ".")).parent / path if path else None
@@ -112,7 +112,7 @@ def render(report: Report, root: Path = Path(".")) -> str:
 
     parts.append("<h2>What the numbers say</h2>")
     parts.append(_table(("priority", "derived from the records"), recommendations(report.records)))
-    parts.append(_table(QUALITY_COLUMNS, qualities(report.records, root)))
+    parts.append(_table(QUALITY_COLUMNS, qualities(report.records)))
 
     notes: dict[str, int] = {}
     python = common_python(report.records)
@@ -140,7 +140,8 @@ def render(report: Report, root: Path = Path(".")) -> str:
     gpu, gaps = gpu_rows(report), gpu_gaps(report)
     if gpu or gaps:
         parts += ["<h2>Training on the GPU</h2>",
-                  '<p class="explain">app_dl on CUDA (bf16 autocast, hidden 4096): median samples/s per batch size, '
+                  '<p class="explain">Each torch app on CUDA with its description\'s gpu-args: median samples/s per '
+                  'batch size, '
                   "achieved TFLOP/s, the fraction of the card's measured matmul peak, and the ratio to the host's "
                   "own PyTorch on the same card.</p>"]
         if gpu:

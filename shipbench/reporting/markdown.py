@@ -60,7 +60,7 @@ def render(report: Report, root: Path = Path(".")) -> str:
                 f"{len(report.not_ok)} skipped or failed.", ""]
     out += ["## What the numbers say", "", *_table(("priority", "derived from the records"),
                                                    recommendations(report.records)), ""]
-    out += [*_table(QUALITY_COLUMNS, qualities(report.records, root)), ""]
+    out += [*_table(QUALITY_COLUMNS, qualities(report.records)), ""]
     notes: dict[str, int] = {}
     matrices = overview(report.records, notes)
     if matrices:
@@ -82,7 +82,8 @@ def render(report: Report, root: Path = Path(".")) -> str:
     gpu, gaps = gpu_rows(report), gpu_gaps(report)
     if gpu or gaps:
         out += ["## Training on the GPU", "",
-                "_app_dl on CUDA (bf16 autocast, hidden 4096): median samples/s (min – max, n runs) per batch size, "
+                "_Each torch app on CUDA with its description's gpu-args: median samples/s (min – max, n runs) per "
+                "batch size, "
                 "achieved TFLOP/s, the fraction of the card's measured matmul peak, and the ratio to the host's "
                 "own PyTorch on the same card._", ""]
         if gpu:

@@ -27,8 +27,8 @@ COLUMNS = (
     Column("start warm", metric("startup_s.warm.median", numeric=True), fmt_seconds, "min"),
     Column("start vs venv", metric("startup_ratio_to_baseline", numeric=True), fmt_ratio, "min"),
     Column("peak RSS", metric("peak_rss_bytes", numeric=True), fmt_bytes, "min"),
-    Column("samples/s (CPU)", metric("samples_per_s.median", numeric=True), fmt_rate, "max"),
-    Column("train vs venv", metric("samples_ratio_to_baseline", numeric=True), fmt_ratio, "max"),
+    Column("throughput (CPU)", metric("throughput.median", numeric=True), fmt_rate, "max"),
+    Column("throughput vs venv", metric("throughput_ratio_to_baseline", numeric=True), fmt_ratio, "max"),
 )
 
 
@@ -57,7 +57,7 @@ def overview(records: list[dict[str, Any]], notes: dict[str, int]) -> list[Matri
     python = common_python(records)
     chosen = [r for r in records if r["python"] == python and not r["variant"].endswith("gpu")]
     matrices = []
-    for app in ("gui", "dl"):
+    for app in sorted({r["app"] for r in chosen}):
         rows = [r for r in chosen if r["app"] == app]
         if not rows:
             continue

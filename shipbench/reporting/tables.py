@@ -55,7 +55,7 @@ class Metric:
     explanation: str
     get: Callable[[dict[str, Any]], Any]
     render: Callable[[Any], str]
-    apps: tuple[str, ...] = ("gui", "dl")
+    needs: str | None = None  # the capability an app must have for this metric to apply (description.py)
 
 
 METRICS = (
@@ -74,10 +74,11 @@ METRICS = (
            "(1.00× = as fast as the venv)", metric("startup_ratio_to_baseline"), fmt_ratio),
     Metric("Peak memory (RSS)", "largest resident set of the app process over all runs", metric("peak_rss_bytes"),
            fmt_bytes),
-    Metric("Training throughput", "app_dl samples/s: median (min – max, n runs), warm-up steps excluded",
-           metric("samples_per_s"), fmt_summary(fmt_rate), apps=("dl",)),
-    Metric("Training throughput relative to a venv", "median samples/s over the same trainer in a venv measured "
-           "right after it (1.00× = no cost)", metric("samples_ratio_to_baseline"), fmt_ratio, apps=("dl",)),
+    Metric("Throughput", "the app's own figure (its unit in the cell): median (min – max, n runs)",
+           lambda m: {**m["throughput"], "unit": m.get("throughput_unit", "")} if m.get("throughput") else None,
+           lambda value: f"{fmt_summary(fmt_rate)(value)} {value['unit']}".strip(), needs="throughput"),
+    Metric("Throughput relative to a venv", "median figure over the same app in a venv measured right after it "
+           "(1.00× = no cost)", metric("throughput_ratio_to_baseline"), fmt_ratio, needs="throughput"),
 )
 
 
@@ -108,13 +109,20 @@ class Report:
 
 
 LABEL_COLUMNS = ("strategy", "variant", "app", "python", "os")
-APP_ORDER = {"gui": 0, "dl": 1}
+
+
+def capabilities(record: dict[str, Any]) -> set[str]:
+    """What the record's app can do, as its description said (older records: inferred from what was measured)."""
+    if isinstance(record.get("capabilities"), list):
+        return set(record["capabilities"])
+    metrics = record["metrics"]
+    found = {"window"} if metrics.get("screenshot") or metrics.get("qt_platform") else set()
+    return found | ({"throughput"} if metrics.get("throughput") or metrics.get("samples_per_s") else set())
 
 
 def _sort_key(record: dict[str, Any]) -> tuple[Any, ...]:
     python = tuple(int(part) for part in record["python"].split("."))
-    app = APP_ORDER.get(record["app"], 99)
-    return (app, record["strategy"], record["variant"], python, record["os"], record["host"]["name"])
+    return (record["app"], record["strategy"], record["variant"], python, record["os"], record["host"]["name"])
 
 
 GPU_COLUMNS = ("row", "card", "batch size", "samples/s", "TFLOP/s", "fraction of peak", "vs venv")
@@ -287,7 +295,7 @@ def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[P
     for metric in METRICS:
         rows = []
         for rec in records:
-            if rec["app"] not in metric.apps:
+            if metric.needs and metric.needs not in capabilities(rec):
                 continue
             label = {column: rec[column] for column in LABEL_COLUMNS}
             if emulated(rec):

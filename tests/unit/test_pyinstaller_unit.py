@@ -10,8 +10,8 @@ import pytest
 from conftest import ROOT
 
 from shipbench import portability
-from shipbench.fsutil import archive_format, download_size, largest_files, write_archive
 from shipbench.errors import Failure
+from shipbench.fsutil import archive_format, download_size, largest_files, write_archive
 from shipbench.strategies.pyinstaller import PyInstallerStrategy, bundle_path
 
 

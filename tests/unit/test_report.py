@@ -17,7 +17,9 @@ def test_report_has_a_table_per_metric_and_the_reasons(tmp_path: Path, make_reco
     ok = make_record(python="3.11")
     ok["metrics"]["size_bytes"] = 123_400_000
     dl = make_record(app="dl", python="3.11")
-    dl["metrics"]["samples_per_s"] = {"median": 80000.0, "min": 79000.0, "max": 81000.0, "n": 3}
+    dl["metrics"]["throughput"] = {"median": 80000.0, "min": 79000.0, "max": 81000.0, "n": 3}
+    dl["metrics"]["throughput_unit"] = "samples/s"
+    dl["capabilities"] = ["throughput", "torch"]
     skipped = make_record("skipped", python="3.13")
     skipped["reason"] = "no Python 3.13 on this host"
     failed = make_record("failed", variant="pip")
@@ -27,11 +29,11 @@ def test_report_has_a_table_per_metric_and_the_reasons(tmp_path: Path, make_reco
     assert write_report([results], tmp_path / "report") == 0
     md = (tmp_path / "report" / "report.md").read_text()
     html = (tmp_path / "report" / "index.html").read_text()
-    for title in ("Size on disk", "Set-up / build time, cold cache", "Start-up, warm", "Training throughput"):
+    for title in ("Size on disk", "Set-up / build time, cold cache", "Start-up, warm", "Throughput"):
         assert f"## {title}" in md and f"<h3>{title}</h3>" in html
     assert "123.4 MB" in md
     assert "0.200 s (0.150 s – 0.250 s, n=5)" in md
-    assert "80,000 (79,000 – 81,000, n=3)" in md
+    assert "80,000 (79,000 – 81,000, n=3) samples/s" in md
     assert "no Python 3.13 on this host" in md and "no ready event within 60 s" in html
     assert "Not measured in any record" in md  # download size: nothing measures it yet
     assert "src=\"http" not in html and "href=\"http" not in html  # self-contained: nothing from the network
