@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU throughput of app_dl through every strategy that reaches the GPU on this machine: the machine's own
+# GPU throughput of each torch app (its gpu-args) through every strategy that reaches the GPU on this machine: the machine's own
 # PyTorch ("venv"), a PyInstaller onedir bundle built here, and the CUDA image with --gpus all where Docker and
 # the NVIDIA Container Toolkit are. Writes one record per row to evidence/gpu/<host>/ (or the folder given).
 #

@@ -115,8 +115,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("app-timeout", _whole(1), lambda: 120, "seconds an app may take to be ready"),
     Option("qt-platform", _text, lambda: "offscreen", "QT_QPA_PLATFORM of window apps: offscreen needs no "
            "display; xcb (with DISPLAY) draws on X11"),
-    Option("torch", _text, lambda: "auto", "where torch comes from: auto, cpu-index, pypi, a wheel or a folder "
-           "(README, 'Where torch comes from')"),
+    Option("torch", _text, lambda: "auto", "where torch comes from: auto, pypi, index:URL or wheels:DIR "
+           "(see Where torch comes from)"),
     Option("base-image", _text, lambda: "", "the images' base (default: python:X.Y-slim, else one built from "
            "Debian packages)"),
     Option("bake-cache", _text, lambda: "", 'an external BuildKit cache for bake, e.g. "type=gha"'),

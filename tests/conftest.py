@@ -117,3 +117,21 @@ def torch_missing(python: str = "3.11") -> str | None:
     except Skip as skip:
         return skip.reason
     return None
+
+
+def run_fixture(strategy: str, fixture: str, base: Path, *args: str, project: Path | None = None) -> dict[str, Any]:
+    """Run one strategy on a fixture app (its own project), return its records by variant; the log on failure."""
+    folder = project or FIXTURES / fixture
+    result = run_cli("run", strategy, "--project", str(folder), "--python", "3.11", "--results", str(base / "results"),
+                     "--build", str(base / "build"), "--warm-runs", "3", *args)
+    records, invalid = record.load_all([base / "results"])
+    assert not invalid, invalid
+    found = {r["variant"]: r for r in records if r["strategy"] == strategy}
+    assert found, result.stdout[-3000:] + result.stderr[-3000:]
+    return found
+
+
+def ok_metrics(rec: dict[str, Any]) -> dict[str, Any]:
+    assert rec["status"] == "ok", f"{rec['reason']}\n" + "\n".join(rec.get("log_tail", []))
+    metrics: dict[str, Any] = rec["metrics"]
+    return metrics

@@ -28,7 +28,7 @@ pytestmark = requires(vagrant_strategy.unavailable_reason(), "bash scripts/insta
 
 def _run(results: Path, **env: str) -> dict[str, Any]:
     result = run_cli("run", "vagrant", "--app", "gui", "--python", "3.11", "--results", str(results),
-                     env={"SHIPBENCH_ROOT": str(ROOT), "SHIPBENCH_WARM_RUNS": "5", **env})
+                     env={"SHIPBENCH_PROJECT": str(ROOT), "SHIPBENCH_WARM_RUNS": "5", **env})
     records, invalid = record.load_all([results])
     assert not invalid and len(records) == 1, result.stdout[-3000:] + result.stderr[-3000:]
     return records[0]
@@ -128,7 +128,7 @@ def test_the_readmes_vagrant_commands(tmp_path: Path, gui_vm: dict[str, Any]) ->
 
     assert gui_vm["status"] == "ok"
     env = {**os.environ, "VAGRANT_DOTFILE_PATH": str(tmp_path / "state"), "VM_NAME_PREFIX": "shipbench-readme-",
-           "VAGRANT_CHECKPOINT_DISABLE": "1", "APPS": "app_gui"}
+           "VAGRANT_CHECKPOINT_DISABLE": "1", "APP_INSTALL": "./app_gui"}
     ca_bundle = host.ca_bundle()
     if ca_bundle:
         env["CA_BUNDLE"] = ca_bundle  # a TLS-intercepting proxy between the guest and PyPI, as on this project's CI

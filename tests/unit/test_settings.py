@@ -84,3 +84,11 @@ def test_a_folder_without_a_description_is_a_clear_error(tmp_path: Path, monkeyp
     monkeypatch.setenv("SHIPBENCH_PROJECT", str(tmp_path))
     with pytest.raises(UsageError, match="has no pyproject.toml"):
         settings.project_root()
+
+
+def test_the_readme_lists_every_setting_with_its_variable() -> None:
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for option in settings.OPTIONS:
+        assert f"| `{option.name}` | `{option.env}` |" in readme, option.name

@@ -1,0 +1,48 @@
+"""Images of apps not shaped like the samples, from the generated bake file and the one parameterised
+Dockerfile: a setuptools project with a console script, a silent Qt app (the probe mounted, never built in),
+a script with a requirements file."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+from conftest import ok_metrics, requires, run_fixture
+
+from shipbench import docker
+
+pytestmark = requires(docker.unavailable_reason(), "bash scripts/install-docker.sh")
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    base = tmp_path_factory.mktemp("bake-fixtures")
+    return {name: run_fixture("bake", name, base / name)["cpu"] for name in ("wordcount", "quietwindow", "trainer")}
+
+
+@pytest.mark.parametrize("name", ["wordcount", "quietwindow", "trainer"])
+def test_each_fixture_image_builds_runs_and_runs_unprivileged(rows: dict[str, dict[str, Any]], name: str) -> None:
+    metrics = ok_metrics(rows[name])
+    assert metrics["setup_s"]["warm"] < metrics["setup_s"]["cold"]  # a code change rebuilds one small layer
+    assert rows[name]["versions"]["image_user"] not in ("", "root", "0")
+    assert {f["path"] for f in rows[name]["maintained_files"]} == {"Dockerfile", "docker-bake.json"}
+
+
+def test_the_silent_qt_app_is_seen_in_the_container_and_over_x11(rows: dict[str, dict[str, Any]]) -> None:
+    metrics = ok_metrics(rows["quietwindow"])
+    assert metrics["ready"] == "first-frame" and metrics["screenshot"]
+    assert metrics["x11"]["status"] in ("ok", "skipped")
+
+
+def test_the_probe_is_not_in_the_image(rows: dict[str, dict[str, Any]]) -> None:
+    tag = rows["quietwindow"]["artifact"]["path"]
+    found = subprocess.run(["docker", "run", "--rm", "--entrypoint", "sh", tag, "-c",
+                            "find / -name sitecustomize.py -path '*inject*' 2>/dev/null"],
+                           capture_output=True, text=True, check=False).stdout
+    assert found.strip() == ""
+
+
+def test_the_script_app_throughput_in_the_container(rows: dict[str, dict[str, Any]]) -> None:
+    metrics = ok_metrics(rows["trainer"])
+    assert metrics["throughput"]["n"] == 3 and metrics["throughput_ratio_to_baseline"] > 0
