@@ -60,10 +60,10 @@ def dependencies(app: description.App) -> list[str]:
     if "dependencies" in project.get("dynamic", []) or "project" not in data:
         raise Skip(f"{app.folder / 'pyproject.toml'} declares its dependencies dynamically: the image's dependency "
                    "layer needs them listed in [project] dependencies (or give the app a requirements file)")
-    lines = list(project.get("dependencies", []))
+    lines: list[str] = list(project.get("dependencies", []))
     for extra in app.extras:
         lines += project.get("optional-dependencies", {}).get(extra, [])
-    backend = data.get("build-system", {}).get("requires", ["setuptools>=61"])
+    backend: list[str] = list(data.get("build-system", {}).get("requires", ["setuptools>=61"]))
     # setuptools before 70.1 asks for `wheel` at build time, which --no-build-isolation cannot fetch then
     return lines + backend + (["wheel"] if any(r.startswith("setuptools") for r in backend) else [])
 

@@ -1,4 +1,5 @@
-"""The report: every record read and validated, then written as Markdown and as one self-contained HTML page."""
+"""The report: every record read and validated, one document built from them (document.py), written as
+Markdown and as one self-contained HTML page."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 from .. import console, record
 from ..fsutil import atomic_write_text
-from . import html, markdown
+from . import document, html, markdown
 from .tables import build
 
 
@@ -15,10 +16,10 @@ def write_report(results_dirs: list[Path], out: Path) -> int:
     if missing:
         console.console.print(f"[yellow]no records folder at {', '.join(missing)}: the report will say so[/]")
     records, invalid = record.load_all([folder for folder in results_dirs if folder.is_dir()])
-    report = build(records, invalid, results_dirs)
+    model = document.build(build(records, invalid, results_dirs))
     try:
-        atomic_write_text(out / "report.md", markdown.render(report, Path.cwd()))
-        atomic_write_text(out / "index.html", html.render(report, Path.cwd()))
+        atomic_write_text(out / "report.md", markdown.render(model))
+        atomic_write_text(out / "index.html", html.render(model))
     except PermissionError as error:
         console.console.print(f"[red]shipbench: error:[/] cannot write the report to {out}: {error.strerror}")
         return 2

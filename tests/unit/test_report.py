@@ -30,7 +30,7 @@ def test_report_has_a_table_per_metric_and_the_reasons(tmp_path: Path, make_reco
     md = (tmp_path / "report" / "report.md").read_text()
     html = (tmp_path / "report" / "index.html").read_text()
     for title in ("Size on disk", "Set-up / build time, cold cache", "Start-up, warm", "Throughput"):
-        assert f"## {title}" in md and f"<h3>{title}</h3>" in html
+        assert f"### {title}" in md and f"<h3>{title}</h3>" in html
     assert "123.4 MB" in md
     assert "0.200 s (0.150 s – 0.250 s, n=5)" in md
     assert "80,000 (79,000 – 81,000, n=3) samples/s" in md

@@ -15,7 +15,7 @@ from conftest import ROOT
 
 from shipbench import driver, record, vagrant_box, vm_acceleration
 from shipbench.errors import Failure, UsageError
-from shipbench.reporting import markdown
+from shipbench.reporting import document, markdown
 from shipbench.reporting import tables as report_tables
 from shipbench.runner import run_app
 from shipbench.strategies import vagrant as vagrant_strategy
@@ -166,7 +166,7 @@ def test_software_emulation_is_named_wherever_a_vm_row_appears(make_record: Any,
     loaded, invalid = record.load_all([tmp_path])
     assert not invalid
     report = report_tables.build(loaded, [], [tmp_path])
-    text = markdown.render(report, ROOT)
+    text = markdown.render(document.build(report))
     overview_row = next(line for line in text.splitlines() if line.startswith("| vagrant/libvirt"))
     assert "(software emulation)" in overview_row
     assert "## Virtual machines" in text

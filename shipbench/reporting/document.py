@@ -1,0 +1,199 @@
+"""The report as one document: sections of text, tables, charts and screenshots, built once from the records.
+
+Everything the report says is decided here: which sections exist, in which order, with which explanation and
+which rows. markdown.py and html.py only format this model (Markdown leaves out what it cannot show: charts
+and screenshots), so the two files can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .advice import QUALITY_COLUMNS, qualities, recommendations
+from .charts import Chart, charts
+from .overview import common_python, overview
+from .tables import (
+    GPU_COLUMNS,
+    HOST_COLUMNS,
+    LABEL_COLUMNS,
+    MEASURED_COLUMNS,
+    VM_COLUMNS,
+    VM_EXPLANATION,
+    Report,
+    command_rows,
+    gpu_gaps,
+    gpu_rows,
+    host_rows,
+    largest_rows,
+    measured_rows,
+    needs_rows,
+    problem_rows,
+    row_name,
+    variant_name,
+    vm_rows,
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell with what a renderer may show of it: a kind (best, skipped, failed, missing, value), a hover
+    title, a footnote number."""
+
+    text: str
+    kind: str = ""
+    title: str = ""
+    note: int | None = None
+
+
+@dataclass
+class Text:
+    text: str
+    style: str = "plain"  # plain, explain (how to read what follows), strong (a warning), heading (a sub-title)
+
+
+@dataclass
+class Grid:
+    columns: Sequence[str]
+    rows: Sequence[Sequence[str | Cell]]
+
+
+@dataclass
+class Items:
+    items: list[str]
+    ordered: bool = False
+    code_prefix: bool = False  # each item starts with a path, shown as code up to the first ": "
+
+
+@dataclass
+class Charts:
+    charts: list[Chart]
+
+
+@dataclass
+class Screenshots:
+    shots: list[tuple[str, Path]]  # caption, PNG file beside a record
+
+
+Block = Text | Grid | Items | Charts | Screenshots
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    level: int = 2
+    folded: bool = False  # long detail a page may fold away (HTML: <details>)
+
+
+@dataclass
+class Document:
+    title: str
+    summary: Text
+    sections: list[Section]
+
+
+def build(report: Report) -> Document:
+    if not report.records:
+        summary = Text("No records found in " + ", ".join(str(s) for s in report.sources) + ".", "strong")
+    else:
+        ok = sum(r["status"] == "ok" for r in report.records)
+        hosts = len(report.hosts)
+        summary = Text(f"{len(report.records)} records from {hosts} host{'s' if hosts != 1 else ''}: {ok} ok, "
+                       f"{len(report.not_ok)} skipped or failed.")
+    sections = [Section("What the numbers say", [Grid(("priority", "derived from the records"),
+                                                      list(recommendations(report.records))),
+                                                 Grid(QUALITY_COLUMNS, list(qualities(report.records)))])]
+    notes: dict[str, int] = {}
+    python = common_python(report.records)
+    matrices = overview(report.records, notes)
+    if matrices:
+        overview_section = Section(f"Overview (Python {python or '?'})", [Text(
+            "Best value per column (and OS) marked; a skipped or failed cell points to its reason below the "
+            "matrices (in the page, hover it). Other Pythons: the tables further down.", "explain")])
+        for matrix in matrices:
+            rows: list[Sequence[str | Cell]] = []
+            for rec, cells in matrix.rows:
+                first = Cell(variant_name(rec), title=rec.get("command") or "")
+                reason = rec["reason"] or ""
+                rows.append((first, rec["os"], *(Cell(c.text, c.status, reason if c.status in ("skipped", "failed")
+                                                      else "", c.note) for c in cells)))
+            overview_section.blocks += [Text(matrix.app, "heading"),
+                                        Grid(("strategy / variant", "os", *(c.title for c in matrix.columns)), rows)]
+        if notes:
+            overview_section.blocks.append(Items(list(notes), ordered=True))
+        sections.append(overview_section)
+    rows_by_app = {m.app: [rec for rec, _cells in m.rows] for m in matrices}
+    drawn = charts(rows_by_app, [r for r in report.records if r["metrics"].get("gpu", {}).get("batches")])
+    if drawn:
+        sections.append(Section("Charts", [Charts(drawn)]))
+    sections.append(Section("Screenshots", [Text("What each build painted: proof it really renders.", "explain"),
+                                            Screenshots(_screenshots(report, python))]))
+    gpu, gaps = gpu_rows(report), gpu_gaps(report)
+    if gpu or gaps:
+        section = Section("Training on the GPU", [Text(
+            "Each torch app on CUDA with its description's gpu-args: median samples/s (min – max, n runs) per batch "
+            "size, achieved TFLOP/s, the fraction of the card's measured matmul peak, and the ratio to the host's "
+            "own PyTorch on the same card.", "explain")])
+        if gpu:
+            section.blocks.append(Grid(GPU_COLUMNS, list(gpu)))
+        if gaps:
+            section.blocks += [Text("Empty GPU cells, and why:"), Grid(("row", "status", "reason"), list(gaps))]
+        sections.append(section)
+    vms = vm_rows(report)
+    if vms:
+        sections.append(Section("Virtual machines", [Text(VM_EXPLANATION, "explain"), Grid(VM_COLUMNS, list(vms))]))
+    needs = needs_rows(report)
+    if needs:
+        sections.append(Section("What the target machine needs", [Text(
+            "Each bundle started in a clean minimal Debian container; the packages are what its failures named "
+            "until it started with readable text.", "explain"),
+            Grid(("row", "target", "result", "packages added"), list(needs))]))
+    largest = largest_rows(report)
+    if largest:
+        sections.append(Section("Where the bytes go (5 largest files)", [Grid(("row", "largest files"), largest)]))
+    sections += _metric_sections(report)
+    if report.not_ok:
+        sections.append(Section("Skipped and failed", [Grid(("row", "status", "reason"), list(problem_rows(report)))]))
+    if report.invalid:
+        sections.append(Section("Invalid records (left out)", [Items(
+            [f"{bad.path}: {'; '.join(bad.problems[:3])}" for bad in report.invalid], code_prefix=True)]))
+    sections += [Section("Hosts", [Grid(HOST_COLUMNS, list(host_rows(report)))]),
+                 Section("Commands", [Grid(("command", "rows"), [(Cell(c, "code"), r) for c, r in
+                                                                 command_rows(report)])]),
+                 Section("When each row was measured", [Grid(MEASURED_COLUMNS, list(measured_rows(report)))])]
+    if report.notes:
+        sections.append(Section("Notes from the measurements", [Items(list(report.notes))]))
+    return Document("shipbench report", summary, sections)
+
+
+def _metric_sections(report: Report) -> list[Section]:
+    """Every measurement, metric by metric: one section each, folded together in the page."""
+    sections = [Section("All measurements, metric by metric", folded=True)]
+    for table in report.tables:
+        section = Section(table.metric.title, [Text(table.metric.explanation, "explain")], level=3, folded=True)
+        if not table.rows:
+            section.blocks.append(Text("No records for this metric."))
+        else:
+            if table.missing_everywhere:
+                section.blocks.append(Text("Not measured in any record.", "strong"))
+            section.blocks.append(Grid((*LABEL_COLUMNS, "value"), [
+                (*(row.label[c] for c in LABEL_COLUMNS), Cell(row.cell, f"value {row.status}", row.reason or ""))
+                for row in table.rows]))
+        sections.append(section)
+    return sections
+
+
+def _screenshots(report: Report, python: str | None) -> list[tuple[str, Path]]:
+    """The PNGs of the common Python's ok rows, found beside the records that name them (never elsewhere)."""
+    shots = []
+    for rec in report.records:
+        relative = rec["metrics"].get("screenshot")
+        if rec["status"] != "ok" or not relative or rec["python"] != python:
+            continue
+        for suffix, path in (("", relative), (" (X11)", rec["metrics"].get("x11", {}).get("screenshot"))):
+            file = Path(rec.get("_source", ".")).parent / path if path else None
+            if file is not None and file.is_file():
+                shots.append((row_name(rec) + suffix, file))
+    return shots
