@@ -19,7 +19,7 @@ nox.options.default_venv_backend = "uv|virtualenv"
 # whose rows are all reused then takes seconds a session, not a fresh environment each)
 nox.options.reuse_venv = "yes"
 # the main job: every strategy this host supports, then the report
-nox.options.sessions = ["venv", "pyinstaller", "bake", "vagrant", "gpu", "report"]
+nox.options.sessions = ["venv", "pyinstaller", "bake", "vagrant", "report"]
 
 # Where each strategy session runs in CI (.github/workflows/shipbench.yml reads these tags through
 # `nox --list --json`, so a new session or Python never needs a second edit).
@@ -65,12 +65,6 @@ def bake(session: nox.Session, variant: str) -> None:
 def vagrant(session: nox.Session) -> None:
     """Ship as a virtual machine: a box built from Debian packages, vagrant up, the app run in the guest, destroy."""
     _harness(session, "run", "vagrant", "--python", FROZEN_PYTHON, *session.posargs)
-
-
-@nox.session(tags=["strategies", *LINUX])
-def gpu(session: nox.Session) -> None:
-    """GPU rows: torch apps on CUDA per strategy; skipped with the reason where no GPU (scripts/gpu-bench.sh)."""
-    _harness(session, "gpu", *session.posargs)
 
 
 @nox.session

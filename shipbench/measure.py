@@ -213,3 +213,25 @@ def _throughput(ctx: Context, artifact: Artifact, args: tuple[str, ...], timeout
             and middle["loss_last"] >= middle["loss_first"]:
         raise Failure(f"the loss did not fall ({middle['loss_first']:.3f} → {middle['loss_last']:.3f})")
     return runs
+
+
+def gpu(ctx: Context, artifact: Artifact, launcher: tuple[str, ...] | None = None) -> None:
+    """A strategy that can reach a GPU measures it here: the app's gpu-args sweep, into metrics.gpu (ok with the
+    numbers, or skipped/failed with the reason). Apps without gpu-args have no GPU figure to take."""
+    from . import gpu as sweep
+    from .errors import Skip
+
+    if not ctx.app.gpu_args:
+        return
+    reason = sweep.no_device_reason()
+    if reason:
+        ctx.metrics["gpu"] = {"status": "skipped", "reason": reason}
+        return
+    with ctx.steps.step("throughput on the GPU (the app's gpu-args)"):
+        try:
+            ctx.metrics["gpu"] = sweep.measure_gpu(ctx.app, launcher or artifact.launcher,
+                                                   app_env(artifact, ctx.app))
+        except Skip as skip:
+            ctx.metrics["gpu"] = {"status": "skipped", "reason": skip.reason}
+        except Failure as failure:
+            ctx.metrics["gpu"] = {"status": "failed", "reason": failure.reason}

@@ -52,9 +52,11 @@ def _fastest_start(records: list[dict[str, Any]]) -> str:
 
 
 def _gpu_environment(records: list[dict[str, Any]]) -> str:
-    measured = [r for r in records if r["variant"].endswith("gpu") and r["status"] == "ok"]
+    measured = [r for r in records if r["status"] == "ok" and r["metrics"].get("gpu", {}).get("batches")]
     if not measured:
-        reasons = sorted({r["reason"] for r in records if r["variant"].endswith("gpu") and r["reason"]})
+        reasons = sorted({r["reason"] for r in records if r["variant"].endswith("gpu") and r["reason"]}
+                         | {r["metrics"]["gpu"]["reason"] for r in records
+                            if r["metrics"].get("gpu", {}).get("reason")})
         return "no GPU rows measured" + (f" ({'; '.join(reasons)})" if reasons else "")
     parts = []
     for rec in measured:
@@ -67,8 +69,9 @@ def _gpu_environment(records: list[dict[str, Any]]) -> str:
             text += f", {largest['ratio_to_venv']:.2f}× the host's PyTorch"
         parts.append(text)
     # on hosts that have a GPU, say why a strategy could not reach it ("no CUDA device" elsewhere says nothing)
-    skipped = [f"{r['strategy']}: {r['reason']}" for r in records
-               if r["variant"].endswith("gpu") and r["status"] != "ok" and r["host"].get("gpus")]
+    skipped = [f"{r['strategy']}: {r['reason'] or r['metrics'].get('gpu', {}).get('reason')}" for r in records
+               if r["host"].get("gpus") and (r["variant"].endswith("gpu") and r["status"] != "ok"
+                                             or r["metrics"].get("gpu", {}).get("status") in ("skipped", "failed"))]
     card = measured[0]["metrics"]["gpu"]["device_name"]
     return f"on {card}, " + "; ".join(parts) + (f". Not measured: {'; '.join(skipped)}" if skipped else "")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from .. import bake_context, docker, interpreters, measure, settings, xserver
 from ..apps import App
 from ..errors import Failure, Skip
-from ..runner import run_app, run_tool
+from ..runner import run_tool
 from .base import Artifact, Context
 from .venv import first_frame_env, launcher, reference_venv
 
@@ -184,18 +184,14 @@ class BakeStrategy:
                                       rss_from_app=True), display)
 
     def _gpu(self, ctx: Context, artifact: Artifact) -> None:
-        reason = gpu_runtime_reason()
-        if reason or not ctx.app.gpu_args:
-            ctx.metrics["gpu"] = {"status": "skipped", "reason": reason or "the description has no gpu-args"}
+        """The CUDA image with --gpus all, where the NVIDIA Container Toolkit gives containers the GPU."""
+        reason = gpu_runtime_reason() if ctx.app.gpu_args else None
+        if reason:
+            ctx.metrics["gpu"] = {"status": "skipped", "reason": reason}
             return
         tag = str(artifact.path)
         at = artifact.launcher.index(tag)
-        gpu = [*artifact.launcher[:at], "--gpus", "all", tag, *ctx.app.args]
-        with ctx.steps.step("throughput on the GPU (--gpus all)"):
-            run = run_app([*gpu, *ctx.app.gpu_args], timeout=settings.app_timeout_s() * 5, need_ready=False)
-        result = run.event("result") or {}
-        ctx.metrics["gpu"] = {"status": "ok", "samples_per_s": result.get("samples_per_s"),
-                              "device_name": result.get("device_name")}
+        measure.gpu(ctx, artifact, launcher=(*artifact.launcher[:at], "--gpus", "all", *artifact.launcher[at:]))
 
 
 def _docker_run(share: Path, app: App) -> list[str]:

@@ -160,6 +160,8 @@ class PyInstallerStrategy:
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         measure.standard(ctx, artifact)
+        if ctx.key.variant == "onedir-default":  # the bundle as PyInstaller's hooks make it, with CUDA's libraries
+            measure.gpu(ctx, artifact)
         with ctx.steps.step("portability: start in clean Debian 12 and 13 containers"):
             if sys.platform.startswith("linux"):
                 program = artifact.launcher[0]

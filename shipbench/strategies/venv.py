@@ -221,6 +221,8 @@ class VenvStrategy:
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         measure.standard(ctx, artifact)
+        if ctx.key.variant == "uv":  # the environment is the same whichever installer made it: one GPU figure
+            measure.gpu(ctx, artifact)
 
 
 def installed_version(venv: Path, distribution: str) -> str | None:
