@@ -58,7 +58,7 @@ def measure_gpu(app: App, launcher: Sequence[str], env: dict[str, str]) -> dict[
 
     Skip where the app's torch trained on something else (a CPU build of torch cannot reach the GPU)."""
     argv = [*launcher, *(app.gpu_args or ())]  # the launcher carries the app's own args
-    runs = [run_app(argv, env=env, timeout=900) for _ in range(settings.throughput_runs())]
+    runs = [run_app(argv, env=env, timeout=900, need_ready=False) for _ in range(settings.throughput_runs())]
     per_size: dict[int, list[dict[str, Any]]] = {}
     for run in runs:
         for event in run.events:
@@ -80,9 +80,10 @@ def measure_gpu(app: App, launcher: Sequence[str], env: dict[str, str]) -> dict[
             "loss_last": middle["loss_last"],
         })
     first = runs[0].event("result") or {}
+    ready = [r.ready_s for r in runs if r.ready_s is not None]
     return {"status": "ok", "device_name": first.get("device_name"), "torch": first.get("torch"),
-            "torch_cuda": first.get("torch_cuda"), "args": list(app.gpu_args or ()),
-            "startup_s": summarize([r.ready_s for r in runs if r.ready_s is not None]), "batches": batches}
+            "torch_cuda": first.get("torch_cuda"), "args": list(app.gpu_args or ()), "batches": batches,
+            **({"startup_s": summarize(ready)} if ready else {})}
 
 
 def _ratios(gpu: dict[str, Any], reference: dict[str, Any] | None) -> None:

@@ -63,3 +63,40 @@ def test_the_gpu_script_says_what_is_missing_instead_of_failing_later(tmp_path: 
     assert result.returncode != 0
     assert "has no torch" in result.stderr and "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# --- GPU measured in a strategy's own measure step ---------------------------------------------------------------
+_SWEEP = """
+import json, sys
+device = sys.argv[1]
+for size in (256, 4096):
+    print(json.dumps({"event": "result", "device": device, "device_name": "Fake GPU", "batch_size": size,
+                      "samples_per_s": size * 10.0, "tflops": 1.0, "peak_tflops": 2.0, "mfu": 0.5,
+                      "median_step_s": 0.01, "loss_last": 0.1, "torch": "2.9"}))
+"""
+
+
+def _measure_gpu_of(device: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    from shipbench import apps, console, measure
+    from shipbench.strategies.base import Artifact, Context
+
+    monkeypatch.setattr(gpu, "no_device_reason", lambda: None)  # as on a host with a driver
+    app = apps.get("dl", ROOT)
+    key = record.Key("venv", "uv", "dl", "3.11")
+    rec = record.new_record(key)
+    artifact = Artifact(path=tmp_path, kind="test", launcher=(sys.executable, "-c", _SWEEP, device))
+    with console.steps("gpu", 1) as steps:
+        measure.gpu(Context(key, app, ROOT, tmp_path, tmp_path, rec, steps), artifact)
+    return rec["metrics"]["gpu"]
+
+
+def test_a_strategy_measures_the_gpu_in_its_own_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics = _measure_gpu_of("cuda", tmp_path, monkeypatch)
+    assert metrics["status"] == "ok" and metrics["device_name"] == "Fake GPU"
+    assert [b["batch_size"] for b in metrics["batches"]] == [256, 4096]
+    assert metrics["batches"][1]["samples_per_s"]["median"] == 40960.0
+
+
+def test_a_cpu_build_of_torch_is_a_reason_not_a_gpu_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics = _measure_gpu_of("cpu", tmp_path, monkeypatch)
+    assert metrics["status"] == "skipped" and "a CPU build" in metrics["reason"] and "batches" not in metrics
