@@ -94,7 +94,7 @@ def pip_find_links() -> str | None:
 
 @functools.cache
 def index_answers(url: str) -> bool:
-    """Whether a package index serves torch within a few seconds (once per run: every app_dl row asks)."""
+    """Whether a package index serves torch within a few seconds (once per run: every torch row asks)."""
     try:
         with urllib.request.urlopen(f"{url.rstrip('/')}/torch/", timeout=_PROBE_TIMEOUT_S) as response:
             return bool(response.status == 200)

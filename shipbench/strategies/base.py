@@ -72,8 +72,8 @@ class Artifact:
     fetch: Callable[[str, Path], None] | None = None
     # the launcher is a wrapper (docker run, vagrant ssh): peak RSS comes from the app's own report
     rss_from_app: bool = False
-    # an emulated machine is many times slower: app timeouts are multiplied by this, and app_dl may train
-    # fewer steps (throughput_args, None: the app's own) so a run ends in minutes, not hours
+    # an emulated machine is many times slower: app timeouts are multiplied by this, and throughput_args (the
+    # description's quick-args; None: the usual args) keep a throughput run to minutes, not hours
     slowdown: float = 1.0
     throughput_args: tuple[str, ...] | None = None
     # a launcher that hands these variables to the app, where the launcher's own environment does not reach it
