@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from conftest import FIXTURES, ROOT
@@ -27,7 +28,10 @@ def test_a_project_in_a_temporary_folder_gets_its_report(tmp_path: Path) -> None
     description.write_text(description.read_text().replace('strategies = ["venv", "pyinstaller/onedir-*", "bake"]',
                                                            'strategies = ["venv/uv"]'))
     before = set((ROOT / "results").glob("*wordcount*")) if (ROOT / "results").is_dir() else set()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPBENCH_")}
+    # as from a user's shell: none of this test session's settings, virtual environment or nox
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPBENCH_", "NOX_")) and k != "VIRTUAL_ENV"}
+    session_bin = str(Path(sys.prefix) / "bin")
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != session_bin)
     result = subprocess.run(["python3", str(ROOT / "noxw.py")], cwd=project, env=env, capture_output=True,
                             text=True, timeout=1800, check=False)
     log = result.stdout[-4000:] + result.stderr[-4000:]
