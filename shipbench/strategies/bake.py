@@ -23,7 +23,7 @@ from ..apps import App
 from ..errors import Failure, Skip
 from ..runner import run_tool
 from .base import Artifact, Context
-from .venv import first_frame_env, launcher, reference_venv
+from .venv import reference_venv, venv_artifact
 
 # the probe's variables pass from the `docker run` process into the container by name (docker run --env NAME)
 _PASSED_ENV = ("QT_QPA_PLATFORM", "SHIPBENCH_FIRST_FRAME", "SHIPBENCH_SCREENSHOT", "SHIPBENCH_PROBE_QUIT")
@@ -144,8 +144,7 @@ class BakeStrategy:
         if python is not None:
             with ctx.steps.step("reference venv on the host"):
                 env_dir = reference_venv(ctx, python)
-            reference = Artifact(path=env_dir, kind="venv", launcher=launcher(ctx.app, env_dir),
-                                 env=first_frame_env(ctx.app))
+            reference = venv_artifact(ctx.app, env_dir)
             measure.baseline(ctx, reference, "the same app in a venv on the host, measured right after the image")
         if artifact.share:
             shutil.rmtree(artifact.share[0], ignore_errors=True)

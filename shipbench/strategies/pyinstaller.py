@@ -9,6 +9,7 @@ platform here.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -20,7 +21,7 @@ from ..errors import Failure, Skip
 from ..fsutil import download_size, largest_files, tree_size
 from ..runner import output, run_tool
 from .base import Artifact, Context
-from .venv import first_frame_env, installed_version, launcher, reference_venv
+from .venv import installed_version, reference_venv, venv_artifact
 
 MODES = ("onedir", "onefile")
 PROFILES = ("default", "trimmed")
@@ -86,8 +87,9 @@ def _spec(ctx: Context, env_dir: Path, target: Path, profile: str) -> Path:
     ctx.note(f"spec generated from the app's description: {spec.name}")
     if profile == "trimmed":
         evidence.unlink(missing_ok=True)
-        reference = Artifact(path=env_dir, kind="venv", launcher=launcher(ctx.app, env_dir),
-                             env={"PYTHONPATH": str(measure.INJECT_DIR), "SHIPBENCH_EVIDENCE": str(evidence)})
+        # the probe's folder on PYTHONPATH writes the evidence, whatever the app's ready
+        reference = dataclasses.replace(venv_artifact(ctx.app, env_dir), env={
+            "PYTHONPATH": str(measure.INJECT_DIR), "SHIPBENCH_EVIDENCE": str(evidence)})
         measure.start(reference, ctx.app, (), settings.app_timeout_s())
         if not evidence.is_file():
             raise Failure("the evidence run (the app in its build venv) wrote no list of what it loaded")
@@ -169,6 +171,5 @@ class PyInstallerStrategy:
                 relative = Path(program).relative_to(mount).as_posix()
                 ctx.metrics["portability"] = portability.check(mount, relative, ctx.app, ctx.root)
         env_dir = _build_venv(ctx, interpreters.find(ctx.key.python))
-        reference = Artifact(path=env_dir, kind="venv", launcher=launcher(ctx.app, env_dir),
-                             env=first_frame_env(ctx.app))
+        reference = venv_artifact(ctx.app, env_dir)
         measure.baseline(ctx, reference, "the same app in the build venv, measured right after the bundle")

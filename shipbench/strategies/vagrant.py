@@ -24,7 +24,7 @@ from ..record import Key
 from ..runner import output
 from ..vagrant_vm import VIRSH, Machine
 from .base import Artifact, Context
-from .venv import first_frame_env, launcher, reference_venv
+from .venv import reference_venv, venv_artifact
 
 GUEST_PYTHON = "3.11"  # Debian 12's python3, what the box has
 GUEST_VENV = "/home/vagrant/venv"
@@ -164,8 +164,7 @@ class VagrantStrategy:
                 ctx.note(f"no Python {ctx.key.python} on the host: no same-run venv comparison")
                 return
             env_dir = reference_venv(ctx, python)
-        reference = Artifact(path=env_dir, kind="venv", launcher=launcher(ctx.app, env_dir),
-                             env=first_frame_env(ctx.app))
+        reference = venv_artifact(ctx.app, env_dir)
         measure.baseline(ctx, reference, "the same app in a venv on the host, measured after the VM was destroyed")
 
     # --- steps ------------------------------------------------------------------------------------------------

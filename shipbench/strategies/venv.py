@@ -168,6 +168,13 @@ def first_frame_env(app: App) -> dict[str, str]:
     return {"PYTHONPATH": str(measure.INJECT_DIR)} if app.first_frame else {}
 
 
+def venv_artifact(app: App, venv: Path, description: str = "") -> Artifact:
+    """The app in a venv on this machine: a venv row's artifact, and the baseline the other strategies measure
+    right after theirs."""
+    return Artifact(path=venv, kind="venv", launcher=launcher(app, venv), env=first_frame_env(app),
+                    description=description)
+
+
 class VenvStrategy:
     name = "venv"
     variants = tuple(INSTALLERS)
@@ -216,8 +223,7 @@ class VenvStrategy:
                      "(or a proxy in between) sends caching headers")
         manifest = ctx.app.folder / (ctx.app.requirements or "pyproject.toml")
         ctx.maintains(manifest, *([folder / "tox.ini"] if installer.name == "tox-uv" else []))
-        return Artifact(path=venv, kind="venv", launcher=launcher(ctx.app, venv), env=first_frame_env(ctx.app),
-                        description=f"virtual environment created by {installer.name}")
+        return venv_artifact(ctx.app, venv, f"virtual environment created by {installer.name}")
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         measure.standard(ctx, artifact)
