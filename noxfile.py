@@ -9,6 +9,7 @@ exist and what they run. On a machine with only its distribution's python3, `pyt
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import nox
@@ -21,10 +22,20 @@ nox.options.reuse_venv = "yes"
 # the main job: every strategy this host supports, then the report
 nox.options.sessions = ["venv", "pyinstaller", "bake", "vagrant", "report"]
 
-# Where each strategy session runs in CI (.github/workflows/shipbench.yml reads these tags through
-# `nox --list --json`, so a new session or Python never needs a second edit).
-EVERY_OS = ["ci:linux", "ci:windows", "ci:macos"]
-LINUX = ["ci:linux"]
+HERE = Path(__file__).parent
+
+
+def ci(strategy: str) -> list[str]:
+    """The session's tags: `strategies`, and `ci:<os>` for each OS the strategy's module says it runs on
+    (its `oses`). The workflow reads them through `nox --list --json`, so where a strategy runs is said once,
+    in its module. Read with ast: this file runs where the harness's dependencies are not installed."""
+    tree = ast.parse((HERE / "shipbench" / "strategies" / f"{strategy}.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "oses":
+            assert node.value is not None
+            return ["strategies", *(f"ci:{name}" for name in ast.literal_eval(node.value))]
+    raise LookupError(f"shipbench/strategies/{strategy}.py states no `oses`")
+
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 # the Python that bundles and images are built with (the one with a CPU torch wheel on our hosts)
@@ -39,14 +50,14 @@ def _harness(session: nox.Session, *args: str) -> None:
 
 # Each strategy session runs every app of the project (`-- --app NAME` picks one); posargs reach the harness,
 # so every setting works as a flag too: `nox -s venv -- --warm-runs 3`.
-@nox.session(tags=["strategies", *EVERY_OS])
+@nox.session(tags=ci("venv"))
 @nox.parametrize("py", PYTHONS)
 def venv(session: nox.Session, py: str) -> None:
     """Ship as a virtual environment: set up with uv, pip and tox-uv (cold and warm cache), start, measure."""
     _harness(session, "run", "venv", "--python", py, *session.posargs)
 
 
-@nox.session(tags=["strategies", *EVERY_OS])
+@nox.session(tags=ci("pyinstaller"))
 @nox.parametrize("mode", ["onedir", "onefile"])
 def pyinstaller(session: nox.Session, mode: str) -> None:
     """Ship as a frozen executable: PyInstaller default and trimmed specs, built on this OS, measured."""
@@ -54,14 +65,14 @@ def pyinstaller(session: nox.Session, mode: str) -> None:
     _harness(session, "run", "pyinstaller", "--python", FROZEN_PYTHON, *variants, *session.posargs)
 
 
-@nox.session(tags=["strategies", *LINUX])
+@nox.session(tags=ci("bake"))
 @nox.parametrize("variant", ["cpu", "cuda"])
 def bake(session: nox.Session, variant: str) -> None:
     """Ship as a container image: docker buildx bake (cold, warm), run offscreen, over X11, on the CPU and GPU."""
     _harness(session, "run", "bake", "--python", FROZEN_PYTHON, "--variant", variant, *session.posargs)
 
 
-@nox.session(tags=["strategies", *LINUX])
+@nox.session(tags=ci("vagrant"))
 def vagrant(session: nox.Session) -> None:
     """Ship as a virtual machine: a box built from Debian packages, vagrant up, the app run in the guest, destroy."""
     _harness(session, "run", "vagrant", "--python", FROZEN_PYTHON, *session.posargs)
@@ -81,7 +92,7 @@ def tests(session: nox.Session) -> None:
 
 
 # one group per file prefix in tests/integration: test_<group>*.py
-INTEGRATION = Path(__file__).parent / "tests" / "integration"
+INTEGRATION = HERE / "tests" / "integration"
 GROUPS = sorted({path.stem.split("_")[1] for path in INTEGRATION.glob("test_*.py")})
 
 
