@@ -9,10 +9,10 @@ error names the file, the key and what was expected, so a typo never reaches a b
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import functools
 import json
 import re
-import shlex
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -28,6 +28,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+# what an app can do and how its readiness shows (the schema's enums; the report and strategies ask these)
 CAPABILITIES = ("window", "throughput", "torch")
 READY_KINDS = ("event", "exit", "first-frame", "pattern")
 
@@ -90,11 +91,6 @@ class App:
         """Ready is the first painted frame, seen by the probe shipbench injects (shipbench/inject/)."""
         return self.ready == "first-frame"
 
-    @property
-    def source_name(self) -> str:
-        """The app folder's name: what an image, a guest or a bundle calls the copy of it."""
-        return self.folder.name if self.folder != self.project or self.requirements else "app"
-
     # --- how to start it ------------------------------------------------------------------------------------
     def command(self, python: str, scripts_dir: str, folder: str) -> list[str]:
         """argv that starts the app where its environment's Python, scripts and its own folder are as given."""
@@ -104,9 +100,6 @@ class App:
         if kind == "script":
             return [python, f"{folder}/{value}", *self.args]
         return [f"{scripts_dir}/{value}", *self.args]
-
-    def shell_command(self, python: str, scripts_dir: str, folder: str) -> str:
-        return " ".join(shlex.quote(part) for part in self.command(python, scripts_dir, folder))
 
     def entry_script(self) -> str | None:
         """A Python script that starts the app (a frozen bundle's entry point); None: the app's script is one.
@@ -129,15 +122,9 @@ class App:
 
     def wants(self, strategy: str, variant: str) -> bool:
         """Whether the description asks for this strategy/variant (strategies = patterns; default: all)."""
-        import fnmatch
-
         row = f"{strategy}/{variant}"
         return not self.strategies or any(fnmatch.fnmatch(row, p) or fnmatch.fnmatch(strategy, p)
                                           for p in self.strategies)
-
-    def inputs(self) -> list[Path]:
-        """The files whose change re-measures the app's rows: its folder (or its script, requirements, data)."""
-        return [self.folder]
 
 
 # --- reading and checking --------------------------------------------------------------------------------------

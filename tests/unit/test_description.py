@@ -109,3 +109,9 @@ def test_strategies_patterns_choose_rows() -> None:
     (trainer,) = description.load(FIXTURES / "trainer").values()
     assert trainer.wants("venv", "uv") and not trainer.wants("venv", "pip")
     assert trainer.wants("bake", "cpu") and not trainer.wants("vagrant", "libvirt")
+
+
+def test_the_schema_and_the_code_know_the_same_capabilities_and_ready_kinds() -> None:
+    app = description.schema()["$defs"]["app"]["properties"]
+    assert tuple(app["capabilities"]["items"]["enum"]) == description.CAPABILITIES
+    assert (*app["ready"]["oneOf"][0]["enum"], "pattern") == description.READY_KINDS
