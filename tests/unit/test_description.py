@@ -115,3 +115,15 @@ def test_the_schema_and_the_code_know_the_same_capabilities_and_ready_kinds() ->
     app = description.schema()["$defs"]["app"]["properties"]
     assert tuple(app["capabilities"]["items"]["enum"]) == description.CAPABILITIES
     assert (*app["ready"]["oneOf"][0]["enum"], "pattern") == description.READY_KINDS
+
+
+def test_the_readmes_example_description_is_valid() -> None:
+    """"Your own app" shows a complete description: it must pass the schema as written (its files are the
+    reader's, so only the schema is checked here)."""
+    import re
+    import tomllib
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = tomllib.loads(re.search(r"```toml\n(.*?)```", readme, re.S).group(1))
+    assert description.schema_errors(example["tool"]["shipbench"]) == []
+    assert set(example["tool"]["shipbench"]["apps"]["viewer"]) >= {"module", "capabilities", "ready", "data"}
