@@ -156,10 +156,18 @@ def harness_root() -> Path:
 
 
 def table(root: Path | None = None) -> dict[str, Any]:
-    """The project's [tool.shipbench] table, validated (description.py reads and checks it)."""
+    """The project's [tool.shipbench] table, validated (description.py reads and checks it); empty where there is
+    no project here at all (the report of records from elsewhere needs none). A table with errors is an error."""
     from . import description
 
-    return description.tool_table(root or project_root())
+    if root is None:
+        try:
+            root = project_root()
+        except UsageError:
+            return {}
+        if "shipbench" not in description.read_pyproject(root / PYPROJECT).get("tool", {}):
+            return {}
+    return description.tool_table(root)
 
 
 def resolve(name: str, root: Path | None = None) -> tuple[Any, str]:
@@ -170,12 +178,7 @@ def resolve(name: str, root: Path | None = None) -> tuple[Any, str]:
     raw = os.environ.get(option.env)
     if raw is not None and raw != "":
         return _parsed(option, raw, f"{option.env}={raw!r}"), "environment"
-    try:
-        tool = table(root)
-    except UsageError:
-        if root is not None:
-            raise
-        tool = {}  # no project here (the report of other hosts' records needs none): the defaults hold
+    tool = table(root)
     if name in tool:
         where = f"{(root or project_root()) / PYPROJECT} [{TABLE}] {name} = {tool[name]!r}"
         return _parsed(option, tool[name], where), PYPROJECT

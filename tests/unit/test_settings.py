@@ -92,3 +92,15 @@ def test_the_readme_lists_every_setting_with_its_variable() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for option in settings.OPTIONS:
         assert f"| `{option.name}` | `{option.env}` |" in readme, option.name
+
+
+def test_a_broken_table_is_an_error_not_silently_the_defaults(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.shipbench]\nwarm-runs = "five"\n')
+    description._checked_table.cache_clear()
+    monkeypatch.setenv("SHIPBENCH_PROJECT", str(tmp_path))
+    monkeypatch.delenv("SHIPBENCH_WARM_RUNS", raising=False)
+    with pytest.raises(UsageError, match="warm-runs"):
+        settings.warm_runs()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "not described"\n')
+    assert settings.resolve("warm-runs") == (5, "default")  # no table at all: a report-only folder
