@@ -7,14 +7,13 @@ it prints {"event": "ready", ...} on stdout, saves the window to SHIPBENCH_SCREE
 quits the app (SHIPBENCH_PROBE_QUIT=0 leaves it running). Without SHIPBENCH_FIRST_FRAME it does nothing but
 hand over to the interpreter's own sitecustomize, if there is one. With SHIPBENCH_EVIDENCE=FILE it writes, at
 exit, which modules and shared libraries the app loaded (the trimmed PyInstaller profile keeps those). Standard
-library only.
+library only, and only what the interpreter has loaded anyway by now: this runs inside every measured start, so
+it imports nothing there (importlib.abc alone would add ~50 ms: it pulls in importlib.resources; json waits
+until the ready line is printed).
 """
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
-import json
 import os
 import sys
 import time
@@ -27,9 +26,12 @@ def _chain_to_the_next_sitecustomize() -> None:
     """Run the sitecustomize this one shadows (Debian's python3 has one), as if this one were not there."""
     here = os.path.dirname(os.path.abspath(__file__))
     rest = [p for p in sys.path if os.path.abspath(p or ".") != here]
-    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
+    # the import system's own PathFinder, already in sys.meta_path: importing importlib for it would cost time
+    path_finder = next((f for f in sys.meta_path if getattr(f, "__name__", "") == "PathFinder"), None)
+    spec = path_finder.find_spec("sitecustomize", rest) if path_finder is not None else None
     if spec is not None and spec.loader is not None and spec.origin != os.path.abspath(__file__):
-        module = importlib.util.module_from_spec(spec)
+        module = type(sys)("sitecustomize")  # a module object, without importing importlib.util for it
+        module.__file__, module.__spec__, module.__loader__ = spec.origin, spec, spec.loader
         try:
             spec.loader.exec_module(module)
         except Exception as error:  # as site.py does: report, never stop the app
@@ -89,7 +91,8 @@ def _watch(binding: str, module_name: str) -> None:
 
 
 def _ready(binding: str, watched: object) -> None:
-    gui = importlib.import_module(f"{binding}.QtGui")
+    __import__(f"{binding}.QtGui")
+    gui = sys.modules[f"{binding}.QtGui"]
     app = gui.QGuiApplication.instance()
     window = watched.window() if hasattr(watched, "window") and callable(watched.window) else watched
     shot = os.environ.get("SHIPBENCH_SCREENSHOT")
@@ -107,33 +110,36 @@ def _ready(binding: str, watched: object) -> None:
              "text_renders": gui.QFontMetrics(app.font()).inFont("A"), "peak_rss_bytes": _peak_rss_bytes()}
     if shot:
         event["screenshot_saved"] = saved
+    import json
+
     print(json.dumps(event), flush=True)
     if os.environ.get("SHIPBENCH_PROBE_QUIT", "1") != "0":
         app.quit()
 
 
-class _QtImportWatcher(importlib.abc.MetaPathFinder):
+class _QtImportWatcher:  # a meta path finder by protocol (find_spec), not by importlib.abc
     """Sees `import <binding>.QtCore/QtGui/QtWidgets` and, once each has run, hooks its application's exec."""
 
     def find_spec(self, fullname, path, target=None):  # type: ignore[no-untyped-def]
         binding, _, module_name = fullname.partition(".")
         if binding not in _QT_BINDINGS or module_name not in _APPLICATION_CLASSES:
             return None
-        sys.meta_path.remove(self)
-        try:
-            spec = importlib.util.find_spec(fullname)
-        finally:
-            sys.meta_path.insert(0, self)
+        spec = None
+        for finder in sys.meta_path:  # the finders after this one, as the import system would ask them
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None:
+                    break
         if spec is None or spec.loader is None:
             return None
-        spec.loader = _ThenWatch(spec.loader, binding, module_name)
+        spec.loader = _ThenWatch(spec.loader, binding, module_name)  # type: ignore[assignment]
         return spec
 
 
-class _ThenWatch(importlib.abc.Loader):
+class _ThenWatch:  # a loader by protocol (create_module, exec_module)
     """The module's own loader (a loader may serve many modules: it is wrapped, not changed), then _watch."""
 
-    def __init__(self, loader: importlib.abc.Loader, binding: str, module_name: str) -> None:
+    def __init__(self, loader, binding: str, module_name: str) -> None:  # type: ignore[no-untyped-def]
         self.loader, self.binding, self.module_name = loader, binding, module_name
 
     def create_module(self, spec):  # type: ignore[no-untyped-def]
@@ -153,11 +159,11 @@ def _write_evidence(path: str) -> None:
             libraries = sorted({line.split()[-1] for line in maps if ".so" in line.split()[-1]})
     except OSError:
         pass
+    import json
+
     with open(path, "w", encoding="utf-8") as file:
         json.dump({"modules": sorted(sys.modules), "libraries": libraries}, file)
 
-
-import importlib.util  # noqa: E402
 
 if os.environ.get("SHIPBENCH_FIRST_FRAME") == "1":
     sys.meta_path.insert(0, _QtImportWatcher())
