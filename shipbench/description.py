@@ -141,17 +141,25 @@ def read_pyproject(path: Path) -> dict[str, Any]:
 
 def tool_table(root: Path) -> dict[str, Any]:
     """The checked [tool.shipbench] table of root/pyproject.toml."""
+    tool = optional_table(root)
+    if tool is None:
+        raise UsageError(f"{root.resolve() / 'pyproject.toml'} has no [tool.shipbench] table: describe your app "
+                         "there (README, 'Your own app')")
+    return tool
+
+
+def optional_table(root: Path) -> dict[str, Any] | None:
+    """The checked table, or None where the pyproject.toml has none; read and checked once per process (every
+    setting asks for it)."""
     return _checked_table(root.resolve())
 
 
 @functools.cache
-def _checked_table(root: Path) -> dict[str, Any]:
+def _checked_table(root: Path) -> dict[str, Any] | None:
     path = root / "pyproject.toml"
-    data = read_pyproject(path)
-    tool = data.get("tool", {}).get("shipbench")
+    tool = read_pyproject(path).get("tool", {}).get("shipbench")
     if tool is None:
-        raise UsageError(f"{path} has no [tool.shipbench] table: describe your app there "
-                         "(README, 'Your own app')")
+        return None
     errors = schema_errors(tool)
     if errors:
         raise UsageError(f"{path}: " + "; ".join(errors))

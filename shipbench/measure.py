@@ -53,7 +53,10 @@ def app_env(artifact: Artifact, app: App, extra: Mapping[str, str] | None = None
 
 def start(artifact: Artifact, app: App, args: tuple[str, ...] | list[str], timeout: float,
           extra_env: Mapping[str, str] | None = None, need_ready: bool = True) -> ProcessRun:
-    """One run of the app from the artifact; extra_env reaches the app wherever it runs (container, guest)."""
+    """One run of the app from the artifact; extra_env reaches the app wherever it runs (container, guest).
+
+    A run that must be ready is a start-up run and gets the description's probe-args; one that need not (a
+    throughput run) gets only `args`."""
     launcher = artifact.with_env(dict(extra_env)) if artifact.with_env and extra_env else artifact.launcher
     return run_app([*launcher, *app.probe_args, *args] if need_ready else [*launcher, *args],
                    env=app_env(artifact, app, extra_env), timeout=timeout, need_ready=need_ready,

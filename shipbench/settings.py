@@ -160,14 +160,13 @@ def table(root: Path | None = None) -> dict[str, Any]:
     no project here at all (the report of records from elsewhere needs none). A table with errors is an error."""
     from . import description
 
-    if root is None:
-        try:
-            root = project_root()
-        except UsageError:
-            return {}
-        if "shipbench" not in description.read_pyproject(root / PYPROJECT).get("tool", {}):
-            return {}
-    return description.tool_table(root)
+    if root is not None:
+        return description.tool_table(root)
+    try:
+        root = project_root()
+    except UsageError:
+        return {}
+    return description.optional_table(root) or {}
 
 
 def resolve(name: str, root: Path | None = None) -> tuple[Any, str]:

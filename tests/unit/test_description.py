@@ -126,3 +126,11 @@ def test_the_readmes_example_description_is_valid() -> None:
     example = description.tomllib.loads(re.search(r"```toml\n(.*?)```", readme, re.S).group(1))
     assert description.schema_errors(example["tool"]["shipbench"]) == []
     assert set(example["tool"]["shipbench"]["apps"]["viewer"]) >= {"module", "capabilities", "ready", "data"}
+
+
+def test_an_app_name_the_description_allows_is_one_a_record_allows() -> None:
+    """One pattern, kept in both schemas because each is published on its own."""
+    from shipbench import record
+
+    names = description.schema()["properties"]["apps"]["propertyNames"]["pattern"]
+    assert record.schema()["properties"]["app"]["pattern"] == names
