@@ -20,7 +20,7 @@ nox.options.default_venv_backend = "uv|virtualenv"
 # whose rows are all reused then takes seconds a session, not a fresh environment each)
 nox.options.reuse_venv = "yes"
 # the main job: every strategy this host supports, then the report
-nox.options.sessions = ["venv", "pyinstaller", "bake", "vagrant", "report"]
+nox.options.sessions = ["venv", "locked", "zipapp", "pyinstaller", "nuitka", "cxfreeze", "bake", "vagrant", "report"]
 
 HERE = Path(__file__).parent
 
@@ -63,6 +63,30 @@ def pyinstaller(session: nox.Session, mode: str) -> None:
     """Ship as a frozen executable: PyInstaller default and trimmed specs, built on this OS, measured."""
     variants = [f"--variant={mode}-{profile}" for profile in ("default", "trimmed")]
     _harness(session, "run", "pyinstaller", "--python", FROZEN_PYTHON, *variants, *session.posargs)
+
+
+@nox.session(tags=ci("locked"))
+def locked(session: nox.Session) -> None:
+    """Ship as a locked environment: uv lock, uv sync --frozen and pip from pylock.toml; reproducibility checked."""
+    _harness(session, "run", "locked", "--python", FROZEN_PYTHON, *session.posargs)
+
+
+@nox.session(tags=ci("zipapp"))
+def zipapp(session: nox.Session) -> None:
+    """Ship as one archive run by the target's Python: pex (--venv, packed) and shiv; cold and warm unpacking."""
+    _harness(session, "run", "zipapp", "--python", FROZEN_PYTHON, *session.posargs)
+
+
+@nox.session(tags=ci("nuitka"))
+def nuitka(session: nox.Session) -> None:
+    """Ship as a compiled executable: Nuitka standalone and onefile, trimmed, Qt apps also via pyside6-deploy."""
+    _harness(session, "run", "nuitka", "--python", FROZEN_PYTHON, *session.posargs)
+
+
+@nox.session(tags=ci("cxfreeze"))
+def cxfreeze(session: nox.Session) -> None:
+    """Ship as a frozen executable: cx_Freeze build_exe, default and trimmed."""
+    _harness(session, "run", "cxfreeze", "--python", FROZEN_PYTHON, *session.posargs)
 
 
 @nox.session(tags=ci("bake"))

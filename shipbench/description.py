@@ -76,6 +76,7 @@ class App:
     pyinstaller_spec: Path | None
     dockerfile: Path | None
     record_version: str | None
+    icu_data: bool = True  # False: trimmed builds may ship an empty ICU data package (pyinstaller/icudata_stub.c)
 
     # --- capabilities: what the strategies and the report ask, instead of an app's name ------------------------
     @property
@@ -257,7 +258,7 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
         data=tuple(raw.get("data", ())), hidden_imports=tuple(raw.get("hidden-imports", ())),
         system_packages=tuple(raw.get("system-packages", ())), strategies=tuple(raw.get("strategies", ())),
         pyinstaller_spec=own.get("pyinstaller-spec"), dockerfile=own.get("dockerfile"),
-        record_version=raw.get("record-version"),
+        record_version=raw.get("record-version"), icu_data=raw.get("icu-data", True),
     )
 
 

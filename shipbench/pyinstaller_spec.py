@@ -84,7 +84,7 @@ def write(app: App, folder: Path, harness: Path, first_frame_hook: Path) -> tupl
         top = app.start[1].replace(".", "/")
         if any((base / top / "__main__.py").is_file() for base in (app.folder, app.folder / "src")):
             hidden.append(f"{app.start[1]}.__main__")
-    datas = [(str(app.folder / item), _dest(item)) for item in app.data]
+    datas = [(str(app.folder / item), data_destination(item)) for item in app.data]
     torch = app.uses_torch
     spec.write_text(_TEMPLATE.format(
         name=app.name, pyproject=app.project / "pyproject.toml", spec_name=spec.name, evidence_name=evidence.name,
@@ -99,7 +99,7 @@ def write(app: App, folder: Path, harness: Path, first_frame_hook: Path) -> tupl
     return spec, evidence
 
 
-def _dest(item: str) -> str:
+def data_destination(item: str) -> str:
     """Where a data file goes in the bundle: its folder relative to the app's (less a src/ layout's src/), so
     paths beside the code hold."""
     parts = Path(item).parent.parts

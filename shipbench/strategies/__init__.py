@@ -5,11 +5,18 @@ from __future__ import annotations
 from ..errors import UsageError
 from .bake import BakeStrategy
 from .base import Strategy
+from .cxfreeze import CxFreezeStrategy
+from .locked import LockedStrategy
+from .nuitka import NuitkaStrategy
 from .pyinstaller import PyInstallerStrategy
 from .vagrant import VagrantStrategy
 from .venv import VenvStrategy
+from .zipapp import ZipappStrategy
 
-_ALL: tuple[Strategy, ...] = (VenvStrategy(), PyInstallerStrategy(), BakeStrategy(), VagrantStrategy())
+_ALL: tuple[Strategy, ...] = (
+    VenvStrategy(), LockedStrategy(), ZipappStrategy(), PyInstallerStrategy(), NuitkaStrategy(), CxFreezeStrategy(),
+    BakeStrategy(), VagrantStrategy(),
+)
 STRATEGIES: dict[str, Strategy] = {strategy.name: strategy for strategy in _ALL}
 
 

@@ -9,19 +9,17 @@ platform here.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import sys
 from pathlib import Path
 
-from .. import docker, interpreters, measure, portability, pyinstaller_spec, settings
+from .. import docker, interpreters, measure, pyinstaller_spec
 from ..apps import App
 from ..errors import Failure, Skip
-from ..fsutil import download_size, largest_files, tree_size
 from ..runner import output, run_tool
+from . import frozen
 from .base import Artifact, Context
-from .venv import installed_version, reference_venv, venv_artifact
 
 MODES = ("onedir", "onefile")
 PROFILES = ("default", "trimmed")
@@ -73,8 +71,7 @@ def shared_library_missing(python: interpreters.Interpreter, platform: str = sys
 
 
 def _build_venv(ctx: Context, python: interpreters.Interpreter) -> Path:
-    """The venv PyInstaller runs in (the app, its dependencies, the pinned PyInstaller), also the baseline."""
-    return reference_venv(ctx, python, extra=("-r", str(ctx.root / "pyinstaller" / "requirements.txt")))
+    return frozen.build_venv(ctx, python, ctx.root / "pyinstaller" / "requirements.txt")
 
 
 def _spec(ctx: Context, env_dir: Path, target: Path, profile: str) -> Path:
@@ -86,13 +83,7 @@ def _spec(ctx: Context, env_dir: Path, target: Path, profile: str) -> Path:
     ctx.maintains(spec)
     ctx.note(f"spec generated from the app's description: {spec.name}")
     if profile == "trimmed":
-        evidence.unlink(missing_ok=True)
-        # the probe's folder on PYTHONPATH writes the evidence, whatever the app's ready
-        reference = dataclasses.replace(venv_artifact(ctx.app, env_dir), env={
-            "PYTHONPATH": str(measure.INJECT_DIR), "SHIPBENCH_EVIDENCE": str(evidence)})
-        measure.start(reference, ctx.app, (), settings.app_timeout_s())
-        if not evidence.is_file():
-            raise Failure("the evidence run (the app in its build venv) wrote no list of what it loaded")
+        frozen.evidence_run(ctx, env_dir, evidence)
         ctx.note("trimmed: keeps the Qt modules and plugins and the standard-library modules that one run of the "
                  "app in its build venv loaded (evidence), drops the rest and every library nothing kept needs")
     return spec
@@ -145,13 +136,8 @@ class PyInstallerStrategy:
             times["warm"], _ = run_tool(argv, env=env, cwd=ctx.root, what="PyInstaller (warm)")
         ctx.metrics["setup_s"] = times
         shipped, program = bundle_path(dist, mode)
-        with ctx.steps.step("sizes: on disk, compressed for download, largest files"):
-            ctx.metrics["size_bytes"] = tree_size(shipped)
-            ctx.metrics["download_bytes"] = download_size(shipped, target / "archive", sys.platform)
-            ctx.metrics["largest_files"] = largest_files(shipped)
-        ctx.versions.update(python=python.full_version, pyinstaller=installed_version(env_dir, "pyinstaller"))
-        if ctx.app.record_version:
-            ctx.versions[ctx.app.record_version] = installed_version(env_dir, ctx.app.record_version)
+        frozen.record_sizes(ctx, shipped, target / "archive")
+        frozen.record_versions(ctx, python, env_dir, "pyinstaller")
         ctx.note("PyInstaller build time excludes creating its build venv (the venv rows time that); cold = "
                  "empty work folder and PyInstaller cache (--clean), warm = both kept")
         if mode == "onefile":
@@ -164,12 +150,4 @@ class PyInstallerStrategy:
         measure.standard(ctx, artifact)
         if ctx.key.variant == "onedir-default":  # the bundle as PyInstaller's hooks make it, with CUDA's libraries
             measure.gpu(ctx, artifact)
-        with ctx.steps.step("portability: start in clean Debian 12 and 13 containers"):
-            if sys.platform.startswith("linux"):
-                program = artifact.launcher[0]
-                mount = artifact.path if artifact.path.is_dir() else artifact.path.parent
-                relative = Path(program).relative_to(mount).as_posix()
-                ctx.metrics["portability"] = portability.check(mount, relative, ctx.app, ctx.root)
-        env_dir = _build_venv(ctx, interpreters.find(ctx.key.python))
-        reference = venv_artifact(ctx.app, env_dir)
-        measure.baseline(ctx, reference, "the same app in the build venv, measured right after the bundle")
+        frozen.portability_and_baseline(ctx, artifact, _build_venv(ctx, interpreters.find(ctx.key.python)), "bundle")

@@ -48,7 +48,7 @@ def requirements(ctx: Context) -> Requirements:
     return Requirements((choice.requirement, *app), choice.extra_index_url, choice.description)
 
 
-def _isolated_env(cache: Path) -> dict[str, str]:
+def isolated_env(cache: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _PIP_DROPPED + _UV_DROPPED and k != "VIRTUAL_ENV"}
     env.update(PIP_CONFIG_FILE=os.devnull, PIP_CACHE_DIR=str(cache), UV_CACHE_DIR=str(cache),
                UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never", PIP_DISABLE_PIP_VERSION_CHECK="1")
@@ -97,7 +97,7 @@ class UvInstaller(Installer):
     name = "uv"
 
     def create(self, python, folder, reqs, cache, ctx):  # type: ignore[no-untyped-def]
-        env = _isolated_env(cache)
+        env = isolated_env(cache)
         index = ["--extra-index-url", reqs.extra_index_url] if reqs.extra_index_url else []
         first, _ = run_tool([_uv(), "venv", "--quiet", "--python", python.executable, folder], env=env,
                             what="uv venv")
@@ -113,7 +113,7 @@ class PipInstaller(Installer):
     name = "pip"
 
     def create(self, python, folder, reqs, cache, ctx):  # type: ignore[no-untyped-def]
-        env = _isolated_env(cache)
+        env = isolated_env(cache)
         index = ["--extra-index-url", reqs.extra_index_url] if reqs.extra_index_url else []
         first, _ = run_tool([python.executable, "-m", "venv", folder], env=env, what="python -m venv")
         second, _ = run_tool([interpreters.venv_python(folder), "-m", "pip", "install", "--no-input",
@@ -139,7 +139,7 @@ class ToxUvInstaller(Installer):
     name = "tox-uv"
 
     def create(self, python, folder, reqs, cache, ctx):  # type: ignore[no-untyped-def]
-        env = _isolated_env(cache)
+        env = isolated_env(cache)
         if reqs.extra_index_url:
             env["UV_EXTRA_INDEX_URL"] = reqs.extra_index_url
         folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,97 @@
+"""What a trimmed build of a Qt app may leave out, from evidence: for freezers that take lists, not a spec.
+
+PyInstaller's trimmed spec prunes its tables itself (pyinstaller/trim.py). Nuitka and cx_Freeze take lists of
+files to leave out instead; this module derives them from the same evidence (what one run of the app loaded)
+and the same keep-list (trim.KEEP_PLATFORMS: the bundle must still start offscreen and on X11), then follows
+the shared libraries' DT_NEEDED links so that a Qt library only an excluded plugin needed goes too.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.util
+import os
+import re
+import shutil
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .runner import output
+
+
+def trim_module(harness: Path) -> ModuleType:
+    """pyinstaller/trim.py: the keep-lists live there once (PyInstaller's specs import it without shipbench)."""
+    spec = importlib.util.spec_from_file_location("shipbench_trim", harness / "pyinstaller" / "trim.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def binding_folder(site_packages: Path, evidence: dict[str, Any], bindings: tuple[str, ...]) -> Path | None:
+    """The Qt binding the app loaded (PySide6, PyQt6, ...) in the build venv, or None for an app without Qt."""
+    tops = {name.split(".")[0] for name in evidence.get("modules", [])}
+    for binding in bindings:
+        if binding in tops and (site_packages / binding).is_dir():
+            return site_packages / binding
+    return None
+
+
+def _plugins_dir(binding: Path) -> Path | None:
+    for candidate in (binding / "Qt" / "plugins", binding / "Qt6" / "plugins", binding / "plugins"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def unused_plugins(binding: Path, evidence: dict[str, Any], keep: list[str]) -> list[str]:
+    """Plugins ("platforms/libqvnc.so") the app did not load and the keep-list does not name."""
+    plugins = _plugins_dir(binding)
+    if plugins is None:
+        return []
+    loaded = {os.path.basename(path) for path in evidence.get("libraries", [])}
+    unused = []
+    for path in sorted(plugins.rglob("*")):
+        relative = path.relative_to(plugins).as_posix()
+        if path.is_file() and path.name not in loaded and not any(fnmatch.fnmatch(relative, p) for p in keep):
+            unused.append(relative)
+    return unused
+
+
+def _needed(library: Path) -> list[str]:
+    """DT_NEEDED names of an ELF file (readelf, from binutils, which comes with the C compiler)."""
+    text = output(["readelf", "-d", str(library)]) or ""
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", text)
+
+
+def unneeded_qt_libraries(binding: Path, evidence: dict[str, Any], unused: list[str]) -> list[str]:
+    """Qt's own libraries (libQt6Network.so.6, ...) that neither the app loaded nor a kept plugin or a loaded
+    library needs. Empty where readelf is missing: then nothing is dropped that might be needed."""
+    if shutil.which("readelf") is None:
+        return []
+    libraries = {path.name: path for path in binding.rglob("lib*.so*") if "/plugins/" not in path.as_posix()}
+    loaded = {os.path.basename(path) for path in evidence.get("libraries", [])}
+    plugins = _plugins_dir(binding)
+    roots = [libraries[name] for name in loaded if name in libraries]
+    if plugins is not None:
+        roots += [path for path in plugins.rglob("*.so") if path.relative_to(plugins).as_posix() not in unused]
+    roots += [path for path in binding.glob("*.so")]  # the binding's extension modules
+    reached: set[str] = set()
+    todo = list(roots)
+    while todo:
+        path = todo.pop()
+        for name in _needed(path):
+            if name in libraries and name not in reached:
+                reached.add(name)
+                todo.append(libraries[name])
+    reached |= {path.name for path in roots}
+    return sorted(name for name in libraries if name.startswith("libQt") and name not in reached)
+
+
+def unused_qt_modules(binding: Path, evidence: dict[str, Any]) -> list[str]:
+    """The binding's Qt modules ("PySide6.QtNetwork") the app did not import: module excludes for a freezer."""
+    loaded = set(evidence.get("modules", []))
+    names = sorted({path.name.split(".")[0] for path in binding.iterdir()
+                    if path.name.startswith("Qt") and path.suffix in (".so", ".pyd", ".pyi")})
+    return [f"{binding.name}.{name}" for name in names if f"{binding.name}.{name}" not in loaded]

@@ -1,0 +1,135 @@
+"""Ship as a frozen executable: cx_Freeze's build_exe, the other long-lived freezer (with PySide6 hooks).
+
+Variants: `default` (cx_Freeze's own choices: modules in lib/library.zip, packages with data beside it) and
+`trimmed`: the standard-library and Qt modules one run of the app did not import excluded, Qt plugins and
+libraries it did not load left out (the same evidence as PyInstaller's and Nuitka's trimmed builds), pure-Python
+packages zipped. Built from a generated entry script with cx_Freeze's command line, which is what the record's
+notes show, so a team can copy it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .. import interpreters, measure, qt_trim
+from ..apps import App
+from ..errors import Failure
+from ..pyinstaller_spec import data_destination
+from ..runner import run_tool
+from . import frozen
+from .base import Artifact, Context
+from .nuitka import site_packages
+
+TOOL_REQUIREMENTS = Path("cxfreeze") / "requirements.txt"
+_PROBE_MODULE = "_shipbench_first_frame"
+
+
+def entry_script(app: App, folder: Path) -> Path:
+    """The script cx_Freeze freezes: the app started as its description says; for a first-frame app the
+    injected probe imported first (what sitecustomize does in a venv; a frozen program runs no site)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = app.entry_script()
+    if script is None:
+        script = (app.folder / app.start[1]).read_text(encoding="utf-8")
+    if app.first_frame:
+        shutil.copy2(measure.INJECT_DIR / "sitecustomize.py", folder / f"{_PROBE_MODULE}.py")
+        script = f"import {_PROBE_MODULE}  # noqa: F401  shipbench's first-frame probe\n" + script
+    path = folder / f"{app.name.replace('-', '_')}.py"
+    path.write_text(script, encoding="utf-8")
+    return path
+
+
+class CxFreezeStrategy:
+    name = "cxfreeze"
+    variants: tuple[str, ...] = ("default", "trimmed")
+    summary = "a frozen executable built by cx_Freeze (build_exe; default and trimmed)"
+    isolation = "its own Python and libraries; shares the OS's libc, GL and fonts"
+    target_needs = "the same OS family and a libc as new as the build host's; the system libraries it names"
+    oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-building: each OS builds its own
+    inputs: tuple[str, ...] = ("cxfreeze", "pyinstaller/trim.py", "pyinstaller/icudata_stub.c",
+                               "scripts/build-base-image.sh")
+
+    def tool_versions(self) -> dict[str, str | None]:
+        return {}  # cx_Freeze is pinned in cxfreeze/requirements.txt (an input)
+
+    def variants_for(self, app: App) -> tuple[str, ...]:
+        return self.variants
+
+    def planned_steps(self, app: App) -> int:
+        return 7 + measure.standard_steps(app)
+
+    def build(self, ctx: Context) -> Artifact:
+        python = interpreters.find(ctx.key.python)
+        with ctx.steps.step("build venv (app, dependencies, cx_Freeze)"):
+            env_dir = frozen.build_venv(ctx, python, ctx.root / TOOL_REQUIREMENTS)
+        target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
+        dist = target / "dist"
+        with ctx.steps.step("options: entry script, data, hidden imports (trimmed: from what one run loaded)"):
+            argv = self._command(ctx, env_dir, target, dist)
+        times = {}
+        for phase in ("cold", "warm"):
+            with ctx.steps.step(f"cx_Freeze build, {phase}"):
+                shutil.rmtree(dist, ignore_errors=True)
+                if phase == "cold":
+                    shutil.rmtree(target / "build", ignore_errors=True)
+                times[phase], _ = run_tool(argv, env={**os.environ}, cwd=target, what=f"cx_Freeze ({phase})")
+        ctx.metrics["setup_s"] = times
+        program = dist / (ctx.app.name + (".exe" if sys.platform == "win32" else ""))
+        if not program.is_file():
+            raise Failure(f"cx_Freeze wrote no {program.name} into {dist}")
+        if ctx.key.variant == "trimmed":
+            frozen.replace_icu_data(ctx, dist)
+        frozen.record_sizes(ctx, dist, target / "archive")
+        frozen.record_versions(ctx, python, env_dir, "cx_Freeze")
+        ctx.note("built with: " + " ".join(Path(part).name if Path(part).is_absolute() else part for part in argv))
+        ctx.note("cx_Freeze has no build cache: cold and warm differ only by the file system's cache; build time "
+                 "excludes creating the build venv")
+        return Artifact(path=dist, kind="cx_Freeze build_exe", launcher=(str(program), *ctx.app.args),
+                        description=f"cx_Freeze build_exe folder, {ctx.key.variant}")
+
+    def _command(self, ctx: Context, env_dir: Path, target: Path, dist: Path) -> list[str]:
+        app = ctx.app
+        script = entry_script(app, target / "entry")
+        includes = list(app.hidden_imports)
+        packages = []
+        if app.start[0] == "module":  # started through runpy, which cx_Freeze's analysis cannot follow
+            packages.append(app.start[1].split(".")[0])
+        elif app.start[0] == "console-script" and app.entry_point:
+            includes.append(app.entry_point.split(":")[0])
+        if app.first_frame:
+            includes.append(_PROBE_MODULE)
+        files = [f"{app.folder / item}={data_destination(item)}/{Path(item).name}" for item in app.data]
+        excludes: list[str] = []
+        bin_excludes: list[str] = []
+        if ctx.key.variant == "trimmed":
+            trim = qt_trim.trim_module(ctx.root)
+            evidence = frozen.evidence_run(ctx, env_dir, target / "evidence" / f"{app.name}-loaded.json")
+            tops = {name.split(".")[0] for name in evidence["modules"]}
+            excludes = [name for name in trim.GENERIC_STDLIB_EXCLUDES if name not in tops]
+            binding = qt_trim.binding_folder(site_packages(env_dir), evidence, trim.QT_BINDINGS)
+            if binding is not None:
+                plugins = qt_trim.unused_plugins(binding, evidence, trim.KEEP_PLATFORMS)
+                excludes += qt_trim.unused_qt_modules(binding, evidence)
+                bin_excludes = [Path(p).name for p in plugins] + qt_trim.unneeded_qt_libraries(binding, evidence,
+                                                                                              plugins)
+            ctx.note(f"trimmed: {len(excludes)} modules and {len(bin_excludes)} Qt plugins and libraries the app did "
+                     "not load left out (evidence run)")
+        cxfreeze = interpreters.venv_python(env_dir).parent / "cxfreeze"
+        argv = [str(cxfreeze), "--script", str(script), "--target-name", app.name, "build_exe",
+                "--build-exe", str(dist), "--silent"]
+        for option, values in (("--includes", includes), ("--packages", packages), ("--excludes", excludes),
+                               ("--bin-excludes", bin_excludes), ("--include-files", files)):
+            if values:
+                argv.append(f"{option}={','.join(values)}")
+        if ctx.key.variant == "trimmed":
+            argv.append("--zip-include-packages=*")
+            argv.append("--zip-exclude-packages=" + ",".join([*trim.QT_BINDINGS, "shiboken6", "torch"]))
+        return argv
+
+    def measure(self, ctx: Context, artifact: Artifact) -> None:
+        measure.standard(ctx, artifact)
+        env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), ctx.root / TOOL_REQUIREMENTS)
+        frozen.portability_and_baseline(ctx, artifact, env_dir, "cx_Freeze build")

@@ -1,0 +1,80 @@
+"""What every freezer's row does alike (PyInstaller, Nuitka, cx_Freeze): the build venv with the pinned tool,
+the sizes of what it made, the start in clean Debian containers, and the venv measured right after.
+
+Kept apart from the freezers' own modules so that each holds only how its tool is driven.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .. import interpreters, measure, portability, settings
+from ..errors import Failure
+from ..fsutil import download_size, largest_files, tree_size
+from ..runner import run_tool
+from .base import Artifact, Context
+from .venv import installed_version, reference_venv, venv_artifact
+
+
+def build_venv(ctx: Context, python: interpreters.Interpreter, tool_requirements: Path) -> Path:
+    """The venv the freezer runs in (the app, its dependencies, the pinned freezer), also the baseline."""
+    return reference_venv(ctx, python, extra=("-r", str(tool_requirements)))
+
+
+def evidence_run(ctx: Context, env_dir: Path, evidence: Path) -> dict[str, Any]:
+    """Run the app once in its build venv with the injected probe recording what it loaded (modules, shared
+    libraries): the evidence every freezer's trimmed profile keeps to, instead of a list kept by hand."""
+    evidence.unlink(missing_ok=True)
+    evidence.parent.mkdir(parents=True, exist_ok=True)
+    # the probe's folder on PYTHONPATH writes the evidence, whatever the app's ready
+    reference = dataclasses.replace(venv_artifact(ctx.app, env_dir), env={
+        "PYTHONPATH": str(measure.INJECT_DIR), "SHIPBENCH_EVIDENCE": str(evidence)})
+    measure.start(reference, ctx.app, (), settings.app_timeout_s())
+    try:
+        loaded: dict[str, Any] = json.loads(evidence.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise Failure("the evidence run (the app in its build venv) wrote no list of what it loaded") from None
+    return loaded
+
+
+def replace_icu_data(ctx: Context, dist: Path) -> None:
+    """An app whose description says it reads no ICU data (`icu-data = false`) gets the empty ICU data package
+    that app_gui's PyInstaller spec ships (pyinstaller/icudata_stub.c): 31 MB less."""
+    if ctx.app.icu_data or not sys.platform.startswith("linux"):
+        return
+    for library in dist.rglob("libicudata.so.*"):
+        version = library.name.split(".so.")[1].split(".")[0]
+        run_tool(["gcc", "-shared", "-fPIC", "-O2", f"-DICU_VERSION={version}", f"-Wl,-soname,{library.name}",
+                  "-o", library, ctx.root / "pyinstaller" / "icudata_stub.c"], what="the ICU data stub")
+        ctx.note(f"{library.name} replaced by an empty ICU data package (the description says icu-data = false)")
+
+
+def record_sizes(ctx: Context, shipped: Path, scratch: Path) -> None:
+    """Size on disk, compressed for download (the host's archive format), and the largest files."""
+    with ctx.steps.step("sizes: on disk, compressed for download, largest files"):
+        ctx.metrics["size_bytes"] = tree_size(shipped)
+        ctx.metrics["download_bytes"] = download_size(shipped, scratch, sys.platform)
+        ctx.metrics["largest_files"] = largest_files(shipped)
+
+
+def record_versions(ctx: Context, python: interpreters.Interpreter, env_dir: Path, tool: str) -> None:
+    ctx.versions.update({"python": python.full_version, tool: installed_version(env_dir, tool)})
+    if ctx.app.record_version:
+        ctx.versions[ctx.app.record_version] = installed_version(env_dir, ctx.app.record_version)
+
+
+def portability_and_baseline(ctx: Context, artifact: Artifact, env_dir: Path, what: str) -> None:
+    """Start the bundle in clean Debian 12 and 13 containers, then measure the app in its build venv."""
+    with ctx.steps.step("portability: start in clean Debian 12 and 13 containers"):
+        if sys.platform.startswith("linux"):
+            program = artifact.launcher[0]
+            mount = artifact.path if artifact.path.is_dir() else artifact.path.parent
+            relative = Path(program).relative_to(mount).as_posix()
+            ctx.metrics["portability"] = portability.check(mount, relative, ctx.app, ctx.root)
+    measure.baseline(ctx, venv_artifact(ctx.app, env_dir), f"the same app in the build venv, measured right after "
+                                                           f"the {what}")
+

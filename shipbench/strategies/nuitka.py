@@ -1,0 +1,222 @@
+"""Ship as a compiled executable: Nuitka turns the app's Python into C, compiles it, and bundles the rest.
+
+Variants: `standalone-default` (a folder, Nuitka's own choices), `standalone-trimmed` and `onefile-trimmed`
+(Qt plugins and libraries the app did not load left out, from the same evidence as PyInstaller's trimmed
+profile), and for Qt apps `deploy`: Qt's own wrapper pyside6-deploy, driven by a pysidedeploy.spec generated
+from the app's description. A torch app gets `standalone-default` (torch followed and compiled) and
+`standalone-nofollow` (torch not followed: `--nofollow-import-to=torch`), each reported as it ends, failures
+included. C compilation is slow on small machines: ccache (Debian's `ccache`) keeps the compiled objects, so
+cold = empty Nuitka cache and ccache, warm = both kept.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .. import interpreters, measure, qt_trim
+from ..apps import App
+from ..errors import Failure, Skip
+from ..pyinstaller_spec import data_destination
+from ..runner import output, run_tool
+from . import frozen
+from .base import Artifact, Context
+
+TOOL_REQUIREMENTS = Path("nuitka") / "requirements.txt"
+# Nuitka's C compilation of torch (thousands of modules) can take hours on two cores: a build that has not
+# ended by then is recorded as failed with the time it ran
+BUILD_TIMEOUT_S = 3600.0
+
+
+def headers_missing(python: interpreters.Interpreter) -> str | None:
+    """Why Nuitka cannot compile against this interpreter (its C headers are a separate package), or None."""
+    code = "import sysconfig, os; print(os.path.isfile(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))"
+    if output([python.executable, "-c", code]) == "True":
+        return None
+    return (f"Nuitka compiles C against Python {python.version}'s headers, which are not installed: on "
+            f"Debian/Ubuntu `apt-get install python{python.version}-dev` (scripts/install-host-deps.sh)")
+
+
+def tools_missing() -> str | None:
+    missing = [tool for tool in ("gcc", "patchelf", "ccache") if shutil.which(tool) is None]
+    if not missing:
+        return None
+    return (f"Nuitka needs {', '.join(missing)} on this host: on Debian/Ubuntu `apt-get install "
+            f"{' '.join(missing)}` (scripts/install-host-deps.sh)")
+
+
+def main_file(env_dir: Path, app: App, scratch: Path) -> Path:
+    """What Nuitka compiles as the program: the app's module (a package's folder), its script, or a generated
+    script that calls its console script's function. Not a runpy wrapper: a compiled module has no code object
+    for runpy to run."""
+    kind, value = app.start
+    if kind == "script":
+        return app.folder / value
+    if kind == "console-script":
+        scratch.mkdir(parents=True, exist_ok=True)
+        script = scratch / f"{app.name.replace('-', '_')}.py"
+        script.write_text(app.entry_script() or "", encoding="utf-8")
+        return script
+    code = f"import importlib.util as u; s = u.find_spec({value!r}); print(s.origin)"
+    origin = output([interpreters.venv_python(env_dir), "-c", code])
+    if not origin or not Path(origin).is_file():
+        raise Failure(f"module {value!r} is not importable in the build venv")
+    return Path(origin).parent if Path(origin).name == "__init__.py" else Path(origin)
+
+
+def site_packages(env_dir: Path) -> Path:
+    return Path(output([interpreters.venv_python(env_dir), "-c", "import sysconfig; print(sysconfig.get_paths()"
+                                                                 "['purelib'])"]) or env_dir)
+
+
+def trimmed_options(ctx: Context, env_dir: Path, target: Path) -> list[str]:
+    """Nuitka options that leave out what one run of the app did not load (the evidence run)."""
+    trim = qt_trim.trim_module(ctx.root)
+    evidence = frozen.evidence_run(ctx, env_dir, target / "evidence" / f"{ctx.app.name}-loaded.json")
+    binding = qt_trim.binding_folder(site_packages(env_dir), evidence, trim.QT_BINDINGS)
+    options = [f"--nofollow-import-to={name}" for name in trim.GENERIC_STDLIB_EXCLUDES
+               if name not in {module.split(".")[0] for module in evidence["modules"]}]
+    if binding is not None:
+        plugins = qt_trim.unused_plugins(binding, evidence, trim.KEEP_PLATFORMS)
+        libraries = qt_trim.unneeded_qt_libraries(binding, evidence, plugins)
+        options += ["--noinclude-qt-translations",
+                    *(f"--noinclude-dlls=*/qt-plugins/{plugin}" for plugin in plugins),
+                    *(f"--noinclude-dlls={library}" for library in libraries)]
+        ctx.note(f"trimmed: {len(plugins)} Qt plugins and {len(libraries)} Qt libraries the app did not load "
+                 "left out (evidence run), Qt's translations too, and the rarely used standard-library modules "
+                 "it did not import")
+    return options
+
+
+def _plugin_options(env_dir: Path) -> list[str]:
+    sp = site_packages(env_dir)
+    return ["--enable-plugin=pyside6"] if (sp / "PySide6").is_dir() else (
+        ["--enable-plugin=pyqt6"] if (sp / "PyQt6").is_dir() else [])
+
+
+class NuitkaStrategy:
+    name = "nuitka"
+    variants: tuple[str, ...] = ("standalone-default", "standalone-trimmed", "onefile-trimmed", "deploy",
+                                 "standalone-nofollow")
+    summary = "an executable compiled by Nuitka (standalone, onefile; Qt apps also through pyside6-deploy)"
+    isolation = "its own Python runtime and libraries, the app compiled to C; shares the OS's libc, GL and fonts"
+    target_needs = "the same OS family and a libc as new as the build host's; the system libraries it names"
+    oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-compiling: each OS builds its own
+    inputs: tuple[str, ...] = ("nuitka", "pyinstaller/trim.py", "pyinstaller/icudata_stub.c",
+                               "scripts/build-base-image.sh")
+
+    def tool_versions(self) -> dict[str, str | None]:
+        return {"gcc": output(["gcc", "-dumpfullversion"]), "ccache": (output(["ccache", "--version"]) or "")
+                .split("\n")[0].removeprefix("ccache version ") or None}
+
+    def variants_for(self, app: App) -> tuple[str, ...]:
+        if app.uses_torch:
+            return ("standalone-default", "standalone-nofollow")
+        return ("standalone-default", "standalone-trimmed", "onefile-trimmed",
+                *(("deploy",) if app.shows_window else ()))
+
+    def planned_steps(self, app: App) -> int:
+        return 7 + measure.standard_steps(app)
+
+    def build(self, ctx: Context) -> Artifact:
+        python = interpreters.find(ctx.key.python)
+        for reason in (tools_missing(), headers_missing(python)):
+            if reason:
+                raise Skip(reason)
+        if ctx.app.first_frame:
+            raise Skip("a Nuitka-compiled program runs no sitecustomize, so shipbench's first-frame probe cannot "
+                       "see its window: give the app a ready event or pattern to measure it here")
+        with ctx.steps.step("build venv (app, dependencies, Nuitka)"):
+            env_dir = frozen.build_venv(ctx, python, ctx.root / TOOL_REQUIREMENTS)
+        target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
+        out, cache = target / "out", target / "cache"
+        with ctx.steps.step("options: the app's entry, data, hidden imports (trimmed: from what one run loaded)"):
+            argv = self._command(ctx, env_dir, target, out)
+        env = {**os.environ, "NUITKA_CACHE_DIR": str(cache), "CCACHE_DIR": str(cache / "ccache")}
+        times = {}
+        for phase in ("cold", "warm"):
+            with ctx.steps.step(f"Nuitka build, {phase} ({'empty caches' if phase == 'cold' else 'ccache kept'})"):
+                if phase == "cold":
+                    shutil.rmtree(cache, ignore_errors=True)
+                shutil.rmtree(out, ignore_errors=True)
+                times[phase], _ = run_tool(argv, env=env, cwd=target, timeout=BUILD_TIMEOUT_S,
+                                           what=f"Nuitka ({phase})")
+        ctx.metrics["setup_s"] = times
+        shipped, program = self._result(ctx, out)
+        if ctx.key.variant.endswith("trimmed") and shipped.is_dir():
+            frozen.replace_icu_data(ctx, shipped)
+        frozen.record_sizes(ctx, shipped, target / "archive")
+        frozen.record_versions(ctx, python, env_dir, "nuitka")
+        ctx.note("built with: " + " ".join(Path(part).name if Path(part).is_absolute() else part for part in argv))
+        ctx.note("build time excludes creating the build venv; cold = empty Nuitka cache and ccache, warm = both "
+                 "kept")
+        if ctx.key.variant.startswith("onefile"):
+            ctx.note("a onefile program unpacks itself into a temporary folder on every start; start-up includes it")
+        return Artifact(path=shipped, kind=f"nuitka {ctx.key.variant}", launcher=(str(program), *ctx.app.args),
+                        description=f"Nuitka {ctx.key.variant} build")
+
+    def _command(self, ctx: Context, env_dir: Path, target: Path, out: Path) -> list[str]:
+        app, variant = ctx.app, ctx.key.variant
+        main = main_file(env_dir, app, target / "entry")
+        if variant == "deploy":
+            return self._deploy_command(ctx, env_dir, target, main)
+        python = str(interpreters.venv_python(env_dir))
+        mode = "onefile" if variant.startswith("onefile") else "standalone"
+        data = [f"--include-data-files={app.folder / item}={data_destination(item)}/" for item in app.data]
+        argv = [python, "-m", "nuitka", f"--mode={mode}", f"--output-dir={out}", f"--output-filename={app.name}",
+                "--assume-yes-for-downloads", "--no-progressbar", *_plugin_options(env_dir), *data,
+                *(f"--include-module={name}" for name in app.hidden_imports)]
+        if variant.endswith("trimmed"):
+            argv += trimmed_options(ctx, env_dir, target)
+        if variant == "standalone-nofollow":
+            argv += ["--nofollow-import-to=torch"]
+            ctx.note("torch not followed (--nofollow-import-to=torch): not compiled and not included")
+        return [*argv, str(main)]
+
+    def _deploy_command(self, ctx: Context, env_dir: Path, target: Path, main: Path) -> list[str]:
+        """pyside6-deploy with a pysidedeploy.spec written from the description; --no-install keeps the pinned
+        Nuitka (the version it pins itself) instead of letting it pip-install into the build venv."""
+        scripts = interpreters.venv_python(env_dir).parent
+        deploy = scripts / "pyside6-deploy"
+        if not deploy.is_file():
+            raise Skip("pyside6-deploy comes with PySide6, which this app does not use")
+        spec = target / "pysidedeploy.spec"
+        project = main if main.is_dir() else main.parent
+        entry = main / "__main__.py" if main.is_dir() else main
+        extra = " ".join(["--quiet", "--noinclude-qt-translations", "--no-progressbar",
+                          *(f"--include-module={name}" for name in ctx.app.hidden_imports)])
+        spec.parent.mkdir(parents=True, exist_ok=True)
+        spec.write_text(
+            f"# written by shipbench from [tool.shipbench.apps.{ctx.app.name}]: `pyside6-deploy -c {spec.name}`\n"
+            f"[app]\ntitle = {ctx.app.name}\nproject_dir = {project}\ninput_file = {entry}\n"
+            f"exec_directory = {target / 'out'}\nproject_file =\nicon =\n\n"
+            f"[python]\npython_path = {interpreters.venv_python(env_dir)}\npackages = Nuitka==4.1.1\n\n"
+            "[qt]\nqml_files =\nexcluded_qml_plugins =\nmodules =\nplugins =\n\n"
+            f"[nuitka]\nmode = standalone\nextra_args = {extra}\n", encoding="utf-8")
+        ctx.maintains(spec)
+        return [str(deploy), "-c", str(spec), "--force", "--no-install", "--mode", "standalone"]
+
+    def _result(self, ctx: Context, out: Path) -> tuple[Path, Path]:
+        """(what a user ships, the program): the .dist folder or the onefile program Nuitka wrote into out/."""
+        suffix = ".exe" if sys.platform == "win32" else ""
+        if ctx.key.variant.startswith("onefile"):
+            program = out / f"{ctx.app.name}{suffix}"
+            if not program.is_file():
+                raise Failure(f"Nuitka wrote no {program.name} into {out}")
+            return program, program
+        dists = sorted(out.glob("*.dist"))
+        if len(dists) != 1:
+            raise Failure(f"Nuitka left {len(dists)} .dist folders in {out}, expected one")
+        programs = [p for p in dists[0].iterdir() if p.is_file() and os.access(p, os.X_OK)
+                    and p.suffix in ("", ".bin", ".exe") and not p.name.startswith("lib")]
+        if len(programs) != 1:
+            raise Failure(f"no single program in {dists[0]}: {', '.join(p.name for p in programs) or 'none'}")
+        return dists[0], programs[0]
+
+    def measure(self, ctx: Context, artifact: Artifact) -> None:
+        measure.standard(ctx, artifact)
+        env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), ctx.root / TOOL_REQUIREMENTS)
+        frozen.portability_and_baseline(ctx, artifact, env_dir, "Nuitka build")
+

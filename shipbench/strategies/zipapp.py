@@ -1,0 +1,174 @@
+"""Ship as a zipapp: the app and its whole environment in one archive that a Python on the target runs.
+
+Three builders: pex in its `--venv` mode as one file, pex's `packed` layout (a folder of zips, friendlier to
+caches and rsync), and shiv. None of them can import a native extension (Qt, torch) from inside a zip, so the
+first start unpacks the archive into a cache (pex: PEX_ROOT, ~/.cache/pex; shiv: SHIV_ROOT, ~/.shiv) and every
+later start reuses it: cold and warm start differ by design, and the cache is what the target really stores.
+Measured here: cold start with that cache emptied, warm starts with it filled, how big the cache grows, and on
+which of the host's Pythons the archive (built for one) starts at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .. import interpreters, measure, settings
+from ..apps import App
+from ..errors import Failure, Skip
+from ..fsutil import tree_size
+from ..runner import run_tool
+from . import frozen
+from .base import Artifact, Context
+from .venv import isolated_env, requirements, venv_artifact
+
+# the Pythons an archive built for one is tried on (the nox sessions' list; absent ones are left out)
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+
+_ENTRY_MODULE = "_shipbench_entry"
+
+
+def _entry_module(app: App, folder: Path) -> str:
+    """A module whose main() starts the app as its description says: shiv takes only `module:function`."""
+    kind, value = app.start
+    if kind == "module":
+        body = f"    runpy.run_module({value!r}, run_name='__main__', alter_sys=True)\n"
+    else:  # a script: shipped beside this module in the archive
+        shutil.copy2(app.folder / value, folder / Path(value).name)
+        body = (f"    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), {Path(value).name!r})\n"
+                "    sys.argv[0] = path\n    runpy.run_path(path, run_name='__main__')\n")
+    text = ("# written by shipbench: starts the app inside the zipapp\nimport os\nimport runpy\nimport sys\n\n\n"
+            f"def main():\n{body}")
+    (folder / f"{_ENTRY_MODULE}.py").write_text(text, encoding="utf-8")
+    return f"{_ENTRY_MODULE}:main"
+
+
+def _tool(env_dir: Path, name: str) -> str:
+    return str(interpreters.venv_python(env_dir).parent / name)
+
+
+def build_command(ctx: Context, tool_env: Path, python: interpreters.Interpreter, output: Path,
+                  build_cache: Path) -> list[str]:
+    """The builder's command line for this variant: the app and its dependencies as the description says."""
+    reqs = requirements(ctx)
+    kind, value = ctx.app.start
+    if ctx.key.variant.startswith("pex"):
+        entry = {"module": ["-m", value], "script": ["--exe", str(ctx.app.folder / value)],
+                 "console-script": ["-c", value]}[kind]
+        layout = "packed" if ctx.key.variant == "pex-packed" else "zipapp"
+        index = ["--index", reqs.extra_index_url] if reqs.extra_index_url else []
+        return [_tool(tool_env, "pex"), *reqs.items, *entry, *index, "--venv", "--layout", layout,
+                "--python", python.executable, "--pex-root", str(build_cache), "-o", str(output)]
+    if kind == "console-script":
+        entry = ["-c", value]
+    else:
+        staged = output.parent / "entry"
+        shutil.rmtree(staged, ignore_errors=True)
+        staged.mkdir(parents=True)
+        entry = ["-e", _entry_module(ctx.app, staged), "--site-packages", str(staged)]
+    index = ["--extra-index-url", reqs.extra_index_url] if reqs.extra_index_url else []
+    return [_tool(tool_env, "shiv"), *entry, "-o", str(output), "-p", f"/usr/bin/env python{python.version}",
+            "--reproducible", *index, *reqs.items]
+
+
+class ZipappStrategy:
+    name = "zipapp"
+    variants: tuple[str, ...] = ("pex-venv", "pex-packed", "shiv")
+    summary = "one archive of the app and its environment, run by the target's Python (pex, shiv)"
+    isolation = "Python packages only, unpacked to a per-user cache; shares the interpreter and the OS"
+    target_needs = "a Python of the version the archive was built for (pure-Python and abi3 ones may run on others)"
+    oses: tuple[str, ...] = ("linux", "macos")  # shiv and pex run on Windows, but their venv scripts differ there
+    inputs: tuple[str, ...] = ("zipapp",)
+
+    def tool_versions(self) -> dict[str, str | None]:
+        return {}  # pex and shiv are pinned in zipapp/requirements.txt (an input)
+
+    def variants_for(self, app: App) -> tuple[str, ...]:
+        return self.variants
+
+    def planned_steps(self, app: App) -> int:
+        return 6 + measure.standard_steps(app)
+
+    def build(self, ctx: Context) -> Artifact:
+        python = interpreters.find(ctx.key.python)
+        with ctx.steps.step("build venv (app, dependencies, pex, shiv)"):
+            tool_env = frozen.build_venv(ctx, python, ctx.root / "zipapp" / "requirements.txt")
+        target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
+        suffix = ".pyz" if ctx.key.variant == "shiv" else ".pex"
+        output, build_cache, runtime_cache = target / f"{ctx.app.name}{suffix}", target / "cache", target / "root"
+        env = isolated_env(build_cache / "pip")
+        target.mkdir(parents=True, exist_ok=True)
+        times = {}
+        for phase in ("cold", "warm"):
+            with ctx.steps.step(f"{ctx.key.variant} build, {phase} (cache {'emptied' if phase == 'cold' else 'kept'})"):
+                if phase == "cold":
+                    shutil.rmtree(build_cache, ignore_errors=True)
+                for old in (output, target / "entry"):
+                    shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+                times[phase], _ = run_tool(build_command(ctx, tool_env, python, output, build_cache), env=env,
+                                           cwd=ctx.app.folder, what=f"{ctx.key.variant} build ({phase})")
+        ctx.metrics["setup_s"] = times
+        frozen.record_sizes(ctx, output, target / "archive")
+        tool = "shiv" if ctx.key.variant == "shiv" else "pex"
+        frozen.record_versions(ctx, python, tool_env, tool)
+        shutil.rmtree(runtime_cache, ignore_errors=True)  # the first start below unpacks into an empty cache
+        ctx.note(f"cold start = the first run with {_cache_variable(tool)} emptied (the archive is unpacked into it); "
+                 "warm = the cache kept; build times exclude creating the build venv")
+        if tool == "pex":
+            ctx.note("pex --venv: the first run also creates a venv from the archive inside PEX_ROOT")
+        launcher = (python.executable, str(output), *ctx.app.args)
+        return Artifact(path=output, kind=f"zipapp ({ctx.key.variant})", launcher=launcher,
+                        env={_cache_variable(tool): str(runtime_cache), **_probe_env(ctx.app)},
+                        description=f"{'folder of zips' if output.is_dir() else 'one archive'} built by "
+                                    f"{ctx.key.variant}, run with Python {python.version}")
+
+    def measure(self, ctx: Context, artifact: Artifact) -> None:
+        measure.standard(ctx, artifact)
+        tool = "shiv" if ctx.key.variant == "shiv" else "pex"
+        cache = Path(artifact.env[_cache_variable(tool)])
+        ctx.metrics["cache"] = {"variable": _cache_variable(tool), "default": _DEFAULT_CACHE[tool],
+                                "bytes": tree_size(cache)}
+        with ctx.steps.step("which Pythons start it (each with an empty cache)"):
+            ctx.metrics["runs_on"] = runs_on(ctx, artifact, cache.parent / "root-other")
+        env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), ctx.root / "zipapp" / "requirements.txt")
+        measure.baseline(ctx, venv_artifact(ctx.app, env_dir), "the same app in the build venv, measured right after "
+                                                               "the archive")
+
+
+_DEFAULT_CACHE = {"pex": "~/.cache/pex", "shiv": "~/.shiv"}
+
+
+def _cache_variable(tool: str) -> str:
+    return "PEX_ROOT" if tool == "pex" else "SHIV_ROOT"
+
+
+def _probe_env(app: App) -> dict[str, str]:
+    """The first-frame probe reaches a zipapp's Python through PYTHONPATH like a venv's (pex --venv keeps it)."""
+    return {"PYTHONPATH": str(measure.INJECT_DIR)} if app.first_frame else {}
+
+
+def runs_on(ctx: Context, artifact: Artifact, cache: Path) -> dict[str, Any]:
+    """Start the archive once with each of the host's Pythons: ok, or the failure's last line (evidence for
+    "what the target needs", not the pex/shiv documentation's promise)."""
+    results: dict[str, Any] = {}
+    variable = next(name for name in artifact.env if name.endswith("_ROOT"))
+    for version in PYTHONS:
+        try:
+            other = interpreters.find(version)
+        except (Skip, Failure) as missing:
+            results[version] = {"status": "skipped", "reason": str(missing)}
+            continue
+        shutil.rmtree(cache, ignore_errors=True)
+        attempt = dataclasses.replace(artifact, launcher=(other.executable, *artifact.launcher[1:]),
+                                      env={**artifact.env, variable: str(cache)})
+        try:
+            measure.start(attempt, ctx.app, (), settings.app_timeout_s())
+            results[version] = {"status": "ok"}
+        except Failure as failure:
+            lines = [line for line in failure.log_tail if line.strip()] if failure.log_tail else []
+            results[version] = {"status": "failed", "reason": (lines[-1] if lines else failure.reason)[:300]}
+    shutil.rmtree(cache, ignore_errors=True)
+    return results
+
