@@ -9,6 +9,7 @@ notes show, so a team can copy it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -40,6 +41,12 @@ def entry_script(app: App, folder: Path) -> Path:
     path = folder / f"{app.name.replace('-', '_')}.py"
     path.write_text(script, encoding="utf-8")
     return path
+
+
+def _data_target(item: str) -> str:
+    """Where a data file lands in the build: beside its package, which cx_Freeze keeps as files under lib/."""
+    folder = data_destination(item)
+    return f"{folder}/{Path(item).name}" if folder == "." else f"lib/{folder}/{Path(item).name}"
 
 
 class CxFreezeStrategy:
@@ -84,7 +91,7 @@ class CxFreezeStrategy:
             frozen.replace_icu_data(ctx, dist)
         frozen.record_sizes(ctx, dist, target / "archive")
         frozen.record_versions(ctx, python, env_dir, "cx_Freeze")
-        ctx.note("built with: " + " ".join(Path(part).name if Path(part).is_absolute() else part for part in argv))
+        ctx.note("built with `cxfreeze build_exe` from a generated [tool.cxfreeze] table (its pyproject.toml)")
         ctx.note("cx_Freeze has no build cache: cold and warm differ only by the file system's cache; build time "
                  "excludes creating the build venv")
         return Artifact(path=dist, kind="cx_Freeze build_exe", launcher=(str(program), *ctx.app.args),
@@ -101,9 +108,10 @@ class CxFreezeStrategy:
             includes.append(app.entry_point.split(":")[0])
         if app.first_frame:
             includes.append(_PROBE_MODULE)
-        files = [f"{app.folder / item}={data_destination(item)}/{Path(item).name}" for item in app.data]
+        files = [[str(app.folder / item), _data_target(item)] for item in app.data]
         excludes: list[str] = []
         bin_excludes: list[str] = []
+        options: dict[str, object] = {}
         if ctx.key.variant == "trimmed":
             trim = qt_trim.trim_module(ctx.root)
             evidence = frozen.evidence_run(ctx, env_dir, target / "evidence" / f"{app.name}-loaded.json")
@@ -116,18 +124,22 @@ class CxFreezeStrategy:
                 bin_excludes = [Path(p).name for p in plugins] + qt_trim.unneeded_qt_libraries(binding, evidence,
                                                                                               plugins)
             ctx.note(f"trimmed: {len(excludes)} modules and {len(bin_excludes)} Qt plugins and libraries the app did "
-                     "not load left out (evidence run)")
-        cxfreeze = interpreters.venv_python(env_dir).parent / "cxfreeze"
-        argv = [str(cxfreeze), "--script", str(script), "--target-name", app.name, "build_exe",
-                "--build-exe", str(dist), "--silent"]
-        for option, values in (("--includes", includes), ("--packages", packages), ("--excludes", excludes),
-                               ("--bin-excludes", bin_excludes), ("--include-files", files)):
-            if values:
-                argv.append(f"{option}={','.join(values)}")
-        if ctx.key.variant == "trimmed":
-            argv.append("--zip-include-packages=*")
-            argv.append("--zip-exclude-packages=" + ",".join([*trim.QT_BINDINGS, "shiboken6", "torch"]))
-        return argv
+                     "not load left out (evidence run); pure-Python packages zipped")
+            # the app's own packages stay files: code that reads data beside itself needs a real folder
+            options = {"zip_include_packages": ["*"],
+                       "zip_exclude_packages": [*trim.QT_BINDINGS, "shiboken6", "torch", *packages,
+                                                *(name.split(".")[0] for name in includes)]}
+        config = target / "pyproject.toml"
+        build = {"build_exe": str(dist), "silent": True, "includes": includes, "packages": packages,
+                 "excludes": excludes, "bin_excludes": bin_excludes, "include_files": files, **options}
+        config.write_text(
+            f"# written by shipbench from [tool.shipbench.apps.{app.name}]: `cxfreeze build_exe` in this folder\n"
+            f"[tool.cxfreeze]\nexecutables = [{{ script = {json.dumps(str(script))}, "
+            f"target_name = {json.dumps(app.name)} }}]\n\n[tool.cxfreeze.build_exe]\n"
+            + "".join(f"{key} = {json.dumps(value)}\n" for key, value in build.items() if value not in ([], {})),
+            encoding="utf-8")
+        ctx.maintains(config)
+        return [str(interpreters.venv_python(env_dir).parent / "cxfreeze"), "build_exe"]
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         measure.standard(ctx, artifact)

@@ -1,0 +1,173 @@
+"""The logic around the new strategies (zipapp, locked, Nuitka, cx_Freeze) that needs no host tool: entry
+points written for each start kind, lock inputs, the reproducibility comparison, the Qt trim lists."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, ROOT
+
+from shipbench import description, qt_trim, torch_source
+from shipbench.errors import UsageError
+from shipbench.strategies import STRATEGIES
+from shipbench.strategies.cxfreeze import _data_target, entry_script
+from shipbench.strategies.locked import compare, environment_digest, packages, requirement_lines, torch_table
+from shipbench.strategies.nuitka import NuitkaStrategy, main_file
+from shipbench.strategies.zipapp import _entry_module
+
+
+def _app(fixture: str) -> description.App:
+    return next(iter(description.load(FIXTURES / fixture).values()))
+
+
+def _samples() -> dict[str, description.App]:
+    return description.load(ROOT)
+
+
+# --- zipapp ------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("start", [("module", "quietwindow"), ("script", "train.py")])
+def test_shivs_entry_module_starts_the_app_as_described(tmp_path: Path, start: tuple[str, str]) -> None:
+    """shiv takes only module:function; the generated module runs a module or a shipped script as __main__."""
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    (app_dir / "train.py").write_text("import sys\nprint('ran', __name__, sys.argv[1:])\n")
+    (app_dir / "quietwindow.py").write_text("import sys\nprint('ran', __name__, sys.argv[1:])\n")
+    app = dataclasses.replace(_app("quietwindow"), folder=app_dir, start=start)
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    entry = _entry_module(app, staged)
+    module, function = entry.split(":")
+    code = f"import sys; sys.argv = ['x', '--flag']; import {module}; {module}.{function}()"
+    result = subprocess.run([sys.executable, "-c", code], cwd=staged, env={"PYTHONPATH": f"{staged}:{app_dir}"},
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "ran __main__ ['--flag']"
+
+
+# --- locked ------------------------------------------------------------------------------------------------------
+def test_requirement_lines_are_plain_requirements(tmp_path: Path) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_text("# a comment\nnumpy>=1.26  # inline\n\nrich\n")
+    assert requirement_lines(path) == ["numpy>=1.26", "rich"]
+    path.write_text("--index-url https://example.org/simple\nnumpy\n")
+    with pytest.raises(UsageError, match="installer options"):
+        requirement_lines(path)
+
+
+def test_torch_goes_to_the_chosen_source(tmp_path: Path) -> None:
+    wheel = tmp_path / "torch-2.9.0+cpu-cp311-cp311-linux_x86_64.whl"
+    wheel.write_bytes(b"")
+    from_file = torch_table(torch_source.TorchChoice(str(wheel), None, "a local wheel"))
+    assert f'torch = {{ path = "{wheel.as_posix()}" }}' in from_file
+    from_index = torch_table(torch_source.TorchChoice("torch", "https://download.pytorch.org/whl/cpu", "cpu"))
+    assert 'url = "https://download.pytorch.org/whl/cpu"' in from_index and "explicit = true" in from_index
+    assert 'torch = { index = "pytorch" }' in from_index
+    assert torch_table(torch_source.TorchChoice("torch", None, "PyPI")) == ""
+
+
+def _venv(folder: Path, content: bytes = b"x = 1\n", version: str = "1.0") -> Path:
+    site = folder / "lib" / "python3.11" / "site-packages"
+    (site / "pkg").mkdir(parents=True)
+    (site / "pkg" / "__init__.py").write_bytes(content)
+    (site / "pkg" / "__pycache__").mkdir()
+    (site / "pkg" / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(folder.name.encode())
+    info = site / f"pkg-{version}.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text(f"{folder}/whatever\n")
+    (folder / "bin").mkdir()
+    (folder / "bin" / "tool").write_text(f"#!{folder}/bin/python\n")
+    (folder / "pyvenv.cfg").write_text(f"home = {folder}\n")
+    return folder
+
+
+def test_two_installs_that_differ_only_in_their_folder_are_the_same(tmp_path: Path) -> None:
+    a, b = _venv(tmp_path / "a"), _venv(tmp_path / "b")
+    assert packages(a) == {"pkg": "1.0"}
+    assert list(environment_digest(a)) == ["lib/python3.11/site-packages/pkg/__init__.py"]
+    result = compare(a, b)
+    assert result["status"] == "same" and result["packages"] == 1 and result["files"] == 1
+
+
+def test_what_differs_between_two_installs_is_named(tmp_path: Path) -> None:
+    result = compare(_venv(tmp_path / "a"), _venv(tmp_path / "b", content=b"x = 2\n", version="1.1"))
+    assert result["status"] == "differs"
+    assert result["differing_files"] == ["lib/python3.11/site-packages/pkg/__init__.py"]
+    assert result["differing_packages"] == ["pkg: 1.0 vs 1.1"]
+
+
+# --- Nuitka ------------------------------------------------------------------------------------------------------
+def test_nuitkas_variants_follow_the_apps_capabilities() -> None:
+    apps = _samples()
+    nuitka = NuitkaStrategy()
+    assert "deploy" in nuitka.variants_for(apps["gui"])
+    assert nuitka.variants_for(apps["dl"]) == ("standalone-default", "standalone-nofollow")
+    assert "deploy" not in nuitka.variants_for(_app("wordcount"))
+
+
+def test_nuitka_compiles_a_script_itself_and_calls_a_console_scripts_function(tmp_path: Path) -> None:
+    trainer = _app("trainer")
+    assert main_file(tmp_path, trainer, tmp_path / "entry") == trainer.folder / "train.py"
+    wordcount = _app("wordcount")
+    script = main_file(tmp_path, wordcount, tmp_path / "entry")
+    assert "runpy" not in script.read_text() and "sys.exit(main())" in script.read_text()
+
+
+# --- cx_Freeze ---------------------------------------------------------------------------------------------------
+def test_cx_freeze_data_lands_beside_its_package_under_lib() -> None:
+    assert _data_target("src/wordcount/stopwords.txt") == "lib/wordcount/stopwords.txt"
+    assert _data_target("words.txt") == "./words.txt"
+
+
+def test_a_first_frame_app_gets_the_probe_imported_before_it_starts(tmp_path: Path) -> None:
+    script = entry_script(_app("quietwindow"), tmp_path)
+    lines = script.read_text().splitlines()
+    assert lines[0].startswith("import _shipbench_first_frame")
+    assert (tmp_path / "_shipbench_first_frame.py").is_file()
+    assert "runpy.run_module('quietwindow'" in script.read_text()
+
+
+# --- the Qt trim lists ------------------------------------------------------------------------------------------
+def test_unused_plugins_and_modules_come_from_the_evidence(tmp_path: Path) -> None:
+    binding = tmp_path / "PySide6"
+    for plugin in ("platforms/libqxcb.so", "platforms/libqvnc.so", "imageformats/libqjpeg.so",
+                   "imageformats/libqsvg.so"):
+        (binding / "Qt" / "plugins" / plugin).parent.mkdir(parents=True, exist_ok=True)
+        (binding / "Qt" / "plugins" / plugin).write_bytes(b"")
+    for module in ("QtCore", "QtGui", "QtNetwork"):
+        (binding / f"{module}.abi3.so").write_bytes(b"")
+    evidence = {"modules": ["PySide6", "PySide6.QtCore", "PySide6.QtGui"],
+                "libraries": [str(binding / "Qt" / "plugins" / "imageformats" / "libqsvg.so")]}
+    trim = qt_trim.trim_module(ROOT)
+    assert qt_trim.binding_folder(tmp_path, evidence, trim.QT_BINDINGS) == binding
+    assert qt_trim.unused_plugins(binding, evidence, trim.KEEP_PLATFORMS) == ["imageformats/libqjpeg.so",
+                                                                              "platforms/libqvnc.so"]
+    assert qt_trim.unused_qt_modules(binding, evidence) == ["PySide6.QtNetwork"]
+    assert qt_trim.binding_folder(tmp_path, {"modules": ["json"]}, trim.QT_BINDINGS) is None
+
+
+# --- one place per fact ------------------------------------------------------------------------------------------
+def test_every_strategy_has_a_nox_session_and_a_pinned_tool_file_where_it_names_one() -> None:
+    noxfile = (ROOT / "noxfile.py").read_text()
+    for name, strategy in STRATEGIES.items():
+        assert f"def {name}(session" in noxfile, name
+        assert f'"{name}"' in noxfile.split("nox.options.sessions = ")[1].split("\n")[0], name
+        for path in strategy.inputs:
+            assert (ROOT / path).exists(), (name, path)
+
+
+def test_icu_data_is_read_from_the_description(tmp_path: Path) -> None:
+    assert _samples()["gui"].icu_data is False and _samples()["dl"].icu_data is True
+    (tmp_path / "tool.py").write_text("")
+    (tmp_path / "pyproject.toml").write_text('[tool.shipbench.apps.tool]\nscript = "tool.py"\nicu-data = "no"\n')
+    with pytest.raises(UsageError, match="icu-data"):
+        description.load(tmp_path)
+
+
+def test_the_zipapp_record_fields_are_in_the_schema() -> None:
+    schema = json.loads((ROOT / "shipbench" / "schema" / "record.schema.json").read_text())
+    for key in ("cache", "runs_on", "reproducibility"):
+        assert key in schema["properties"]["metrics"]["properties"], key
