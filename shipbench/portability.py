@@ -18,7 +18,9 @@ from .apps import App
 from .errors import Failure, Skip
 from .runner import run_app
 
-MAX_ROUNDS = 6
+# each round adds the packages one failure named; Nuitka ships fewer system libraries than PyInstaller, so a
+# Qt app needs more rounds (six packages for app_gui on Debian 12)
+MAX_ROUNDS = 12
 _MISSING_LIBRARY = re.compile(r"(lib[\w.+-]+\.so(?:\.\d+)*): cannot open shared object file")
 # Needs that Qt states in words rather than as a missing file
 _QT_HINTS = {

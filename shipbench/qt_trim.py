@@ -65,28 +65,36 @@ def _needed(library: Path) -> list[str]:
     return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", text)
 
 
+def _closure(roots: list[Path], libraries: dict[str, Path]) -> set[str]:
+    """The binding's libraries reached from `roots` through DT_NEEDED links."""
+    reached: set[str] = set()
+    todo = list(roots)
+    while todo:
+        for name in _needed(todo.pop()):
+            if name in libraries and name not in reached:
+                reached.add(name)
+                todo.append(libraries[name])
+    return reached
+
+
 def unneeded_qt_libraries(binding: Path, evidence: dict[str, Any], unused: list[str]) -> list[str]:
-    """Qt's own libraries (libQt6Network.so.6, ...) that neither the app loaded nor a kept plugin or a loaded
-    library needs. Empty where readelf is missing: then nothing is dropped that might be needed."""
+    """Qt's own libraries (libQt6Network.so.6, ...) that only a left-out plugin or a Qt module the app did not
+    import needs: what a freezer would otherwise pull in. Empty where readelf is missing (then nothing that
+    might be needed is dropped)."""
     if shutil.which("readelf") is None:
         return []
     libraries = {path.name: path for path in binding.rglob("lib*.so*") if "/plugins/" not in path.as_posix()}
     loaded = {os.path.basename(path) for path in evidence.get("libraries", [])}
+    imported = set(evidence.get("modules", []))
     plugins = _plugins_dir(binding)
-    roots = [libraries[name] for name in loaded if name in libraries]
-    if plugins is not None:
-        roots += [path for path in plugins.rglob("*.so") if path.relative_to(plugins).as_posix() not in unused]
-    roots += [path for path in binding.glob("*.so")]  # the binding's extension modules
-    reached: set[str] = set()
-    todo = list(roots)
-    while todo:
-        path = todo.pop()
-        for name in _needed(path):
-            if name in libraries and name not in reached:
-                reached.add(name)
-                todo.append(libraries[name])
-    reached |= {path.name for path in roots}
-    return sorted(name for name in libraries if name.startswith("libQt") and name not in reached)
+    all_plugins = sorted(plugins.rglob("*.so")) if plugins is not None else []
+    kept_plugins = [p for p in all_plugins if plugins and p.relative_to(plugins).as_posix() not in unused]
+    modules = sorted(binding.glob("Qt*.so"))
+    kept_modules = [m for m in modules if f"{binding.name}.{m.name.split('.')[0]}" in imported]
+    kept_roots = [libraries[name] for name in loaded if name in libraries] + kept_plugins + kept_modules
+    kept = _closure(kept_roots, libraries) | {path.name for path in kept_roots}
+    candidates = _closure(all_plugins + kept_modules, libraries)
+    return sorted(name for name in candidates - kept if name.startswith("libQt"))
 
 
 def unused_qt_modules(binding: Path, evidence: dict[str, Any]) -> list[str]:

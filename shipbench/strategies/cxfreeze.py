@@ -89,6 +89,7 @@ class CxFreezeStrategy:
             raise Failure(f"cx_Freeze wrote no {program.name} into {dist}")
         if ctx.key.variant == "trimmed":
             frozen.replace_icu_data(ctx, dist)
+            frozen.strip_symbols(ctx, dist)
         frozen.record_sizes(ctx, dist, target / "archive")
         frozen.record_versions(ctx, python, env_dir, "cx_Freeze")
         ctx.note("built with `cxfreeze build_exe` from a generated [tool.cxfreeze] table (its pyproject.toml)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,19 @@ def replace_icu_data(ctx: Context, dist: Path) -> None:
         run_tool(["gcc", "-shared", "-fPIC", "-O2", f"-DICU_VERSION={version}", f"-Wl,-soname,{library.name}",
                   "-o", library, ctx.root / "pyinstaller" / "icudata_stub.c"], what="the ICU data stub")
         ctx.note(f"{library.name} replaced by an empty ICU data package (the description says icu-data = false)")
+
+
+def strip_symbols(ctx: Context, folder: Path) -> None:
+    """Strip the symbol tables of the shared libraries in a trimmed build, as PyInstaller's trimmed specs do
+    (`strip=True`), so that trimmed builds of every freezer compare like with like (Linux; needs binutils)."""
+    strip = shutil.which("strip")
+    if strip is None or not sys.platform.startswith("linux"):
+        ctx.note("symbols not stripped: no `strip` (binutils) on this host")
+        return
+    libraries = [path for path in folder.rglob("*.so*") if path.is_file() and not path.is_symlink()]
+    for start in range(0, len(libraries), 200):
+        run_tool([strip, *libraries[start:start + 200]], what="strip")
+    ctx.note(f"symbols stripped from {len(libraries)} shared libraries (strip, as PyInstaller's trimmed spec does)")
 
 
 def record_sizes(ctx: Context, shipped: Path, scratch: Path) -> None:

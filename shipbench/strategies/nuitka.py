@@ -81,13 +81,28 @@ def trimmed_options(ctx: Context, env_dir: Path, target: Path) -> list[str]:
     if binding is not None:
         plugins = qt_trim.unused_plugins(binding, evidence, trim.KEEP_PLATFORMS)
         libraries = qt_trim.unneeded_qt_libraries(binding, evidence, plugins)
-        options += ["--noinclude-qt-translations",
-                    *(f"--noinclude-dlls=*/qt-plugins/{plugin}" for plugin in plugins),
+        options += ["--noinclude-qt-translations", *_plugin_excludes(binding, plugins),
                     *(f"--noinclude-dlls={library}" for library in libraries)]
         ctx.note(f"trimmed: {len(plugins)} Qt plugins and {len(libraries)} Qt libraries the app did not load "
                  "left out (evidence run), Qt's translations too, and the rarely used standard-library modules "
                  "it did not import")
     return options
+
+
+def _plugin_excludes(binding: Path, unused: list[str]) -> list[str]:
+    """Nuitka options for the unused plugins: a whole category where none of it is kept, else file by file."""
+    by_category: dict[str, list[str]] = {}
+    for plugin in unused:
+        by_category.setdefault(plugin.split("/")[0], []).append(plugin)
+    options, whole = [], []
+    for category, names in sorted(by_category.items()):
+        present = [p for p in (binding / "Qt" / "plugins" / category).glob("*") if p.is_file()]
+        if len(names) >= len(present):
+            whole.append(category)
+        else:
+            options += [f"--noinclude-dlls=*/qt-plugins/{name}" for name in names]
+    # one option per family: Nuitka 4.1 splits --include-qt-plugins at commas, but not --noinclude-qt-plugins
+    return [f"--noinclude-qt-plugins={family}" for family in whole] + options
 
 
 def _plugin_options(env_dir: Path) -> list[str]:
@@ -147,6 +162,7 @@ class NuitkaStrategy:
         shipped, program = self._result(ctx, out)
         if ctx.key.variant.endswith("trimmed") and shipped.is_dir():
             frozen.replace_icu_data(ctx, shipped)
+            frozen.strip_symbols(ctx, shipped)
         frozen.record_sizes(ctx, shipped, target / "archive")
         frozen.record_versions(ctx, python, env_dir, "nuitka")
         ctx.note("built with: " + " ".join(Path(part).name if Path(part).is_absolute() else part for part in argv))
@@ -173,6 +189,8 @@ class NuitkaStrategy:
         if variant == "standalone-nofollow":
             argv += ["--nofollow-import-to=torch"]
             ctx.note("torch not followed (--nofollow-import-to=torch): not compiled and not included")
+        if main.is_dir():  # a package: run as `python -m package`, so its __main__ keeps its relative imports
+            argv.append("--python-flag=-m")
         return [*argv, str(main)]
 
     def _deploy_command(self, ctx: Context, env_dir: Path, target: Path, main: Path) -> list[str]:

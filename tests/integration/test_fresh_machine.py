@@ -34,7 +34,7 @@ MAIN_JOB = "python3 noxw.py"
 # left out of the main job here: the bundles other than one onedir GUI (each takes minutes; the pyinstaller
 # integration tests build them all). app_dl rows need torch, which this container has no wheel or index for: they
 # must come out skipped with the reason, and the test checks that they do.
-SKIP = "pyinstaller/onefile-*/*,pyinstaller/onedir-trimmed/*"
+SKIP = "pyinstaller/onefile-*/*,pyinstaller/onedir-trimmed/*,nuitka/*/*,cxfreeze/*/*,zipapp/*/*"
 
 pytestmark = [requires(docker.unavailable_reason(), "bash scripts/install-docker.sh"),
               requires(tool_missing("debootstrap"), HOST_DEPS)]
@@ -96,6 +96,8 @@ def test_the_main_job_measured_and_reported(fresh_run: dict[str, object]) -> Non
     bundle = rows[("pyinstaller", "onedir-default", "gui", "3.11")]
     assert bundle["status"] == "ok", bundle["reason"]  # libpython3.11 came with the host set-up
     assert "Debian GNU/Linux 12" in bundle["host"]["os_release"]
+    locked = rows[("locked", "uv-sync", "gui", "3.11")]
+    assert locked["status"] == "ok" and locked["metrics"]["reproducibility"]["status"] == "same", locked["reason"]
     dl = rows[("venv", "uv", "dl", "3.11")]
     assert dl["status"] == "skipped" and "SHIPBENCH_TORCH" in dl["reason"]
     for strategy in ("bake", "vagrant"):
