@@ -94,11 +94,52 @@ def _desktop(records: list[dict[str, Any]]) -> str:
             f"({', '.join(sorted(best['metrics']['portability']))}) once it had: {', '.join(needs) or 'nothing'}")
 
 
+def _reproducible(records: list[dict[str, Any]]) -> str:
+    """From the locked rows: did two installs from one lock match, and how long did an install take."""
+    checked = [r for r in records if r["metrics"].get("reproducibility")]
+    if not checked:
+        return "no locked environment measured yet"
+    parts = []
+    for rec in sorted(checked, key=lambda r: (r["app"], r["variant"])):
+        result = rec["metrics"]["reproducibility"]
+        verdict = (f"the same {result.get('files', '?')} files and {result.get('packages', '?')} packages"
+                   if result["status"] == "same" else
+                   f"{result.get('differing_file_count', '?')} files differ "
+                   f"({', '.join(result.get('differing_files', [])[:3])})")
+        setup = rec["metrics"].get("setup_s", {})
+        parts.append(f"{rec['app']} {rec['variant']}: two installs from one lock hold {verdict}; install "
+                     f"{fmt_seconds(setup.get('cold'))} cold, {fmt_seconds(setup.get('warm'))} warm")
+    return "; ".join(parts)
+
+
+def _with_a_python(records: list[dict[str, Any]]) -> str:
+    """From the zipapp rows: the smallest archive per app, its first (unpacking) and later starts, and on which
+    of the host's Pythons it started at all."""
+    lines = []
+    for app in _apps(records):
+        ranked = sorted((r for r in _ok(records, app) if r["metrics"].get("runs_on")
+                         and r["metrics"].get("download_bytes")), key=lambda r: r["metrics"]["download_bytes"])
+        if not ranked:
+            continue
+        best = ranked[0]
+        metrics = best["metrics"]
+        started = [v for v, result in sorted(metrics["runs_on"].items()) if result["status"] == "ok"]
+        failed = [v for v, result in sorted(metrics["runs_on"].items()) if result["status"] == "failed"]
+        unpacked = fmt_bytes(metrics.get("cache", {}).get("bytes"))
+        lines.append(f"{app}: {_name(best)}, {fmt_bytes(metrics['download_bytes'])}; first start "
+                     f"{fmt_seconds(metrics['startup_s']['cold'])} (unpacks {unpacked} into its cache), then "
+                     f"{fmt_seconds(metrics['startup_s']['warm']['median'])}; started on Python "
+                     f"{', '.join(started) or 'none'}" + (f", not on {', '.join(failed)}" if failed else ""))
+    return "; ".join(lines) or "no zipapp measured yet"
+
+
 def recommendations(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [
         ("Smallest download", _smallest_download(records)),
         ("Fastest start", _fastest_start(records)),
         ("Reproduce a GPU dev environment", _gpu_environment(records)),
+        ("Reproduce a Python environment exactly", _reproducible(records)),
+        ("Ship to machines that have Python", _with_a_python(records)),
         ("Ship to desktop users", _desktop(records)),
     ]
 
@@ -125,6 +166,13 @@ def qualities(records: list[dict[str, Any]]) -> list[tuple[str, ...]]:
         pythons = sorted({r["python"] for r in ok}, key=lambda v: tuple(map(int, v.split("."))))
         if strategy == "venv" and pythons:
             needs += f" (measured with Python {', '.join(pythons)})"
+        runs_on = sorted({version for r in ok for version, result in r["metrics"].get("runs_on", {}).items()
+                          if result["status"] == "ok"}, key=lambda v: tuple(map(int, v.split("."))))
+        refused = sorted({version for r in ok for version, result in r["metrics"].get("runs_on", {}).items()
+                          if result["status"] == "failed"}, key=lambda v: tuple(map(int, v.split("."))))
+        if runs_on or refused:
+            needs += (f"; archives built with one Python started on {', '.join(runs_on) or 'none'}"
+                      + (f" (some not on {', '.join(refused)})" if refused else ""))
         boxes = sorted({r["metrics"]["vm"]["box_bytes"] for r in ok if r["metrics"].get("vm")})
         how = sorted({r["metrics"]["vm"]["acceleration_label"] for r in ok if r["metrics"].get("vm")})
         if boxes:

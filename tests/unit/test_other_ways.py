@@ -171,3 +171,27 @@ def test_the_zipapp_record_fields_are_in_the_schema() -> None:
     schema = json.loads((ROOT / "shipbench" / "schema" / "record.schema.json").read_text())
     for key in ("cache", "runs_on", "reproducibility"):
         assert key in schema["properties"]["metrics"]["properties"], key
+
+
+# --- the report ----------------------------------------------------------------------------------------------------
+def test_the_report_says_what_the_locks_and_archives_measured(make_record) -> None:  # type: ignore[no-untyped-def]
+    from shipbench import record
+    from shipbench.reporting.advice import qualities, recommendations
+
+    locked = make_record(strategy="locked", variant="uv-sync", app="dl")
+    locked["metrics"]["reproducibility"] = {"status": "differs", "packages": 12, "files": 900,
+                                            "differing_files": ["lib/python3.11/site-packages/x.py"],
+                                            "differing_file_count": 1, "differing_packages": []}
+    archive = make_record(strategy="zipapp", variant="shiv", app="dl")
+    archive["metrics"].update(download_bytes=5_000_000, cache={"variable": "SHIV_ROOT", "bytes": 9_000_000},
+                              runs_on={"3.11": {"status": "ok"}, "3.12": {"status": "failed", "reason": "x"}})
+    for rec in (locked, archive):
+        assert not record.validation_errors(rec), record.validation_errors(rec)
+    advice = dict(recommendations([locked, archive]))
+    assert "1 files differ (lib/python3.11/site-packages/x.py)" in advice["Reproduce a Python environment exactly"]
+    assert "started on Python 3.11, not on 3.12" in advice["Ship to machines that have Python"]
+    needs = {row[0]: row[2] for row in qualities([locked, archive])}
+    assert "started on 3.11 (some not on 3.12)" in needs["zipapp"]
+    bad = make_record(strategy="zipapp", variant="shiv", app="dl")
+    bad["metrics"]["runs_on"] = {"python three": {"status": "ok"}}
+    assert record.validation_errors(bad)  # an untrusted record with a made-up version never reaches the report's sort
