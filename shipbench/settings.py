@@ -113,6 +113,8 @@ OPTIONS: tuple[Option, ...] = (
            "says little)"),
     Option("throughput-runs", _whole(1), lambda: 3, "runs of the throughput command"),
     Option("app-timeout", _whole(1), lambda: 120, "seconds an app may take to be ready"),
+    Option("build-timeout", _whole(60), lambda: 3600, "seconds one Nuitka, cx_Freeze or zipapp build may run (Nuitka "
+           "compiling torch can take hours on 2 cores): a build still running then is recorded as failed"),
     Option("qt-platform", _text, lambda: "offscreen", "QT_QPA_PLATFORM of window apps: offscreen needs no "
            "display; xcb (with DISPLAY) draws on X11"),
     Option("torch", _text, lambda: "auto", "where torch comes from: auto, pypi, index:URL or wheels:DIR "
@@ -244,6 +246,10 @@ def throughput_runs() -> int:
 
 def app_timeout_s() -> int:
     return int(get("app-timeout"))
+
+
+def build_timeout_s() -> int:
+    return int(get("build-timeout"))
 
 
 def qt_platform() -> str:

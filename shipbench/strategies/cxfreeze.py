@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import interpreters, measure, qt_trim
+from .. import interpreters, measure, qt_trim, settings
 from ..apps import App
 from ..errors import Failure
 from ..pyinstaller_spec import data_destination
@@ -82,7 +82,8 @@ class CxFreezeStrategy:
                 shutil.rmtree(dist, ignore_errors=True)
                 if phase == "cold":
                     shutil.rmtree(target / "build", ignore_errors=True)
-                times[phase], _ = run_tool(argv, env={**os.environ}, cwd=target, what=f"cx_Freeze ({phase})")
+                times[phase], _ = run_tool(argv, env={**os.environ}, cwd=target, timeout=settings.build_timeout_s(),
+                                           what=f"cx_Freeze ({phase})")
         ctx.metrics["setup_s"] = times
         program = dist / (ctx.app.name + (".exe" if sys.platform == "win32" else ""))
         if not program.is_file():

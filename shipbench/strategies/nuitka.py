@@ -16,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import interpreters, measure, qt_trim
+from .. import interpreters, measure, qt_trim, settings
 from ..apps import App
 from ..errors import Failure, Skip
 from ..pyinstaller_spec import data_destination
@@ -25,9 +25,6 @@ from . import frozen
 from .base import Artifact, Context
 
 TOOL_REQUIREMENTS = Path("nuitka") / "requirements.txt"
-# Nuitka's C compilation of torch (thousands of modules) can take hours on two cores: a build that has not
-# ended by then is recorded as failed with the time it ran
-BUILD_TIMEOUT_S = 3600.0
 
 
 def headers_missing(python: interpreters.Interpreter) -> str | None:
@@ -156,7 +153,7 @@ class NuitkaStrategy:
                 if phase == "cold":
                     shutil.rmtree(cache, ignore_errors=True)
                 shutil.rmtree(out, ignore_errors=True)
-                times[phase], _ = run_tool(argv, env=env, cwd=target, timeout=BUILD_TIMEOUT_S,
+                times[phase], _ = run_tool(argv, env=env, cwd=target, timeout=settings.build_timeout_s(),
                                            what=f"Nuitka ({phase})")
         ctx.metrics["setup_s"] = times
         shipped, program = self._result(ctx, out)

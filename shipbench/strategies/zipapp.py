@@ -107,8 +107,9 @@ class ZipappStrategy:
                     shutil.rmtree(build_cache, ignore_errors=True)
                 for old in (output, target / "entry"):
                     shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
-                times[phase], _ = run_tool(build_command(ctx, tool_env, python, output, build_cache), env=env,
-                                           cwd=ctx.app.folder, what=f"{ctx.key.variant} build ({phase})")
+                command = build_command(ctx, tool_env, python, output, build_cache)
+                times[phase], _ = run_tool(command, env=env, cwd=ctx.app.folder, timeout=settings.build_timeout_s(),
+                                           what=f"{ctx.key.variant} build ({phase})")
         ctx.metrics["setup_s"] = times
         frozen.record_sizes(ctx, output, target / "archive")
         tool = "shiv" if ctx.key.variant == "shiv" else "pex"
