@@ -23,7 +23,7 @@ from ..errors import Failure, UsageError
 from ..fsutil import tree_size
 from ..runner import run_tool
 from .base import Artifact, Context
-from .venv import _uv, installed_version, isolated_env, venv_artifact
+from .venv import installed_version, isolated_env, reference_venv, uv_binary, venv_artifact
 
 TOOL_REQUIREMENTS = Path("locked") / "requirements.txt"  # the second installer (pip), pinned
 _IGNORED_PARTS = ("__pycache__",)
@@ -147,7 +147,7 @@ class LockedStrategy:
         return self.variants
 
     def planned_steps(self, app: App) -> int:
-        return 5 + measure.standard_steps(app)
+        return 6 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)
@@ -157,7 +157,7 @@ class LockedStrategy:
         with ctx.steps.step("uv lock (in a copy of the app's project)"):
             extras = stage_project(ctx, project)
             shutil.rmtree(cache, ignore_errors=True)
-            lock_s, _ = run_tool([_uv(), "lock", "--quiet", "--python", python.executable], env=env, cwd=project,
+            lock_s, _ = run_tool([uv_binary(), "lock", "--quiet", "--python", python.executable], env=env, cwd=project,
                                  what="uv lock")
         lock_file = project / "uv.lock"
         ctx.maintains(project / "pyproject.toml", lock_file)
@@ -192,13 +192,13 @@ class LockedStrategy:
         """A function that installs the locked environment into a folder and returns the seconds it took."""
         if ctx.key.variant == "uv-sync":
             def sync(folder: Path) -> float:
-                seconds, _ = run_tool([_uv(), "sync", "--frozen", "--no-editable", "--quiet", "--python",
+                seconds, _ = run_tool([uv_binary(), "sync", "--frozen", "--no-editable", "--quiet", "--python",
                                        python.executable, *extras], env={**env, "UV_PROJECT_ENVIRONMENT": str(folder)},
                                       cwd=project, what="uv sync --frozen")
                 return seconds
             return sync
         pylock = project / "pylock.toml"
-        run_tool([_uv(), "export", "--frozen", "--quiet", "--format", "pylock.toml", "--no-editable", *extras,
+        run_tool([uv_binary(), "export", "--frozen", "--quiet", "--format", "pylock.toml", "--no-editable", *extras,
                   "-o", pylock], env=env, cwd=project, what="uv export --format pylock.toml")
         ctx.maintains(pylock)
         tools = target / "pip"
@@ -206,8 +206,8 @@ class LockedStrategy:
         wanted = (ctx.root / TOOL_REQUIREMENTS).read_text(encoding="utf-8")
         if not (stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted):
             shutil.rmtree(tools, ignore_errors=True)
-            run_tool([_uv(), "venv", "--quiet", "--python", python.executable, tools], env=env, what="uv venv")
-            run_tool([_uv(), "pip", "install", "--quiet", "--python", interpreters.venv_python(tools), "-r",
+            run_tool([uv_binary(), "venv", "--quiet", "--python", python.executable, tools], env=env, what="uv venv")
+            run_tool([uv_binary(), "pip", "install", "--quiet", "--python", interpreters.venv_python(tools), "-r",
                       ctx.root / TOOL_REQUIREMENTS], env=env, what="pip for pylock.toml")
             stamp.write_text(wanted, encoding="utf-8")
         ctx.versions["pip"] = installed_version(tools, "pip")
@@ -223,6 +223,9 @@ class LockedStrategy:
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         measure.standard(ctx, artifact)
+        reference = reference_venv(ctx, interpreters.find(ctx.key.python))
+        measure.baseline(ctx, venv_artifact(ctx.app, reference), "the same app in a uv venv (resolved, not locked), "
+                                                                 "measured right after")
         if ctx.metrics.get("reproducibility", {}).get("status") == "differs":
             raise Failure("two installs from the same lock differ: "
                           + ", ".join(ctx.metrics["reproducibility"]["differing_files"][:5]))

@@ -55,7 +55,7 @@ def isolated_env(cache: Path) -> dict[str, str]:
     return env
 
 
-def _uv() -> str:
+def uv_binary() -> str:
     try:
         from uv import find_uv_bin
 
@@ -99,14 +99,14 @@ class UvInstaller(Installer):
     def create(self, python, folder, reqs, cache, ctx):  # type: ignore[no-untyped-def]
         env = isolated_env(cache)
         index = ["--extra-index-url", reqs.extra_index_url] if reqs.extra_index_url else []
-        first, _ = run_tool([_uv(), "venv", "--quiet", "--python", python.executable, folder], env=env,
+        first, _ = run_tool([uv_binary(), "venv", "--quiet", "--python", python.executable, folder], env=env,
                             what="uv venv")
-        second, _ = run_tool([_uv(), "pip", "install", "--quiet", "--python", interpreters.venv_python(folder),
+        second, _ = run_tool([uv_binary(), "pip", "install", "--quiet", "--python", interpreters.venv_python(folder),
                               *index, *reqs.items], env=env, what="uv pip install")
         return folder, first + second
 
     def versions(self, venv):  # type: ignore[no-untyped-def]
-        return {"uv": _tool_version([_uv(), "--version"])}
+        return {"uv": _tool_version([uv_binary(), "--version"])}
 
 
 class PipInstaller(Installer):
@@ -151,7 +151,7 @@ class ToxUvInstaller(Installer):
 
     def versions(self, venv):  # type: ignore[no-untyped-def]
         return {"tox": _dist_version("tox"), "tox-uv": _dist_version("tox-uv"),
-                "uv": _tool_version([_uv(), "--version"])}
+                "uv": _tool_version([uv_binary(), "--version"])}
 
 
 INSTALLERS: dict[str, Installer] = {i.name: i for i in (UvInstaller(), PipInstaller(), ToxUvInstaller())}
