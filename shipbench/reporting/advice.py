@@ -106,6 +106,11 @@ def _reproducible(records: list[dict[str, Any]]) -> str:
                    if result["status"] == "same" else
                    f"{result.get('differing_file_count', '?')} files differ "
                    f"({', '.join(result.get('differing_files', [])[:3])})")
+        container = result.get("container", {})
+        if container.get("status") in ("same", "differs"):
+            verdict += (", and so does a third in a clean Debian 12 container" if container["status"] == "same"
+                        else f"; a third, in a clean Debian 12 container, differs in "
+                             f"{container.get('differing_file_count', '?')} files")
         setup = rec["metrics"].get("setup_s", {})
         parts.append(f"{rec['app']} {rec['variant']}: two installs from one lock hold {verdict}; install "
                      f"{fmt_seconds(setup.get('cold'))} cold, {fmt_seconds(setup.get('warm'))} warm")

@@ -20,7 +20,7 @@ from ..apps import App
 from ..errors import Failure
 from ..pyinstaller_spec import data_destination
 from ..runner import run_tool
-from . import frozen
+from . import frozen, phases
 from .base import Artifact, Context
 from .nuitka import site_packages
 
@@ -76,15 +76,9 @@ class CxFreezeStrategy:
         dist = target / "dist"
         with ctx.steps.step("options: entry script, data, hidden imports (trimmed: from what one run loaded)"):
             argv = self._command(ctx, env_dir, target, dist)
-        times = {}
-        for phase in ("cold", "warm"):
-            with ctx.steps.step(f"cx_Freeze build, {phase}"):
-                shutil.rmtree(dist, ignore_errors=True)
-                if phase == "cold":
-                    shutil.rmtree(target / "build", ignore_errors=True)
-                times[phase], _ = run_tool(argv, env={**os.environ}, cwd=target, timeout=settings.build_timeout_s(),
-                                           what=f"cx_Freeze ({phase})")
-        ctx.metrics["setup_s"] = times
+        phases.cold_and_warm(ctx, lambda phase: f"cx_Freeze build, {phase}", [target / "build"], [dist],
+                             lambda phase: run_tool(argv, env={**os.environ}, cwd=target,
+                                                    timeout=settings.build_timeout_s(), what=f"cx_Freeze ({phase})")[0])
         program = dist / (ctx.app.name + (".exe" if sys.platform == "win32" else ""))
         if not program.is_file():
             raise Failure(f"cx_Freeze wrote no {program.name} into {dist}")

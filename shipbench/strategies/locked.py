@@ -12,16 +12,19 @@ app's own folder.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import interpreters, measure, settings, torch_source
+from .. import docker, host, interpreters, measure, settings, torch_source
 from ..apps import App
 from ..errors import Failure, UsageError
 from ..fsutil import tree_size
 from ..runner import run_tool
+from . import phases
 from .base import Artifact, Context
 from .venv import installed_version, isolated_env, reference_venv, uv_binary, venv_artifact
 
@@ -131,6 +134,40 @@ def compare(first: Path, second: Path) -> dict[str, Any]:
             "differing_packages": package_diff[:20]}
 
 
+# the clean machine of the container check: Debian 12 with its own Python and nothing else
+CONTAINER_SUITE, CONTAINER_PYTHON = "bookworm", "3.11"
+
+
+def container_install(ctx: Context, project: Path, extras: list[str], reference: Path) -> dict[str, Any]:
+    """A third install from the same lock, by uv in a clean Debian 12 container (its own Python 3.11, an empty
+    cache, another machine as far as the install can tell), compared with the first install on this host."""
+    reason = docker.unavailable_reason()
+    if reason:
+        return {"status": "skipped", "reason": reason}
+    if ctx.key.python != CONTAINER_PYTHON:
+        return {"status": "skipped", "reason": f"the clean container's Python is Debian 12's {CONTAINER_PYTHON}"}
+    image = docker.with_packages(docker.base_image(CONTAINER_SUITE, ctx.root), ["python3", "ca-certificates"])
+    env_dir = project.parent / "env-container"
+    phases.remove(env_dir)
+    env_dir.mkdir(parents=True)
+    mounts = ["-v", f"{uv_binary()}:/usr/local/bin/uv:ro", "-v", f"{project}:{project}", "-v", f"{env_dir}:/env"]
+    for source in sorted(set(re.findall(r'path = "(/[^"]+)"', (project / "pyproject.toml").read_text("utf-8")))):
+        mounts += ["-v", f"{Path(source).parent}:{Path(source).parent}:ro"]  # a wheel file the lock names
+    variables = ["-e", "UV_CACHE_DIR=/tmp/uv-cache", "-e", "UV_PROJECT_ENVIRONMENT=/env", "-e", "UV_NO_CONFIG=1",
+                 "-e", "UV_PYTHON_DOWNLOADS=never", "-e", "HOME=/tmp"]
+    ca_bundle = host.ca_bundle()
+    if ca_bundle:  # only hosts behind a TLS-intercepting proxy need it; lent read-only, never stored
+        mounts += ["-v", f"{ca_bundle}:/etc/shipbench-ca.pem:ro"]
+        variables += ["-e", "SSL_CERT_FILE=/etc/shipbench-ca.pem"]
+    seconds, _ = run_tool(["docker", "run", "--rm", "--user", f"{os.getuid()}:{os.getgid()}", *mounts, *variables,
+                           "-w", str(project), image, "uv", "sync", "--frozen", "--no-editable", "--quiet",
+                           "--python", "/usr/bin/python3", *extras], timeout=settings.build_timeout_s(),
+                          what="uv sync --frozen in a clean Debian 12 container")
+    result = compare(reference, env_dir)
+    result["install_s"] = seconds
+    return result
+
+
 class LockedStrategy:
     name = "locked"
     variants: tuple[str, ...] = ("uv-sync", "pylock")
@@ -171,8 +208,13 @@ class LockedStrategy:
                 shutil.rmtree(folders[phase], ignore_errors=True)
                 times[phase] = install(folders[phase])
         ctx.metrics["setup_s"] = times
-        with ctx.steps.step("reproducibility: the two installs compared file by file"):
+        with ctx.steps.step("reproducibility: the two installs compared file by file (uv-sync: and a third, "
+                            "in a clean Debian 12 container)"):
             result = compare(folders["cold"], folders["warm"])
+            if ctx.key.variant == "uv-sync":
+                result["container"] = container_install(ctx, project, extras, folders["cold"])
+                if result["container"]["status"] == "differs":
+                    result["status"] = "differs"
             result["lock_s"] = lock_s
             result["lock_lines"] = len(lock_file.read_text(encoding="utf-8").splitlines())
             ctx.metrics["reproducibility"] = result
@@ -183,8 +225,9 @@ class LockedStrategy:
         ctx.note(f"uv lock took {lock_s:.1f} s (not in the set-up times: a team locks once); cold = empty cache, "
                  "warm = the cache the cold install filled, into a second folder")
         if result["status"] != "same":
-            ctx.note(f"the two installs differ: {result['differing_file_count']} files, "
-                     f"{len(result['differing_packages'])} packages")
+            ctx.note(f"the installs differ: {result['differing_file_count']} files, "
+                     f"{len(result['differing_packages'])} packages (host); container: "
+                     f"{result.get('container', {}).get('status', 'not tried')}")
         return venv_artifact(ctx.app, folders["cold"], f"environment installed from the lock by {ctx.key.variant}")
 
     def _installer(self, ctx: Context, python: interpreters.Interpreter, project: Path, extras: list[str],
@@ -226,7 +269,8 @@ class LockedStrategy:
         reference = reference_venv(ctx, interpreters.find(ctx.key.python))
         measure.baseline(ctx, venv_artifact(ctx.app, reference), "the same app in a uv venv (resolved, not locked), "
                                                                  "measured right after")
-        if ctx.metrics.get("reproducibility", {}).get("status") == "differs":
-            raise Failure("two installs from the same lock differ: "
-                          + ", ".join(ctx.metrics["reproducibility"]["differing_files"][:5]))
+        result = ctx.metrics.get("reproducibility", {})
+        if result.get("status") == "differs":
+            files = result["differing_files"] or result.get("container", {}).get("differing_files", [])
+            raise Failure("installs from the same lock differ: " + ", ".join(files[:5]))
 

@@ -21,7 +21,7 @@ from ..apps import App
 from ..errors import Failure, Skip
 from ..pyinstaller_spec import data_destination
 from ..runner import output, run_tool
-from . import frozen
+from . import frozen, phases
 from .base import Artifact, Context
 
 TOOL_REQUIREMENTS = Path("nuitka") / "requirements.txt"
@@ -147,15 +147,10 @@ class NuitkaStrategy:
         with ctx.steps.step("options: the app's entry, data, hidden imports (trimmed: from what one run loaded)"):
             argv = self._command(ctx, env_dir, target, out)
         env = {**os.environ, "NUITKA_CACHE_DIR": str(cache), "CCACHE_DIR": str(cache / "ccache")}
-        times = {}
-        for phase in ("cold", "warm"):
-            with ctx.steps.step(f"Nuitka build, {phase} ({'empty caches' if phase == 'cold' else 'ccache kept'})"):
-                if phase == "cold":
-                    shutil.rmtree(cache, ignore_errors=True)
-                shutil.rmtree(out, ignore_errors=True)
-                times[phase], _ = run_tool(argv, env=env, cwd=target, timeout=settings.build_timeout_s(),
-                                           what=f"Nuitka ({phase})")
-        ctx.metrics["setup_s"] = times
+        phases.cold_and_warm(
+            ctx, lambda phase: f"Nuitka build, {phase} ({'empty caches' if phase == 'cold' else 'ccache kept'})",
+            [cache], [out], lambda phase: run_tool(argv, env=env, cwd=target, timeout=settings.build_timeout_s(),
+                                                   what=f"Nuitka ({phase})")[0])
         shipped, program = self._result(ctx, out)
         if ctx.key.variant.endswith("trimmed") and shipped.is_dir():
             frozen.replace_icu_data(ctx, shipped)

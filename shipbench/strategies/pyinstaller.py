@@ -10,7 +10,6 @@ platform here.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from .. import docker, interpreters, measure, pyinstaller_spec
 from ..apps import App
 from ..errors import Failure, Skip
 from ..runner import output, run_tool
-from . import frozen
+from . import frozen, phases
 from .base import Artifact, Context
 
 MODES = ("onedir", "onefile")
@@ -125,16 +124,15 @@ class PyInstallerStrategy:
         pyinstaller: list[str | os.PathLike[str]] = [interpreters.venv_python(env_dir), "-m", "PyInstaller"]
         argv = [*pyinstaller, "--noconfirm", "--log-level", "WARN", "--distpath", dist, "--workpath", work, spec,
                 "--", "--mode", mode, "--profile", profile]
-        times = {}
-        with ctx.steps.step("PyInstaller build, cold (no work folder, no cache)"):
-            for folder in (work, dist, config):
-                shutil.rmtree(folder, ignore_errors=True)
-            times["cold"], _ = run_tool([*pyinstaller, "--clean", *argv[len(pyinstaller):]], env=env, cwd=ctx.root,
-                                        what="PyInstaller (cold)")
-        with ctx.steps.step("PyInstaller build, warm (work folder and cache kept)"):
-            shutil.rmtree(dist, ignore_errors=True)
-            times["warm"], _ = run_tool(argv, env=env, cwd=ctx.root, what="PyInstaller (warm)")
-        ctx.metrics["setup_s"] = times
+
+        def build(phase: str) -> float:  # cold: --clean as well, so PyInstaller's own cache is not reused
+            clean = ["--clean"] if phase == "cold" else []
+            return run_tool([*pyinstaller, *clean, *argv[len(pyinstaller):]], env=env, cwd=ctx.root,
+                            what=f"PyInstaller ({phase})")[0]
+
+        phases.cold_and_warm(ctx, lambda phase: f"PyInstaller build, {phase} " + (
+            "(no work folder, no cache)" if phase == "cold" else "(work folder and cache kept)"),
+            [work, config], [dist], build)
         shipped, program = bundle_path(dist, mode)
         frozen.record_sizes(ctx, shipped, target / "archive")
         frozen.record_versions(ctx, python, env_dir, "pyinstaller")

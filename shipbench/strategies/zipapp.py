@@ -20,7 +20,7 @@ from ..apps import App
 from ..errors import Failure, Skip
 from ..fsutil import tree_size
 from ..runner import run_tool
-from . import frozen
+from . import frozen, phases
 from .base import Artifact, Context
 from .venv import isolated_env, requirements, venv_artifact
 
@@ -100,17 +100,15 @@ class ZipappStrategy:
         output, build_cache, runtime_cache = target / f"{ctx.app.name}{suffix}", target / "cache", target / "root"
         env = isolated_env(build_cache / "pip")
         target.mkdir(parents=True, exist_ok=True)
-        times = {}
-        for phase in ("cold", "warm"):
-            with ctx.steps.step(f"{ctx.key.variant} build, {phase} (cache {'emptied' if phase == 'cold' else 'kept'})"):
-                if phase == "cold":
-                    shutil.rmtree(build_cache, ignore_errors=True)
-                for old in (output, target / "entry"):
-                    shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
-                command = build_command(ctx, tool_env, python, output, build_cache)
-                times[phase], _ = run_tool(command, env=env, cwd=ctx.app.folder, timeout=settings.build_timeout_s(),
-                                           what=f"{ctx.key.variant} build ({phase})")
-        ctx.metrics["setup_s"] = times
+
+        def build(phase: str) -> float:
+            command = build_command(ctx, tool_env, python, output, build_cache)
+            return run_tool(command, env=env, cwd=ctx.app.folder, timeout=settings.build_timeout_s(),
+                            what=f"{ctx.key.variant} build ({phase})")[0]
+
+        phases.cold_and_warm(
+            ctx, lambda phase: f"{ctx.key.variant} build, {phase} (cache {'emptied' if phase == 'cold' else 'kept'})",
+            [build_cache], [output, target / "entry"], build)
         frozen.record_sizes(ctx, output, target / "archive")
         tool = "shiv" if ctx.key.variant == "shiv" else "pex"
         frozen.record_versions(ctx, python, tool_env, tool)

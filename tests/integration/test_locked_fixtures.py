@@ -7,6 +7,8 @@ from pathlib import Path
 
 from conftest import FIXTURES, PYTHONS, ok_metrics, python_missing, requires, run_fixture
 
+from shipbench import docker
+
 pytestmark = requires(python_missing("3.11"), PYTHONS)
 
 
@@ -20,6 +22,12 @@ def test_two_installs_from_one_lock_are_the_same_and_the_app_runs_from_them(tmp_
         assert result["packages"] >= 1 and result["files"] > 100, result  # numpy was installed and compared
         assert metrics["throughput"]["n"] == 3
         assert {item["path"] for item in rec["maintained_files"]} >= {"pyproject.toml", "uv.lock"}, variant
+    container = rows["uv-sync"]["metrics"]["reproducibility"]["container"]
+    if docker.unavailable_reason() is None:  # a third install, on a clean Debian 12 with its own Python
+        assert container["status"] == "same" and container["files"] == rows["uv-sync"]["metrics"][
+            "reproducibility"]["files"], container
+    else:
+        assert container["status"] == "skipped" and "docker" in container["reason"].lower()
     assert "pylock.toml" in {item["path"] for item in rows["pylock"]["maintained_files"]}
     lock = tmp_path / "build" / "locked" / "trainer-py3.11" / "project" / "uv.lock"
     assert "numpy" in lock.read_text()
