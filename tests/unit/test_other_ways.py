@@ -195,3 +195,28 @@ def test_the_report_says_what_the_locks_and_archives_measured(make_record) -> No
     bad = make_record(strategy="zipapp", variant="shiv", app="dl")
     bad["metrics"]["runs_on"] = {"python three": {"status": "ok"}}
     assert record.validation_errors(bad)  # an untrusted record with a made-up version never reaches the report's sort
+
+
+# --- cold and warm, the same for every tool ----------------------------------------------------------------------
+def test_cold_empties_the_caches_warm_keeps_them_and_both_start_without_the_output(tmp_path: Path) -> None:
+    import contextlib
+    from types import SimpleNamespace
+
+    from shipbench.strategies import phases
+
+    cache, output = tmp_path / "cache", tmp_path / "out.pex"
+    seen: list[tuple[str, bool, bool]] = []
+
+    def build(phase: str) -> float:
+        seen.append((phase, cache.exists(), output.exists()))
+        cache.mkdir(exist_ok=True)
+        output.write_text("built")
+        return {"cold": 2.0, "warm": 1.0}[phase]
+
+    cache.mkdir()
+    output.write_text("old")
+    steps = SimpleNamespace(step=lambda what: contextlib.nullcontext())
+    ctx = SimpleNamespace(steps=steps, metrics={})
+    times = phases.cold_and_warm(ctx, lambda phase: phase, [cache], [output], build)  # type: ignore[arg-type]
+    assert seen == [("cold", False, False), ("warm", True, False)]
+    assert times == ctx.metrics["setup_s"] == {"cold": 2.0, "warm": 1.0}
