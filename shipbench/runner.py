@@ -242,6 +242,8 @@ def run_tool(
             check=False,
         )
     except FileNotFoundError:
+        if cwd is not None and not os.path.isdir(cwd):  # subprocess says the same for a missing working folder
+            raise Failure(f"{what or argv[0]}: its working folder {cwd} does not exist") from None
         raise Failure(f"{what or argv[0]}: {argv[0]} not found") from None
     except subprocess.TimeoutExpired as error:
         output = error.output if isinstance(error.output, str) else ""

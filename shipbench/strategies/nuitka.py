@@ -144,6 +144,7 @@ class NuitkaStrategy:
             env_dir = frozen.build_venv(ctx, python, ctx.root / TOOL_REQUIREMENTS)
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
         out, cache = target / "out", target / "cache"
+        target.mkdir(parents=True, exist_ok=True)
         with ctx.steps.step("options: the app's entry, data, hidden imports (trimmed: from what one run loaded)"):
             argv = self._command(ctx, env_dir, target, out)
         env = {**os.environ, "NUITKA_CACHE_DIR": str(cache), "CCACHE_DIR": str(cache / "ccache")}

@@ -83,3 +83,11 @@ def test_process_groups_per_platform() -> None:
 def test_rusage_units_per_platform() -> None:
     assert runner._rss_bytes_from_rusage(1000, "linux") == 1024000
     assert runner._rss_bytes_from_rusage(1000, "darwin") == 1000
+
+
+def test_a_missing_working_folder_is_named_not_the_program(tmp_path: Path) -> None:
+    from shipbench.errors import Failure
+    from shipbench.runner import run_tool
+
+    with pytest.raises(Failure, match="working folder .* does not exist"):
+        run_tool([sys.executable, "-c", "pass"], cwd=tmp_path / "absent", what="a build")
