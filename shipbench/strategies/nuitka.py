@@ -199,14 +199,15 @@ class NuitkaStrategy:
         extra = " ".join(["--quiet", "--noinclude-qt-translations", "--no-progressbar",
                           *(f"--include-module={name}" for name in ctx.app.hidden_imports)])
         spec.parent.mkdir(parents=True, exist_ok=True)
+        # no comment line: pyside6-deploy's parser wants the first line to be a section
         spec.write_text(
-            f"# written by shipbench from [tool.shipbench.apps.{ctx.app.name}]: `pyside6-deploy -c {spec.name}`\n"
             f"[app]\ntitle = {ctx.app.name}\nproject_dir = {project}\ninput_file = {entry}\n"
             f"exec_directory = {target / 'out'}\nproject_file =\nicon =\n\n"
             f"[python]\npython_path = {interpreters.venv_python(env_dir)}\npackages = Nuitka==4.1.1\n\n"
             "[qt]\nqml_files =\nexcluded_qml_plugins =\nmodules =\nplugins =\n\n"
             f"[nuitka]\nmode = standalone\nextra_args = {extra}\n", encoding="utf-8")
         ctx.maintains(spec)
+        ctx.note(f"pysidedeploy.spec written from the description; `pyside6-deploy -c {spec.name}` rebuilds it")
         return [str(deploy), "-c", str(spec), "--force", "--no-install", "--mode", "standalone"]
 
     def _result(self, ctx: Context, out: Path) -> tuple[Path, Path]:
