@@ -104,6 +104,8 @@ class CxFreezeStrategy:
             includes.append(app.entry_point.split(":")[0])
         if app.first_frame:
             includes.append(_PROBE_MODULE)
+        if app.uses_torch:  # torch imports submodules by name at start-up (torch._dynamo.polyfills.*): all of it
+            packages.append("torch")
         files = [[str(app.folder / item), _data_target(item)] for item in app.data]
         excludes: list[str] = []
         bin_excludes: list[str] = []
