@@ -54,9 +54,18 @@ def unused_plugins(binding: Path, evidence: dict[str, Any], keep: list[str]) -> 
     unused = []
     for path in sorted(plugins.rglob("*")):
         relative = path.relative_to(plugins).as_posix()
-        if path.is_file() and path.name not in loaded and not any(fnmatch.fnmatch(relative, p) for p in keep):
+        if not path.is_file() or path.name in loaded:
+            continue
+        if not any(fnmatch.fnmatch(relative, p) for p in keep) or _needs_unloaded_qml(path, loaded):
             unused.append(relative)
     return unused
+
+
+def _needs_unloaded_qml(plugin: Path, loaded: set[str]) -> bool:
+    """A kept plugin that would drag in Qt Quick and QML (the virtual keyboard input context: 15 MB) for an app
+    that loaded neither: Qt skips an input context it cannot load, so it goes."""
+    heavy = [name for name in _needed(plugin) if name.startswith(("libQt6Quick.", "libQt6Qml."))]
+    return bool(heavy) and not any(name in loaded for name in heavy)
 
 
 def _needed(library: Path) -> list[str]:
