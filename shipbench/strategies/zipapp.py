@@ -149,8 +149,8 @@ def _probe_env(app: App) -> dict[str, str]:
 
 
 def runs_on(ctx: Context, artifact: Artifact, cache: Path) -> dict[str, Any]:
-    """Start the archive once with each of the host's Pythons: ok, or the failure's last line (evidence for
-    "what the target needs", not the pex/shiv documentation's promise)."""
+    """Start the archive once with each of the host's Pythons, that one only: ok, or the failure's last line
+    (evidence for "what the target needs", not the pex/shiv documentation's promise)."""
     results: dict[str, Any] = {}
     variable = next(name for name in artifact.env if name.endswith("_ROOT"))
     for version in PYTHONS:
@@ -160,8 +160,10 @@ def runs_on(ctx: Context, artifact: Artifact, cache: Path) -> dict[str, Any]:
             results[version] = {"status": "skipped", "reason": str(missing)}
             continue
         shutil.rmtree(cache, ignore_errors=True)
+        # PEX_PYTHON_PATH: pex would otherwise look for a matching interpreter on PATH and re-run itself with it,
+        # which says nothing about this one (it is how a pex finds its Python on a machine that has several)
         attempt = dataclasses.replace(artifact, launcher=(other.executable, *artifact.launcher[1:]),
-                                      env={**artifact.env, variable: str(cache)})
+                                      env={**artifact.env, variable: str(cache), "PEX_PYTHON_PATH": other.executable})
         try:
             measure.start(attempt, ctx.app, (), settings.app_timeout_s())
             results[version] = {"status": "ok"}
