@@ -173,7 +173,7 @@ class LockedStrategy:
     variants: tuple[str, ...] = ("uv-sync", "pylock")
     summary = "a locked environment: uv lock once, uv sync --frozen (or pip from pylock.toml) on the target"
     isolation = "Python packages only, pinned with hashes; shares the interpreter and the OS"
-    target_needs = "the Python version, uv (or pip ≥ 25.3 for pylock.toml), and the index or a wheel cache"
+    target_needs = "the Python version, uv (or pip ≥ 26.1 for pylock.toml), and the index or a wheel cache"
     oses: tuple[str, ...] = ("linux", "windows", "macos")
     inputs: tuple[str, ...] = ("locked",)
 
