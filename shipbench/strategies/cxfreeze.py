@@ -38,7 +38,7 @@ def entry_script(app: App, folder: Path) -> Path:
     if app.first_frame:
         shutil.copy2(measure.INJECT_DIR / "sitecustomize.py", folder / f"{_PROBE_MODULE}.py")
         script = f"import {_PROBE_MODULE}  # noqa: F401  shipbench's first-frame probe\n" + script
-    path = folder / f"{app.name.replace('-', '_')}.py"
+    path = folder / f"launch_{app.name.replace('-', '_')}.py"  # not the app's module name: it would shadow it
     path.write_text(script, encoding="utf-8")
     return path
 
@@ -128,7 +128,9 @@ class CxFreezeStrategy:
                        "zip_exclude_packages": [*trim.QT_BINDINGS, "shiboken6", "torch", *packages,
                                                 *(name.split(".")[0] for name in includes)]}
         config = target / "pyproject.toml"
-        build = {"build_exe": str(dist), "silent": True, "includes": includes, "packages": packages,
+        # include_path adds the entry script's folder (the probe module beside it) to the search path
+        build = {"build_exe": str(dist), "silent": True, "include_path": [str(script.parent)],
+                 "includes": includes, "packages": packages,
                  "excludes": excludes, "bin_excludes": bin_excludes, "include_files": files, **options}
         config.write_text(
             f"# written by shipbench from [tool.shipbench.apps.{app.name}]: `cxfreeze build_exe` in this folder\n"
