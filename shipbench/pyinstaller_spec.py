@@ -63,6 +63,8 @@ else:
 
 
 def program_name(app: App) -> str:
+    """The frozen program's file name (PyInstaller's and Nuitka's): not the app's own name, which a data folder
+    beside its package may already have in the bundle."""
     return f"{app.name}-app"
 
 

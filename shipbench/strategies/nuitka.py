@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import interpreters, measure, qt_trim, settings
 from ..apps import App
 from ..errors import Failure, Skip
-from ..pyinstaller_spec import data_destination
+from ..pyinstaller_spec import data_destination, program_name
 from ..runner import output, run_tool
 from . import frozen, phases
 from .base import Artifact, Context
@@ -53,7 +53,7 @@ def main_file(env_dir: Path, app: App, scratch: Path) -> Path:
         return app.folder / value
     if kind == "console-script":
         scratch.mkdir(parents=True, exist_ok=True)
-        script = scratch / f"{app.name.replace('-', '_')}.py"
+        script = scratch / f"launch_{app.name.replace('-', '_')}.py"  # not the app's name: it would shadow it
         script.write_text(app.entry_script() or "", encoding="utf-8")
         return script
     code = f"import importlib.util as u; s = u.find_spec({value!r}); print(s.origin)"
@@ -174,8 +174,8 @@ class NuitkaStrategy:
         python = str(interpreters.venv_python(env_dir))
         mode = "onefile" if variant.startswith("onefile") else "standalone"
         data = [f"--include-data-files={app.folder / item}={data_destination(item)}/" for item in app.data]
-        argv = [python, "-m", "nuitka", f"--mode={mode}", f"--output-dir={out}", f"--output-filename={app.name}",
-                "--assume-yes-for-downloads", "--no-progressbar", *_plugin_options(env_dir), *data,
+        argv = [python, "-m", "nuitka", f"--mode={mode}", f"--output-dir={out}",
+                f"--output-filename={program_name(app)}", "--assume-yes-for-downloads", "--no-progressbar", *_plugin_options(env_dir), *data,
                 *(f"--include-module={name}" for name in app.hidden_imports)]
         if variant.endswith("trimmed"):
             argv += trimmed_options(ctx, env_dir, target)
@@ -214,7 +214,7 @@ class NuitkaStrategy:
         """(what a user ships, the program): the .dist folder or the onefile program Nuitka wrote into out/."""
         suffix = ".exe" if sys.platform == "win32" else ""
         if ctx.key.variant.startswith("onefile"):
-            program = out / f"{ctx.app.name}{suffix}"
+            program = out / f"{program_name(ctx.app)}{suffix}"
             if not program.is_file():
                 raise Failure(f"Nuitka wrote no {program.name} into {out}")
             return program, program
