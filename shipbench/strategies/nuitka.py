@@ -175,7 +175,8 @@ class NuitkaStrategy:
         mode = "onefile" if variant.startswith("onefile") else "standalone"
         data = [f"--include-data-files={app.folder / item}={data_destination(item)}/" for item in app.data]
         argv = [python, "-m", "nuitka", f"--mode={mode}", f"--output-dir={out}",
-                f"--output-filename={program_name(app)}", "--assume-yes-for-downloads", "--no-progressbar", *_plugin_options(env_dir), *data,
+                f"--output-filename={program_name(app)}", "--assume-yes-for-downloads", "--no-progressbar",
+                *_plugin_options(env_dir), *data,
                 *(f"--include-module={name}" for name in app.hidden_imports)]
         if variant.endswith("trimmed"):
             argv += trimmed_options(ctx, env_dir, target)
