@@ -11,6 +11,7 @@ which of the host's Pythons the archive (built for one) starts at all.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -168,8 +169,9 @@ def runs_on(ctx: Context, artifact: Artifact, cache: Path) -> dict[str, Any]:
             measure.start(attempt, ctx.app, (), settings.app_timeout_s())
             results[version] = {"status": "ok"}
         except Failure as failure:
-            lines = [line for line in failure.log_tail if line.strip()] if failure.log_tail else []
-            results[version] = {"status": "failed", "reason": (lines[-1] if lines else failure.reason)[:300]}
+            lines = [line.strip() for line in failure.log_tail if line.strip()]
+            errors = [line for line in lines if re.match(r"[\w.]*(Error|Exception)\b", line)]  # the exception
+            results[version] = {"status": "failed", "reason": ((errors or lines or [failure.reason])[-1])[:300]}
     shutil.rmtree(cache, ignore_errors=True)
     return results
 
