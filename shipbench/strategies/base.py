@@ -81,6 +81,19 @@ class Artifact:
     with_env: Callable[[dict[str, str]], tuple[str, ...]] | None = None
 
 
+class Defaults:
+    """What most strategies share, inherited rather than repeated: every variant fits every app, and no host tool
+    of their own to version (their tools are pinned in files that are already part of the inputs)."""
+
+    variants: tuple[str, ...]
+
+    def variants_for(self, app: App) -> tuple[str, ...]:
+        return self.variants
+
+    def tool_versions(self) -> dict[str, str | None]:
+        return {}
+
+
 class Strategy(Protocol):
     name: str
     variants: tuple[str, ...]

@@ -21,7 +21,7 @@ from ..errors import Failure
 from ..pyinstaller_spec import data_destination
 from ..runner import run_tool
 from . import frozen, phases
-from .base import Artifact, Context
+from .base import Artifact, Context, Defaults
 from .nuitka import site_packages
 
 TOOL_REQUIREMENTS = Path("cxfreeze") / "requirements.txt"
@@ -49,21 +49,15 @@ def _data_target(item: str) -> str:
     return f"{folder}/{Path(item).name}" if folder == "." else f"lib/{folder}/{Path(item).name}"
 
 
-class CxFreezeStrategy:
+class CxFreezeStrategy(Defaults):
     name = "cxfreeze"
     variants: tuple[str, ...] = ("default", "trimmed")
     summary = "a frozen executable built by cx_Freeze (build_exe; default and trimmed)"
-    isolation = "its own Python and libraries; shares the OS's libc, GL and fonts"
-    target_needs = "the same OS family and a libc as new as the build host's; the system libraries it names"
+    isolation = frozen.ISOLATION
+    target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-building: each OS builds its own
     inputs: tuple[str, ...] = ("cxfreeze", "pyinstaller/trim.py", "pyinstaller/icudata_stub.c",
                                "scripts/build-base-image.sh")
-
-    def tool_versions(self) -> dict[str, str | None]:
-        return {}  # cx_Freeze is pinned in cxfreeze/requirements.txt (an input)
-
-    def variants_for(self, app: App) -> tuple[str, ...]:
-        return self.variants
 
     def planned_steps(self, app: App) -> int:
         return 7 + measure.standard_steps(app)

@@ -20,6 +20,10 @@ from ..runner import run_tool
 from .base import Artifact, Context
 from .venv import installed_version, reference_venv, venv_artifact
 
+# What every frozen bundle isolates and needs, whichever tool made it (the report's qualitative columns)
+ISOLATION = "its own Python and libraries; shares the OS's libc, GL and fonts"
+TARGET_NEEDS = "the same OS family and a libc as new as the build host's; the system libraries it names"
+
 
 def build_venv(ctx: Context, python: interpreters.Interpreter, tool_requirements: Path) -> Path:
     """The venv the freezer runs in (the app, its dependencies, the pinned freezer), also the baseline."""

@@ -25,7 +25,7 @@ from ..errors import Failure, UsageError
 from ..fsutil import tree_size
 from ..runner import run_tool
 from . import phases
-from .base import Artifact, Context
+from .base import Artifact, Context, Defaults
 from .venv import installed_version, isolated_env, reference_venv, uv_binary, venv_artifact
 
 TOOL_REQUIREMENTS = Path("locked") / "requirements.txt"  # the second installer (pip), pinned
@@ -168,7 +168,7 @@ def container_install(ctx: Context, project: Path, extras: list[str], reference:
     return result
 
 
-class LockedStrategy:
+class LockedStrategy(Defaults):
     name = "locked"
     variants: tuple[str, ...] = ("uv-sync", "pylock")
     summary = "a locked environment: uv lock once, uv sync --frozen (or pip from pylock.toml) on the target"
@@ -176,12 +176,6 @@ class LockedStrategy:
     target_needs = "the Python version, uv (or pip ≥ 26.1 for pylock.toml), and the index or a wheel cache"
     oses: tuple[str, ...] = ("linux", "windows", "macos")
     inputs: tuple[str, ...] = ("locked",)
-
-    def tool_versions(self) -> dict[str, str | None]:
-        return {}  # uv is the harness's own (inputs.py); pip is pinned in locked/requirements.txt
-
-    def variants_for(self, app: App) -> tuple[str, ...]:
-        return self.variants
 
     def planned_steps(self, app: App) -> int:
         return 6 + measure.standard_steps(app)

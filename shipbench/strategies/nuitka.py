@@ -114,7 +114,7 @@ class NuitkaStrategy:
                                  "standalone-nofollow")
     summary = "an executable compiled by Nuitka (standalone, onefile; Qt apps also through pyside6-deploy)"
     isolation = "its own Python runtime and libraries, the app compiled to C; shares the OS's libc, GL and fonts"
-    target_needs = "the same OS family and a libc as new as the build host's; the system libraries it names"
+    target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-compiling: each OS builds its own
     inputs: tuple[str, ...] = ("nuitka", "pyinstaller/trim.py", "pyinstaller/icudata_stub.c",
                                "scripts/build-base-image.sh")

@@ -18,7 +18,7 @@ from ..apps import App
 from ..errors import Failure, Skip
 from ..runner import output, run_tool
 from . import frozen, phases
-from .base import Artifact, Context
+from .base import Artifact, Context, Defaults
 
 MODES = ("onedir", "onefile")
 PROFILES = ("default", "trimmed")
@@ -88,12 +88,12 @@ def _spec(ctx: Context, env_dir: Path, target: Path, profile: str) -> Path:
     return spec
 
 
-class PyInstallerStrategy:
+class PyInstallerStrategy(Defaults):
     name = "pyinstaller"
     variants = tuple(f"{mode}-{profile}" for mode in MODES for profile in PROFILES)
     summary = "a frozen executable built by PyInstaller (onedir, onefile; default and trimmed specs)"
-    isolation = "its own Python and libraries; shares the OS's libc, GL and fonts"
-    target_needs = "the same OS family and a libc as new as the build host's; the system libraries it names"
+    isolation = frozen.ISOLATION
+    target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-building: each OS builds its own
 
     # the portability check starts each bundle in Debian images that build-base-image.sh makes
@@ -101,9 +101,6 @@ class PyInstallerStrategy:
 
     def tool_versions(self) -> dict[str, str | None]:
         return docker.versions()  # the portability check's containers
-
-    def variants_for(self, app: App) -> tuple[str, ...]:
-        return self.variants
 
     def planned_steps(self, app: App) -> int:
         return 7 + measure.standard_steps(app)

@@ -19,7 +19,7 @@ from ..apps import App
 from ..errors import Failure
 from ..fsutil import tree_size
 from ..runner import output, run_tool
-from .base import Artifact, Context
+from .base import Artifact, Context, Defaults
 
 # Installer settings that change what is installed or cached are dropped, so uv, pip and tox-uv all fetch the
 # same packages from the same index and a user's pip.conf cannot turn "cold" into a local-disk install.
@@ -175,7 +175,7 @@ def venv_artifact(app: App, venv: Path, description: str = "") -> Artifact:
                     description=description)
 
 
-class VenvStrategy:
+class VenvStrategy(Defaults):
     name = "venv"
     variants = tuple(INSTALLERS)
     summary = "a virtual environment created on the target machine (uv, pip, tox-uv)"
@@ -183,12 +183,6 @@ class VenvStrategy:
     target_needs = "the Python version, an installer (uv or pip), and the package index or a wheel cache"
     oses: tuple[str, ...] = ("linux", "windows", "macos")
     inputs: tuple[str, ...] = ()  # the app's own files are the inputs (the tox.ini is generated from them)
-
-    def tool_versions(self) -> dict[str, str | None]:
-        return {}  # uv, tox and tox-uv are the harness's own (inputs.py); pip comes with the target Python
-
-    def variants_for(self, app: App) -> tuple[str, ...]:
-        return self.variants
 
     def planned_steps(self, app: App) -> int:
         return 2 + measure.standard_steps(app)

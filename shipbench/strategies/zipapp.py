@@ -22,7 +22,7 @@ from ..errors import Failure, Skip
 from ..fsutil import tree_size
 from ..runner import run_tool
 from . import frozen, phases
-from .base import Artifact, Context
+from .base import Artifact, Context, Defaults
 from .venv import isolated_env, requirements, venv_artifact
 
 # the Pythons an archive built for one is tried on (the nox sessions' list; absent ones are left out)
@@ -74,7 +74,7 @@ def build_command(ctx: Context, tool_env: Path, python: interpreters.Interpreter
             "--reproducible", *index, *reqs.items]
 
 
-class ZipappStrategy:
+class ZipappStrategy(Defaults):
     name = "zipapp"
     variants: tuple[str, ...] = ("pex-venv", "pex-packed", "shiv")
     summary = "one archive of the app and its environment, run by the target's Python (pex, shiv)"
@@ -82,12 +82,6 @@ class ZipappStrategy:
     target_needs = "a Python of the version the archive was built for (pure-Python and abi3 ones may run on others)"
     oses: tuple[str, ...] = ("linux", "macos")  # shiv and pex run on Windows, but their venv scripts differ there
     inputs: tuple[str, ...] = ("zipapp",)
-
-    def tool_versions(self) -> dict[str, str | None]:
-        return {}  # pex and shiv are pinned in zipapp/requirements.txt (an input)
-
-    def variants_for(self, app: App) -> tuple[str, ...]:
-        return self.variants
 
     def planned_steps(self, app: App) -> int:
         return 6 + measure.standard_steps(app)
