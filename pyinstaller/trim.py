@@ -122,6 +122,22 @@ def drop_orphan_libraries(binaries: list, keep: Iterable[str] = ()) -> list:
     return [entry for entry in binaries if os.path.basename(entry[0]) in reached]
 
 
+def build_icu_stub(name: str, folder: str) -> str | None:
+    """Build the empty ICU data package for `name` (libicudata.so.NN) into `folder`; None without a C compiler
+    (then the real library stays: smaller is optional, working is not)."""
+    match = re.fullmatch(r"libicudata\.so\.(\d+)(?:\.[\d.]+)?", name)
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not match or not compiler:
+        if match:
+            print(f"trim: no C compiler, keeping the full {name}", file=sys.stderr)
+        return None
+    stub = os.path.join(folder, name)
+    os.makedirs(folder, exist_ok=True)
+    subprocess.run([compiler, "-shared", "-fPIC", "-O2", f"-DICU_VERSION={match.group(1)}", f"-Wl,-soname,{name}",
+                    "-o", stub, os.path.join(os.path.dirname(__file__), "icudata_stub.c")], check=True)
+    return stub
+
+
 def replace_icu_data(binaries: list, workdir: str) -> list:
     """Swap PySide6's libicudata.so.NN (31 MB) for the empty data package built from icudata_stub.c (Linux).
 
@@ -129,19 +145,10 @@ def replace_icu_data(binaries: list, workdir: str) -> list:
     """
     if not sys.platform.startswith("linux"):
         return binaries
-    compiler = shutil.which("cc") or shutil.which("gcc")
     result = []
     for dest, src, kind in binaries:
-        match = re.fullmatch(r"libicudata\.so\.(\d+)", os.path.basename(dest))
-        if match and compiler:
-            stub = os.path.join(workdir, os.path.basename(dest))
-            os.makedirs(workdir, exist_ok=True)
-            subprocess.run([compiler, "-shared", "-fPIC", "-O2", f"-DICU_VERSION={match.group(1)}",
-                            f"-Wl,-soname,{os.path.basename(dest)}", "-o", stub,
-                            os.path.join(os.path.dirname(__file__), "icudata_stub.c")], check=True)
-            src = stub
-        elif match:
-            print(f"trim: no C compiler, keeping the full {os.path.basename(dest)}", file=sys.stderr)
+        if re.fullmatch(r"libicudata\.so\.\d+", os.path.basename(dest)):
+            src = build_icu_stub(os.path.basename(dest), workdir) or src
         result.append((dest, src, kind))
     return result
 

@@ -38,7 +38,7 @@ def binding_folder(site_packages: Path, evidence: dict[str, Any], bindings: tupl
     return None
 
 
-def _plugins_dir(binding: Path) -> Path | None:
+def plugins_dir(binding: Path) -> Path | None:
     for candidate in (binding / "Qt" / "plugins", binding / "Qt6" / "plugins", binding / "plugins"):
         if candidate.is_dir():
             return candidate
@@ -47,7 +47,7 @@ def _plugins_dir(binding: Path) -> Path | None:
 
 def unused_plugins(binding: Path, evidence: dict[str, Any], keep: list[str]) -> list[str]:
     """Plugins ("platforms/libqvnc.so") the app did not load and the keep-list does not name."""
-    plugins = _plugins_dir(binding)
+    plugins = plugins_dir(binding)
     if plugins is None:
         return []
     loaded = {os.path.basename(path) for path in evidence.get("libraries", [])}
@@ -95,7 +95,7 @@ def unneeded_qt_libraries(binding: Path, evidence: dict[str, Any], unused: list[
     libraries = {path.name: path for path in binding.rglob("lib*.so*") if "/plugins/" not in path.as_posix()}
     loaded = {os.path.basename(path) for path in evidence.get("libraries", [])}
     imported = set(evidence.get("modules", []))
-    plugins = _plugins_dir(binding)
+    plugins = plugins_dir(binding)
     all_plugins = sorted(plugins.rglob("*.so")) if plugins is not None else []
     kept_plugins = [p for p in all_plugins if plugins and p.relative_to(plugins).as_posix() not in unused]
     modules = sorted(binding.glob("Qt*.so"))

@@ -10,7 +10,6 @@ notes show, so a team can copy it.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -71,7 +70,7 @@ class CxFreezeStrategy(Defaults):
         with ctx.steps.step("options: entry script, data, hidden imports (trimmed: from what one run loaded)"):
             argv = self._command(ctx, env_dir, target, dist)
         phases.cold_and_warm(ctx, lambda phase: f"cx_Freeze build, {phase}", [target / "build"], [dist],
-                             lambda phase: run_tool(argv, env={**os.environ}, cwd=target,
+                             lambda phase: run_tool(argv, cwd=target,
                                                     timeout=settings.build_timeout_s(), what=f"cx_Freeze ({phase})")[0])
         program = dist / (ctx.app.name + (".exe" if sys.platform == "win32" else ""))
         if not program.is_file():

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import interpreters, measure, portability, settings
+from .. import interpreters, measure, portability, qt_trim, settings
 from ..errors import Failure
 from ..fsutil import download_size, largest_files, tree_size
 from ..runner import run_tool
@@ -51,11 +51,10 @@ def replace_icu_data(ctx: Context, dist: Path) -> None:
     that app_gui's PyInstaller spec ships (pyinstaller/icudata_stub.c): 31 MB less."""
     if ctx.app.icu_data or not sys.platform.startswith("linux"):
         return
+    trim = qt_trim.trim_module(ctx.root)
     for library in dist.rglob("libicudata.so.*"):
-        version = library.name.split(".so.")[1].split(".")[0]
-        run_tool(["gcc", "-shared", "-fPIC", "-O2", f"-DICU_VERSION={version}", f"-Wl,-soname,{library.name}",
-                  "-o", library, ctx.root / "pyinstaller" / "icudata_stub.c"], what="the ICU data stub")
-        ctx.note(f"{library.name} replaced by an empty ICU data package (the description says icu-data = false)")
+        if trim.build_icu_stub(library.name, str(library.parent)):  # pyinstaller/trim.py: the one place it is built
+            ctx.note(f"{library.name} replaced by an empty ICU data package (the description says icu-data = false)")
 
 
 def strip_symbols(ctx: Context, folder: Path) -> None:

@@ -26,7 +26,7 @@ from ..fsutil import tree_size
 from ..runner import run_tool
 from . import phases
 from .base import Artifact, Context, Defaults
-from .venv import installed_version, isolated_env, reference_venv, uv_binary, venv_artifact
+from .venv import Requirements, installed_version, isolated_env, kept_venv, reference_venv, uv_binary, venv_artifact
 
 TOOL_REQUIREMENTS = Path("locked") / "requirements.txt"  # the second installer (pip), pinned
 _IGNORED_PARTS = ("__pycache__",)
@@ -112,10 +112,8 @@ def environment_digest(venv: Path) -> dict[str, str]:
 def packages(venv: Path) -> dict[str, str]:
     """name → version of each installed distribution, from its .dist-info folder name."""
     found = {}
-    for info in venv.glob("lib*/python*/site-packages/*.dist-info"):
-        name, _, version = info.name.removesuffix(".dist-info").partition("-")
-        found[name.lower().replace("_", "-")] = version
-    for info in venv.glob("Lib/site-packages/*.dist-info"):  # Windows
+    infos = [*venv.glob("lib*/python*/site-packages/*.dist-info"), *venv.glob("Lib/site-packages/*.dist-info")]
+    for info in infos:  # the second: Windows' layout
         name, _, version = info.name.removesuffix(".dist-info").partition("-")
         found[name.lower().replace("_", "-")] = version
     return found
@@ -240,15 +238,8 @@ class LockedStrategy(Defaults):
                   *extras, "-o", pylock], env=env, cwd=project, what="uv export --format pylock.toml")
         own = [] if ctx.app.requirements else [str(project)]
         ctx.maintains(pylock)
-        tools = target / "pip"
-        stamp = tools / ".shipbench-requirements"
-        wanted = (ctx.root / TOOL_REQUIREMENTS).read_text(encoding="utf-8")
-        if not (stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted):
-            shutil.rmtree(tools, ignore_errors=True)
-            run_tool([uv_binary(), "venv", "--quiet", "--python", python.executable, tools], env=env, what="uv venv")
-            run_tool([uv_binary(), "pip", "install", "--quiet", "--python", interpreters.venv_python(tools), "-r",
-                      ctx.root / TOOL_REQUIREMENTS], env=env, what="pip for pylock.toml")
-            stamp.write_text(wanted, encoding="utf-8")
+        tools = kept_venv(ctx, python, target / "pip", Requirements(("-r", str(ctx.root / TOOL_REQUIREMENTS)), None,
+                                                                   None))
         ctx.versions["pip"] = installed_version(tools, "pip")
 
         def pip_install(folder: Path) -> float:

@@ -93,7 +93,8 @@ def _plugin_excludes(binding: Path, unused: list[str]) -> list[str]:
         by_category.setdefault(plugin.split("/")[0], []).append(plugin)
     options, whole = [], []
     for category, names in sorted(by_category.items()):
-        present = [p for p in (binding / "Qt" / "plugins" / category).glob("*") if p.is_file()]
+        folder = qt_trim.plugins_dir(binding)
+        present = [p for p in (folder / category).glob("*") if p.is_file()] if folder else []
         if len(names) >= len(present):
             whole.append(category)
         else:

@@ -236,15 +236,21 @@ def reference_venv(ctx: Context, python: interpreters.Interpreter, extra: tuple[
     Kept between runs and rebuilt only when what it should hold changes; its set-up is not what they measure.
     """
     reqs = requirements(ctx)
-    wanted = "\n".join([*reqs.items, *extra, *(Path(e).read_text(encoding="utf-8") for e in extra
-                                                 if Path(e).is_file())])
     folder = ctx.build_dir / "env" / f"{ctx.app.name}-py{ctx.key.python}"
+    kept_venv(ctx, python, folder, Requirements((*reqs.items, *extra), reqs.extra_index_url, reqs.torch))
+    if reqs.torch:
+        ctx.versions["torch_source"] = reqs.torch
+    return folder
+
+
+def kept_venv(ctx: Context, python: interpreters.Interpreter, folder: Path, reqs: Requirements) -> Path:
+    """A uv venv holding `reqs`, kept between runs and made again only when what it should hold changes (a
+    requirements file's content counts, not just its name)."""
+    wanted = "\n".join([*reqs.items, *(Path(item).read_text(encoding="utf-8") for item in reqs.items
+                                        if Path(item).is_file())])
     stamp = folder / ".shipbench-requirements"
     if not (stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted):
         shutil.rmtree(folder, ignore_errors=True)
-        with_extra = Requirements((*reqs.items, *extra), reqs.extra_index_url, reqs.torch)
-        INSTALLERS["uv"].create(python, folder, with_extra, ctx.build_dir / "cache", ctx)
+        INSTALLERS["uv"].create(python, folder, reqs, ctx.build_dir / "cache", ctx)
         stamp.write_text(wanted, encoding="utf-8")
-    if reqs.torch:
-        ctx.versions["torch_source"] = reqs.torch
     return folder

@@ -23,7 +23,7 @@ from ..fsutil import tree_size
 from ..runner import run_tool
 from . import frozen, phases
 from .base import Artifact, Context, Defaults
-from .venv import isolated_env, requirements, venv_artifact
+from .venv import first_frame_env, isolated_env, requirements, venv_artifact
 
 # the Pythons an archive built for one is tried on (the nox sessions' list; absent ones are left out)
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
@@ -65,9 +65,8 @@ def build_command(ctx: Context, tool_env: Path, python: interpreters.Interpreter
     if kind == "console-script":
         entry = ["-c", value]
     else:
-        staged = output.parent / "entry"
-        shutil.rmtree(staged, ignore_errors=True)
-        staged.mkdir(parents=True)
+        staged = output.parent / "entry"  # emptied before each build (phases.cold_and_warm's outputs)
+        staged.mkdir(parents=True, exist_ok=True)
         entry = ["-e", _entry_module(ctx.app, staged), "--site-packages", str(staged)]
     index = ["--extra-index-url", reqs.extra_index_url] if reqs.extra_index_url else []
     return [_tool(tool_env, "shiv"), *entry, "-o", str(output), "-p", f"/usr/bin/env python{python.version}",
@@ -114,7 +113,7 @@ class ZipappStrategy(Defaults):
             ctx.note("pex --venv: the first run also creates a venv from the archive inside PEX_ROOT")
         launcher = (python.executable, str(output), *ctx.app.args)
         return Artifact(path=output, kind=f"zipapp ({ctx.key.variant})", launcher=launcher,
-                        env={_cache_variable(tool): str(runtime_cache), **_probe_env(ctx.app)},
+                        env={_cache_variable(tool): str(runtime_cache), **first_frame_env(ctx.app)},
                         description=f"{'folder of zips' if output.is_dir() else 'one archive'} built by "
                                     f"{ctx.key.variant}, run with Python {python.version}")
 
@@ -125,7 +124,7 @@ class ZipappStrategy(Defaults):
         ctx.metrics["cache"] = {"variable": _cache_variable(tool), "default": _DEFAULT_CACHE[tool],
                                 "bytes": tree_size(cache)}
         with ctx.steps.step("which Pythons start it (each with an empty cache)"):
-            ctx.metrics["runs_on"] = runs_on(ctx, artifact, cache.parent / "root-other")
+            ctx.metrics["runs_on"] = runs_on(ctx, artifact, _cache_variable(tool), cache.parent / "root-other")
         env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), ctx.root / "zipapp" / "requirements.txt")
         measure.baseline(ctx, venv_artifact(ctx.app, env_dir), "the same app in the build venv, measured right after "
                                                                "the archive")
@@ -138,16 +137,10 @@ def _cache_variable(tool: str) -> str:
     return "PEX_ROOT" if tool == "pex" else "SHIV_ROOT"
 
 
-def _probe_env(app: App) -> dict[str, str]:
-    """The first-frame probe reaches a zipapp's Python through PYTHONPATH like a venv's (pex --venv keeps it)."""
-    return {"PYTHONPATH": str(measure.INJECT_DIR)} if app.first_frame else {}
-
-
-def runs_on(ctx: Context, artifact: Artifact, cache: Path) -> dict[str, Any]:
+def runs_on(ctx: Context, artifact: Artifact, variable: str, cache: Path) -> dict[str, Any]:
     """Start the archive once with each of the host's Pythons, that one only: ok, or the failure's last line
     (evidence for "what the target needs", not the pex/shiv documentation's promise)."""
     results: dict[str, Any] = {}
-    variable = next(name for name in artifact.env if name.endswith("_ROOT"))
     for version in PYTHONS:
         try:
             other = interpreters.find(version)
