@@ -7,6 +7,7 @@ cold (empty cache) and warm (cache kept): uv, plain `venv` + pip, and tox with t
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import os
 import shutil
@@ -246,11 +247,18 @@ def reference_venv(ctx: Context, python: interpreters.Interpreter, extra: tuple[
 def kept_venv(ctx: Context, python: interpreters.Interpreter, folder: Path, reqs: Requirements) -> Path:
     """A uv venv holding `reqs`, kept between runs and made again only when what it should hold changes (a
     requirements file's content counts, not just its name)."""
-    wanted = "\n".join([*reqs.items, *(Path(item).read_text(encoding="utf-8") for item in reqs.items
-                                        if Path(item).is_file())])
+    wanted = requirements_stamp(reqs)
     stamp = folder / ".shipbench-requirements"
     if not (stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted):
         shutil.rmtree(folder, ignore_errors=True)
         INSTALLERS["uv"].create(python, folder, reqs, ctx.build_dir / "cache", ctx)
         stamp.write_text(wanted, encoding="utf-8")
     return folder
+
+
+def requirements_stamp(reqs: Requirements) -> str:
+    """What a kept venv was made from: the items, plus the SHA-256 of each that names a file (a requirements
+    file's edits and a wheel's bytes count; a wheel is binary, so it is hashed, never read as text)."""
+    files = [f"{item} sha256={hashlib.sha256(Path(item).read_bytes()).hexdigest()}"
+             for item in reqs.items if Path(item).is_file()]
+    return "\n".join([*reqs.items, *files])

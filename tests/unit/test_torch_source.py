@@ -116,3 +116,17 @@ def test_the_index_probe_asks_for_torch_and_gives_up_quickly(tmp_path: Path, mon
         free.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{free.getsockname()[1]}"
     assert REAL_PROBE(closed) is False
+
+
+def test_a_kept_venv_stamp_hashes_a_binary_wheel_and_a_requirements_files_edits(tmp_path: Path) -> None:
+    from shipbench.strategies.venv import Requirements, requirements_stamp
+
+    wheel = tmp_path / "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+    wheel.write_bytes(b"PK\x03\x04\xe3\xff binary")  # not UTF-8: CI once failed reading a wheel as text
+    listed = tmp_path / "requirements.txt"
+    listed.write_text("numpy\n", encoding="utf-8")
+    reqs = Requirements((str(wheel), "-r", str(listed)), None, "wheel")
+    before = requirements_stamp(reqs)
+    assert requirements_stamp(reqs) == before
+    listed.write_text("numpy\nrich\n", encoding="utf-8")
+    assert requirements_stamp(reqs) != before
