@@ -8,7 +8,8 @@
 #                                              -> with Debian's Python 3.11, a stand-in for python:3.11-slim
 #
 # MIRROR defaults to the host's own Debian mirror (or deb.debian.org). The image holds nothing but the base
-# system: no CA bundle, no proxy settings, no host files.
+# system: no CA bundle, no proxy settings, no host files. debootstrap needs root: a user who is not root gets it
+# through `sudo -n` (GitHub's runners allow that); where sudo asks for a password this exits with 77, saying so.
 set -euo pipefail
 suite=${1:?usage: build-base-image.sh SUITE [TAG] [PACKAGES,...]}
 tag=${2:-shipbench/debian:${suite}-minbase}
@@ -17,15 +18,24 @@ if docker image inspect "$tag" >/dev/null 2>&1 && [ -z "${REBUILD:-}" ]; then
     echo "build-base-image: $tag exists (REBUILD=1 to build it again)"
     exit 0
 fi
+as_root=""
+if [ "$(id -u)" -ne 0 ]; then
+    as_root="sudo -n"
+    $as_root true 2>/dev/null || {
+        echo "build-base-image: debootstrap needs root; run this as root or allow sudo without a password" >&2
+        exit 77
+    }
+fi
 command -v debootstrap >/dev/null || {
     echo "build-base-image: debootstrap is missing (apt-get install debootstrap)" >&2; exit 1; }
 mirror=${MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
 mirror=${mirror:-http://deb.debian.org/debian}
 rootfs=$(mktemp -d)
-trap 'rm -rf "$rootfs"' EXIT
-debootstrap --variant=minbase ${include:+--include="$include"} "$suite" "$rootfs" "$mirror" >/dev/null
-rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-tar -C "$rootfs" -c . | docker import \
+trap '$as_root rm -rf "$rootfs"' EXIT
+$as_root debootstrap --variant=minbase ${include:+--include="$include"} "$suite" "$rootfs" "$mirror" >/dev/null
+# shellcheck disable=SC2016  # $1 is the inner shell's
+$as_root sh -c 'rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' sh "$rootfs"
+$as_root tar -C "$rootfs" -c . | docker import \
     --change 'ENV LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["bash"]' - "$tag" >/dev/null
 echo "build-base-image: built $tag"

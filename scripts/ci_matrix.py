@@ -1,25 +1,51 @@
 """The GitHub Actions matrix, computed from the noxfile: one job per (OS, strategy session).
 
-Sessions say where they run with tags (`ci:linux`, `ci:windows`, `ci:macos`); this reads them through
-`nox --list --json`, the listing Nox documents for CI matrices. The workflow and the tests run this same code.
+Sessions say what CI needs to know with tags (noxfile.py's `ci()`): `ci:<os>` where they run, `ci-minutes:<n>`
+their job's time limit, `ci-python:<x.y>` the one Python their job installs (a venv session's is its `py`),
+`ci-full` for the sessions a quick run leaves out (a VM, the CUDA image), `ci-free-disk` for a job that needs the
+runner's unused toolchains removed first. This reads them through `nox --list --json`, the listing Nox documents
+for CI matrices. scripts/ci-plan.sh (the workflow's plan step) and the tests run this same code.
 
-    python scripts/ci_matrix.py            prints {"include": [...]} for `strategy.matrix`
+    python scripts/ci_matrix.py [--quick] [--strategies venv,bake] [--pythons 3.11,3.12] [--apps gui]
+        prints {"include": [...]} for `strategy.matrix`; exits non-zero when nox fails or nothing is left
+    python scripts/ci_matrix.py --nox-requirement
+        prints the nox that noxw.py pins (the plan step installs that one)
 """
 
 from __future__ import annotations
 
+import argparse
+import ast
 import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
-RUNNERS = {"linux": "ubuntu-latest", "windows": "windows-latest", "macos": "macos-latest"}
+ROOT = Path(__file__).resolve().parent.parent
+# Ubuntu's version is pinned: scripts/lib/packages.txt names its packages for Ubuntu 24.04. The others follow
+# GitHub's current images.
+RUNNERS = {"linux": "ubuntu-24.04", "windows": "windows-latest", "macos": "macos-latest"}
+QUICK_PYTHON = "3.11"  # a quick run's one Python per OS: the one bundles and images are built with
 
 
-def sessions(noxfile: str = "noxfile.py") -> list[dict[str, Any]]:
-    listing = subprocess.run([sys.executable, "-m", "nox", "--noxfile", noxfile, "--list", "--json"],
-                             capture_output=True, text=True, check=True)
+def nox_requirement() -> str:
+    """noxw.py's NOX_REQUIREMENT (read, not imported: one pin for noxw and the workflow's plan step)."""
+    tree = ast.parse((ROOT / "noxw.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "NOX_REQUIREMENT" for t in node.targets):
+            return str(ast.literal_eval(node.value))
+    raise LookupError("noxw.py pins no NOX_REQUIREMENT")
+
+
+def sessions(noxfile: Path = ROOT / "noxfile.py") -> list[dict[str, Any]]:
+    """`nox --list --json`; a failing nox raises CalledProcessError (and the plan step fails with it)."""
+    listing = subprocess.run([sys.executable, "-m", "nox", "--noxfile", str(noxfile), "--list", "--json"],
+                             capture_output=True, text=True, check=False)
+    if listing.returncode != 0:
+        sys.stderr.write(listing.stdout + listing.stderr)
+        raise subprocess.CalledProcessError(listing.returncode, listing.args)
     found: list[dict[str, Any]] = json.loads(listing.stdout)
     return found
 
@@ -29,16 +55,75 @@ def artifact_name(os_name: str, session: str) -> str:
     return f"records-{os_name}-" + re.sub(r"[^A-Za-z0-9.-]+", "-", session).strip("-")
 
 
-def matrix(listed: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+def _tag_value(tags: list[str], prefix: str) -> str | None:
+    return next((tag[len(prefix):] for tag in tags if tag.startswith(prefix)), None)
+
+
+def matrix(listed: list[dict[str, Any]], quick: bool = False, strategies: list[str] | None = None,
+           pythons: list[str] | None = None, apps: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The jobs: every strategy session on each OS it is tagged for, less what the filters leave out.
+
+    quick: pull requests' run: one Python per OS (QUICK_PYTHON) and no `ci-full` session. strategies: session
+    names (venv, bake, ...). pythons: the Pythons of the venv sessions. apps: passed to each session (`--app`).
+    """
     include = []
     for entry in listed:
-        for tag in entry.get("tags", []):
+        tags = entry.get("tags", [])
+        if "strategies" not in tags:
+            continue
+        python = str(entry.get("call_spec", {}).get("py") or _tag_value(tags, "ci-python:") or QUICK_PYTHON)
+        if strategies and entry["name"] not in strategies:
+            continue
+        if "py" in entry.get("call_spec", {}) and pythons and python not in pythons:
+            continue
+        if quick and ("ci-full" in tags or python != QUICK_PYTHON):
+            continue
+        for tag in tags:
             if tag.startswith("ci:") and tag[3:] in RUNNERS:
                 os_name = tag[3:]
-                include.append({"os": os_name, "runner": RUNNERS[os_name], "session": entry["session"],
-                                "artifact": artifact_name(os_name, entry["session"])})
+                include.append({
+                    "os": os_name, "runner": RUNNERS[os_name], "session": entry["session"], "python": python,
+                    "minutes": int(_tag_value(tags, "ci-minutes:") or 60),
+                    "free-disk": "ci-free-disk" in tags,
+                    "args": " ".join(f"--app {app}" for app in apps or []),
+                    "artifact": artifact_name(os_name, entry["session"]),
+                })
     return {"include": include}
 
 
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.replace(" ", ",").split(",") if name.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one Python per OS, no VM, no CUDA image")
+    parser.add_argument("--strategies", type=_names, default=[], help="comma-separated session names")
+    parser.add_argument("--pythons", type=_names, default=[], help="comma-separated Pythons of the venv rows")
+    parser.add_argument("--apps", type=_names, default=[], help="comma-separated apps of the description")
+    parser.add_argument("--nox-requirement", action="store_true", help="print noxw.py's pinned nox and stop")
+    args = parser.parse_args(argv)
+    if args.nox_requirement:
+        print(nox_requirement())
+        return 0
+    for app in args.apps:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", app):
+            parser.error(f"--apps: {app!r} is not an app name")
+    try:
+        listed = sessions()
+    except subprocess.CalledProcessError as failed:
+        print(f"ci_matrix: `nox --list --json` failed with exit status {failed.returncode} (its output is above)",
+              file=sys.stderr)
+        return 1
+    unknown = set(args.strategies) - {entry["name"] for entry in listed if "strategies" in entry.get("tags", [])}
+    if unknown:
+        parser.error(f"--strategies: no such strategy session: {', '.join(sorted(unknown))}")
+    jobs = matrix(listed, args.quick, args.strategies, args.pythons, args.apps)
+    if not jobs["include"]:
+        parser.error("no session is left to run: check --strategies and --pythons against `nox --list`")
+    print(json.dumps(jobs))
+    return 0
+
+
 if __name__ == "__main__":
-    print(json.dumps(matrix(sessions())))
+    sys.exit(main())

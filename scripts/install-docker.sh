@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
-# Docker Engine with BuildKit and the buildx plugin on Debian/Ubuntu, from the distribution's packages, and a
-# running daemon. Idempotent: what is already there is kept.
+# Docker Engine with BuildKit and the buildx plugin on Debian/Ubuntu, from the distribution's packages (the
+# `docker` rows of lib/packages.txt), and a running daemon. Idempotent: what is already there (GitHub's runners
+# have Docker and buildx) is kept.
 #
 # Debian 12's docker.io (20.10) has BuildKit but no buildx; buildx is taken from Debian 13's docker-buildx
 # package, fetched alone with a private apt configuration and unpacked into the CLI plugin folder. trixie is
 # never added to the system's sources: a careless install from it would upgrade libc, and every bundle built
 # afterwards would need a newer glibc than Debian 12 has.
 set -euo pipefail
+# shellcheck source=lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
 
 if ! command -v dockerd >/dev/null; then
-    echo "install-docker: installing docker.io"
-    $sudo apt-get update -q
-    $sudo apt-get install -y -q --no-install-recommends docker.io iptables ca-certificates
+    mapfile -t packages < <(packages_for docker)
+    apt_install_missing install-docker "${packages[@]}"
 fi
 
 plugin_dir=/usr/local/lib/docker/cli-plugins
 if ! docker buildx version >/dev/null 2>&1; then
     if apt-cache show docker-buildx >/dev/null 2>&1 && ! grep -q '^VERSION_CODENAME=bookworm' /etc/os-release; then
-        $sudo apt-get install -y -q --no-install-recommends docker-buildx
+        apt_install_missing install-docker docker-buildx
     else
         echo "install-docker: fetching docker-buildx from Debian 13 (trixie), plugin only"
         mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Vagrant with the libvirt provider, libvirt and QEMU on Debian/Ubuntu, from the distribution's packages, and
-# running libvirt daemons. Idempotent: what is already there is kept. Used by .ci/run; run it yourself once.
+# Vagrant with the libvirt provider, libvirt and QEMU on Debian/Ubuntu, and running libvirt daemons: the
+# distribution's packages (the `vagrant` rows of lib/packages.txt), Vagrant itself from HashiCorp's apt repository
+# where the distribution has none (Ubuntu 24.04). Idempotent: what is already there is kept. Used by .ci/run and
+# the workflow's vagrant job; run it yourself once, as the user who will run vagrant.
 #
 # Hosts without systemd as PID 1 (containers, CI sandboxes) get virtlogd and libvirtd started in the background.
 # /dev/kvm is given Debian's standard owner and mode (root:kvm 0660) when it is root-only: libvirt re-probes
 # QEMU on every call otherwise (a `virsh define` then takes most of a minute).
 set -euo pipefail
+# shellcheck source=lib/apt.sh
 source "$(dirname "$0")/lib/apt.sh"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -14,11 +17,26 @@ if ! command -v apt-get >/dev/null; then
     exit 0
 fi
 
-packages=(
-    vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base qemu-system-x86 qemu-utils
-    debootstrap fdisk e2fsprogs rsync openssh-client
-)
+mapfile -t packages < <(packages_for vagrant)
 apt_install_missing install-vagrant "${packages[@]}"
+if ! command -v vagrant >/dev/null; then
+    # Ubuntu 24.04 (and later) ships no vagrant: HashiCorp's own apt repository does; the libvirt provider is
+    # then built as a Vagrant plugin (for this user: run this script as the user who runs vagrant, not with sudo)
+    mapfile -t packages < <(packages_for vagrant-hashicorp)
+    apt_install_missing install-vagrant "${packages[@]}"
+    keyring=/usr/share/keyrings/hashicorp-archive-keyring.gpg
+    # shellcheck source=/dev/null
+    codename=$(. /etc/os-release && echo "${UBUNTU_CODENAME:-${VERSION_CODENAME:-}}")
+    echo "install-vagrant: adding HashiCorp's apt repository ($codename)"
+    curl -fsSL https://apt.releases.hashicorp.com/gpg | $sudo gpg --batch --yes --dearmor -o "$keyring"
+    echo "deb [arch=$(dpkg --print-architecture) signed-by=$keyring] https://apt.releases.hashicorp.com $codename main" \
+        | $sudo tee /etc/apt/sources.list.d/hashicorp.list >/dev/null
+    apt_install_missing install-vagrant vagrant
+fi
+if ! vagrant plugin list 2>/dev/null | grep -q '^vagrant-libvirt'; then
+    echo "install-vagrant: installing the vagrant-libvirt plugin"
+    vagrant plugin install vagrant-libvirt
+fi
 
 if [ -e /dev/kvm ] && [ "$(stat -c %U:%G /dev/kvm)" = root:root ]; then
     getent group kvm >/dev/null || $sudo groupadd --system kvm

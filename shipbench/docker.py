@@ -7,6 +7,7 @@ same code runs on air-gapped hosts and on hosts whose registry access is blocked
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -38,17 +39,41 @@ def versions() -> dict[str, str | None]:
             "buildx": buildx[1] if len(buildx) > 1 else None}
 
 
+def disk_shortfall(needed: int) -> str | None:
+    """None when Docker's data folder has `needed` bytes free; else what is free there, for a skip reason."""
+    root = output(["docker", "info", "--format", "{{.DockerRootDir}}"]) or "/var/lib/docker"
+    try:
+        free = shutil.disk_usage(root).free
+    except OSError:  # the folder is the daemon's (root only): its filesystem is what counts
+        free = shutil.disk_usage(Path(root).parent).free
+    return None if free >= needed else f"{free / 1e9:.1f} GB are free under {root}"
+
+
 def image_exists(tag: str) -> bool:
     result = subprocess.run(["docker", "image", "inspect", tag], capture_output=True, check=False)
     return result.returncode == 0
+
+
+def debootstrap_reason() -> str | None:
+    """Why scripts/build-base-image.sh cannot build an image here, or None. debootstrap needs root: a user who is
+    not root gets it through `sudo -n` (as on GitHub's runners), never through a password prompt."""
+    if not shutil.which("debootstrap"):
+        return "no debootstrap to build it (apt-get install debootstrap)"
+    if os.geteuid() == 0:
+        return None
+    if not shutil.which("sudo") or subprocess.run(["sudo", "-n", "true"], capture_output=True,
+                                                  check=False).returncode != 0:
+        return "debootstrap needs root, and sudo -n is refused here (run as root, or allow sudo without a password)"
+    return None
 
 
 def base_image(suite: str, root: Path) -> str:
     """The local minimal Debian image for a suite, built from Debian packages the first time."""
     tag = f"shipbench/debian:{suite}-minbase"
     if not image_exists(tag):
-        if not shutil.which("debootstrap"):
-            raise Skip(f"no {tag} image and no debootstrap to build it (apt-get install debootstrap)")
+        reason = debootstrap_reason()
+        if reason:
+            raise Skip(f"no {tag} image, and {reason}")
         run_tool(["bash", root / "scripts" / "build-base-image.sh", suite, tag], timeout=900,
                  what=f"building the {suite} base image")
     return tag

@@ -68,9 +68,19 @@ def base_image(python: str, root: Path) -> tuple[str, str]:
                    "set SHIPBENCH_BASE_IMAGE")
     tag = f"shipbench/python:{python}-{suite}"
     if not docker.image_exists(tag):
+        reason = docker.debootstrap_reason()
+        if reason:
+            raise Skip(f"no registry ({pulled.stderr.strip()[:120]}) and no {tag} image, and {reason}")
         run_tool(["bash", root / "scripts" / "build-base-image.sh", suite, tag, "python3,python3-venv"],
                  timeout=900, what=f"building {tag} from Debian packages")
     return tag, f"built locally from Debian {suite} packages (no registry reachable)"
+
+
+# Disk a CUDA image build takes at its peak, an estimate (no CUDA image has been built on this project's hosts):
+# PyPI's CUDA torch is ~3.5 GB of wheels (torch + nvidia-*) in the build's cache mount, ~7 GB once installed in
+# the deps stage, ~7 GB again in the runtime stage's copy, and ~7 GB more where `--load` hands the image from a
+# docker-container builder (GitHub's setup-buildx-action makes one) to the engine. `docker save | gzip` streams.
+CUDA_BUILD_BYTES = 28 * 10**9
 
 
 class BakeStrategy:
@@ -81,6 +91,8 @@ class BakeStrategy:
     target_needs = ("a container engine; for a window an X server socket; for a GPU the NVIDIA Container "
                     "Toolkit and driver")
     oses: tuple[str, ...] = ("linux",)
+    # the CI job's time limit, in minutes: the CPU images take ~20 min here; the CUDA image's 3.5 GB of wheels more
+    ci_minutes: int = 90
     inputs: tuple[str, ...] = ("docker/app.Dockerfile", "scripts/build-base-image.sh")
 
     def variants_for(self, app: App) -> tuple[str, ...]:
@@ -99,6 +111,12 @@ class BakeStrategy:
             raise Skip(reason)
         if subprocess.run(["docker", "buildx", "version"], capture_output=True, check=False).returncode != 0:
             raise Skip("docker buildx is missing (scripts/install-docker.sh installs it)")
+        if variant == "cuda":
+            short = docker.disk_shortfall(CUDA_BUILD_BYTES)
+            if short:
+                raise Skip(f"the CUDA image needs about {CUDA_BUILD_BYTES / 1e9:.0f} GB free where Docker keeps its "
+                           f"data; {short}. On a GitHub runner, free the preinstalled toolchains first (the "
+                           "workflow does) or use a larger runner")
         with ctx.steps.step("base image"):
             base, how = base_image(ctx.key.python, ctx.root)
         ctx.versions["base_image"] = base
@@ -111,8 +129,11 @@ class BakeStrategy:
                                               staged.bake_file, staged.target]
         cache = settings.bake_cache()  # e.g. "type=gha" in GitHub Actions
         if cache:
-            argv += ["--set", f"{staged.target}.cache-from={cache},scope={staged.target}",
-                     "--set", f"{staged.target}.cache-to={cache},mode=max,scope={staged.target}"]
+            argv += ["--set", f"{staged.target}.cache-from={cache},scope={staged.target}"]
+            if variant == "cuda":  # its layers alone would fill most of GitHub's 10 GB cache
+                ctx.note(f"the CUDA image reads the external cache {cache} but writes nothing to it")
+            else:
+                argv += ["--set", f"{staged.target}.cache-to={cache},mode=max,scope={staged.target}"]
             ctx.note(f"bake used the external cache {cache} (bake-cache): the cold build measures a CI "
                      "rebuild with that cache, not a build from nothing")
         times = {}

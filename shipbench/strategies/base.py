@@ -101,6 +101,7 @@ class Strategy(Protocol):
     isolation: str  # what it isolates from the target machine (the report's one qualitative column)
     target_needs: str  # what the target machine must have for the app to run
     oses: tuple[str, ...]  # where it builds and runs: "linux", "windows", "macos" (CI's matrix reads this)
+    ci_minutes: int  # the time limit of its CI job (one session on one runner), with room over what it takes here
     # files and folders besides the app, relative to the project root, that this strategy's builds read (its
     # spec, Dockerfiles, Vagrantfile, scripts): part of every row's inputs (inputs.py), so a change re-measures
     inputs: tuple[str, ...]

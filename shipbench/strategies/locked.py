@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import docker, host, interpreters, measure, settings, torch_source
 from ..apps import App
-from ..errors import Failure, UsageError
+from ..errors import Failure, Skip, UsageError
 from ..fsutil import tree_size
 from ..runner import run_tool
 from . import phases
@@ -144,7 +144,10 @@ def container_install(ctx: Context, project: Path, extras: list[str], reference:
         return {"status": "skipped", "reason": reason}
     if ctx.key.python != CONTAINER_PYTHON:
         return {"status": "skipped", "reason": f"the clean container's Python is Debian 12's {CONTAINER_PYTHON}"}
-    image = docker.with_packages(docker.base_image(CONTAINER_SUITE, ctx.root), ["python3", "ca-certificates"])
+    try:
+        image = docker.with_packages(docker.base_image(CONTAINER_SUITE, ctx.root), ["python3", "ca-certificates"])
+    except Skip as skip:  # e.g. no base image and no root for debootstrap: the host's own comparison still counts
+        return {"status": "skipped", "reason": skip.reason}
     env_dir = project.parent / "env-container"
     phases.remove(env_dir)
     env_dir.mkdir(parents=True)
@@ -173,6 +176,7 @@ class LockedStrategy(Defaults):
     isolation = "Python packages only, pinned with hashes; shares the interpreter and the OS"
     target_needs = "the Python version, uv (or pip ≥ 26.1 for pylock.toml), and the index or a wheel cache"
     oses: tuple[str, ...] = ("linux", "windows", "macos")
+    ci_minutes: int = 30  # the CI job's time limit: two lock installers, both apps: ~5 min here
     inputs: tuple[str, ...] = ("locked",)
 
     def planned_steps(self, app: App) -> int:

@@ -117,6 +117,8 @@ class NuitkaStrategy:
     isolation = "its own Python runtime and libraries, the app compiled to C; shares the OS's libc, GL and fonts"
     target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-compiling: each OS builds its own
+    # the CI job's time limit, in minutes: app_dl with torch followed may use a whole build-timeout (1 h)
+    ci_minutes: int = 240
     inputs: tuple[str, ...] = ("nuitka", "pyinstaller/trim.py", "pyinstaller/icudata_stub.c",
                                "scripts/build-base-image.sh")
 

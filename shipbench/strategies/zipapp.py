@@ -80,6 +80,7 @@ class ZipappStrategy(Defaults):
     isolation = "Python packages only, unpacked to a per-user cache; shares the interpreter and the OS"
     target_needs = "a Python of the version the archive was built for (pure-Python and abi3 ones may run on others)"
     oses: tuple[str, ...] = ("linux", "macos")  # shiv and pex run on Windows, but their venv scripts differ there
+    ci_minutes: int = 60  # the CI job's time limit: three archives, both apps; app_dl's first runs unpack ~800 MB each
     inputs: tuple[str, ...] = ("zipapp",)
 
     def planned_steps(self, app: App) -> int:

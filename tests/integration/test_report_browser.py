@@ -12,7 +12,7 @@ from conftest import ROOT, requires
 from shipbench import record
 from shipbench.reporting import write_report
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 ARTIFACTS = ROOT / "test-artifacts"
 pytestmark = requires(None if CHROMIUM else "chromium not on PATH", "bash scripts/install-test-deps.sh")
 

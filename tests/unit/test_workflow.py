@@ -1,23 +1,34 @@
-"""The GitHub Actions workflow: safe (zizmor), valid (GitHub's schema), and its matrix covers every session."""
+"""The GitHub Actions workflows, read as GitHub's runners would run them: safe (zizmor), valid (GitHub's schema),
+pinned to commits from the recorded list, every shell step clean under shellcheck, the matrix right for pushes
+and pull requests, a failing plan that fails, and package names chosen per distribution."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
+import yaml
 from conftest import ROOT
 
-WORKFLOW = ROOT / ".github" / "workflows" / "shipbench.yml"
+WORKFLOWS = ROOT / ".github" / "workflows"
+REUSABLE = WORKFLOWS / "measure.yml"
+CALLER = WORKFLOWS / "shipbench.yml"
 
 
-def _ci_matrix():
-    spec = importlib.util.spec_from_file_location("ci_matrix", ROOT / "scripts" / "ci_matrix.py")
+def _script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -29,39 +40,252 @@ def _tool(name: str) -> str:
     return found
 
 
+def _load(path: Path) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _jobs() -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path.name, name, job) for path in sorted(WORKFLOWS.glob("*.yml"))
+            for name, job in _load(path)["jobs"].items()]
+
+
+@pytest.fixture(scope="module")
+def listed() -> list[dict[str, Any]]:
+    return _script("ci_matrix").sessions()  # type: ignore[no-any-return]
+
+
+# --- safety and validity ---------------------------------------------------------------------------------------
 def test_zizmor_finds_nothing() -> None:
-    result = subprocess.run([_tool("zizmor"), "--offline", str(WORKFLOW)], capture_output=True, text=True,
+    result = subprocess.run([_tool("zizmor"), "--offline", str(WORKFLOWS)], capture_output=True, text=True,
                             timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout + result.stderr
 
 
-def test_the_workflow_is_valid_for_github() -> None:
-    result = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+@pytest.mark.parametrize("workflow", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
+def test_the_workflow_is_valid_for_github(workflow: Path) -> None:
+    result = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)],
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_matrix_covers_every_strategy_session_on_its_systems() -> None:
-    ci_matrix = _ci_matrix()
-    listed = ci_matrix.sessions(str(ROOT / "noxfile.py"))
-    include = ci_matrix.matrix(listed)["include"]
+def test_every_action_is_pinned_to_the_commit_the_list_records() -> None:
+    pins = _script("action_pins")
+    listed_pins = pins.read_pins()
+    assert listed_pins and all(re.fullmatch(r"[0-9a-f]{40}", pin.commit) for pin in listed_pins.values())
+    assert pins.problems(listed_pins, pins.workflow_files()) == []
+    uses = [u for path in WORKFLOWS.glob("*.yml")
+            for u in re.findall(r"^\s*(?:-\s+)?uses:\s*(\S+)", path.read_text(), re.M)]
+    assert all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) or u.startswith("$/") for u in uses), uses
+
+
+def test_a_pin_that_is_not_the_listed_commit_or_tag_is_caught(tmp_path: Path) -> None:
+    pins = _script("action_pins")
+    listed_pins = pins.read_pins()
+    checkout = listed_pins["actions/checkout"]
+    workflow = WORKFLOWS / "measure.yml"
+    text = workflow.read_text()
+    moved = tmp_path / "moved.yml"
+    moved.write_text(text.replace(checkout.commit, "0" * 40, 1))
+    wrong_tag = tmp_path / "tag.yml"
+    wrong_tag.write_text(text.replace(f"# {checkout.tag}", "# v1", 1))
+    monkey_root = pins.ROOT
+    pins.ROOT = tmp_path  # the messages name files relative to the root
+    try:
+        assert any("the list pins" in p for p in pins.problems(listed_pins, [moved]))
+        assert any("should name its tag" in p for p in pins.problems(listed_pins, [wrong_tag]))
+    finally:
+        pins.ROOT = monkey_root
+
+
+def test_every_job_has_a_time_limit_and_every_upload_can_be_rerun() -> None:
+    for workflow, name, job in _jobs():
+        if "uses" in job:  # a call of the reusable workflow: its jobs carry their own limits
+            continue
+        assert "timeout-minutes" in job, f"{workflow}: {name}"
+        for step in job["steps"]:
+            if "upload-artifact" in step.get("uses", ""):
+                assert step["with"].get("overwrite") is True, f"{workflow}: {name}: {step.get('name')}"
+
+
+def _run_blocks() -> list[tuple[str, str]]:
+    blocks = []
+    for workflow, name, job in _jobs():
+        for index, step in enumerate(job.get("steps", [])):
+            if "run" in step:
+                # an expression is text GitHub pastes in: for shellcheck, a quoted word
+                script = re.sub(r"\$\{\{.*?\}\}", "EXPRESSION", step["run"])
+                blocks.append((f"{workflow}:{name}:{step.get('name', index)}", script))
+    return blocks
+
+
+def test_the_shell_steps_and_scripts_pass_shellcheck(tmp_path: Path) -> None:
+    shellcheck = _tool("shellcheck")
+    files = [*sorted((ROOT / "scripts").glob("*.sh")), ROOT / "scripts" / "lib" / "apt.sh", ROOT / ".ci" / "run"]
+    for label, script in _run_blocks():
+        # GitHub runs `bash --noprofile --norc -eo pipefail {0}` for shell: bash (the default on Linux)
+        path = tmp_path / (re.sub(r"[^\w.-]+", "_", label) + ".sh")
+        path.write_text("#!/usr/bin/env bash\nset -eo pipefail\n" + script)
+        files.append(path)
+    result = subprocess.run([shellcheck, "--external-sources", *map(str, files)], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- the matrix ------------------------------------------------------------------------------------------------
+def test_the_full_matrix_covers_every_strategy_session_on_its_systems(listed: list[dict[str, Any]]) -> None:
+    from shipbench import strategies
+
+    include = _script("ci_matrix").matrix(listed)["include"]
     strategy_sessions = {s["session"] for s in listed if "strategies" in s["tags"]}
     assert strategy_sessions and strategy_sessions == {job["session"] for job in include}
     by_session: dict[str, set[str]] = {}
     for job in include:
         by_session.setdefault(job["session"], set()).add(job["os"])
-    from shipbench import strategies
-
+        strategy = strategies.get(job["session"].split("(")[0])
+        assert job["minutes"] == strategy.ci_minutes  # said once, in the strategy's module
+        assert job["python"] == (re.search(r"py='([\d.]+)'", job["session"]) or [None, "3.11"])[1]
     for session, systems in by_session.items():
-        strategy = strategies.get(session.split("(")[0])
-        assert systems == set(strategy.oses), session  # said once, in the strategy's module
+        assert systems == set(strategies.get(session.split("(")[0]).oses), session
     assert by_session["vagrant"] == {"linux"} and by_session["venv(py='3.12')"] == {"linux", "windows", "macos"}
+    assert [job["free-disk"] for job in include if job["session"] == "bake(variant='cuda')"] == [True]
     artifacts = [job["artifact"] for job in include]
     assert len(set(artifacts)) == len(artifacts)
     assert all(re.fullmatch(r"[A-Za-z0-9.-]+", name) for name in artifacts)
 
 
-def test_every_action_is_pinned_by_commit() -> None:
-    uses = re.findall(r"uses:\s*(\S+)", WORKFLOW.read_text())
-    assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), uses
+def test_a_quick_run_has_one_python_per_os_no_vm_and_no_cuda_image(listed: list[dict[str, Any]]) -> None:
+    ci_matrix = _script("ci_matrix")
+    full = ci_matrix.matrix(listed)["include"]
+    quick = ci_matrix.matrix(listed, quick=True, apps=["gui"])["include"]
+    assert 0 < len(quick) < len(full)
+    for os_name in ("linux", "windows", "macos"):
+        assert {job["python"] for job in quick if job["os"] == os_name} == {ci_matrix.QUICK_PYTHON}
+    sessions = {job["session"] for job in quick}
+    assert "vagrant" not in sessions and "bake(variant='cuda')" not in sessions and "bake(variant='cpu')" in sessions
+    assert all(job["args"] == "--app gui" for job in quick)
+
+
+def test_strategies_and_pythons_narrow_the_matrix(listed: list[dict[str, Any]]) -> None:
+    include = _script("ci_matrix").matrix(listed, strategies=["venv", "bake"], pythons=["3.12"])["include"]
+    assert {job["session"] for job in include} == {"venv(py='3.12')", "bake(variant='cpu')", "bake(variant='cuda')"}
+
+
+def test_the_plan_step_fails_when_nox_fails(tmp_path: Path) -> None:
+    broken = tmp_path / "broken" / "nox"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("")
+    (broken / "__main__.py").write_text("import sys\nsys.exit('nox: the noxfile could not be read')\n")
+    output = tmp_path / "github_output"
+    env = {**os.environ, "PYTHONPATH": str(broken.parent), "GITHUB_OUTPUT": str(output), "PATH": _python_first()}
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "ci-plan.sh")], capture_output=True, text=True, env=env,
+                            timeout=120, check=False)
+    assert result.returncode != 0, result.stdout
+    assert "nox --list --json` failed" in result.stderr
+    assert not output.exists() or "matrix=" not in output.read_text()
+
+
+def test_the_plan_step_writes_the_matrix(tmp_path: Path) -> None:
+    output = tmp_path / "github_output"
+    env = {**os.environ, "GITHUB_OUTPUT": str(output), "QUICK": "true", "APPS": "gui", "PATH": _python_first()}
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "ci-plan.sh")], capture_output=True, text=True, env=env,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    line = output.read_text().strip()
+    assert line.startswith("matrix=")
+    assert json.loads(line[len("matrix="):])["include"]
+
+
+def _python_first() -> str:
+    """PATH with this interpreter's folder first: the plan step calls `python`, the runner's setup-python one."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+# --- the reusable workflow -------------------------------------------------------------------------------------
+def test_the_reusable_workflow_takes_a_project_and_gives_a_report() -> None:
+    called = _load(REUSABLE)[True]["workflow_call"]  # YAML 1.1 reads the key `on` as True
+    assert {"project", "strategies", "pythons", "apps", "quick"} <= set(called["inputs"])
+    assert "report-artifact" in called["outputs"]
+
+
+def test_shipbench_calls_the_reusable_workflow_like_any_repository() -> None:
+    caller = _load(CALLER)
+    triggers = caller[True]
+    assert {"push", "pull_request", "schedule"} <= set(triggers)
+    (job,) = caller["jobs"].values()
+    assert job["uses"] == "$/.github/workflows/measure.yml"
+    assert job["with"]["quick"] == "${{ github.event_name == 'pull_request' }}"
+
+
+def test_the_readme_example_calls_the_reusable_workflow_with_its_inputs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(# \.github/workflows/shipbench\.yml in your repository\n.*?)```", readme, re.S)
+    assert block, "README: the example for another repository"
+    example = yaml.safe_load(block[1])
+    (job,) = example["jobs"].values()
+    pins = _script("action_pins")
+    assert pins.USES.search(f"uses: {job['uses']}") or job["uses"].startswith("shipbench/shipbench/")
+    inputs = _load(REUSABLE)[True]["workflow_call"]["inputs"]
+    assert set(job.get("with", {})) <= set(inputs)
+    assert job["permissions"] == {"contents": "read"}
+
+
+# --- host packages by distribution -----------------------------------------------------------------------------
+TABLE = ROOT / "scripts" / "lib" / "packages.txt"
+
+
+def _rows() -> list[list[str]]:
+    return [line.split(None, 3) for line in TABLE.read_text().splitlines() if line.strip() and line[0] != "#"]
+
+
+def _packages(tmp_path: Path, os_release: str, *needs: str) -> list[str]:
+    release = tmp_path / "os-release"
+    release.write_text(os_release)
+    script = f'source "{ROOT}/scripts/lib/apt.sh"; packages_for {" ".join(needs)}'
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True, timeout=60,
+                            env={**os.environ, "OS_RELEASE": str(release)})
+    return result.stdout.split()
+
+
+def test_the_package_table_has_a_name_or_a_dash_for_each_distribution_and_a_reason() -> None:
+    rows = _rows()
+    assert rows and all(len(row) == 4 for row in rows)
+    scripts = " ".join(p.read_text() for p in (ROOT / "scripts").glob("*.sh"))
+    used = set(re.findall(r"packages_for ([\w-]+)", scripts))
+    assert used == {row[0] for row in rows}  # every need a script asks for is listed, and only those
+
+
+def test_ubuntu_gets_its_own_names(tmp_path: Path) -> None:
+    ubuntu = _packages(tmp_path, "ID=ubuntu\nID_LIKE=debian\nVERSION_ID=24.04\n", "measure", "vagrant", "test")
+    assert "libglib2.0-0t64" in ubuntu and "libglib2.0-0" not in ubuntu
+    assert not {"vagrant", "vagrant-libvirt", "chromium"} & set(ubuntu)  # HashiCorp's vagrant; the runner's browser
+    mint = _packages(tmp_path, "ID=linuxmint\nID_LIKE=\"ubuntu debian\"\n", "measure")
+    assert mint == _packages(tmp_path, "ID=ubuntu\n", "measure")
+
+
+def test_debian_gets_its_own_names(tmp_path: Path) -> None:
+    debian = _packages(tmp_path, "ID=debian\nVERSION_ID=\"12\"\n", "measure", "vagrant", "test")
+    assert {"libglib2.0-0", "vagrant", "vagrant-libvirt", "chromium"} <= set(debian)
+    assert not [name for name in debian if name.endswith("t64") or "{py}" in name]
+
+
+# --- what a runner may refuse ----------------------------------------------------------------------------------
+def test_debootstrap_without_root_and_without_sudo_is_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipbench import docker
+
+    monkeypatch.setattr(docker.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(docker.os, "geteuid", lambda: 1001)
+    monkeypatch.setattr(docker.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1))
+    assert "sudo -n is refused" in (docker.debootstrap_reason() or "")
+    monkeypatch.setattr(docker.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0))
+    assert docker.debootstrap_reason() is None
+
+
+def test_too_little_disk_for_the_cuda_image_says_how_much_is_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipbench import docker
+
+    monkeypatch.setattr(docker, "output", lambda argv: "/var/lib/docker")
+    monkeypatch.setattr(docker.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(100, 90, 10 * 10**9))
+    assert docker.disk_shortfall(28 * 10**9) == "10.0 GB are free under /var/lib/docker"
+    assert docker.disk_shortfall(5 * 10**9) is None
