@@ -13,6 +13,8 @@ import signal
 import sys
 from pathlib import Path
 
+from rich.markup import escape
+
 from . import apps, console, driver, settings, strategies
 from .errors import UsageError
 
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"setting {option.name} = {value!r} ({source})")
         return 0
     except UsageError as error:
-        console.console.print(f"[red]shipbench: error:[/] {error}")
+        console.console.print(f"[red]shipbench: error:[/] {escape(str(error))}")
         return 2
     except KeyboardInterrupt:
         console.console.print("[red]interrupted[/]")

@@ -22,18 +22,18 @@ class Steps:
 
     def __init__(self, progress: Progress, label: str, total: int) -> None:
         self._progress = progress
-        self._label = label
-        self._task = progress.add_task(label, total=total)
+        self._label = escape(label)  # user text (app names, variants): never read as markup
+        self._task = progress.add_task(self._label, total=total)
 
     @contextmanager
     def step(self, what: str) -> Iterator[None]:
-        self._progress.update(self._task, description=f"{self._label}: {what}")
+        self._progress.update(self._task, description=f"{self._label}: {escape(what)}")
         start = time.perf_counter()
         try:
             yield
         finally:
             self._progress.advance(self._task)
-            console.print(f"  {self._label}: {what} [dim]({time.perf_counter() - start:.1f} s)[/]")
+            console.print(f"  {self._label}: {escape(what)} [dim]({time.perf_counter() - start:.1f} s)[/]")
 
 
 @contextmanager
@@ -76,7 +76,7 @@ def summary_table(records: Sequence[dict[str, Any]]) -> Table:
         if record["reason"]:
             status += f"\n[dim]{escape(record['reason'][:80])}[/]"
         table.add_row(
-            f"{record['strategy']}/{record['variant']} {record['app']} py{record['python']}",
+            escape(f"{record['strategy']}/{record['variant']} {record['app']} py{record['python']}"),
             status,
             _mb(metrics.get("size_bytes")),
             _seconds(setup.get("cold")),

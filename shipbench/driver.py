@@ -76,7 +76,11 @@ def _run_app(strategy: Strategy, app: App, python: str, variants: list[str], res
             reason = (f"left out of this run by the skip setting ({', '.join(skipped_by)})" if skipped_by else
                       f"not among the app's strategies ({', '.join(app.strategies)}) in its description")
             rec.update(status="skipped", reason=reason)
-            _say(rec, record.write(rec, results_dir))
+            if previous and previous["status"] == "ok":  # a skip says nothing new: never lose measured numbers
+                console.console.print(f"  {key.label()}: {reason}; its ok record of {previous['created'][:16]} "
+                                      "is kept", markup=False)
+            else:
+                _say(rec, record.write(rec, results_dir))
             written.append(rec)
             continue
         with console.steps(key.label(), total=strategy.planned_steps(app)) as steps:
@@ -135,7 +139,7 @@ def _say_reused(rec: dict[str, Any], path: Path) -> None:
 def _say(rec: dict[str, Any], path: Path) -> None:
     color = {"ok": "green", "skipped": "yellow", "failed": "red"}[rec["status"]]
     reason = f": {rec['reason']}" if rec["reason"] else ""
-    console.console.print(f"[{color}]{rec['status']}[/] {path}{reason}")
+    console.console.print(f"[{color}]{rec['status']}[/] {escape(str(path))}{escape(reason)}")
     for line in rec.get("log_tail", [])[-10:]:
         console.console.print("    " + line, markup=False, style="dim")
 

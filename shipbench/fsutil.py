@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tarfile
 import tempfile
@@ -26,6 +27,33 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def is_png(path: Path) -> bool:
+    """A regular file that starts like a PNG (what a screenshot must be before it is kept or shown)."""
+    try:
+        with path.open("rb") as handle:
+            return path.is_file() and handle.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE
+    except OSError:
+        return False
+
+
+def atomic_move(source: Path, path: Path) -> None:
+    """Move a finished file into place whole: copied first to a temporary name beside `path` when it lies on
+    another filesystem, then renamed, so a full disk leaves no truncated file at `path`."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    source.unlink(missing_ok=True)
 
 
 def tree_size(path: Path) -> int:

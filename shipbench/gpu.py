@@ -132,7 +132,8 @@ def _app_rows(app: App, results_dir: Path, python: str, command: str | None) -> 
         except Failure as failure:
             rec.update(status="failed", reason=failure.reason, log_tail=failure.log_tail)
         path = record.write(rec, results_dir)
-        console.console.print(f"{rec['status']} {path}" + (f": {rec['reason']}" if rec["reason"] else ""))
+        console.console.print(f"{rec['status']} {path}" + (f": {rec['reason']}" if rec["reason"] else ""),
+                              markup=False)
         written.append(rec)
     return written
 

@@ -28,7 +28,7 @@ class Interpreter:
 
 
 def check_version(version: str) -> str:
-    if not _VERSION.match(version):
+    if not _VERSION.fullmatch(version):  # match() would take "3.11\n" ($ matches before a newline)
         raise UsageError(f"not a Python version: {version!r} (expected MAJOR.MINOR, like 3.12)")
     return version
 

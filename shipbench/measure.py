@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from . import settings
 from .apps import App
 from .errors import Failure
+from .fsutil import PNG_SIGNATURE, atomic_move, is_png
 from .runner import NOT_FOR_APPS, ProcessRun, run_app, short_command
 from .stats import summarize
 from .strategies.base import Artifact, Context
@@ -153,26 +153,30 @@ def screenshot(ctx: Context, artifact: Artifact, timeout: float, suffix: str = "
     relative = Path("screenshots") / (ctx.key.filename.removesuffix(".json") + suffix + ".png")
     target = (ctx.results_dir / relative).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)
+    # the app writes to a temporary name; only a whole PNG is moved to the record's name (a full disk or a crash
+    # mid-write leaves nothing there)
+    partial = f".{target.stem}.partial.png"  # still .png: Qt picks the image format from the suffix
     if artifact.share is None:
-        written, seen_as = target, str(target)
+        written, seen_as = target.with_name(partial), str(target.with_name(partial))
     else:
         host_dir, app_dir = artifact.share
-        written, seen_as = host_dir / target.name, f"{app_dir}/{target.name}"
-        written.unlink(missing_ok=True)
+        written, seen_as = host_dir / partial, f"{app_dir}/{partial}"
+    written.unlink(missing_ok=True)
     env = dict(extra_env or {})
     args: list[str] = []
     if app.screenshot_args is not None:
         args = [part.replace("{path}", seen_as) for part in app.screenshot_args]
     else:
         env["SHIPBENCH_SCREENSHOT"] = seen_as
-    start(artifact, app, args, timeout, extra_env=env)
-    if artifact.fetch is not None and artifact.share is not None:
-        artifact.fetch(seen_as, written)
-    if written != target and written.is_file():
-        shutil.move(str(written), target)
-    if not target.is_file() or target.stat().st_size == 0:
-        raise Failure(f"the app said ready but wrote no screenshot to {target}")
+    try:
+        start(artifact, app, args, timeout, extra_env=env)
+        if artifact.fetch is not None and artifact.share is not None:
+            artifact.fetch(seen_as, written)
+        if not is_png(written) or written.stat().st_size <= len(PNG_SIGNATURE):
+            raise Failure(f"the app said ready but wrote no PNG screenshot to {seen_as}")
+        atomic_move(written, target)
+    finally:
+        written.unlink(missing_ok=True)
     return relative.as_posix()
 
 

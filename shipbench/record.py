@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from importlib import resources
@@ -91,18 +92,19 @@ def write(record: dict[str, Any], results_dir: Path) -> Path:
         raise ValueError("refusing to write an invalid record: " + "; ".join(errors))
     key = Key(*(record[field] for field in ("strategy", "variant", "app", "python", "os", "arch")))
     path = results_dir / key.filename
+    text = json.dumps(record, indent=2, sort_keys=False, allow_nan=False) + "\n"
     try:
-        atomic_write_text(path, json.dumps(record, indent=2, sort_keys=False) + "\n")
-    except PermissionError as error:
-        raise UsageError(f"cannot write results to {results_dir}: {error.strerror} (is it read-only?)") from None
+        atomic_write_text(path, text)
+    except OSError as error:  # full, read-only, not a folder: one line, and no half-written record left
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
     return path
 
 
 def read(path: Path) -> dict[str, Any] | None:
     """The valid record at `path`, or None (absent, unreadable or invalid: then it is measured again)."""
     try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        loaded = parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
         return None
     return loaded if isinstance(loaded, dict) and not validation_errors(loaded) else None
 
@@ -131,6 +133,24 @@ class Invalid:
     path: Path
     problems: list[str]
 
+    @property
+    def shown(self) -> str:
+        """The path as text any terminal or page can take: a file name that is not UTF-8 gets escapes."""
+        return os.fsencode(self.path).decode("utf-8", "backslashreplace")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse(text: str) -> Any:
+    """A record file's JSON, refusing what Python's json takes but JSON forbids (NaN, Infinity), and nesting deep
+    enough to exhaust the parser (RecursionError, reported as a ValueError)."""
+    try:
+        return json.loads(text, parse_constant=_no_constants)
+    except RecursionError:
+        raise ValueError("nested too deeply to read") from None
+
 
 def load_all(results_dirs: list[Path]) -> tuple[list[dict[str, Any]], list[Invalid]]:
     """Every valid record under the folders (recursively, so CI artifacts can be merged), once per id."""
@@ -139,11 +159,14 @@ def load_all(results_dirs: list[Path]) -> tuple[list[dict[str, Any]], list[Inval
     for folder in results_dirs:
         for path in sorted(folder.rglob("*.json")):
             try:
-                record = json.loads(path.read_text(encoding="utf-8"))
+                record = parse(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, ValueError) as error:
                 invalid.append(Invalid(path, [f"not readable JSON: {error}"]))
                 continue
-            problems = validation_errors(record)
+            try:
+                problems = validation_errors(record)
+            except RecursionError:
+                problems = ["nested too deeply to check"]
             if problems:
                 invalid.append(Invalid(path, problems))
             else:

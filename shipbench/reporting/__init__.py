@@ -4,6 +4,9 @@ Markdown and as one self-contained HTML page."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
 
 from .. import console, record
 from ..fsutil import atomic_write_text
@@ -14,16 +17,35 @@ from .tables import build
 def write_report(results_dirs: list[Path], out: Path) -> int:
     missing = [str(folder) for folder in results_dirs if not folder.is_dir()]
     if missing:
-        console.console.print(f"[yellow]no records folder at {', '.join(missing)}: the report will say so[/]")
+        console.console.print(f"[yellow]no records folder at {escape(', '.join(missing))}: the report will say so[/]")
     records, invalid = record.load_all([folder for folder in results_dirs if folder.is_dir()])
-    model = document.build(build(records, invalid, results_dirs))
+    records, unshowable = _showable(records, results_dirs)
+    model = document.build(build(records, [*invalid, *unshowable], results_dirs))
     try:
         atomic_write_text(out / "report.md", markdown.render(model))
         atomic_write_text(out / "index.html", html.render(model))
-    except PermissionError as error:
-        console.console.print(f"[red]shipbench: error:[/] cannot write the report to {out}: {error.strerror}")
+    except OSError as error:  # read-only, full, a file where the folder should be: one line, no half-written file
+        console.console.print(f"[red]shipbench: error:[/] cannot write the report to {escape(str(out))}: "
+                              f"{escape(error.strerror or str(error))}")
         return 2
     console.console.print(
         f"report: {len(records)} records ({len(invalid)} invalid) → {out / 'report.md'}, {out / 'index.html'}"
     )
     return 0
+
+
+def _showable(records: list[dict[str, Any]], sources: list[Path]) -> tuple[list[dict[str, Any]], list[record.Invalid]]:
+    """Records arrive from other hosts and CI artifacts: each is rendered alone first, and one that cannot be
+    (a shape the schema allows but the report does not expect) is listed as invalid instead of stopping the
+    report for every other."""
+    showable, refused = [], []
+    for rec in records:
+        try:
+            alone = document.build(build([rec], [], sources))
+            markdown.render(alone)
+            html.render(alone)
+        except Exception as error:  # whatever it is, it is that record's, and it is said
+            refused.append(record.Invalid(Path(rec["_source"]), [f"cannot be shown: {type(error).__name__}: {error}"]))
+        else:
+            showable.append(rec)
+    return showable, refused

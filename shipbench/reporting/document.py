@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from ..fsutil import is_png
 from .advice import QUALITY_COLUMNS, qualities, recommendations
 from .charts import Chart, charts
 from .overview import common_python, overview
@@ -34,6 +36,14 @@ from .tables import (
     variant_name,
     vm_rows,
 )
+
+TEXT_LIMIT = 2000
+
+
+def cap(text: str, limit: int = TEXT_LIMIT) -> str:
+    """Text as the report shows it: at most `limit` characters (a record's note or reason can be megabytes; the
+    record keeps all of it)."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit:,} more characters in the record)"
 
 
 @dataclass(frozen=True)
@@ -128,8 +138,11 @@ def build(report: Report) -> Document:
     drawn = charts(rows_by_app, [r for r in report.records if r["metrics"].get("gpu", {}).get("batches")])
     if drawn:
         sections.append(Section("Charts", [Charts(drawn)]))
+    shots, refused = _screenshots(report, python)
     sections.append(Section("Screenshots", [Text("What each build painted: proof it really renders.", "explain"),
-                                            Screenshots(_screenshots(report, python))]))
+                                            Screenshots(shots)]))
+    if refused:
+        sections.append(Section("Screenshots not shown", [Items(refused)]))
     gpu, gaps = gpu_rows(report), gpu_gaps(report)
     if gpu or gaps:
         section = Section("Training on the GPU", [Text(
@@ -158,7 +171,7 @@ def build(report: Report) -> Document:
         sections.append(Section("Skipped and failed", [Grid(("row", "status", "reason"), list(problem_rows(report)))]))
     if report.invalid:
         sections.append(Section("Invalid records (left out)", [Items(
-            [f"{bad.path}: {'; '.join(bad.problems[:3])}" for bad in report.invalid], code_prefix=True)]))
+            [f"{bad.shown}: {'; '.join(bad.problems[:3])}" for bad in report.invalid], code_prefix=True)]))
     sections += [Section("Hosts", [Grid(HOST_COLUMNS, list(host_rows(report)))]),
                  Section("Commands", [Grid(("command", "rows"), [(Cell(c, "code"), r) for c, r in
                                                                  command_rows(report)])]),
@@ -185,15 +198,43 @@ def _metric_sections(report: Report) -> list[Section]:
     return sections
 
 
-def _screenshots(report: Report, python: str | None) -> list[tuple[str, Path]]:
-    """The PNGs of the common Python's ok rows, found beside the records that name them (never elsewhere)."""
-    shots = []
+SCREENSHOT_MAX_BYTES = 8 * 2**20
+
+
+def screenshot_file(rec: dict[str, Any], relative: str) -> tuple[Path | None, str]:
+    """The PNG a record names, or None and why it is refused. Records are untrusted: only a relative path inside
+    the folder the record was read from, to a PNG file of sensible size, is ever read (never /etc/..., never
+    ../../)."""
+    folder = Path(rec.get("_source", ".")).parent.resolve()
+    if Path(relative).is_absolute() or ".." in Path(relative).parts:
+        return None, "not a relative path inside the record's folder"
+    file = (folder / relative).resolve()
+    if not file.is_relative_to(folder):
+        return None, "leads out of the record's folder"
+    if not file.is_file():
+        return None, "no such file beside the record"
+    if not is_png(file):
+        return None, "not a PNG file"
+    if file.stat().st_size > SCREENSHOT_MAX_BYTES:
+        return None, f"larger than {SCREENSHOT_MAX_BYTES // 2**20} MB"
+    return file, ""
+
+
+def _screenshots(report: Report, python: str | None) -> tuple[list[tuple[str, Path]], list[str]]:
+    """The PNGs of the common Python's ok rows, found beside the records that name them (never elsewhere), and
+    what was refused, with why."""
+    shots, refused = [], []
     for rec in report.records:
-        relative = rec["metrics"].get("screenshot")
-        if rec["status"] != "ok" or not relative or rec["python"] != python:
+        if rec["status"] != "ok" or rec["python"] != python:
             continue
-        for suffix, path in (("", relative), (" (X11)", rec["metrics"].get("x11", {}).get("screenshot"))):
-            file = Path(rec.get("_source", ".")).parent / path if path else None
-            if file is not None and file.is_file():
+        metrics = rec["metrics"]
+        x11 = metrics.get("x11") if isinstance(metrics.get("x11"), dict) else {}
+        for suffix, relative in (("", metrics.get("screenshot")), (" (X11)", x11.get("screenshot"))):
+            if not relative:
+                continue
+            file, why = screenshot_file(rec, str(relative))
+            if file is None:
+                refused.append(f"{row_name(rec)}{suffix}: {relative!r} refused: {why}")
+            else:
                 shots.append((row_name(rec) + suffix, file))
-    return shots
+    return shots, refused

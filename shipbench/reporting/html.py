@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from html import escape
+from html import escape as html_escape
 
-from .document import Block, Cell, Charts, Document, Grid, Items, Text
+from .document import Block, Cell, Charts, Document, Grid, Items, Text, cap
+
+
+def escape(text: str) -> str:
+    """Every text from the document, capped (document.cap) and escaped for HTML, attributes included."""
+    return html_escape(cap(text), quote=True)
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1180px; padding: 0 1rem; color: #222; }

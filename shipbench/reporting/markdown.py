@@ -7,17 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .document import Block, Cell, Charts, Document, Grid, Items, Screenshots, Text
+from .document import Block, Cell, Charts, Document, Grid, Items, Screenshots, Text, cap
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _escape(text: str, code: bool = False) -> str:
+    """Table-safe, one line, capped; outside code spans HTML is escaped too (GitHub renders HTML in Markdown, and
+    a job summary would run a record's <script> or show its <img>)."""
+    text = cap(text).replace("|", "\\|").replace("\n", " ")
+    if not code:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text
 
 
 def _cell(cell: str | Cell) -> str:
     if isinstance(cell, str):
         return _escape(cell)
-    text = _escape(cell.text)
+    text = _escape(cell.text, code=cell.kind == "code")
     if cell.kind == "best":
         text = f"**{text}**"
     elif cell.kind == "code":
@@ -41,7 +46,7 @@ def _block(block: Block) -> list[str]:
         for number, item in enumerate(block.items, start=1):
             if block.code_prefix and ": " in item:
                 path, rest = item.split(": ", 1)
-                item = f"`{_escape(path)}`: {_escape(rest)}"
+                item = f"`{_escape(path, code=True)}`: {_escape(rest)}"
             else:
                 item = _escape(item)
             items.append(f"{number}. {item}" if block.ordered else f"- {item}")

@@ -197,7 +197,7 @@ def needs_rows(report: Report) -> list[tuple[str, ...]]:
     for rec in report.records:
         for target, result in sorted(rec["metrics"].get("portability", {}).items()):
             if result["status"] == "ok":
-                outcome = f"starts ({result['startup_s']:.2f} s)"
+                outcome = f"starts ({result['startup_s']:.2f} s)" if "startup_s" in result else "starts"
             else:
                 outcome = f"{result['status']}: {result.get('reason', '')}"
             rows.append((row_name(rec), target, outcome, ", ".join(result.get("needs", [])) or "nothing"))
@@ -211,9 +211,10 @@ def gpu_rows(report: Report) -> list[tuple[str, ...]]:
         gpu = rec["metrics"].get("gpu")
         if not gpu or gpu.get("status") != "ok":
             continue
-        for batch in gpu["batches"]:
+        for batch in gpu.get("batches", []):
             ratio = batch.get("ratio_to_venv")
-            rows.append((row_name(rec), f"{gpu['device_name']} ({gpu['amp']})", f"{batch['batch_size']:,}",
+            card = f"{gpu.get('device_name') or '?'}" + (f" ({gpu['amp']})" if gpu.get("amp") else "")
+            rows.append((row_name(rec), card, f"{batch['batch_size']:,}",
                          fmt_summary(fmt_rate)(batch["samples_per_s"]), f"{batch['tflops']:.1f}",
                          f"{batch['mfu']:.0%} of {batch['peak_tflops']:.0f}" if batch.get("mfu") else "–",
                          fmt_ratio(ratio) if ratio else "–"))

@@ -50,7 +50,9 @@ class FakeStrategy:
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         run = run_app([*artifact.launcher], timeout=2)
-        ctx.metrics["startup_s"] = {"cold": run.ready_s}
+        seconds = run.ready_s or 0.0
+        warm = {"median": seconds, "min": seconds, "max": seconds, "n": 1}
+        ctx.metrics["startup_s"] = {"cold": seconds, "warm": warm}
 
 
 @pytest.fixture
@@ -185,3 +187,23 @@ def test_a_skip_pattern_keeps_an_ok_record_whose_inputs_are_unchanged(project: t
     monkeypatch.setenv("SHIPBENCH_SKIP", "fake/*/*")
     kept = _ready(tmp_path / "results")
     assert kept["status"] == "ok" and kept["id"] == first["id"]
+
+
+def test_a_skip_never_overwrites_an_ok_record_even_when_inputs_changed(project: tuple[Path, FakeStrategy],
+                                                                      tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _ready(tmp_path / "results")
+    (project[0] / "fake.cfg").write_text("setting = 2\n")  # the row would be measured again...
+    monkeypatch.setenv("SHIPBENCH_SKIP", "fake/*/*")  # ...but this run leaves it out
+    skipped = _ready(tmp_path / "results")
+    assert skipped["status"] == "skipped"
+    kept = record.read(tmp_path / "results" / record.Key("fake", "ready", "gui", "3.12").filename)
+    assert kept is not None and kept["status"] == "ok" and kept["id"] == first["id"]
+
+
+def test_markup_in_user_text_is_printed_as_it_is(fake: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SHIPBENCH_SKIP", "fake[/x]ready/*")  # fnmatch: [/x] is one of / or x
+    (rec,) = driver.run("fake", ["gui"], "3.12", variants=["ready"], results_dir=fake)
+    assert rec["status"] == "skipped"
+    assert "fake[/x]ready/*" in capsys.readouterr().err.replace("\n", "")

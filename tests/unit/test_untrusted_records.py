@@ -1,0 +1,126 @@
+"""Records are untrusted input (CI artifacts, other hosts): the report survives any of them, lists each bad one
+with its reason, renders every other, and reads no file outside the folder a record came from."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipbench import record
+from shipbench.reporting import write_report
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360f8cfc0000003010100c9fe92ef0000000049454e44ae426082")
+
+
+def _write(folder: Path, name: str | bytes, content: Any) -> None:
+    text = content if isinstance(content, str) else json.dumps(content)
+    path = os.path.join(os.fsencode(folder), name) if isinstance(name, bytes) else folder / name
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _report(results: Path, out: Path) -> tuple[int, str, str]:
+    code = write_report([results], out)
+    return code, (out / "report.md").read_text(), (out / "index.html").read_text()
+
+
+@pytest.fixture
+def results(tmp_path: Path, make_record: Any) -> Path:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    good = make_record(variant="uv")
+    good["metrics"]["screenshot"] = "screenshots/good.png"
+    (folder / "screenshots").mkdir()
+    (folder / "screenshots" / "good.png").write_bytes(PNG)
+    record.write(good, folder)
+    return folder
+
+
+def _sparse(make_record: Any, variant: str, **metrics: Any) -> dict[str, Any]:
+    rec = make_record(variant=variant)
+    rec["metrics"].update(metrics)
+    return rec
+
+
+def test_one_bad_record_of_each_kind_never_stops_the_report(results: Path, tmp_path: Path, make_record: Any) -> None:
+    _write(results, "deep.json", "[" * 1100 + "]" * 1100)
+    nan = make_record(variant="nan")
+    _write(results, "nan.json", json.dumps(nan).replace('"size_bytes": 250000000', '"size_bytes": NaN'))
+    _write(results, "gpu.json", _sparse(make_record, "gpu-sparse", gpu={"status": "ok"}))
+    _write(results, "portability.json", _sparse(make_record, "portable", portability={"debian-12": {"status": "ok"}}))
+    cold_only = make_record(variant="cold-only")
+    cold_only["metrics"]["startup_s"] = {"cold": 0.3}
+    _write(results, "cold.json", cold_only)
+    _write(results, b"bad-\xff-name.json", "{not json")
+    code, markdown, html = _report(results, tmp_path / "report")
+    assert code == 0
+    assert "venv/uv gui" in markdown  # the good record renders
+    invalid = markdown.split("## Invalid records (left out)")[1]
+    for name in ("deep.json", "nan.json", "gpu.json", "portability.json", "cold.json", "bad-\\xff-name.json"):
+        assert name in invalid, name
+    assert "nested too deeply" in invalid and "NaN is not a number JSON allows" in invalid
+
+
+def test_a_screenshot_outside_the_records_folder_is_never_read(results: Path, tmp_path: Path,
+                                                              make_record: Any) -> None:
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(PNG + b"SECRET-BYTES")
+    for variant, path in (("absolute", str(secret)), ("climbing", "../secret.png"),
+                          ("linked", "screenshots/link.png"), ("text", "screenshots/notes.png")):
+        rec = make_record(variant=variant)
+        rec["metrics"]["screenshot"] = path
+        _write(results, f"{variant}.json", rec)
+    (results / "screenshots" / "link.png").symlink_to(secret)
+    (results / "screenshots" / "notes.png").write_text("not a picture")
+    code, markdown, html = _report(results, tmp_path / "report")
+    assert code == 0
+    assert base64.b64encode(secret.read_bytes()).decode() not in html
+    assert base64.b64encode(PNG).decode() in html  # the record's own screenshot is shown
+    # the schema refuses an absolute or climbing path outright; the link and the text file are refused on reading
+    invalid = markdown.split("## Invalid records (left out)")[1]
+    assert "absolute.json" in invalid and "climbing.json" in invalid
+    refused = markdown.split("## Screenshots not shown")[1]
+    assert "leads out of the record's folder" in refused and "not a PNG file" in refused
+
+
+def test_html_in_records_is_escaped_in_markdown_and_long_texts_are_capped(results: Path, tmp_path: Path,
+                                                                         make_record: Any) -> None:
+    rec = make_record(variant="loud")
+    rec["notes"] = ["<script>alert(1)</script> <img src=x onerror=alert(2)>", "x" * 200_000]
+    record.write(rec, results)
+    code, markdown, html = _report(results, tmp_path / "report")
+    assert code == 0
+    assert "<script>alert" not in markdown and "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
+    assert "<img src=x" not in markdown and "<script>alert" not in html
+    assert "198,000 more characters in the record" in markdown
+    assert len(markdown) < 100_000 and len(html) < 200_000
+
+
+@pytest.mark.parametrize("trouble", ["read-only", "a file", "full"])
+def test_a_report_that_cannot_be_written_is_one_line_and_exit_2(results: Path, tmp_path: Path, trouble: str,
+                                                              capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              read_only_dir: Path) -> None:
+    out = {"read-only": read_only_dir / "report", "a file": tmp_path / "file", "full": tmp_path / "full"}[trouble]
+    if trouble == "a file":
+        out.write_text("")
+    if trouble == "full":
+        import errno
+
+        from shipbench import fsutil
+
+        def no_space(path: Path, text: str) -> None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr("shipbench.reporting.atomic_write_text", no_space)
+        assert fsutil  # the real one writes to a temporary name first: nothing half-written is left
+    assert write_report([results], out) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the report to" in err and "Traceback" not in err
+    assert not (tmp_path / "full" / "report.md").exists()
