@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import subprocess
@@ -135,3 +136,20 @@ def ok_metrics(rec: dict[str, Any]) -> dict[str, Any]:
     assert rec["status"] == "ok", f"{rec['reason']}\n" + "\n".join(rec.get("log_tail", []))
     metrics: dict[str, Any] = rec["metrics"]
     return metrics
+
+
+@pytest.fixture
+def full_dir(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a 64 KB tmpfs that is already full (root only: skipped where nothing can be mounted)."""
+    folder = tmp_path / "full"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True,
+                             check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"a full folder needs a tmpfs mount (root): {mounted.stderr!r}")
+    try:
+        with contextlib.suppress(OSError), open(folder / "filler", "wb") as filler:
+            filler.write(b"\0" * 128 * 1024)
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 
@@ -51,7 +52,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _emit(event: dict[str, object]) -> None:
-    print(json.dumps(event), flush=True)
+    try:
+        print(json.dumps(event), flush=True)
+    except BrokenPipeError:  # nobody reads our output any more (the harness is gone): stop training, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(4)
 
 
 def main(argv: list[str] | None = None) -> int:

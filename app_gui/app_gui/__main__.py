@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -50,13 +51,23 @@ def main(argv: list[str] | None = None) -> int:
                 "peak_rss_bytes": peak_rss_bytes(),
                 **env.as_dict(),
             }
-            print(json.dumps(event), flush=True)
-            QTimer.singleShot(0, app.quit)
+            QTimer.singleShot(0, app.quit)  # first: a probe run ends even when the line cannot be written
+            try:
+                print(json.dumps(event), flush=True)
+            except BrokenPipeError:  # nobody reads our output any more (the harness is gone, or `| true`)
+                _stdout_to_devnull()
+                exit_code = 4
 
     window = MainWindow(env, on_first_frame=first_frame if (args.probe or args.screenshot) else None)
     window.show()
     code = app.exec()
     return exit_code or code
+
+
+def _stdout_to_devnull() -> None:
+    """After a broken pipe, as Python's documentation advises: the flush at exit then writes nowhere instead of
+    raising again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _save_screenshot(window: object, path: str) -> bool:

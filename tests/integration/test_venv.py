@@ -138,3 +138,45 @@ def test_dl_sweeps_batch_sizes_with_a_peak_probe(venv_run: dict[str, Any]) -> No
     assert [e["batch_size"] for e in events[1:]] == [64, 128]
     for event in events[1:]:
         assert event["amp"] == "bf16" and event["mfu"] > 0 and event["peak_tflops"] > 0
+
+
+def test_a_killed_harness_leaves_no_app_running(tmp_path: Path) -> None:
+    """SIGKILL runs no `finally`: the apps must end by themselves once nobody reads their output (they exit on
+    a broken pipe), so nothing is left behind after a few seconds."""
+    import signal
+    import sys
+    import time
+
+    marker = f"shipbench-kill-test-{os.getpid()}"  # in the apps' environment: finds exactly this run's apps
+    env = {**os.environ, "SHIPBENCH_PROJECT": str(ROOT), "SHIPBENCH_RESULTS": str(tmp_path / "results"),
+           "SHIPBENCH_WARM_RUNS": "200", "SHIPBENCH_KILL_TEST": marker}
+    harness = subprocess.Popen([sys.executable, "-m", "shipbench", "run", "venv", "--app", "gui", "--python", "3.11",
+                                "--variant", "uv", "--fresh"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    assert harness.stderr is not None
+    deadline = time.monotonic() + 600
+    for line in harness.stderr:  # wait for the warm start-up runs, then kill mid-run
+        if "start-up, cold" in line or time.monotonic() > deadline:
+            break
+    time.sleep(3)
+    harness.send_signal(signal.SIGKILL)
+    harness.wait(timeout=30)
+
+    def apps() -> list[int]:
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+        return found
+
+    for _ in range(30):
+        if not apps():
+            break
+        time.sleep(0.5)
+    left = apps()
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"app processes still running 15 s after the harness was killed: {left}"

@@ -124,3 +124,21 @@ def test_a_report_that_cannot_be_written_is_one_line_and_exit_2(results: Path, t
     err = capsys.readouterr().err
     assert "cannot write the report to" in err and "Traceback" not in err
     assert not (tmp_path / "full" / "report.md").exists()
+
+
+def test_a_record_on_a_full_disk_is_one_clear_error_and_no_half_file(full_dir: Path, make_record: Any) -> None:
+    from shipbench.errors import UsageError
+
+    with pytest.raises(UsageError, match="No space left on device"):
+        record.write(make_record(), full_dir)
+    assert sorted(p.name for p in full_dir.iterdir()) == ["filler"]
+
+
+def test_a_screenshot_moved_onto_a_full_disk_leaves_nothing(full_dir: Path, tmp_path: Path) -> None:
+    from shipbench.fsutil import atomic_move
+
+    shot = tmp_path / "shot.png"
+    shot.write_bytes(PNG + b"\0" * 200_000)
+    with pytest.raises(OSError):
+        atomic_move(shot, full_dir / "shot.png")
+    assert sorted(p.name for p in full_dir.iterdir()) == ["filler"]
