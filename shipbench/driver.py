@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from . import apps, console, host, inputs, interpreters, record, settings, strategies, torch_source
+from . import active_runs, apps, console, host, inputs, interpreters, record, settings, strategies, torch_source
 from .apps import App
 from .errors import Failure, Skip, UsageError
 from .strategies.base import Context, Strategy
@@ -41,9 +41,10 @@ def run(
     record.check_writable(results_dir)
     fresh = settings.fresh() if fresh is None else fresh
     written = []
-    for app in chosen:
-        wanted = [v for v in strategy.variants_for(app) if not variants or v in variants]
-        written += _run_app(strategy, app, python, wanted, results_dir, command, fresh)
+    with active_runs.registered(f"shipbench run {strategy.name} --python {python}"):
+        for app in chosen:
+            wanted = [v for v in strategy.variants_for(app) if not variants or v in variants]
+            written += _run_app(strategy, app, python, wanted, results_dir, command, fresh)
     return written
 
 
@@ -56,51 +57,58 @@ def _run_app(strategy: Strategy, app: App, python: str, variants: list[str], res
     written = []
     for variant in variants:
         key = record.Key(strategy.name, variant, app.name, python)
-        previous = record.read(results_dir / key.filename)
-        if not fresh and _reusable(previous, row_inputs):
-            assert previous is not None
-            _say_reused(previous, record.mark_reused(previous, results_dir))
-            written.append(previous)
-            continue
-        if previous and previous["status"] == "ok":
-            why = "--fresh" if fresh else "changed: " + ", ".join(row_inputs.changed_since(previous.get("inputs")))
-            console.console.print(f"  {key.label()}: measuring again ({why})", markup=False)
-        rec = record.new_record(key, command)
-        rec["versions"]["shipbench"] = _shipbench_version()
-        rec["inputs"] = row_inputs.as_record()
-        rec["capabilities"] = sorted(app.capabilities)
-        row = f"{strategy.name}/{variant}/{app.name}"
-        skipped_by = [pattern for pattern in settings.skip_patterns() if fnmatch.fnmatch(row, pattern)]
-        not_wanted = not app.wants(strategy.name, variant)
-        if skipped_by or not_wanted:
-            reason = (f"left out of this run by the skip setting ({', '.join(skipped_by)})" if skipped_by else
-                      f"not among the app's strategies ({', '.join(app.strategies)}) in its description")
-            rec.update(status="skipped", reason=reason)
-            if previous and previous["status"] == "ok":  # a skip says nothing new: never lose measured numbers
-                console.console.print(f"  {key.label()}: {reason}; its ok record of {previous['created'][:16]} "
-                                      "is kept", markup=False)
-            else:
-                _say(rec, record.write(rec, results_dir))
-            written.append(rec)
-            continue
-        with console.steps(key.label(), total=strategy.planned_steps(app)) as steps:
-            ctx = Context(key, app, root, settings.build_dir().resolve() / strategy.name, results_dir, rec, steps)
-            try:
-                artifact = strategy.build(ctx)
-                rec["artifact"] = {"path": _display_path(artifact.path, root), "kind": artifact.kind,
-                                   "description": artifact.description}
-                strategy.measure(ctx, artifact)
-            except Skip as skip:
-                rec.update(status="skipped", reason=skip.reason)
-            except Failure as failure:
-                rec.update(status="failed", reason=failure.reason, log_tail=failure.log_tail)
-            except Exception as error:  # a bug of ours must still leave a record, and say where it happened
-                rec.update(status="failed", reason=f"shipbench error: {type(error).__name__}: {error}",
-                           log_tail=traceback.format_exc().splitlines()[-15:])
-        path = record.write(rec, results_dir)
-        _say(rec, path)
-        written.append(rec)
+        lock = settings.build_dir().resolve() / "locks" / key.filename.replace(".json", ".lock")
+        with active_runs.row_lock(lock, key.label(), lambda text: console.console.print(text, markup=False)):
+            written.append(_run_row(strategy, app, key, row_inputs, root, results_dir, command, fresh))
     return written
+
+
+def _run_row(strategy: Strategy, app: App, key: record.Key, row_inputs: inputs.Inputs, root: Path,
+             results_dir: Path, command: str | None, fresh: bool) -> dict[str, Any]:
+    """One row's record: reused, skipped, or built and measured (under the row's lock: see active_runs.py)."""
+    variant = key.variant
+    previous = record.read(results_dir / key.filename)
+    if not fresh and _reusable(previous, row_inputs):
+        assert previous is not None
+        _say_reused(previous, record.mark_reused(previous, results_dir))
+        return previous
+    if previous and previous["status"] == "ok":
+        why = "--fresh" if fresh else "changed: " + ", ".join(row_inputs.changed_since(previous.get("inputs")))
+        console.console.print(f"  {key.label()}: measuring again ({why})", markup=False)
+    rec = record.new_record(key, command)
+    rec["versions"]["shipbench"] = _shipbench_version()
+    rec["inputs"] = row_inputs.as_record()
+    rec["capabilities"] = sorted(app.capabilities)
+    row = f"{strategy.name}/{variant}/{app.name}"
+    skipped_by = [pattern for pattern in settings.skip_patterns() if fnmatch.fnmatch(row, pattern)]
+    not_wanted = not app.wants(strategy.name, variant)
+    if skipped_by or not_wanted:
+        reason = (f"left out of this run by the skip setting ({', '.join(skipped_by)})" if skipped_by else
+                  f"not among the app's strategies ({', '.join(app.strategies)}) in its description")
+        rec.update(status="skipped", reason=reason)
+        if previous and previous["status"] == "ok":  # a skip says nothing new: never lose measured numbers
+            console.console.print(f"  {key.label()}: {reason}; its ok record of {previous['created'][:16]} "
+                                  "is kept", markup=False)
+        else:
+            _say(rec, record.write(rec, results_dir))
+        return rec
+    with console.steps(key.label(), total=strategy.planned_steps(app)) as steps:
+        ctx = Context(key, app, root, settings.build_dir().resolve() / strategy.name, results_dir, rec, steps)
+        try:
+            artifact = strategy.build(ctx)
+            rec["artifact"] = {"path": _display_path(artifact.path, root), "kind": artifact.kind,
+                               "description": artifact.description}
+            strategy.measure(ctx, artifact)
+        except Skip as skip:
+            rec.update(status="skipped", reason=skip.reason)
+        except Failure as failure:
+            rec.update(status="failed", reason=failure.reason, log_tail=failure.log_tail)
+        except Exception as error:  # a bug of ours must still leave a record, and say where it happened
+            rec.update(status="failed", reason=f"shipbench error: {type(error).__name__}: {error}",
+                       log_tail=traceback.format_exc().splitlines()[-15:])
+    path = record.write(rec, results_dir)
+    _say(rec, path)
+    return rec
 
 
 def _inputs(strategy: Strategy, app: App, python: str, root: Path) -> inputs.Inputs:

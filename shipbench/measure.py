@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import settings
+from . import hostload, settings
 from .apps import App
 from .errors import Failure
 from .fsutil import PNG_SIGNATURE, atomic_move, is_png
@@ -73,9 +73,9 @@ def standard(ctx: Context, artifact: Artifact) -> None:
     timeout = settings.app_timeout_s() * artifact.slowdown
     runs: list[ProcessRun] = []
 
-    with ctx.steps.step("start-up, cold (first run after the build)"):
+    with ctx.steps.step("start-up, cold (first run after the build)"), hostload.watch(ctx.metrics, "startup_cold"):
         runs.append(start(artifact, app, (), timeout))
-    with ctx.steps.step(f"start-up, warm ({settings.warm_runs()} runs)"):
+    with ctx.steps.step(f"start-up, warm ({settings.warm_runs()} runs)"), hostload.watch(ctx.metrics, "startup"):
         runs.extend(start(artifact, app, (), timeout) for _ in range(settings.warm_runs()))
     ready = [run.ready_s for run in runs if run.ready_s is not None]
     ctx.metrics["startup_s"] = {"cold": ready[0], "warm": summarize(ready[1:])}
@@ -89,7 +89,8 @@ def standard(ctx: Context, artifact: Artifact) -> None:
                 ctx.metrics["screenshot"] = shot
 
     if app.throughput:
-        with ctx.steps.step(f"throughput ({settings.throughput_runs()} runs)"):
+        with ctx.steps.step(f"throughput ({settings.throughput_runs()} runs)"), \
+                hostload.watch(ctx.metrics, "throughput"):
             args = artifact.throughput_args or app.throughput.args
             runs.extend(_throughput(ctx, artifact, args, timeout))
     if artifact.rss_from_app:
@@ -110,11 +111,13 @@ def baseline(ctx: Context, reference: Artifact, what: str) -> None:
     timeout = settings.app_timeout_s()
     result: dict[str, Any] = {"what": what}
     with ctx.steps.step(f"baseline: {what}"):
-        runs = [start(reference, app, (), timeout) for _ in range(settings.warm_runs())]
+        with hostload.watch(ctx.metrics, "baseline_startup"):
+            runs = [start(reference, app, (), timeout) for _ in range(settings.warm_runs())]
         result["startup_s"] = summarize([run.ready_s for run in runs if run.ready_s is not None])
         if app.throughput:
-            figures = [figure(app, start(reference, app, app.throughput.args, timeout * 5, need_ready=False))[0]
-                       for _ in range(settings.throughput_runs())]
+            with hostload.watch(ctx.metrics, "baseline_throughput"):
+                figures = [figure(app, start(reference, app, app.throughput.args, timeout * 5, need_ready=False))[0]
+                           for _ in range(settings.throughput_runs())]
             result["throughput"] = summarize(figures)
     ctx.metrics["baseline"] = result
     warm = ctx.metrics.get("startup_s", {}).get("warm", {}).get("median")

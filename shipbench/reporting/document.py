@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fsutil import is_png
+from ..hostload import BUSY_CORES
 from .advice import QUALITY_COLUMNS, qualities, recommendations
 from .charts import Chart, charts
 from .overview import common_python, overview
@@ -24,6 +25,7 @@ from .tables import (
     VM_COLUMNS,
     VM_EXPLANATION,
     Report,
+    busy_rows,
     command_rows,
     gpu_gaps,
     gpu_rows,
@@ -121,7 +123,9 @@ def build(report: Report) -> Document:
     if matrices:
         overview_section = Section(f"Overview (Python {python or '?'})", [Text(
             "Best value per column (and OS) marked; a skipped or failed cell points to its reason below the "
-            "matrices (in the page, hover it). Other Pythons: the tables further down.", "explain")])
+            "matrices (in the page, hover it). A value marked ~ was measured on a busy host, or its two sides "
+            "under different load, or from runs too spread to compare: shown, never ranked (its note says which). "
+            "Other Pythons: the tables further down.", "explain")])
         for matrix in matrices:
             rows: list[Sequence[str | Cell]] = []
             for rec, cells in matrix.rows:
@@ -163,6 +167,13 @@ def build(report: Report) -> Document:
             "Each bundle started in a clean minimal Debian container; the packages are what its failures named "
             "until it started with readable text.", "explain"),
             Grid(("row", "target", "result", "packages added"), list(needs))]))
+    busy = busy_rows(report)
+    if busy:
+        sections.append(Section("Measured on a busy host", [Text(
+            "Phases during which other processes used the CPU (in cores, averaged over the phase; busy from "
+            f"{BUSY_CORES} cores) or another shipbench run was active: their figures are marked ~ above and are "
+            "not findings. Measure again on a quiet host.", "explain"),
+            Grid(("row", "phase", "other processes' CPU", "load average", "other shipbench runs"), busy)]))
     largest = largest_rows(report)
     if largest:
         sections.append(Section("Where the bytes go (5 largest files)", [Grid(("row", "largest files"), largest)]))

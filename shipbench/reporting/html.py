@@ -24,6 +24,7 @@ th, td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; vertic
 th { background: #f2f2f2; }
 td.value, td.ok, td.best, td.missing, td.skipped, td.failed { text-align: right; font-variant-numeric: tabular-nums; }
 td.best { background: #e5f5e0; font-weight: 600; }
+td.noisy { text-align: right; font-style: italic; color: #8a6d00; }
 .skipped { color: #8a6d00; } .failed { color: #b00020; } .missing { color: #777; }
 .explain { color: #555; font-style: italic; }
 figure.chart { margin: 1rem 0 2rem; } figure.chart svg { max-width: 100%; height: auto; }

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import hostload
 from .tables import fmt_bytes, fmt_rate, fmt_ratio, fmt_seconds, metric, row_name
 
 
@@ -16,27 +17,40 @@ class Column:
     get: Callable[[dict[str, Any]], Any]
     render: Callable[[Any], str]
     better: str  # "min" or "max"
+    phases: tuple[str, ...] = ()  # the timed phases behind the figure (hostload.py): a busy one makes it no finding
+    runs: str | None = None  # the summary of runs whose spread can make the figure too noisy to rank
+
+
+def caveat(column: Column, metrics: dict[str, Any]) -> str | None:
+    """Why a figure is shown but not ranked: measured on a busy host, two sides under different load, or runs too
+    spread to compare."""
+    busy = hostload.busy_reason(metrics, *column.phases) if column.phases else None
+    return busy or (hostload.spread_reason(metric(column.runs)(metrics)) if column.runs else None)
 
 
 COLUMNS = (
     Column("size", metric("size_bytes", numeric=True), fmt_bytes, "min"),
     Column("download", metric("download_bytes", numeric=True), fmt_bytes, "min"),
-    Column("set-up cold", metric("setup_s.cold", numeric=True), fmt_seconds, "min"),
-    Column("set-up warm", metric("setup_s.warm", numeric=True), fmt_seconds, "min"),
-    Column("start cold", metric("startup_s.cold", numeric=True), fmt_seconds, "min"),
-    Column("start warm", metric("startup_s.warm.median", numeric=True), fmt_seconds, "min"),
-    Column("start vs venv", metric("startup_ratio_to_baseline", numeric=True), fmt_ratio, "min"),
+    Column("set-up cold", metric("setup_s.cold", numeric=True), fmt_seconds, "min", ("setup_cold",)),
+    Column("set-up warm", metric("setup_s.warm", numeric=True), fmt_seconds, "min", ("setup_warm",)),
+    Column("start cold", metric("startup_s.cold", numeric=True), fmt_seconds, "min", ("startup_cold",)),
+    Column("start warm", metric("startup_s.warm.median", numeric=True), fmt_seconds, "min", ("startup",),
+           "startup_s.warm"),
+    Column("start vs venv", metric("startup_ratio_to_baseline", numeric=True), fmt_ratio, "min",
+           ("startup", "baseline_startup")),
     Column("peak RSS", metric("peak_rss_bytes", numeric=True), fmt_bytes, "min"),
-    Column("throughput (CPU)", metric("throughput.median", numeric=True), fmt_rate, "max"),
-    Column("throughput vs venv", metric("throughput_ratio_to_baseline", numeric=True), fmt_ratio, "max"),
+    Column("throughput (CPU)", metric("throughput.median", numeric=True), fmt_rate, "max", ("throughput",),
+           "throughput"),
+    Column("throughput vs venv", metric("throughput_ratio_to_baseline", numeric=True), fmt_ratio, "max",
+           ("throughput", "baseline_throughput")),
 )
 
 
 @dataclass
 class Cell:
     text: str
-    status: str  # ok, best, missing, skipped, failed
-    note: int | None = None  # footnote number for skipped and failed cells
+    status: str  # ok, best, missing, skipped, failed, noisy (busy host or spread runs: shown, never ranked)
+    note: int | None = None  # footnote number for skipped, failed and noisy cells
 
 
 @dataclass
@@ -66,7 +80,7 @@ def overview(records: list[dict[str, Any]], notes: dict[str, int]) -> list[Matri
         for column in columns:
             for os_name in {r["os"] for r in rows}:
                 values = [c for r in rows if r["os"] == os_name and r["status"] == "ok"
-                          and (c := column.get(r["metrics"])) is not None]
+                          and (c := column.get(r["metrics"])) is not None and not caveat(column, r["metrics"])]
                 if len(values) > 1:
                     best[(column.title, os_name)] = min(values) if column.better == "min" else max(values)
         matrix_rows = []
@@ -80,6 +94,10 @@ def overview(records: list[dict[str, Any]], notes: dict[str, int]) -> list[Matri
                 value = column.get(rec["metrics"])
                 if value is None:
                     cells.append(Cell("–", "missing"))
+                elif (why := caveat(column, rec["metrics"])) is not None:
+                    number = notes.setdefault(f"{row_name(rec)}, {column.title}: {why}: shown, not ranked",
+                                              len(notes) + 1)
+                    cells.append(Cell(column.render(value) + " ~", "noisy", number))
                 else:
                     is_best = best.get((column.title, rec["os"])) == value
                     cells.append(Cell(column.render(value), "best" if is_best else "ok"))

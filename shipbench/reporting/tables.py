@@ -274,6 +274,20 @@ def vm_rows(report: Report) -> list[tuple[str, ...]]:
     return rows
 
 
+def busy_rows(report: Report) -> list[tuple[str, ...]]:
+    """(row, phase, other processes' CPU, load average, other runs) for every phase measured on a busy host."""
+    rows: list[tuple[str, ...]] = []
+    for rec in report.records:
+        loads = rec["metrics"].get("host_load")
+        for phase, load in sorted(loads.items()) if isinstance(loads, dict) else ():
+            if isinstance(load, dict) and load.get("busy"):
+                cores, average = load.get("outside_cores"), load.get("load_avg_1m")
+                rows.append((row_name(rec), phase, f"{cores:.2f} cores" if isinstance(cores, (int, float)) else "?",
+                             f"{average:.2f}" if isinstance(average, (int, float)) else "?",
+                             str(load.get("other_runs", 0))))
+    return rows
+
+
 def largest_rows(report: Report, count: int = 5) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for rec in report.records:

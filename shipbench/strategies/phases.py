@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from .. import hostload
 from .base import Context
 
 
@@ -32,6 +33,7 @@ def cold_and_warm(ctx: Context, label: Callable[[str], str], caches: Iterable[Pa
                 remove(folder)
             for output in outputs:
                 remove(output)
-            times[phase] = build(phase)
+            with hostload.watch(ctx.metrics, f"setup_{phase}"):
+                times[phase] = build(phase)
     ctx.metrics["setup_s"] = times
     return times

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import host, interpreters, measure, settings, torch_source
+from .. import host, hostload, interpreters, measure, settings, torch_source
 from ..apps import App
 from ..errors import Failure
 from ..fsutil import tree_size
@@ -202,7 +202,8 @@ class VenvStrategy(Defaults):
                 if phase == "cold":
                     shutil.rmtree(cache, ignore_errors=True)
                 shutil.rmtree(folder, ignore_errors=True)
-                venv, times[phase] = installer.create(python, folder, reqs, cache, ctx)
+                with hostload.watch(ctx.metrics, f"setup_{phase}"):
+                    venv, times[phase] = installer.create(python, folder, reqs, cache, ctx)
         ctx.metrics["setup_s"] = times
         ctx.metrics["size_bytes"] = tree_size(venv)
         ctx.versions.update(python=python.full_version, **installer.versions(venv))

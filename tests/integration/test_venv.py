@@ -180,3 +180,25 @@ def test_a_killed_harness_leaves_no_app_running(tmp_path: Path) -> None:
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, f"app processes still running 15 s after the harness was killed: {left}"
+
+
+def test_a_measurement_beside_a_cpu_burner_is_flagged(tmp_path: Path) -> None:
+    """A real venv row measured while another process keeps a core busy: its record and the report say so."""
+    import signal
+    import sys
+
+    shell = subprocess.run(["sh", "-c", f"{sys.executable} -c 'while True: pass' >/dev/null 2>&1 & echo $!"],
+                           capture_output=True, text=True, check=True)
+    burner = int(shell.stdout.strip())
+    try:
+        result = run_cli("run", "venv", "--app", "gui", "--python", "3.11", "--variant", "uv", "--fresh",
+                         "--results", str(tmp_path / "results"), env={"SHIPBENCH_PROJECT": str(ROOT)})
+    finally:
+        os.kill(burner, signal.SIGKILL)
+    (rec,) = record.load_all([tmp_path / "results"])[0]
+    assert rec["status"] == "ok", result.stderr[-3000:]
+    load = rec["metrics"]["host_load"]
+    assert load["startup"]["busy"] and load["startup"]["outside_cores"] > 0.5, load
+    report = run_cli("report", "--results", str(tmp_path / "results"), "--out", str(tmp_path / "report"))
+    assert report.returncode == 0, report.stderr
+    assert "## Measured on a busy host" in (tmp_path / "report" / "report.md").read_text()
