@@ -33,9 +33,12 @@ def unavailable_reason() -> str | None:
 
 
 def versions() -> dict[str, str | None]:
-    """The Docker server's and the buildx plugin's versions (None where absent)."""
+    """The Docker server's, its client's and the buildx plugin's versions (None where absent), and which docker
+    binary answered: a host may have several on PATH, and client and server can differ."""
     buildx = (output(["docker", "buildx", "version"]) or "").split()  # "github.com/docker/buildx 0.13.1+ds1 …"
     return {"docker": output(["docker", "version", "--format", "{{.Server.Version}}"]),
+            "docker_client": output(["docker", "version", "--format", "{{.Client.Version}}"]),
+            "docker_binary": shutil.which("docker"),
             "buildx": buildx[1] if len(buildx) > 1 else None}
 
 

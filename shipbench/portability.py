@@ -61,12 +61,22 @@ def needs_from_output(output: str) -> list[str]:
     return needs
 
 
-def _start(image: str, bundle: Path, program: str, app: App, extra: list[str], env: dict[str, str]) -> float:
+# /tmp as a target has it. Docker's own --tmpfs default is noexec and 64 MB: a onefile bundle, which unpacks its
+# libraries there, would fail for a reason of the check's, not of the bundle. So /tmp is executable and roomy,
+# and a onefile bundle is started a second time with a noexec /tmp, as hardened servers mount it.
+TMP = {"exec": "/tmp:rw,exec,nosuid,size=2g,mode=1777", "noexec": "/tmp:rw,noexec,nosuid,size=2g,mode=1777"}
+NOEXEC_REMEDY = ("a onefile program unpacks its libraries into the temporary folder, and a noexec /tmp (as "
+                 "hardened servers mount it) stops it: set TMPDIR to an executable folder when starting it, or "
+                 "build it with PyInstaller's runtime_tmpdir (Nuitka: --onefile-tempdir-spec) pointing at one")
+
+
+def _start(image: str, bundle: Path, program: str, app: App, extra: list[str], env: dict[str, str],
+           tmp: str = "exec") -> float:
     """Start the bundle in a container; return seconds to ready or raise Failure with the container's output.
 
     A GUI that comes up unable to draw text counts as a failure: it is ready, but shows only boxes.
     """
-    argv = ["docker", "run", "--rm", "--network", "none", "--user", "65534:65534", "--tmpfs", "/tmp",
+    argv = ["docker", "run", "--rm", "--network", "none", "--user", "65534:65534", "--tmpfs", TMP[tmp],
             "--volume", f"{bundle.resolve()}:/bundle:ro", *extra]
     for name, value in {**measure.probe_env(app), **env}.items():
         argv += ["--env", f"{name}={value}"]
@@ -77,6 +87,18 @@ def _start(image: str, bundle: Path, program: str, app: App, extra: list[str], e
         raise Failure("ready, but no font has a glyph for 'A': every character is drawn as a box",
                       [*run.output.splitlines()[-10:], "Note that Qt no longer ships fonts"])
     return run.ready_s
+
+
+def noexec_tmp(base: str, needs: list[str], bundle: Path, program: str, app: App) -> dict[str, Any]:
+    """The same start, with what the target needed installed, but /tmp mounted noexec: a condition of the target
+    (hardened servers), recorded as one, with the remedy, never as a property of the bundle."""
+    env = {"QT_QPA_PLATFORM": "offscreen"} if app.shows_window else {}
+    try:
+        ready = _start(docker.with_packages(base, needs), bundle, program, app, [], env, tmp="noexec")
+    except Failure as failure:
+        return {"status": "failed", "condition": "noexec /tmp", "needs": needs, "reason": NOEXEC_REMEDY,
+                "log_tail": failure.log_tail}
+    return {"status": "ok", "condition": "noexec /tmp", "needs": needs, "startup_s": ready}
 
 
 def discover(base: str, bundle: Path, program: str, app: App, display: str | None) -> dict[str, Any]:
@@ -107,8 +129,9 @@ def discover(base: str, bundle: Path, program: str, app: App, display: str | Non
             "log_tail": last_output}
 
 
-def check(bundle: Path, program: str, app: App, root: Path) -> dict[str, Any]:
-    """Evidence per target (debian-12, debian-13) and per display (offscreen, x11 for a window app)."""
+def check(bundle: Path, program: str, app: App, root: Path, onefile: bool = False) -> dict[str, Any]:
+    """Evidence per target (debian-12, debian-13) and per display (offscreen, x11 for a window app); a onefile
+    program also with a noexec /tmp (`<target>/noexec-tmp`)."""
     reason = docker.unavailable_reason()
     displays = ["offscreen", "x11"] if app.shows_window else ["none"]
     results: dict[str, Any] = {}
@@ -128,6 +151,9 @@ def check(bundle: Path, program: str, app: App, root: Path) -> dict[str, Any]:
                         results[key] = discover(base, bundle, program, app, x_display)
                 else:
                     results[key] = discover(base, bundle, program, app, None)
+                    if onefile and results[key]["status"] == "ok":
+                        results[f"{target}/noexec-tmp"] = noexec_tmp(base, results[key]["needs"], bundle, program,
+                                                                     app)
             except Skip as skip:
                 results[key] = {"status": "skipped", "reason": skip.reason}
             except Failure as failure:

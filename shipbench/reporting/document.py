@@ -165,7 +165,9 @@ def build(report: Report) -> Document:
     if needs:
         sections.append(Section("What the target machine needs", [Text(
             "Each bundle started in a clean minimal Debian container; the packages are what its failures named "
-            "until it started with readable text.", "explain"),
+            "until it started with readable text. A onefile program is started once more with /tmp mounted noexec, "
+            "as hardened servers mount it (target …/noexec-tmp): it unpacks there, and the row names the remedy.",
+            "explain"),
             Grid(("row", "target", "result", "packages added"), list(needs))]))
     busy = busy_rows(report)
     if busy:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import interpreters, measure, portability, qt_trim, settings
+from .. import docker, interpreters, measure, portability, qt_trim, settings
 from ..errors import Failure
 from ..fsutil import download_size, largest_files, tree_size
 from ..runner import run_tool
@@ -91,7 +91,9 @@ def portability_and_baseline(ctx: Context, artifact: Artifact, env_dir: Path, wh
             program = artifact.launcher[0]
             mount = artifact.path if artifact.path.is_dir() else artifact.path.parent
             relative = Path(program).relative_to(mount).as_posix()
-            ctx.metrics["portability"] = portability.check(mount, relative, ctx.app, ctx.root)
+            ctx.metrics["portability"] = portability.check(mount, relative, ctx.app, ctx.root,
+                                                           onefile=artifact.path.is_file())
+            ctx.versions.update(docker.versions())  # the docker that ran the checks (PATH may hold several)
     measure.baseline(ctx, venv_artifact(ctx.app, env_dir), f"the same app in the build venv, measured right after "
                                                            f"the {what}")
 

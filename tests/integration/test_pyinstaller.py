@@ -139,3 +139,18 @@ def test_a_bundle_that_crashes_on_start_records_the_apps_stderr(broken_checkout:
     rec = _run(tmp_path, "gui", "onedir-trimmed", root=broken_checkout)["onedir-trimmed"]
     assert rec["status"] == "failed" and "exit code" in rec["reason"]
     assert any("No module named 'json'" in line for line in rec["log_tail"])
+
+
+def test_a_onefile_bundle_starts_with_an_executable_tmp_and_names_the_noexec_condition(gui: dict[str, Any]) -> None:
+    """The check's own /tmp is executable (Docker's default tmpfs is noexec): a onefile bundle's result is the
+    bundle's; the noexec /tmp of hardened servers is recorded as a condition of the target, with its remedy."""
+    portability = _ok(gui["records"]["onefile-trimmed"])["portability"]
+    for target in ("debian-12", "debian-13"):
+        started = portability[f"{target}/offscreen"]
+        if started["status"] == "skipped":
+            continue
+        assert started["status"] == "ok", started
+        noexec = portability[f"{target}/noexec-tmp"]
+        assert noexec["condition"] == "noexec /tmp"
+        assert noexec["status"] == "ok" or "TMPDIR" in noexec["reason"], noexec
+    assert gui["records"]["onefile-trimmed"]["versions"]["docker_client"]

@@ -202,3 +202,25 @@ def test_a_measurement_beside_a_cpu_burner_is_flagged(tmp_path: Path) -> None:
     report = run_cli("report", "--results", str(tmp_path / "results"), "--out", str(tmp_path / "report"))
     assert report.returncode == 0, report.stderr
     assert "## Measured on a busy host" in (tmp_path / "report" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGKILL"])
+def test_a_run_stopped_during_set_up_leaves_no_record(tmp_path: Path, signal_name: str) -> None:
+    """Ctrl-C and a CI timeout unwind (exit 130); SIGKILL cannot, and still no half-written record is left."""
+    import signal
+    import sys
+    import time
+
+    results = tmp_path / "results"
+    env = {**os.environ, "SHIPBENCH_PROJECT": str(ROOT), "SHIPBENCH_RESULTS": str(results),
+           "SHIPBENCH_BUILD": str(tmp_path / "build")}  # an empty build folder: the set-up takes a while
+    harness = subprocess.Popen([sys.executable, "-m", "shipbench", "run", "venv", "--app", "gui", "--python", "3.11",
+                                "--variant", "pip"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    time.sleep(4)
+    harness.send_signal(getattr(signal, signal_name))
+    _, err = harness.communicate(timeout=120)
+    if signal_name != "SIGKILL":
+        assert harness.returncode == 130, err[-2000:]
+        assert "Traceback" not in err
+    assert list(results.glob("*.json")) == [] and list(results.glob(".*")) == []

@@ -55,14 +55,6 @@ def test_a_phase_beside_a_cpu_burner_is_flagged(burner: int) -> None:
     assert load["outside_cores"] > hostload.BUSY_CORES and load["busy"] is True
 
 
-@LINUX
-def test_a_quiet_phase_is_not_flagged() -> None:
-    metrics: dict[str, Any] = {}
-    with hostload.watch(metrics, "startup"):
-        sum(range(3_000_000))  # our own work never counts
-    assert metrics["host_load"]["startup"]["outside_cores"] < hostload.BUSY_CORES
-
-
 def test_another_active_run_is_seen_and_a_dead_one_is_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(active_runs, "FOLDER", tmp_path / "active")
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])

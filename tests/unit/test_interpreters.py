@@ -6,7 +6,7 @@ from shipbench import interpreters
 from shipbench.errors import Skip, UsageError
 
 
-@pytest.mark.parametrize("bad", ["3", "three", "3.12.1", "2.7.18", ""])
+@pytest.mark.parametrize("bad", ["3", "three", "3.12.1", "2.7.18", "", "3.11\n", " 3.11"])
 def test_bad_versions_are_usage_errors(bad: str) -> None:
     with pytest.raises(UsageError, match="not a Python version"):
         interpreters.check_version(bad)

@@ -128,3 +128,32 @@ def test_a_python_without_its_shared_library_is_skipped_with_the_package(
         assert reason is None
     else:
         assert reason and "apt-get install libpython3.11" in reason and "/usr/bin/python3.11" in reason
+
+
+def test_the_portability_check_gives_an_executable_tmp_and_tries_noexec_apart(monkeypatch: pytest.MonkeyPatch,
+                                                                             tmp_path: Path) -> None:
+    """A onefile bundle that needs an executable /tmp: ok on the target, and the noexec condition named."""
+    from shipbench import apps, docker, portability
+    from shipbench.errors import Failure
+
+    starts: list[str] = []
+
+    def start(image: str, bundle: Path, program: str, app: object, extra: list[str], env: dict[str, str],
+              tmp: str = "exec") -> float:
+        starts.append(portability.TMP[tmp])
+        if tmp == "noexec":
+            raise Failure("not ready", ["libz.so.1: failed to map segment from shared object"])
+        return 0.5
+
+    monkeypatch.setattr(portability, "_start", start)
+    monkeypatch.setattr(docker, "unavailable_reason", lambda: None)
+    monkeypatch.setattr(docker, "base_image", lambda suite, root: f"debian:{suite}")
+    monkeypatch.setattr(docker, "with_packages", lambda base, packages: base)
+    monkeypatch.setenv("SHIPBENCH_PROJECT", str(Path(__file__).resolve().parents[2]))
+    app = apps.get("dl")  # no window: one start per target
+    results = portability.check(tmp_path, "app", app, tmp_path, onefile=True)
+    assert results["debian-12"] == {"status": "ok", "needs": [], "startup_s": 0.5}
+    assert results["debian-12/noexec-tmp"]["condition"] == "noexec /tmp"
+    assert "TMPDIR" in results["debian-12/noexec-tmp"]["reason"]
+    assert all(",exec," in flags for flags in starts if "noexec" not in flags)
+    assert not any(flags == "/tmp" for flags in starts)  # never Docker's default noexec, 64 MB tmpfs
