@@ -82,16 +82,19 @@ def _desktop(records: list[dict[str, Any]]) -> str:
         portability = rec["metrics"].get("portability")
         if not portability or not rec["metrics"].get("download_bytes"):
             continue
-        started = [target for target, result in portability.items() if result["status"] == "ok"]
-        if len(started) == len(portability):
-            needs = sorted({n for result in portability.values() for n in result.get("needs", [])})
-            candidates.append((rec["metrics"]["download_bytes"], rec, needs))
+        targets = {t: r for t, r in portability.items() if not r.get("condition")}  # clean targets as they come
+        if targets and all(result["status"] == "ok" for result in targets.values()):
+            needs = sorted({n for result in targets.values() for n in result.get("needs", [])})
+            conditions = sorted({r["condition"] for r in portability.values()
+                                 if r.get("condition") and r["status"] != "ok"})
+            candidates.append((rec["metrics"]["download_bytes"], rec, needs, sorted(targets), conditions))
     if not candidates:
         return "no bundle of a window app has portability evidence yet"
-    _size, best, needs = min(candidates, key=lambda c: c[0])
+    _size, best, needs, tried, conditions = min(candidates, key=lambda c: c[0])
+    caveat = f"; not with a {' or '.join(conditions)} (set TMPDIR to an executable folder)" if conditions else ""
     return (f"{_name(best)}: {fmt_bytes(best['metrics']['download_bytes'])} to download, starts in "
             f"{fmt_seconds(best['metrics']['startup_s']['warm']['median'])}, ran on every clean target tried "
-            f"({', '.join(sorted(best['metrics']['portability']))}) once it had: {', '.join(needs) or 'nothing'}")
+            f"({', '.join(tried)}) once it had: {', '.join(needs) or 'nothing'}{caveat}")
 
 
 def _reproducible(records: list[dict[str, Any]]) -> str:
@@ -186,6 +189,9 @@ def qualities(records: list[dict[str, Any]]) -> list[tuple[str, ...]]:
                            for n in result.get("needs", [])})
         if packages:
             needs += "; in a clean Debian: " + ", ".join(packages)
+        if any(result.get("condition") == "noexec /tmp" and result["status"] != "ok"
+               for r in ok for result in r["metrics"].get("portability", {}).values()):
+            needs += "; onefile: an executable /tmp (or TMPDIR pointing at one)"
         gui = [r for r in ok if "window" in capabilities(r)]
         shown = sum(1 for r in gui if r["metrics"].get("screenshot"))
         x11 = sum(1 for r in gui if r["metrics"].get("x11", {}).get("status") == "ok")
