@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import strategies
+from .. import hostload, strategies
 from .tables import capabilities, fmt_bytes, fmt_seconds, variant_name
 
 
@@ -42,12 +42,19 @@ def _smallest_download(records: list[dict[str, Any]]) -> str:
 def _fastest_start(records: list[dict[str, Any]]) -> str:
     lines = []
     for app in _apps(records):
-        ranked = sorted((r for r in _ok(records, app) if r["metrics"].get("startup_s")),
+        timed = [r for r in _ok(records, app) if r["metrics"].get("startup_s")]
+        # a time from a busy host, or from runs too spread to compare, is no finding (hostload.py)
+        ranked = sorted((r for r in timed if not hostload.busy_reason(r["metrics"], "startup")
+                         and not hostload.spread_reason(r["metrics"]["startup_s"]["warm"])),
                         key=lambda r: r["metrics"]["startup_s"]["warm"]["median"])
         if ranked:
             best = ranked[0]
             lines.append(f"{app}: {_name(best)} py{best['python']}, "
-                         f"{fmt_seconds(best['metrics']['startup_s']['warm']['median'])} warm")
+                         f"{fmt_seconds(best['metrics']['startup_s']['warm']['median'])} warm"
+                         + (f" ({len(timed) - len(ranked)} busy-host or noisy rows not ranked)"
+                            if len(ranked) < len(timed) else ""))
+        elif timed:
+            lines.append(f"{app}: only times from a busy host or too spread to rank ({len(timed)} rows)")
     return "; ".join(lines) or "no start-up times measured yet"
 
 
