@@ -42,32 +42,52 @@ def _alive(pid: int) -> bool:
 def registered(what: str, folder: Path | None = None) -> Iterator[None]:
     """This process is listed as an active run while the block runs (and a crash leaves a file for a dead pid,
     which others() ignores)."""
+    global _entry
     folder = folder or FOLDER
-    entry = folder / f"{os.getpid()}.json"
+    _entry = {"path": folder / f"{os.getpid()}.json", "pid": os.getpid(), "what": what, "state": "running",
+              "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     try:
         folder.mkdir(exist_ok=True)
         with suppress(OSError):
             folder.chmod(0o1777)  # every user's runs, like /tmp itself
-        entry.write_text(json.dumps({"pid": os.getpid(), "what": what,
-                                     "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}))
+        _save()
     except OSError:
         pass  # an unwritable temporary folder must not stop a run; its records then cannot name this one
     try:
         yield
     finally:
-        entry.unlink(missing_ok=True)
+        Path(_entry.pop("path")).unlink(missing_ok=True)
+        _entry = {}
+
+
+_entry: dict[str, Any] = {}
+
+
+def _save() -> None:
+    json_entry = {k: v for k, v in _entry.items() if k != "path"}
+    Path(_entry["path"]).write_text(json.dumps(json_entry))
+
+
+def _state(state: str) -> None:
+    """waiting (for a row's lock: it uses no CPU, so it does not make the host busy) or running."""
+    if _entry.get("path"):
+        _entry["state"] = state
+        with suppress(OSError):
+            _save()
 
 
 def others(folder: Path | None = None) -> list[dict[str, Any]]:
-    """The other shipbench runs active now (their pid still alive)."""
+    """The other shipbench runs active now (their pid still alive), less those waiting for a row's lock."""
     found = []
     for entry in sorted((folder or FOLDER).glob("*.json")):
         if not entry.stem.isdigit() or int(entry.stem) == os.getpid() or not _alive(int(entry.stem)):
             continue
         try:
-            found.append(json.loads(entry.read_text()))
+            listed = json.loads(entry.read_text())
         except (OSError, ValueError):
-            found.append({"pid": int(entry.stem)})
+            listed = {"pid": int(entry.stem)}
+        if not isinstance(listed, dict) or listed.get("state") != "waiting":
+            found.append(listed if isinstance(listed, dict) else {"pid": int(entry.stem)})
     return found
 
 
@@ -85,7 +105,11 @@ def row_lock(lock_file: Path, label: str, say: Any) -> Iterator[None]:
             handle.seek(0)
             holder = handle.read().strip() or "another run"
             say(f"  {label}: waiting for {holder}, which is building or measuring this row")
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            _state("waiting")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            finally:
+                _state("running")
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")

@@ -224,3 +224,22 @@ def test_a_run_stopped_during_set_up_leaves_no_record(tmp_path: Path, signal_nam
         assert harness.returncode == 130, err[-2000:]
         assert "Traceback" not in err
     assert list(results.glob("*.json")) == [] and list(results.glob(".*")) == []
+
+
+def test_two_runs_of_the_same_row_at_once_both_end_ok(tmp_path: Path) -> None:
+    """The second waits for the first (the row's lock) instead of tripping over its half-made venv."""
+    import sys
+
+    env = {**os.environ, "SHIPBENCH_PROJECT": str(ROOT), "SHIPBENCH_RESULTS": str(tmp_path / "results"),
+           "SHIPBENCH_BUILD": str(tmp_path / "build"), "SHIPBENCH_WARM_RUNS": "2"}
+    argv = [sys.executable, "-m", "shipbench", "run", "venv", "--app", "gui", "--python", "3.11", "--variant", "uv",
+            "--fresh"]
+    runs = [subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    errors = [run.communicate(timeout=900)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], errors
+    assert any("waiting for pid" in err for err in errors), errors
+    (rec,) = record.load_all([tmp_path / "results"])[0]
+    assert rec["status"] == "ok"
+    # the last record is the second run's, measured after the first ended: no other run counted against it
+    assert all(load["other_runs"] == 0 for load in rec["metrics"]["host_load"].values()), rec["metrics"]["host_load"]
