@@ -48,3 +48,9 @@ def test_list_names_every_strategy_and_app() -> None:
     result = run_cli("list")
     assert result.returncode == 0
     assert result.stdout.startswith("venv:") and "app gui:" in result.stdout and "app dl:" in result.stdout
+
+
+def test_console_markup_in_an_app_name_is_printed_as_typed(tmp_path: Path) -> None:
+    result = run_cli("run", "venv", "--app", "[/x]", "--python", "3.11", "--results", str(tmp_path / "results"))
+    assert result.returncode == 2
+    assert "unknown app '[/x]'" in result.stderr and "Traceback" not in result.stderr
