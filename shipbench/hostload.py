@@ -124,6 +124,12 @@ def busy_reason(metrics: dict[str, Any], *phases: str) -> str | None:
     return None
 
 
+def caveat(metrics: dict[str, Any], phases: tuple[str, ...], runs: Any = None) -> str | None:
+    """Why a figure is shown but not ranked: its phases ran on a busy host (or a ratio's two sides under
+    different load), or its runs (a summary) spread too much to compare. None: a finding."""
+    return (busy_reason(metrics, *phases) if phases else None) or spread_reason(runs)
+
+
 def spread_reason(summary: Any) -> str | None:
     """Why a median of runs is too noisy to rank: its slowest run took more than SPREAD times its fastest."""
     if not isinstance(summary, dict) or not all(isinstance(summary.get(k), (int, float)) for k in ("min", "max")):

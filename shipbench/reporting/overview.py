@@ -24,8 +24,7 @@ class Column:
 def caveat(column: Column, metrics: dict[str, Any]) -> str | None:
     """Why a figure is shown but not ranked: measured on a busy host, two sides under different load, or runs too
     spread to compare."""
-    busy = hostload.busy_reason(metrics, *column.phases) if column.phases else None
-    return busy or (hostload.spread_reason(metric(column.runs)(metrics)) if column.runs else None)
+    return hostload.caveat(metrics, column.phases, metric(column.runs)(metrics) if column.runs else None)
 
 
 COLUMNS = (

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import hostload
 from ..record import Invalid
 
 
@@ -56,6 +57,8 @@ class Metric:
     get: Callable[[dict[str, Any]], Any]
     render: Callable[[Any], str]
     needs: str | None = None  # the capability an app must have for this metric to apply (description.py)
+    phases: tuple[str, ...] = ()  # the timed phases behind it (hostload.py): a busy one makes it no finding
+    runs: str | None = None  # the summary of runs whose spread can make it too noisy to compare
 
 
 METRICS = (
@@ -63,22 +66,25 @@ METRICS = (
            metric("size_bytes"), fmt_bytes),
     Metric("Download size", "compressed, as a user downloads it", metric("download_bytes"), fmt_bytes),
     Metric("Set-up / build time, cold cache", "from nothing, with empty package caches", metric("setup_s.cold"),
-           fmt_seconds),
+           fmt_seconds, phases=("setup_cold",)),
     Metric("Set-up / build time, warm cache", "again, with the caches the cold run filled", metric("setup_s.warm"),
-           fmt_seconds),
+           fmt_seconds, phases=("setup_warm",)),
     Metric("Start-up, cold", "spawn to the app's ready event, first run after the build", metric("startup_s.cold"),
-           fmt_seconds),
+           fmt_seconds, phases=("startup_cold",)),
     Metric("Start-up, warm", "spawn to ready: median (min – max, n runs)", metric("startup_s.warm"),
-           fmt_summary(fmt_seconds)),
+           fmt_summary(fmt_seconds), phases=("startup",), runs="startup_s.warm"),
     Metric("Start-up relative to a venv", "warm median over the same app in a venv measured right after it "
-           "(1.00× = as fast as the venv)", metric("startup_ratio_to_baseline"), fmt_ratio),
+           "(1.00× = as fast as the venv)", metric("startup_ratio_to_baseline"), fmt_ratio,
+           phases=("startup", "baseline_startup")),
     Metric("Peak memory (RSS)", "largest resident set of the app process over all runs", metric("peak_rss_bytes"),
            fmt_bytes),
     Metric("Throughput", "the app's own figure (its unit in the cell): median (min – max, n runs)",
            lambda m: {**m["throughput"], "unit": m.get("throughput_unit", "")} if m.get("throughput") else None,
-           lambda value: f"{fmt_summary(fmt_rate)(value)} {value['unit']}".strip(), needs="throughput"),
+           lambda value: f"{fmt_summary(fmt_rate)(value)} {value['unit']}".strip(), needs="throughput",
+           phases=("throughput",), runs="throughput"),
     Metric("Throughput relative to a venv", "median figure over the same app in a venv measured right after it "
-           "(1.00× = no cost)", metric("throughput_ratio_to_baseline"), fmt_ratio, needs="throughput"),
+           "(1.00× = no cost)", metric("throughput_ratio_to_baseline"), fmt_ratio, needs="throughput",
+           phases=("throughput", "baseline_throughput")),
 )
 
 
@@ -320,9 +326,12 @@ def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[P
                 rows.append(Row(label, rec["status"], f"{rec['status']} (see below)", rec["reason"]))
             elif value is None:
                 rows.append(Row(label, "missing", "not measured"))
+            elif why := hostload.caveat(rec["metrics"], metric.phases, metric.get(rec["metrics"]) if metric.runs
+                                        else None):
+                rows.append(Row(label, "noisy", metric.render(value) + " ~", f"{why}: shown, not ranked"))
             else:
                 rows.append(Row(label, "ok", metric.render(value)))
-        tables.append(Table(metric, rows, missing_everywhere=not any(row.status == "ok" for row in rows)))
+        tables.append(Table(metric, rows, missing_everywhere=not any(row.status in ("ok", "noisy") for row in rows)))
     hosts: dict[str, dict[str, Any]] = {}
     for rec in records:
         hosts.setdefault(_host_identity(rec), rec["host"])
