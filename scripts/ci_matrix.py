@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # Ubuntu's version is pinned: scripts/lib/packages.txt names its packages for Ubuntu 24.04. The others follow
 # GitHub's current images.
 RUNNERS = {"linux": "ubuntu-24.04", "windows": "windows-latest", "macos": "macos-latest"}
-QUICK_PYTHON = "3.11"  # a quick run's one Python per OS: the one bundles and images are built with
 
 
 def nox_requirement() -> str:
@@ -59,31 +58,42 @@ def _tag_value(tags: list[str], prefix: str) -> str | None:
     return next((tag[len(prefix):] for tag in tags if tag.startswith(prefix)), None)
 
 
+def quick_python(listed: list[dict[str, Any]]) -> str:
+    """A quick run's one Python per OS: the one the bundles, images and VMs are built with (their sessions'
+    `ci-python` tag, from the noxfile's FROZEN_PYTHON), so that every quick job installs the same one."""
+    (python,) = {value for entry in listed if (value := _tag_value(entry.get("tags", []), "ci-python:"))}
+    return python
+
+
 def matrix(listed: list[dict[str, Any]], quick: bool = False, strategies: list[str] | None = None,
            pythons: list[str] | None = None, apps: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
     """The jobs: every strategy session on each OS it is tagged for, less what the filters leave out.
 
-    quick: pull requests' run: one Python per OS (QUICK_PYTHON) and no `ci-full` session. strategies: session
+    quick: pull requests' run: one Python per OS (quick_python) and no `ci-full` session. strategies: session
     names (venv, bake, ...). pythons: the Pythons of the venv sessions. apps: passed to each session (`--app`).
     """
     include = []
+    one_python = quick_python(listed)
     for entry in listed:
         tags = entry.get("tags", [])
         if "strategies" not in tags:
             continue
-        python = str(entry.get("call_spec", {}).get("py") or _tag_value(tags, "ci-python:") or QUICK_PYTHON)
+        python = str(entry.get("call_spec", {}).get("py") or _tag_value(tags, "ci-python:"))
+        minutes = _tag_value(tags, "ci-minutes:")
+        if minutes is None:
+            raise LookupError(f"{entry['session']} has no ci-minutes tag (noxfile.ci() gives every strategy one)")
         if strategies and entry["name"] not in strategies:
             continue
         if "py" in entry.get("call_spec", {}) and pythons and python not in pythons:
             continue
-        if quick and ("ci-full" in tags or python != QUICK_PYTHON):
+        if quick and ("ci-full" in tags or python != one_python):
             continue
         for tag in tags:
             if tag.startswith("ci:") and tag[3:] in RUNNERS:
                 os_name = tag[3:]
                 include.append({
                     "os": os_name, "runner": RUNNERS[os_name], "session": entry["session"], "python": python,
-                    "minutes": int(_tag_value(tags, "ci-minutes:") or 60),
+                    "minutes": int(minutes),
                     "free-disk": "ci-free-disk" in tags,
                     "args": " ".join(f"--app {app}" for app in apps or []),
                     "artifact": artifact_name(os_name, entry["session"]),

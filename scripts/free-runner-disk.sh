@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Frees disk on a GitHub-hosted Ubuntu runner for the CUDA image (shipbench's bake strategy wants about 28 GB
-# where Docker keeps its data; a standard runner starts with about 14 GB free). It deletes the preinstalled
-# toolchains no shipbench job uses (Android SDK, .NET, Haskell, CodeQL) and Docker's cached images.
+# where Docker keeps its data, an estimate; GitHub's specification of a standard runner lists a 14 GB SSD). It
+# deletes the preinstalled toolchains no shipbench job uses (Android SDK, .NET, Haskell, CodeQL) and Docker's
+# cached images.
 # It refuses to run anywhere but on a GitHub Actions runner: on your own machine these are yours.
 set -euo pipefail
 if [ "${GITHUB_ACTIONS:-}" != true ] || [ "${RUNNER_ENVIRONMENT:-}" != github-hosted ]; then

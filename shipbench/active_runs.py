@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -28,71 +28,64 @@ except ImportError:  # Windows
 FOLDER = Path(tempfile.gettempdir()) / "shipbench-active"
 
 
+# this process's entry while it is registered: what it runs, since when, and whether it runs or waits
+_entry: dict[str, Any] = {}
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
+    except OSError:
         return True  # another user's process, or a platform that cannot tell: count it
     return True
 
 
-@contextmanager
-def registered(what: str, folder: Path | None = None) -> Iterator[None]:
-    """This process is listed as an active run while the block runs (and a crash leaves a file for a dead pid,
-    which others() ignores)."""
-    global _entry
-    folder = folder or FOLDER
-    _entry = {"path": folder / f"{os.getpid()}.json", "pid": os.getpid(), "what": what, "state": "running",
-              "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    try:
-        folder.mkdir(exist_ok=True)
+def _save(state: str) -> None:
+    """Write this process's entry with its state: waiting (for a row's lock; it uses no CPU, so it makes no host
+    busy) or running. An unwritable temporary folder must not stop a run: its records then cannot name it."""
+    if _entry:
+        _entry["state"] = state
         with suppress(OSError):
-            folder.chmod(0o1777)  # every user's runs, like /tmp itself
-        _save()
-    except OSError:
-        pass  # an unwritable temporary folder must not stop a run; its records then cannot name this one
+            (FOLDER / f"{os.getpid()}.json").write_text(json.dumps(_entry))
+
+
+@contextmanager
+def registered(what: str) -> Iterator[None]:
+    """This process is listed as an active run while the block runs (a crash leaves a file for a dead pid, which
+    others() ignores)."""
+    with suppress(OSError):
+        FOLDER.mkdir(exist_ok=True)
+        FOLDER.chmod(0o1777)  # every user's runs, like /tmp itself
+    _entry.update(pid=os.getpid(), what=what, started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    _save("running")
     try:
         yield
     finally:
-        Path(_entry.pop("path")).unlink(missing_ok=True)
-        _entry = {}
+        _entry.clear()
+        (FOLDER / f"{os.getpid()}.json").unlink(missing_ok=True)
 
 
-_entry: dict[str, Any] = {}
-
-
-def _save() -> None:
-    json_entry = {k: v for k, v in _entry.items() if k != "path"}
-    Path(_entry["path"]).write_text(json.dumps(json_entry))
-
-
-def _state(state: str) -> None:
-    """waiting (for a row's lock: it uses no CPU, so it does not make the host busy) or running."""
-    if _entry.get("path"):
-        _entry["state"] = state
-        with suppress(OSError):
-            _save()
-
-
-def others(folder: Path | None = None) -> list[dict[str, Any]]:
+def others() -> list[dict[str, Any]]:
     """The other shipbench runs active now (their pid still alive), less those waiting for a row's lock."""
     found = []
-    for entry in sorted((folder or FOLDER).glob("*.json")):
-        if not entry.stem.isdigit() or int(entry.stem) == os.getpid() or not _alive(int(entry.stem)):
+    for entry in sorted(FOLDER.glob("*.json")):
+        pid = int(entry.stem) if entry.stem.isdigit() else None
+        if pid is None or pid == os.getpid() or not _alive(pid):
             continue
         try:
             listed = json.loads(entry.read_text())
         except (OSError, ValueError):
-            listed = {"pid": int(entry.stem)}
-        if not isinstance(listed, dict) or listed.get("state") != "waiting":
-            found.append(listed if isinstance(listed, dict) else {"pid": int(entry.stem)})
+            listed = None
+        listed = listed if isinstance(listed, dict) else {"pid": pid}
+        if listed.get("state") != "waiting":
+            found.append(listed)
     return found
 
 
 @contextmanager
-def row_lock(lock_file: Path, label: str, say: Any) -> Iterator[None]:
+def row_lock(lock_file: Path, label: str, say: Callable[[str], None]) -> Iterator[None]:
     """Hold the row's lock for the block; if another run holds it, `say` so once and wait for it."""
     if fcntl is None:
         yield
@@ -105,11 +98,11 @@ def row_lock(lock_file: Path, label: str, say: Any) -> Iterator[None]:
             handle.seek(0)
             holder = handle.read().strip() or "another run"
             say(f"  {label}: waiting for {holder}, which is building or measuring this row")
-            _state("waiting")
+            _save("waiting")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX)
             finally:
-                _state("running")
+                _save("running")
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")

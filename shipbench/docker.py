@@ -70,16 +70,21 @@ def debootstrap_reason() -> str | None:
     return None
 
 
-def base_image(suite: str, root: Path) -> str:
-    """The local minimal Debian image for a suite, built from Debian packages the first time."""
-    tag = f"shipbench/debian:{suite}-minbase"
+def build_base(suite: str, tag: str, root: Path, packages: str = "") -> str:
+    """`tag`, built from Debian packages by scripts/build-base-image.sh unless it exists; a Skip saying why where
+    it cannot be built here (no debootstrap, no root)."""
     if not image_exists(tag):
         reason = debootstrap_reason()
         if reason:
             raise Skip(f"no {tag} image, and {reason}")
-        run_tool(["bash", root / "scripts" / "build-base-image.sh", suite, tag], timeout=900,
-                 what=f"building the {suite} base image")
+        run_tool(["bash", root / "scripts" / "build-base-image.sh", suite, tag, *([packages] if packages else [])],
+                 timeout=900, what=f"building {tag} from Debian {suite} packages")
     return tag
+
+
+def base_image(suite: str, root: Path) -> str:
+    """The local minimal Debian image for a suite, built from Debian packages the first time."""
+    return build_base(suite, f"shipbench/debian:{suite}-minbase", root)
 
 
 def with_packages(base: str, packages: list[str]) -> str:

@@ -8,16 +8,19 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename it, so readers never see half a file."""
+def _replace_whole(path: Path, fill: Callable[[BinaryIO], object]) -> None:
+    """Fill a temporary file in path's folder, then rename it onto path: readers never see half a file, and a
+    full disk or a crash leaves nothing at path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         umask = os.umask(0)
@@ -29,30 +32,29 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    _replace_whole(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def is_png(path: Path) -> bool:
-    """A regular file that starts like a PNG (what a screenshot must be before it is kept or shown)."""
+    """A regular file that starts like a PNG (what a screenshot must be before it is kept or shown). Checked to be
+    a regular file first: opening a FIFO an untrusted record names would block."""
     try:
+        if not path.is_file():
+            return False
         with path.open("rb") as handle:
-            return path.is_file() and handle.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE
+            return handle.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE
     except OSError:
         return False
 
 
 def atomic_move(source: Path, path: Path) -> None:
-    """Move a finished file into place whole: copied first to a temporary name beside `path` when it lies on
-    another filesystem, then renamed, so a full disk leaves no truncated file at `path`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Move a finished file into place whole (it may lie on another filesystem: copied, then renamed)."""
+    with source.open("rb") as original:
+        _replace_whole(path, lambda handle: shutil.copyfileobj(original, handle))
     source.unlink(missing_ok=True)
 
 

@@ -29,8 +29,9 @@ from . import active_runs
 
 BUSY_CORES = 0.5  # half a core kept busy by other work, on average over the phase
 SPREAD = 1.5  # warm runs whose slowest took more than 1.5x the fastest: too noisy to rank
-_SERVING = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2", "buildkitd", "libvirtd",
-            "virtlogd", "virtqemud", "qemu-system-x86", "qemu-system-aarch64", "runc")
+# the engines that serve a container or VM row, by the start of their name (the kernel cuts names at 15
+# characters: "containerd-shim-runc-v2" reads "containerd-shim", "qemu-system-aarch64" "qemu-system-aar")
+_SERVING = ("dockerd", "containerd", "buildkitd", "runc", "libvirtd", "virtlogd", "virtqemud", "qemu-system-")
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 

@@ -28,22 +28,20 @@ def write_report(results_dirs: list[Path], out: Path) -> int:
         console.console.print(f"[red]shipbench: error:[/] cannot write the report to {escape(str(out))}: "
                               f"{escape(error.strerror or str(error))}")
         return 2
-    console.console.print(
-        f"report: {len(records)} records ({len(invalid)} invalid) → {out / 'report.md'}, {out / 'index.html'}"
-    )
+    console.console.print(f"report: {len(records)} records ({len(invalid) + len(unshowable)} invalid) → "
+                          f"{out / 'report.md'}, {out / 'index.html'}")
     return 0
 
 
 def _showable(records: list[dict[str, Any]], sources: list[Path]) -> tuple[list[dict[str, Any]], list[record.Invalid]]:
-    """Records arrive from other hosts and CI artifacts: each is rendered alone first, and one that cannot be
-    (a shape the schema allows but the report does not expect) is listed as invalid instead of stopping the
-    report for every other."""
+    """Records arrive from other hosts and CI artifacts: each is put into the report's model alone first (and
+    formatted as Markdown; the page formats the same model, with the screenshots document.py already checked), and
+    one that cannot be (a shape the schema allows but the report does not expect) is listed as invalid instead
+    of stopping the report for every other."""
     showable, refused = [], []
     for rec in records:
         try:
-            alone = document.build(build([rec], [], sources))
-            markdown.render(alone)
-            html.render(alone)
+            markdown.render(document.build(build([rec], [], sources)))
         except Exception as error:  # whatever it is, it is that record's, and it is said
             refused.append(record.Invalid(Path(rec["_source"]), [f"cannot be shown: {type(error).__name__}: {error}"]))
         else:

@@ -203,7 +203,7 @@ def needs_rows(report: Report) -> list[tuple[str, ...]]:
     for rec in report.records:
         for target, result in sorted(rec["metrics"].get("portability", {}).items()):
             if result["status"] == "ok":
-                outcome = f"starts ({result['startup_s']:.2f} s)" if "startup_s" in result else "starts"
+                outcome = f"starts ({result['startup_s']:.2f} s)"
             else:
                 outcome = f"{result['status']}: {result.get('reason', '')}"
             rows.append((row_name(rec), target, outcome, ", ".join(result.get("needs", [])) or "nothing"))

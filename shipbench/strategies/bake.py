@@ -66,13 +66,10 @@ def base_image(python: str, root: Path) -> tuple[str, str]:
     if suite is None:
         raise Skip(f"no registry ({pulled.stderr.strip()[:120]}) and no Debian release whose Python is {python}; "
                    "set SHIPBENCH_BASE_IMAGE")
-    tag = f"shipbench/python:{python}-{suite}"
-    if not docker.image_exists(tag):
-        reason = docker.debootstrap_reason()
-        if reason:
-            raise Skip(f"no registry ({pulled.stderr.strip()[:120]}) and no {tag} image, and {reason}")
-        run_tool(["bash", root / "scripts" / "build-base-image.sh", suite, tag, "python3,python3-venv"],
-                 timeout=900, what=f"building {tag} from Debian packages")
+    try:
+        tag = docker.build_base(suite, f"shipbench/python:{python}-{suite}", root, "python3,python3-venv")
+    except Skip as skip:
+        raise Skip(f"no registry ({pulled.stderr.strip()[:120]}), and {skip.reason}") from None
     return tag, f"built locally from Debian {suite} packages (no registry reachable)"
 
 
@@ -91,7 +88,7 @@ class BakeStrategy:
     target_needs = ("a container engine; for a window an X server socket; for a GPU the NVIDIA Container "
                     "Toolkit and driver")
     oses: tuple[str, ...] = ("linux",)
-    # the CI job's time limit, in minutes: the CPU images take ~20 min here; the CUDA image's 3.5 GB of wheels more
+    # the CI job's time limit, in minutes: two images per torch app, the CUDA one from 3.5 GB of wheels
     ci_minutes: int = 90
     inputs: tuple[str, ...] = ("docker/app.Dockerfile", "scripts/build-base-image.sh")
 

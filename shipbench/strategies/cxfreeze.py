@@ -55,7 +55,7 @@ class CxFreezeStrategy(Defaults):
     isolation = frozen.ISOLATION
     target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-building: each OS builds its own
-    ci_minutes: int = 60  # the CI job's time limit: both apps, two variants each: ~10 min here
+    ci_minutes: int = 60  # the CI job's time limit: both apps, two variants each
     inputs: tuple[str, ...] = ("cxfreeze", "pyinstaller/trim.py", "pyinstaller/icudata_stub.c",
                                "scripts/build-base-image.sh")
 

@@ -176,7 +176,7 @@ class LockedStrategy(Defaults):
     isolation = "Python packages only, pinned with hashes; shares the interpreter and the OS"
     target_needs = "the Python version, uv (or pip ≥ 26.1 for pylock.toml), and the index or a wheel cache"
     oses: tuple[str, ...] = ("linux", "windows", "macos")
-    ci_minutes: int = 30  # the CI job's time limit: two lock installers, both apps: ~5 min here
+    ci_minutes: int = 30  # the CI job's time limit: two lock installers, both apps
     inputs: tuple[str, ...] = ("locked",)
 
     def planned_steps(self, app: App) -> int:

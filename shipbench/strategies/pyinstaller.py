@@ -95,7 +95,7 @@ class PyInstallerStrategy(Defaults):
     isolation = frozen.ISOLATION
     target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-building: each OS builds its own
-    ci_minutes: int = 60  # the CI job's time limit: one mode, both apps, two variants, portability checks: ~20 min here
+    ci_minutes: int = 60  # the CI job's time limit: one mode, both apps, two variants, portability checks
 
     # the portability check starts each bundle in Debian images that build-base-image.sh makes
     inputs: tuple[str, ...] = ("pyinstaller", "scripts/build-base-image.sh")

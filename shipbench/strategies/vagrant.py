@@ -60,7 +60,7 @@ class VagrantStrategy:
     target_needs = ("Vagrant with a provider (here libvirt and QEMU) and the box; hardware virtualization "
                     "(VT-x/AMD-V) for native speed")
     oses: tuple[str, ...] = ("linux",)
-    ci_minutes: int = 120  # the CI job's time limit: box built from packages, the VM under KVM (under TCG ~20 min here)
+    ci_minutes: int = 120  # the CI job's time limit: a box built from packages, the GUI's VM up and measured
 
     def __init__(self) -> None:
         self._machines: dict[Key, Machine] = {}

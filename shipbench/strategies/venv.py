@@ -183,7 +183,7 @@ class VenvStrategy(Defaults):
     isolation = "Python packages only; shares the interpreter and the OS"
     target_needs = "the Python version, an installer (uv or pip), and the package index or a wheel cache"
     oses: tuple[str, ...] = ("linux", "windows", "macos")
-    ci_minutes: int = 45  # the CI job's time limit: three installers, both apps, one Python: ~15 min here
+    ci_minutes: int = 45  # the CI job's time limit: three installers, both apps, one Python
     inputs: tuple[str, ...] = ()  # the app's own files are the inputs (the tox.ini is generated from them)
 
     def planned_steps(self, app: App) -> int:

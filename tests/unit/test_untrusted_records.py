@@ -105,25 +105,17 @@ def test_html_in_records_is_escaped_in_markdown_and_long_texts_are_capped(result
 @pytest.mark.parametrize("trouble", ["read-only", "a file", "full"])
 def test_a_report_that_cannot_be_written_is_one_line_and_exit_2(results: Path, tmp_path: Path, trouble: str,
                                                               capsys: pytest.CaptureFixture[str],
-                                                              monkeypatch: pytest.MonkeyPatch,
-                                                              read_only_dir: Path) -> None:
-    out = {"read-only": read_only_dir / "report", "a file": tmp_path / "file", "full": tmp_path / "full"}[trouble]
+                                                              request: pytest.FixtureRequest) -> None:
     if trouble == "a file":
+        out = tmp_path / "file"
         out.write_text("")
-    if trouble == "full":
-        import errno
-
-        from shipbench import fsutil
-
-        def no_space(path: Path, text: str) -> None:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-        monkeypatch.setattr("shipbench.reporting.atomic_write_text", no_space)
-        assert fsutil  # the real one writes to a temporary name first: nothing half-written is left
+    else:
+        out = request.getfixturevalue("read_only_dir" if trouble == "read-only" else "full_dir")
     assert write_report([results], out) == 2
     err = capsys.readouterr().err
     assert "cannot write the report to" in err and "Traceback" not in err
-    assert not (tmp_path / "full" / "report.md").exists()
+    if trouble == "full":  # written to temporary names first: nothing half-written is left
+        assert sorted(p.name for p in out.iterdir()) == ["filler"]
 
 
 def test_a_record_on_a_full_disk_is_one_clear_error_and_no_half_file(full_dir: Path, make_record: Any) -> None:
