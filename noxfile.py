@@ -118,6 +118,16 @@ def report(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The fast tier: unit tests, hermetic (no Docker, VM, browser or network; nothing read from build/)."""
+    _unit_tests(session)
+
+
+@nox.session(name="tests-on", python=PYTHONS)
+def tests_on(session: nox.Session) -> None:
+    """The fast tier on each supported Python found here (`-s tests-on-3.13`): it must hold on all of them."""
+    _unit_tests(session)
+
+
+def _unit_tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("pytest", "tests/unit", *session.posargs)
 

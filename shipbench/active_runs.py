@@ -1,7 +1,8 @@
 """The shipbench runs active on this host, and one run at a time per row.
 
-- A host-wide folder (the system's temporary folder, `shipbench-active/`) holds one small file per running
-  `shipbench run`; hostload.py asks it which other runs shared the machine while a phase was timed.
+- A host-wide folder (`/tmp/shipbench-active/`, whatever TMPDIR says; Windows: the user's temporary folder)
+  holds one small file per running `shipbench run`; hostload.py asks it which other runs shared the machine
+  while a phase was timed.
 - A row (strategy, variant, app, Python) is built, measured and recorded by one run at a time: a second run of
   the same row *waits* for the first, saying so, and then finds its record (reused if nothing changed). Rows
   that differ run side by side, each in its own build folder; their records then say the host was shared.
@@ -25,7 +26,17 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-FOLDER = Path(tempfile.gettempdir()) / "shipbench-active"
+
+
+def _host_wide_folder() -> Path:
+    """One folder for every run on the host. Not tempfile.gettempdir(): nox gives each session a TMPDIR of its
+    own (.nox/<session>/tmp), so runs from two sessions or two projects would never see each other."""
+    if os.name == "posix" and os.path.isdir("/tmp"):
+        return Path("/tmp") / "shipbench-active"
+    return Path(tempfile.gettempdir()) / "shipbench-active"  # Windows: the user's temporary folder
+
+
+FOLDER = _host_wide_folder()
 
 
 # this process's entry while it is registered: what it runs, since when, and whether it runs or waits

@@ -3,11 +3,16 @@ busy machine says so instead of passing for a finding.
 
 For each timed phase (set-up, start-up, throughput, the venv baseline) the record gets `metrics.host_load.<phase>`:
 - `outside_cores`: CPU time that other processes used during the phase, over its wall time, in cores (1.0 = one
-  core kept busy by something else). Linux: from /proc/<pid>/stat of every process that existed when the phase
-  began and is not this run's (not a descendant of this process, not the engine serving it: dockerd,
-  containerd, libvirtd, the VM's QEMU), including the CPU of children they reaped meanwhile (a `make -j`'s
-  compilers count through make). Processes born during the phase are not counted: whose they are cannot be told
-  after the fact. Elsewhere it is not measured (None), and only the load average is recorded.
+  core kept busy by something else); never more than the host's cores. Linux: two estimates, the lower kept:
+  1. per process, from /proc/<pid>/stat of every process that existed when the phase began and is not this
+     run's (not a descendant of this process, not the engine serving it: dockerd, containerd, libvirtd, the VM's
+     QEMU): its own CPU plus that of the children it reaped meanwhile (a `make -j`'s compilers count through
+     make). A child already alive when the phase began and reaped during it brings its whole life's CPU into
+     its parent's count: what it had used by the phase's start is taken off again, so only the phase counts.
+  2. the host's: all CPU time the kernel counted (/proc/stat) during the phase, less what this run's own
+     processes used. Processes born during the phase count here only: whose they are cannot be told after the
+     fact, so (1) leaves them out.
+  Elsewhere it is not measured (None), and only the load average is recorded.
 - `load_avg_1m`: the host's one-minute load average at the end (macOS and Linux).
 - `other_runs`: other shipbench runs active on this host meanwhile (the host-wide list in active_runs.py).
 - `busy`: outside_cores >= BUSY_CORES, or another shipbench run was active.
@@ -42,6 +47,14 @@ class _Process:
     cpu_s: float  # own user + system time, plus that of the children it has reaped
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """Every process's CPU counters and the host's CPU time in all, at one moment."""
+
+    processes: dict[int, _Process]
+    host_busy_s: float | None  # CPU seconds the kernel counted as busy on all cores since boot (None: unknown)
+
+
 def _processes(proc: Path = Path("/proc")) -> dict[int, _Process]:
     table = {}
     for entry in proc.iterdir():
@@ -49,13 +62,32 @@ def _processes(proc: Path = Path("/proc")) -> dict[int, _Process]:
             continue
         try:
             text = (entry / "stat").read_text()
-        except OSError:
-            continue  # gone meanwhile, or not ours to read
-        name = text[text.index("(") + 1:text.rindex(")")]
-        fields = text[text.rindex(")") + 2:].split()
-        utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
-        table[int(entry.name)] = _Process(int(fields[1]), name[:15], (utime + stime + cutime + cstime) / _TICKS)
+            name = text[text.index("(") + 1:text.rindex(")")]
+            fields = text[text.rindex(")") + 2:].split()
+            utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
+            parent = int(fields[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, not ours to read, or not a stat line
+        table[int(entry.name)] = _Process(parent, name[:15], (utime + stime + cutime + cstime) / _TICKS)
     return table
+
+
+def _host_busy_s(proc: Path = Path("/proc")) -> float | None:
+    """The first line of /proc/stat: user, nice, system, idle, iowait, irq, softirq, steal (guest time is already
+    in user); busy is all but idle and iowait."""
+    try:
+        words = (proc / "stat").read_text().split("\n", 1)[0].split()
+        ticks = [int(word) for word in words[1:9]]
+    except (OSError, ValueError):
+        return None
+    if words[0] != "cpu" or len(ticks) < 8:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
+    return (user + nice + system + irq + softirq + steal) / _TICKS
+
+
+def snapshot(proc: Path = Path("/proc")) -> Snapshot:
+    return Snapshot(_processes(proc), _host_busy_s(proc))
 
 
 def _descendants(root: int, table: dict[int, _Process]) -> set[int]:
@@ -72,15 +104,41 @@ def _descendants(root: int, table: dict[int, _Process]) -> set[int]:
 
 
 def outside_cpu_s(before: dict[int, _Process], after: dict[int, _Process], me: int) -> float:
-    """CPU seconds other processes used between two snapshots (see the module's docstring for what counts)."""
+    """CPU seconds other processes used between two snapshots, process by process (estimate 1 of the module's
+    docstring)."""
     ours = _descendants(me, before) | _descendants(me, after)
+    gone_children: dict[int, float] = {}  # parent -> what its children that ended meanwhile had used before
+    for pid, then in before.items():
+        if pid not in after:
+            gone_children[then.parent] = gone_children.get(then.parent, 0.0) + then.cpu_s
     used = 0.0
     for pid, then in before.items():
         now = after.get(pid)
         if now is None or pid in ours or then.name.startswith(_SERVING) or now.name != then.name:
             continue
-        used += max(0.0, now.cpu_s - then.cpu_s)
+        used += max(0.0, now.cpu_s - then.cpu_s - gone_children.get(pid, 0.0))
     return used
+
+
+def own_cpu_s(before: dict[int, _Process], after: dict[int, _Process], me: int) -> float:
+    """CPU seconds this run's own processes used between two snapshots: this process (with the children it
+    reaped) and every descendant alive at the end, those born meanwhile from nothing."""
+    used = 0.0
+    for pid in _descendants(me, after):
+        now = after[pid]
+        then = before.get(pid)
+        start = then.cpu_s if then is not None and then.name == now.name else 0.0
+        used += max(0.0, now.cpu_s - start)
+    return used
+
+
+def outside_cores(before: Snapshot, after: Snapshot, me: int, wall_s: float, cores: int) -> float:
+    """Other processes' CPU during the phase in cores: the lower of the two estimates, at most the host's cores."""
+    used = outside_cpu_s(before.processes, after.processes, me)
+    if before.host_busy_s is not None and after.host_busy_s is not None:
+        host = after.host_busy_s - before.host_busy_s - own_cpu_s(before.processes, after.processes, me)
+        used = min(used, max(0.0, host))
+    return round(min(used / max(wall_s, 1e-6), float(cores)), 3)
 
 
 def _load_average() -> float | None:
@@ -95,11 +153,12 @@ def watch(metrics: dict[str, Any], phase: str) -> Iterator[None]:
     """Time-box a phase and record, under metrics["host_load"][phase], how busy the rest of the host was."""
     linux = Path("/proc/stat").is_file()
     others = len(active_runs.others())
-    before = _processes() if linux else {}
+    before = snapshot() if linux else None
     start = time.perf_counter()
     yield
-    wall = max(time.perf_counter() - start, 1e-6)
-    cores = round(outside_cpu_s(before, _processes(), os.getpid()) / wall, 3) if linux else None
+    wall = time.perf_counter() - start
+    cores = (outside_cores(before, snapshot(), os.getpid(), wall, os.cpu_count() or 1)
+             if before is not None else None)
     others = max(others, len(active_runs.others()))
     metrics.setdefault("host_load", {})[phase] = {
         "outside_cores": cores, "load_avg_1m": _load_average(), "other_runs": others,

@@ -34,6 +34,8 @@ def schema() -> dict[str, Any]:
 
 
 def validation_errors(record: object) -> list[str]:
+    if depth(record) > MAX_DEPTH:  # untrusted input nested beyond any record: refused before the validator walks it
+        return [f"nested too deeply to check (more than {MAX_DEPTH} levels)"]
     validator = jsonschema.Draft202012Validator(schema())
     try:
         return [
@@ -146,13 +148,36 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+# No record nests deeper than a dozen levels. Deeper ones are refused by this rule, the same on every Python:
+# how deep json.loads and the schema validator can go before a RecursionError differs by version (3.11 stops
+# near 1,000 levels; 3.13's parser takes far deeper, and then the validator's recursion would be the limit).
+MAX_DEPTH = 64
+
+
+def depth(value: Any) -> int:
+    """How many arrays and objects deep a parsed JSON value goes (walked without recursion)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        todo.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def parse(text: str) -> Any:
-    """A record file's JSON, refusing what Python's json takes but JSON forbids (NaN, Infinity), and nesting deep
-    enough to exhaust the parser (RecursionError, reported as a ValueError)."""
+    """A record file's JSON, refusing what Python's json takes but JSON forbids (NaN, Infinity), and nesting
+    deeper than MAX_DEPTH (or deep enough to exhaust the parser first), reported as a ValueError."""
     try:
-        return json.loads(text, parse_constant=_no_constants)
+        value = json.loads(text, parse_constant=_no_constants)
     except RecursionError:
-        raise ValueError("nested too deeply to read") from None
+        value = None
+    else:
+        if depth(value) <= MAX_DEPTH:
+            return value
+    raise ValueError(f"nested too deeply to read (more than {MAX_DEPTH} levels)")
 
 
 def load_all(results_dirs: list[Path]) -> tuple[list[dict[str, Any]], list[Invalid]]:

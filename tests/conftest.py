@@ -120,16 +120,50 @@ def torch_missing(python: str = "3.11") -> str | None:
     return None
 
 
-def run_fixture(strategy: str, fixture: str, base: Path, *args: str, project: Path | None = None) -> dict[str, Any]:
-    """Run one strategy on a fixture app (its own project), return its records by variant; the log on failure."""
-    folder = project or FIXTURES / fixture
-    result = run_cli("run", strategy, "--project", str(folder), "--python", "3.11", "--results", str(base / "results"),
-                     "--build", str(base / "build"), "--warm-runs", "3", *args)
-    records, invalid = record.load_all([base / "results"])
+# The Python the integration tier builds and measures with (the rows the main job at the end of .ci/run reuses).
+PYTHON = "3.11"
+# Rows that several tests inspect are measured once per CI run, by the same `shipbench run` a user types, into
+# folders every integration group shares: the samples' into the checkout's own results/ and build/ (so that the
+# main job at the end of .ci/run finds them and reuses each row whose inputs are unchanged), each fixture app's into
+# build/integration/<app>/. The driver's reuse is the cache: a row asked for again with the same inputs (the
+# digest of inputs.py) is answered from its record in a second; `SHIPBENCH_FRESH=1` measures them all again.
+SHARED = ROOT / "build" / "integration"
+
+
+def run_rows(strategy: str, project: Path, results: Path, build: Path, *args: str, app: str | None = None,
+             variants: tuple[str, ...] = (), python: str = PYTHON) -> dict[str, Any]:
+    """Run one strategy (only `variants`, if given) for a project's app: its records by variant; the log on failure."""
+    chosen = [f"--variant={variant}" for variant in variants] + (["--app", app] if app else [])
+    result = run_cli("run", strategy, "--project", str(project), "--python", python, "--results", str(results),
+                     "--build", str(build), *chosen, *args)
+    records, invalid = record.load_all([results])
     assert not invalid, invalid
-    found = {r["variant"]: r for r in records if r["strategy"] == strategy}
-    assert found, result.stdout[-3000:] + result.stderr[-3000:]
+    found = {r["variant"]: r for r in records if r["strategy"] == strategy and r["python"] == python
+             and (app is None or r["app"] == app) and (not variants or r["variant"] in variants)}
+    assert found and result.returncode in (0, 1), result.stdout[-3000:] + result.stderr[-3000:]
     return found
+
+
+def run_sample(strategy: str, app: str, *variants: str) -> dict[str, Any]:
+    """A sample app's rows in the checkout's own results/ and build/, with the main job's settings."""
+    return run_rows(strategy, ROOT, ROOT / "results", ROOT / "build", app=app, variants=variants)
+
+
+def run_fixture(strategy: str, fixture: str, *args: str, base: Path | None = None, project: Path | None = None,
+                variants: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A fixture app's rows (3 warm runs): in the shared build/integration/<fixture>/, or in `base` for a test whose
+    project or settings are its own."""
+    folder = base or SHARED / fixture
+    return run_rows(strategy, project or FIXTURES / fixture, folder / "results", folder / "build", "--warm-runs", "3",
+                    *args, variants=variants)
+
+
+def fixture_results(fixture: str) -> Path:
+    return SHARED / fixture / "results"
+
+
+def fixture_build(fixture: str) -> Path:
+    return SHARED / fixture / "build"
 
 
 def ok_metrics(rec: dict[str, Any]) -> dict[str, Any]:

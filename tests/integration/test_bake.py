@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, TORCH, requires, run_cli, torch_missing
+from conftest import ROOT, TORCH, requires, run_sample, torch_missing
 
 from shipbench import docker, record
 from shipbench.strategies import bake
@@ -47,16 +47,9 @@ def test_bake_print_shows_the_generated_plan(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def baked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    base = tmp_path_factory.mktemp("bake")
-    env = {"SHIPBENCH_BUILD": str(base / "build"), "SHIPBENCH_PROJECT": str(ROOT)}
-    result = run_cli("run", "bake", "--python", "3.11", "--variant", "cpu", "--results", str(base / "results"),
-                     env=env)
-    records, invalid = record.load_all([base / "results"])
-    assert not invalid
-    found = {r["app"]: r for r in records}
-    assert set(found) == {"gui", "dl"}, result.stderr[-3000:]
-    return {"base": base, **found}
+def baked() -> dict[str, Any]:
+    """The main job's CPU images of both samples, in the checkout's results/ and build/."""
+    return {"base": ROOT, **{app: run_sample("bake", app, "cpu")["cpu"] for app in ("gui", "dl")}}
 
 
 def _ok(rec: dict[str, Any]) -> dict[str, Any]:

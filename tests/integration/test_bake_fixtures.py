@@ -16,9 +16,8 @@ pytestmark = requires(docker.unavailable_reason(), "bash scripts/install-docker.
 
 
 @pytest.fixture(scope="module")
-def rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    base = tmp_path_factory.mktemp("bake-fixtures")
-    return {name: run_fixture("bake", name, base / name)["cpu"] for name in ("wordcount", "quietwindow", "trainer")}
+def rows() -> dict[str, dict[str, Any]]:
+    return {name: run_fixture("bake", name)["cpu"] for name in ("wordcount", "quietwindow", "trainer")}
 
 
 @pytest.mark.parametrize("name", ["wordcount", "quietwindow", "trainer"])

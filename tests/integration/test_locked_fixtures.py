@@ -3,17 +3,15 @@ by pip from the exported pylock.toml; the installs compared file by file."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from conftest import FIXTURES, PYTHONS, ok_metrics, python_missing, requires, run_fixture
+from conftest import FIXTURES, PYTHONS, fixture_build, ok_metrics, python_missing, requires, run_fixture
 
 from shipbench import docker
 
 pytestmark = requires(python_missing("3.11"), PYTHONS)
 
 
-def test_two_installs_from_one_lock_are_the_same_and_the_app_runs_from_them(tmp_path: Path) -> None:
-    rows = run_fixture("locked", "trainer", tmp_path)
+def test_two_installs_from_one_lock_are_the_same_and_the_app_runs_from_them() -> None:
+    rows = run_fixture("locked", "trainer")
     assert set(rows) == {"uv-sync", "pylock"}
     for variant, rec in rows.items():
         metrics = ok_metrics(rec)
@@ -29,6 +27,6 @@ def test_two_installs_from_one_lock_are_the_same_and_the_app_runs_from_them(tmp_
     else:
         assert container["status"] == "skipped" and "docker" in container["reason"].lower()
     assert "pylock.toml" in {item["path"] for item in rows["pylock"]["maintained_files"]}
-    lock = tmp_path / "build" / "locked" / "trainer-py3.11" / "project" / "uv.lock"
+    lock = fixture_build("trainer") / "locked" / "trainer-py3.11" / "project" / "uv.lock"
     assert "numpy" in lock.read_text()
     assert not (FIXTURES / "trainer" / "uv.lock").exists()  # locked in a copy, never in the app's folder

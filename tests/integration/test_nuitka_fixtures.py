@@ -3,8 +3,6 @@ warm with ccache), and a silent Qt app, which Nuitka's programs cannot show to t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from conftest import HOST_DEPS, PYTHONS, ok_metrics, python_missing, requires, run_fixture
 
 from shipbench import interpreters
@@ -18,8 +16,8 @@ def _cannot_compile() -> str | None:
 pytestmark = [requires(python_missing("3.11"), PYTHONS), requires(_cannot_compile(), HOST_DEPS)]
 
 
-def test_a_console_script_is_compiled_and_runs(tmp_path: Path) -> None:
-    rec = run_fixture("nuitka", "wordcount", tmp_path, "--variant", "standalone-trimmed")["standalone-trimmed"]
+def test_a_console_script_is_compiled_and_runs() -> None:
+    rec = run_fixture("nuitka", "wordcount", variants=("standalone-trimmed",))["standalone-trimmed"]
     metrics = ok_metrics(rec)
     assert metrics["ready"] == "exit"
     assert set(metrics["setup_s"]) == {"cold", "warm"}
@@ -27,7 +25,7 @@ def test_a_console_script_is_compiled_and_runs(tmp_path: Path) -> None:
     assert rec["versions"]["nuitka"]
 
 
-def test_a_first_frame_app_is_skipped_with_the_reason(tmp_path: Path) -> None:
-    rows = run_fixture("nuitka", "quietwindow", tmp_path, "--variant", "standalone-default")
+def test_a_first_frame_app_is_skipped_with_the_reason() -> None:
+    rows = run_fixture("nuitka", "quietwindow", variants=("standalone-default",))
     rec = rows["standalone-default"]
     assert rec["status"] == "skipped" and "first-frame probe" in rec["reason"]

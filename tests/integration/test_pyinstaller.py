@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HOST_DEPS, PYTHONS, ROOT, TORCH, python_missing, requires, run_cli, torch_missing
+from conftest import HOST_DEPS, PYTHONS, ROOT, TORCH, python_missing, requires, run_cli, run_sample, torch_missing
 
 from shipbench import record
 
@@ -43,10 +43,10 @@ GUI_VARIANTS = ("onedir-default", "onedir-trimmed", "onefile-trimmed")
 
 
 @pytest.fixture(scope="module")
-def gui(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    base = tmp_path_factory.mktemp("pyinstaller-gui")
-    # onefile-default left out for CI's time: onefile is onedir packed into one file (onefile-trimmed covers it)
-    return {"base": base, "records": _run(base, "gui", *GUI_VARIANTS)}
+def gui() -> dict[str, Any]:
+    """The main job's rows, in the checkout's results/ and build/ (onefile-default left out for CI's time:
+    onefile is onedir packed into one file, and onefile-trimmed covers it)."""
+    return {"base": ROOT, "records": run_sample("pyinstaller", "gui", *GUI_VARIANTS)}
 
 
 @pytest.mark.parametrize("variant", GUI_VARIANTS)
@@ -100,9 +100,9 @@ def test_gui_portability_evidence(gui: dict[str, Any]) -> None:
 
 
 @requires(torch_missing("3.11"), TORCH)
-def test_app_dl_trimmed_onedir_trains_to_the_same_loss(tmp_path_factory: pytest.TempPathFactory) -> None:
-    base = tmp_path_factory.mktemp("pyinstaller-dl")
-    rec = _run(base, "dl", "onedir-trimmed")["onedir-trimmed"]
+def test_app_dl_trimmed_onedir_trains_to_the_same_loss() -> None:
+    base = ROOT
+    rec = run_sample("pyinstaller", "dl", "onedir-trimmed")["onedir-trimmed"]
     metrics = _ok(rec)
     assert metrics["loss_last"] < 0.5 * metrics["loss_first"]
     assert metrics["throughput_unit"] == "samples/s" and metrics["throughput_ratio_to_baseline"] > 0

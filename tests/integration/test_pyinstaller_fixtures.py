@@ -4,10 +4,17 @@ loaded, and checked pixel by pixel against the venv's window), a plain script wi
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from conftest import FIXTURES, HOST_DEPS, PYTHONS, ok_metrics, python_missing, requires, run_fixture
+from conftest import (
+    FIXTURES,
+    HOST_DEPS,
+    PYTHONS,
+    fixture_build,
+    fixture_results,
+    ok_metrics,
+    python_missing,
+    requires,
+    run_fixture,
+)
 
 from shipbench import interpreters
 from shipbench.strategies.pyinstaller import shared_library_missing
@@ -20,40 +27,34 @@ def _libpython_missing() -> str | None:
 pytestmark = [requires(python_missing("3.11"), PYTHONS), requires(_libpython_missing(), HOST_DEPS)]
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pyinstaller-fixtures")
-
-
-def test_a_console_script_with_a_data_file_is_bundled_and_trimmed(base: Path) -> None:
-    rows = run_fixture("pyinstaller", "wordcount", base / "wordcount", "--variant", "onedir-default",
-                       "--variant", "onedir-trimmed")
+def test_a_console_script_with_a_data_file_is_bundled_and_trimmed() -> None:
+    rows = run_fixture("pyinstaller", "wordcount", variants=("onedir-default", "onedir-trimmed"))
     default, trimmed = ok_metrics(rows["onedir-default"]), ok_metrics(rows["onedir-trimmed"])
     assert default["ready"] == "exit"
     assert trimmed["size_bytes"] < default["size_bytes"]
     assert rows["onedir-default"]["maintained_files"][0]["path"] == "wordcount.spec"
-    spec = (base / "wordcount" / "build" / "pyinstaller" / "wordcount-py3.11-onedir-default" / "spec" /
+    spec = (fixture_build("wordcount") / "pyinstaller" / "wordcount-py3.11-onedir-default" / "spec" /
             "wordcount.spec").read_text()
     assert "stopwords.txt', 'wordcount')" in spec  # the data file lands beside the package that reads it
 
 
-def test_a_silent_qt_app_frozen_draws_what_the_venv_draws(base: Path) -> None:
+def test_a_silent_qt_app_frozen_draws_what_the_venv_draws() -> None:
     from PIL import Image, ImageChops
 
-    frozen = run_fixture("pyinstaller", "quietwindow", base / "qt", "--variant", "onedir-trimmed")["onedir-trimmed"]
+    frozen = run_fixture("pyinstaller", "quietwindow", variants=("onedir-trimmed",))["onedir-trimmed"]
     metrics = ok_metrics(frozen)
     assert metrics["ready"] == "first-frame" and metrics["startup_s"]["warm"]["n"] == 3
     for target, result in metrics["portability"].items():
         assert result["status"] in ("ok", "skipped"), (target, result)
-    venv = run_fixture("venv", "quietwindow", base / "qt", "--variant", "uv")["uv"]
-    results = base / "qt" / "results"
+    venv = run_fixture("venv", "quietwindow", variants=("uv",))["uv"]
+    results = fixture_results("quietwindow")
     with Image.open(results / metrics["screenshot"]) as a, Image.open(results / ok_metrics(venv)["screenshot"]) as b:
         assert a.size == b.size
         assert ImageChops.difference(a.convert("RGB"), b.convert("RGB")).getbbox() is None, "the windows differ"
 
 
-def test_a_plain_script_is_frozen_and_measured(base: Path) -> None:
-    rec = run_fixture("pyinstaller", "trainer", base / "trainer", "--variant", "onedir-default")["onedir-default"]
+def test_a_plain_script_is_frozen_and_measured() -> None:
+    rec = run_fixture("pyinstaller", "trainer", variants=("onedir-default",))["onedir-default"]
     metrics = ok_metrics(rec)
     assert metrics["throughput"]["n"] == 3 and metrics["throughput_ratio_to_baseline"] > 0
     assert not (FIXTURES / "trainer" / "build").exists()  # nothing written into the project but results

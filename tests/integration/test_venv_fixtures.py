@@ -16,9 +16,8 @@ pytestmark = requires(python_missing("3.11"), PYTHONS)
 
 
 @pytest.fixture(scope="module")
-def rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    base = tmp_path_factory.mktemp("venv-fixtures")
-    return {name: run_fixture("venv", name, base / name) for name in ("wordcount", "quietwindow", "trainer")}
+def rows() -> dict[str, dict[str, Any]]:
+    return {name: run_fixture("venv", name) for name in ("wordcount", "quietwindow", "trainer")}
 
 
 def test_a_console_script_is_ready_when_it_exits_0(rows: dict[str, dict[str, Any]]) -> None:
@@ -49,7 +48,7 @@ def test_a_ready_pattern_that_never_matches_fails_with_the_tail(tmp_path: Path) 
     shutil.copytree(FIXTURES / "trainer", project)
     description = (project / "pyproject.toml").read_text().replace('pattern = "^epoch 1 "', 'pattern = "^never"')
     (project / "pyproject.toml").write_text(description)
-    rec = run_fixture("venv", "trainer", tmp_path, "--variant", "uv", "--app-timeout", "60", project=project)["uv"]
+    rec = run_fixture("venv", "trainer", "--app-timeout", "60", base=tmp_path, project=project, variants=("uv",))["uv"]
     assert rec["status"] == "failed"
     assert "no line matched '^never'" in rec["reason"]
     assert any(line.startswith("throughput:") for line in rec["log_tail"])

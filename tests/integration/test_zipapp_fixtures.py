@@ -3,15 +3,13 @@ emptied cache and then warm, and tried on every Python this host has."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from conftest import PYTHONS, ok_metrics, python_missing, requires, run_fixture
+from conftest import PYTHONS, fixture_build, ok_metrics, python_missing, requires, run_fixture
 
 pytestmark = requires(python_missing("3.11"), PYTHONS)
 
 
-def test_every_builder_makes_an_archive_that_unpacks_once_and_says_where_it_runs(tmp_path: Path) -> None:
-    rows = run_fixture("zipapp", "wordcount", tmp_path)
+def test_every_builder_makes_an_archive_that_unpacks_once_and_says_where_it_runs() -> None:
+    rows = run_fixture("zipapp", "wordcount")
     assert set(rows) == {"pex-venv", "pex-packed", "shiv"}
     for variant, rec in rows.items():
         metrics = ok_metrics(rec)
@@ -22,4 +20,4 @@ def test_every_builder_makes_an_archive_that_unpacks_once_and_says_where_it_runs
         tried = [v for v, result in metrics["runs_on"].items() if result["status"] != "skipped"]
         assert len(tried) >= 2, metrics["runs_on"]  # the claim "needs a matching Python" is tested, not assumed
         assert metrics["baseline"]["startup_s"]["n"] == 3
-    assert (tmp_path / "build" / "zipapp" / "wordcount-py3.11-pex-packed" / "wordcount.pex").is_dir()
+    assert (fixture_build("wordcount") / "zipapp" / "wordcount-py3.11-pex-packed" / "wordcount.pex").is_dir()

@@ -71,3 +71,24 @@ def test_the_same_record_merged_twice_counts_once(tmp_path: Path, make_record) -
 def test_a_read_only_results_folder_is_a_clear_error(read_only_dir: Path) -> None:
     with pytest.raises(UsageError, match="cannot write results to .*read-only"):
         record.check_writable(read_only_dir / "results")
+
+
+@pytest.mark.parametrize("levels", [record.MAX_DEPTH + 1, 1100, 200_000])
+def test_nesting_beyond_the_limit_is_refused_the_same_on_every_python(levels: int, make_record) -> None:
+    """The rule is shipbench's, not the interpreter's: json.loads gives up near 1,000 levels on 3.11 and takes
+    far more on 3.13, so neither a RecursionError nor its absence may decide what a record is."""
+    with pytest.raises(ValueError, match="nested too deeply"):
+        record.parse("[" * levels + "]" * levels)
+    rec = make_record()
+    rec["notes"] = ["x"]
+    nested: object = "deep"
+    for _ in range(levels if levels < 10_000 else record.MAX_DEPTH + 1):
+        nested = {"a": nested}
+    rec["metrics"]["extra"] = nested
+    assert record.validation_errors(rec)[0].startswith("nested too deeply")
+
+
+def test_nesting_within_the_limit_is_read() -> None:
+    levels = record.MAX_DEPTH
+    assert record.depth(record.parse("[" * levels + "]" * levels)) == levels
+    assert record.depth({"a": [1, {"b": 2}]}) == 3 and record.depth(5) == 0
