@@ -78,13 +78,16 @@ def registered(what: str) -> Iterator[None]:
         (FOLDER / f"{os.getpid()}.json").unlink(missing_ok=True)
 
 
-def others() -> list[dict[str, Any]]:
-    """The other shipbench runs active now (their pid still alive), less those waiting for a row's lock."""
-    found = []
+def others(proc: Path = Path("/proc")) -> list[dict[str, Any]]:
+    """The other shipbench runs active now, less those waiting for a row's lock: those listed (their pid still
+    alive), and on Linux those the process table shows that no list of ours holds (a run in a container, or
+    under another /tmp, writes its entry where this run cannot read it)."""
+    found, listed_pids = [], set()
     for entry in sorted(FOLDER.glob("*.json")):
         pid = int(entry.stem) if entry.stem.isdigit() else None
         if pid is None or pid == os.getpid() or not _alive(pid):
             continue
+        listed_pids.add(pid)
         try:
             listed = json.loads(entry.read_text())
         except (OSError, ValueError):
@@ -92,7 +95,39 @@ def others() -> list[dict[str, Any]]:
         listed = listed if isinstance(listed, dict) else {"pid": pid}
         if listed.get("state") != "waiting":
             found.append(listed)
+    for pid, argv in _runs_in_process_table(proc):
+        if pid != os.getpid() and pid not in listed_pids:
+            found.append({"pid": pid, "what": "shipbench " + " ".join(argv[argv.index("run"):])[:200],
+                          "state": "running (seen in the process table)"})
     return found
+
+
+def is_run(argv: list[str]) -> bool:
+    """Whether a command line is a `shipbench run` (python -m shipbench run …, or the console script)."""
+    for at, word in enumerate(argv[:-1]):
+        if argv[at + 1] == "run" and (word == "shipbench" and at > 0 and argv[at - 1] == "-m"
+                                      or at == 0 and os.path.basename(word) == "shipbench"):
+            return True
+    return False
+
+
+def _runs_in_process_table(proc: Path) -> list[tuple[int, list[str]]]:
+    runs = []
+    try:
+        entries = list(proc.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        argv = [word for word in argv if word]
+        if is_run(argv):
+            runs.append((int(entry.name), argv))
+    return runs
 
 
 @contextmanager

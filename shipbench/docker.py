@@ -87,16 +87,23 @@ def base_image(suite: str, root: Path) -> str:
     return build_base(suite, f"shipbench/debian:{suite}-minbase", root)
 
 
-def with_packages(base: str, packages: list[str]) -> str:
-    """A derived image of base with Debian packages added (cached by its content)."""
+def with_packages(base: str, packages: list[str], on_top_of: str | None = None) -> str:
+    """A derived image of base with Debian packages added, tagged by its content (base and the package set), so
+    every bundle and run that needs the same set shares it. `on_top_of`, an image of base with some of the
+    packages already (the previous round of a discovery), is built upon: only the new packages are fetched."""
     if not packages:
         return base
-    digest = hashlib.sha256(f"{base}|{' '.join(sorted(packages))}".encode()).hexdigest()[:12]
-    tag = f"shipbench/portability:{base.split(':')[-1]}-{digest}"
+    tag = _derived_tag(base, packages)
     if not image_exists(tag):
-        dockerfile = (f"FROM {base}\n"
+        parent = on_top_of if on_top_of and on_top_of != tag and image_exists(on_top_of) else base
+        dockerfile = (f"FROM {parent}\n"
                       "RUN apt-get update -q && apt-get install -y -q --no-install-recommends "
                       f"{' '.join(sorted(packages))} && rm -rf /var/lib/apt/lists/*\n")
         run_tool(["docker", "build", "--quiet", "--tag", tag, "-"], input_text=dockerfile, timeout=900,
                  what=f"adding {' '.join(packages)} to {base}")
     return tag
+
+
+def _derived_tag(base: str, packages: list[str]) -> str:
+    digest = hashlib.sha256(f"{base}|{' '.join(sorted(set(packages)))}".encode()).hexdigest()[:12]
+    return f"shipbench/portability:{base.split(':')[-1]}-{digest}"

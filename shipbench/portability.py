@@ -112,8 +112,9 @@ def discover(base: str, bundle: Path, program: str, app: App, display: str | Non
         env["QT_QPA_PLATFORM"] = "offscreen"
     packages: list[str] = []
     last_output: list[str] = []
+    image = base
     for _round in range(MAX_ROUNDS):
-        image = docker.with_packages(base, packages)
+        image = docker.with_packages(base, packages, on_top_of=image)
         try:
             ready = _start(image, bundle, program, app, extra, env)
         except Failure as failure:

@@ -43,7 +43,9 @@ a = Analysis(
     datas={datas!r},
     hiddenimports={hidden!r},
     runtime_hooks={hooks!r},
-    excludes=(trim.evidence_excludes(evidence){torch_excludes}) if trimmed else [],
+    # a tuple: PyInstaller 6 appends "__main__" to a list in place, then finds the excludes changed on every
+    # later build, so a warm build would redo the whole analysis
+    excludes=tuple(trim.evidence_excludes(evidence){torch_excludes}) if trimmed else (),
     noarchive=False,
 )
 if trimmed:

@@ -21,11 +21,15 @@ FIXTURES = ROOT / "tests" / "fixtures"
 @pytest.fixture(autouse=True)
 def hermetic_unit_tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fast tier (tests/unit) never reaches the network, whatever the host can reach: PyTorch's index is not
-    asked there (tests that need an answer pass their own `answers`)."""
+    asked there (tests that need an answer pass their own `answers`); nor does it see the host's other shipbench
+    runs in the process table (tests that need some pass their own /proc)."""
     if ROOT / "tests" / "unit" in Path(request.node.path).parents:
-        from shipbench import torch_source
+        from shipbench import active_runs, torch_source
 
         monkeypatch.setattr(torch_source, "index_answers", lambda url: False)
+        real_scan = active_runs._runs_in_process_table
+        monkeypatch.setattr(active_runs, "_runs_in_process_table",
+                            lambda proc: [] if proc == Path("/proc") else real_scan(proc))
 
 
 @pytest.fixture

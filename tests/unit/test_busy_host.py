@@ -156,3 +156,23 @@ def test_runs_in_sessions_with_their_own_tmpdir_share_one_list(tmp_path: Path) -
                            env={**os.environ, "TMPDIR": str(tmp_path / name)}).stdout.strip()
             for name in ("session-a", "session-b")}
     assert seen == {"/tmp/shipbench-active"}
+
+
+def test_a_run_that_lists_itself_elsewhere_is_still_seen_in_the_process_table(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run in a container or under another /tmp writes its entry where this run cannot read it: the process
+    table shows it all the same (Linux). Listed runs are not counted twice."""
+    monkeypatch.setattr(active_runs, "FOLDER", tmp_path / "active")
+    (tmp_path / "active").mkdir()
+    proc = tmp_path / "proc"
+    for pid, argv in ((4001, ["/usr/bin/python3", "-m", "shipbench", "run", "venv", "--python", "3.13"]),
+                      (4002, ["/opt/venv/bin/shipbench", "run", "bake", "--python", "3.11"]),
+                      (4003, ["python3", "-m", "shipbench.relay", "--", "python", "-m", "app"]),
+                      (4004, ["python", "-m", "shipbench", "report"]),
+                      (os.getpid(), ["python", "-m", "shipbench", "run", "venv"])):
+        (proc / str(pid)).mkdir(parents=True)
+        (proc / str(pid) / "cmdline").write_bytes("\0".join(argv).encode() + b"\0")
+    (tmp_path / "active" / f"{os.getpid()}.json").write_text("{}")
+    seen = sorted(entry["pid"] for entry in active_runs.others(proc))
+    assert seen == [4001, 4002]
+    assert active_runs.is_run(["shipbench", "run", "x"]) and not active_runs.is_run(["run", "shipbench"])

@@ -148,7 +148,7 @@ def test_the_portability_check_gives_an_executable_tmp_and_tries_noexec_apart(mo
     monkeypatch.setattr(portability, "_start", start)
     monkeypatch.setattr(docker, "unavailable_reason", lambda: None)
     monkeypatch.setattr(docker, "base_image", lambda suite, root: f"debian:{suite}")
-    monkeypatch.setattr(docker, "with_packages", lambda base, packages: base)
+    monkeypatch.setattr(docker, "with_packages", lambda base, packages, on_top_of=None: base)
     monkeypatch.setenv("SHIPBENCH_PROJECT", str(Path(__file__).resolve().parents[2]))
     app = apps.get("dl")  # no window: one start per target
     results = portability.check(tmp_path, "app", app, tmp_path, onefile=True)
@@ -157,3 +157,48 @@ def test_the_portability_check_gives_an_executable_tmp_and_tries_noexec_apart(mo
     assert "TMPDIR" in results["debian-12/noexec-tmp"]["reason"]
     assert all(",exec," in flags for flags in starts if "noexec" not in flags)
     assert not any(flags == "/tmp" for flags in starts)  # never Docker's default noexec, 64 MB tmpfs
+
+
+class _AnalysisSeen(Exception):
+    """Raised by the stand-in Analysis once it has recorded its options: the rest of the spec is not run."""
+
+    def __init__(self, options: dict[str, object]) -> None:
+        super().__init__("analysis seen")
+        self.options = options
+
+
+def _spec_globals(spec: Path) -> dict[str, object]:
+    def analysis(scripts: list[str], **options: object) -> None:
+        excludes = options.get("excludes") or ()
+        if "__main__" not in excludes:  # what PyInstaller 6's initialize_modgraph does to the object it is given
+            excludes += ("__main__",)  # type: ignore[operator]
+        raise _AnalysisSeen(options)
+
+    return {"Analysis": analysis, "SPECPATH": str(spec.parent), "workpath": "/nonexistent", "__file__": str(spec)}
+
+
+def _specs(tmp_path: Path) -> list[Path]:
+    """The samples' hand specs and one generated for a fixture app."""
+    from conftest import FIXTURES
+
+    from shipbench import description, measure, pyinstaller_spec
+
+    app = description.load(FIXTURES / "wordcount")["wordcount"]
+    generated, evidence = pyinstaller_spec.write(app, tmp_path / "spec", ROOT, measure.INJECT_DIR / "sitecustomize.py")
+    evidence.write_text('{"modules": ["wordcount", "json"], "libraries": []}', encoding="utf-8")
+    return [ROOT / "pyinstaller" / "app_gui.spec", ROOT / "pyinstaller" / "app_dl.spec", generated]
+
+
+def test_every_spec_keeps_its_excludes_unchanged_across_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyInstaller 6 adds "__main__" to the excludes object it is given; a list grows in place, the build's saved
+    state then differs from the spec's next list, and every warm build redoes the analysis. A tuple stays."""
+    import sys
+
+    for spec in _specs(tmp_path):
+        monkeypatch.setattr(sys, "argv", [str(spec), "--mode", "onedir", "--profile", "trimmed"])
+        monkeypatch.syspath_prepend(str(spec.parent))
+        code = compile(spec.read_text(encoding="utf-8"), str(spec), "exec")
+        with pytest.raises(_AnalysisSeen) as seen:
+            exec(code, _spec_globals(spec))  # the spec is ours: what PyInstaller itself does with it
+        excludes = seen.value.options["excludes"]
+        assert isinstance(excludes, tuple) and excludes and "__main__" not in excludes, (spec.name, excludes)
