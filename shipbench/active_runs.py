@@ -92,7 +92,7 @@ def others(proc: Path = Path("/proc")) -> list[dict[str, Any]]:
             listed = json.loads(entry.read_text())
         except (OSError, ValueError):
             listed = None
-        listed = listed if isinstance(listed, dict) else {"pid": pid}
+        listed = {**listed, "pid": pid} if isinstance(listed, dict) else {"pid": pid}
         if listed.get("state") != "waiting":
             found.append(listed)
     for pid, argv in _runs_in_process_table(proc):

@@ -71,14 +71,24 @@ def debootstrap_reason() -> str | None:
 
 
 def build_base(suite: str, tag: str, root: Path, packages: str = "") -> str:
-    """`tag`, built from Debian packages by scripts/build-base-image.sh unless it exists; a Skip saying why where
-    it cannot be built here (no debootstrap, no root)."""
-    if not image_exists(tag):
+    """`tag`, built from Debian packages unless it exists: the suite's minimal image by scripts/build-base-image.sh
+    (debootstrap), and for `packages` (comma-separated) that image with them added by apt, so that every image of
+    a suite shares one debootstrap run. A Skip saying why where it cannot be built here (no debootstrap, no root)."""
+    if image_exists(tag):
+        return tag
+    minbase = f"shipbench/debian:{suite}-minbase"
+    if not image_exists(minbase):
         reason = debootstrap_reason()
         if reason:
             raise Skip(f"no {tag} image, and {reason}")
-        run_tool(["bash", root / "scripts" / "build-base-image.sh", suite, tag, *([packages] if packages else [])],
-                 timeout=900, what=f"building {tag} from Debian {suite} packages")
+        run_tool(["bash", root / "scripts" / "build-base-image.sh", suite, minbase], timeout=900,
+                 what=f"building {minbase} from Debian {suite} packages")
+    if packages:
+        names = " ".join(name.strip() for name in packages.split(",") if name.strip())
+        dockerfile = (f"FROM {minbase}\nRUN apt-get update -q && apt-get install -y -q --no-install-recommends "
+                      f"{names} && rm -rf /var/lib/apt/lists/*\n")
+        run_tool(["docker", "build", "--quiet", "--tag", tag, "-"], input_text=dockerfile, timeout=900,
+                 what=f"building {tag}: Debian {suite} packages {names}")
     return tag
 
 

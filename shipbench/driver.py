@@ -79,8 +79,7 @@ def _run_row(strategy: Strategy, app: App, key: record.Key, row_inputs: inputs.I
     rec["versions"]["shipbench"] = _shipbench_version()
     rec["inputs"] = row_inputs.as_record()
     rec["capabilities"] = sorted(app.capabilities)
-    row = f"{strategy.name}/{variant}/{app.name}"
-    skipped_by = [pattern for pattern in settings.skip_patterns() if fnmatch.fnmatch(row, pattern)]
+    skipped_by = [pattern for pattern in settings.skip_patterns() if skip_matches(pattern, key)]
     not_wanted = not app.wants(strategy.name, variant)
     if skipped_by or not_wanted:
         reason = (f"left out of this run by the skip setting ({', '.join(skipped_by)})" if skipped_by else
@@ -109,6 +108,12 @@ def _run_row(strategy: Strategy, app: App, key: record.Key, row_inputs: inputs.I
     path = record.write(rec, results_dir)
     _say(rec, path)
     return rec
+
+
+def skip_matches(pattern: str, key: record.Key) -> bool:
+    """A skip pattern names strategy/variant/app, and optionally the Python as a fourth part (`venv/*/*/py3.13`)."""
+    row = f"{key.strategy}/{key.variant}/{key.app}"
+    return fnmatch.fnmatch(f"{row}/py{key.python}" if pattern.count("/") >= 3 else row, pattern)
 
 
 def _inputs(strategy: Strategy, app: App, python: str, root: Path) -> inputs.Inputs:

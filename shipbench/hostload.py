@@ -14,7 +14,8 @@ For each timed phase (set-up, start-up, throughput, the venv baseline) the recor
      fact, so (1) leaves them out.
   Elsewhere it is not measured (None), and only the load average is recorded.
 - `load_avg_1m`: the host's one-minute load average at the end (macOS and Linux).
-- `other_runs`: other shipbench runs active on this host meanwhile (the host-wide list in active_runs.py).
+- `other_runs`: other shipbench runs active on this host at the phase's start or end (active_runs.py), and
+  `other_runs_seen`: what they ran.
 - `busy`: outside_cores >= BUSY_CORES, or another shipbench run was active.
 The report marks every figure from a busy phase, and every ratio whose two sides ran under different load, and
 never ranks them as best.
@@ -152,17 +153,18 @@ def _load_average() -> float | None:
 def watch(metrics: dict[str, Any], phase: str) -> Iterator[None]:
     """Time-box a phase and record, under metrics["host_load"][phase], how busy the rest of the host was."""
     linux = Path("/proc/stat").is_file()
-    others = len(active_runs.others())
+    seen = {run.get("pid"): str(run.get("what", "?"))[:300] for run in active_runs.others()}
     before = snapshot() if linux else None
     start = time.perf_counter()
     yield
     wall = time.perf_counter() - start
     cores = (outside_cores(before, snapshot(), os.getpid(), wall, os.cpu_count() or 1)
              if before is not None else None)
-    others = max(others, len(active_runs.others()))
+    seen.update({run.get("pid"): str(run.get("what", "?"))[:300] for run in active_runs.others()})
     metrics.setdefault("host_load", {})[phase] = {
-        "outside_cores": cores, "load_avg_1m": _load_average(), "other_runs": others,
-        "busy": bool(others) or (cores is not None and cores >= BUSY_CORES),
+        "outside_cores": cores, "load_avg_1m": _load_average(), "other_runs": len(seen),
+        **({"other_runs_seen": sorted(set(seen.values()))[:8]} if seen else {}),
+        "busy": bool(seen) or (cores is not None and cores >= BUSY_CORES),
     }
 
 
@@ -175,7 +177,10 @@ def busy_reason(metrics: dict[str, Any], *phases: str) -> str | None:
             cores = entry.get("outside_cores")
             what = f"other processes used {cores:.2f} cores" if isinstance(cores, (int, float)) else "the host was busy"
             runs = entry.get("other_runs") or 0
+            named = entry.get("other_runs_seen")
             shared = f", {runs} other shipbench run(s)" if runs else ""
+            if runs and isinstance(named, list) and named and isinstance(named[0], str):
+                shared += f": {named[0][:80]}" + (" …" if len(named) > 1 else "")
             return f"measured on a busy host ({phase}: {what}{shared})"
     measured = [e.get("outside_cores") for _p, e in entries if isinstance(e, dict)]
     numbers = [c for c in measured if isinstance(c, (int, float))]

@@ -105,8 +105,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("report", _text, lambda: "report", "folder report.md and index.html are written to", measuring=False),
     Option("evidence", _patterns, lambda: (), "more record folders the report reads (records from other hosts)",
            measuring=False),
-    Option("skip", _patterns, lambda: (), "strategy/variant/app patterns (fnmatch) recorded as skipped, not run, "
-           'e.g. "bake/cuda/*,pyinstaller/onefile-*/*"', measuring=False),
+    Option("skip", _patterns, lambda: (), "strategy/variant/app patterns (fnmatch; a fourth part names the Python) "
+           'recorded as skipped, not run, e.g. "bake/cuda/*,pyinstaller/onefile-*/*,venv/*/*/py3.10"',
+           measuring=False),
     Option("fresh", _flag, lambda: False, "measure every row again, even where its inputs are unchanged",
            measuring=False),
     Option("warm-runs", _whole(1), lambda: 5, "start-up runs after the cold one (the median of fewer than 5 "

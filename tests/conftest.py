@@ -148,6 +148,14 @@ def run_rows(strategy: str, project: Path, results: Path, build: Path, *args: st
     return found
 
 
+def sample_warm_runs() -> int:
+    """The warm start-ups each sample row makes: the main job's setting (environment, pyproject.toml, default)."""
+    from shipbench import settings
+
+    settings.set_command_line({}, project=ROOT)
+    return settings.warm_runs()
+
+
 def run_sample(strategy: str, app: str, *variants: str) -> dict[str, Any]:
     """A sample app's rows in the checkout's own results/ and build/, with the main job's settings."""
     return run_rows(strategy, ROOT, ROOT / "results", ROOT / "build", app=app, variants=variants)

@@ -26,14 +26,17 @@ WantedBy=multi-user.target
 EOF
 sudo systemctl daemon-reload
 sudo systemctl enable --now xvfb.service
+echo "provision: Xvfb unit ready at ${SECONDS} s"
 
 if [ -n "${SYSTEM_PACKAGES:-}" ]; then
     sudo apt-get update -q
     # shellcheck disable=SC2086  # a list of package names
     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $SYSTEM_PACKAGES
+    echo "provision: system packages installed at ${SECONDS} s"
 fi
 
 [ -x ~/venv/bin/python ] || python3 -m venv ~/venv
+echo "provision: venv made at ${SECONDS} s"
 wheels=()
 if [ -d /wheels ]; then
     shopt -s nullglob
@@ -42,4 +45,5 @@ fi
 cd /vagrant
 # shellcheck disable=SC2086  # pip's arguments, split on purpose
 ~/venv/bin/pip install --progress-bar off "${wheels[@]}" ${APP_INSTALL:-./app_gui}
+echo "provision: app installed at ${SECONDS} s"
 ~/venv/bin/pip list --format=freeze

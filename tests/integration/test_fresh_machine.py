@@ -1,7 +1,7 @@
 """The README's two commands on a fresh machine: a clean Debian 12 container with nothing but python3.
 
-The image is Debian 12 from packages (debootstrap --variant=minbase with python3 and ca-certificates, then
-`docker import`: scripts/build-base-image.sh), so no registry is needed. The checkout is copied in as a clone
+The image is Debian 12 from packages (debootstrap --variant=minbase and `docker import`, by
+scripts/build-base-image.sh; then python3 and ca-certificates added by apt), so no registry is needed. The checkout is copied in as a clone
 would have it (the files git tracks or would track), and inside, as root, the two commands run exactly as the
 README writes them: first the tests, then the main job. noxw.py must install the host packages and its own nox;
 PEP 668 refuses any pip install into Debian's python3, so a command that tried would fail here.
@@ -53,8 +53,7 @@ def _clone(destination: Path) -> None:
 
 @pytest.fixture(scope="module")
 def fresh_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    subprocess.run(["bash", str(ROOT / "scripts" / "build-base-image.sh"), "bookworm", IMAGE,
-                    "python3,ca-certificates"], check=True, capture_output=True, timeout=900)
+    docker.build_base("bookworm", IMAGE, ROOT, "python3,ca-certificates")
     checkout = tmp_path_factory.mktemp("fresh") / "shipbench"
     _clone(checkout)
     ca = host.ca_bundle()

@@ -7,7 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HOST_DEPS, PYTHONS, ROOT, TORCH, python_missing, requires, run_cli, run_sample, torch_missing
+from conftest import (
+    HOST_DEPS,
+    PYTHONS,
+    ROOT,
+    TORCH,
+    python_missing,
+    requires,
+    run_cli,
+    run_sample,
+    sample_warm_runs,
+    torch_missing,
+)
 
 from shipbench import record
 
@@ -55,8 +66,8 @@ def test_gui_bundles_build_start_and_are_measured(gui: dict[str, Any], variant: 
     assert metrics["size_bytes"] > 10_000_000 and 0 < metrics["download_bytes"] <= metrics["size_bytes"]
     assert metrics["setup_s"]["cold"] > 0 and metrics["setup_s"]["warm"] > 0
     warm = metrics["startup_s"]["warm"]
-    assert 0 < warm["min"] <= warm["median"] <= warm["max"] and warm["n"] >= 5
-    assert metrics["baseline"]["startup_s"]["n"] >= 5 and metrics["startup_ratio_to_baseline"] > 0
+    assert 0 < warm["min"] <= warm["median"] <= warm["max"] and warm["n"] == sample_warm_runs()
+    assert metrics["baseline"]["startup_s"]["n"] == sample_warm_runs() and metrics["startup_ratio_to_baseline"] > 0
     assert metrics["largest_files"][0]["bytes"] >= metrics["largest_files"][-1]["bytes"]
     assert gui["records"][variant]["versions"]["pyinstaller"]
 

@@ -23,6 +23,7 @@ from conftest import (
     requires,
     run_cli,
     run_rows,
+    sample_warm_runs,
     tool_missing,
     torch_missing,
 )
@@ -67,7 +68,7 @@ def test_every_target_and_installer_measured(venv_run: dict[str, Any], variant: 
     assert metrics["setup_s"]["cold"] > 0 and metrics["setup_s"]["warm"] > 0
     warm = metrics["startup_s"]["warm"]
     assert metrics["startup_s"]["cold"] > 0
-    assert 0 < warm["min"] <= warm["median"] <= warm["max"] and warm["n"] >= 5
+    assert 0 < warm["min"] <= warm["median"] <= warm["max"] and warm["n"] == sample_warm_runs()
     assert metrics["peak_rss_bytes"] > 0
     assert rec["versions"]["python"].startswith(python + ".")
     assert Path(venv_run["base"] / "build" / "venv").is_dir()
@@ -296,5 +297,7 @@ def test_two_runs_of_the_same_row_at_once_both_end_ok(tmp_path: Path) -> None:
     assert any("waiting for pid" in err for err in errors), errors
     (rec,) = record.load_all([tmp_path / "results"])[0]
     assert rec["status"] == "ok"
-    # the last record is the second run's, measured after the first ended: no other run counted against it
-    assert all(load["other_runs"] == 0 for load in rec["metrics"]["host_load"].values()), rec["metrics"]["host_load"]
+    # the last record is the second run's, measured after the first ended: the first never counted against it
+    # (runs of other groups may share the host in CI's other lane: only this strategy's runs are looked for)
+    for load in rec["metrics"]["host_load"].values():
+        assert not any(what.startswith("shipbench run venv") for what in load.get("other_runs_seen", [])), load

@@ -83,6 +83,12 @@ def test_skip_patterns_leave_a_skipped_record(fake: Path, monkeypatch: pytest.Mo
     assert records["ready"]["status"] == "ok"
 
 
+def test_a_skip_pattern_may_name_the_python_too() -> None:
+    key = record.Key("venv", "uv", "gui", "3.13")
+    assert driver.skip_matches("venv/*/*/py3.13", key) and driver.skip_matches("venv/*/gui", key)
+    assert not driver.skip_matches("venv/*/*/py3.12", key) and not driver.skip_matches("bake/*/gui", key)
+
+
 def test_unknown_variant_is_a_usage_error(fake: Path) -> None:
     from shipbench.errors import UsageError
 
