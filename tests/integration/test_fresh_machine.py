@@ -1,8 +1,9 @@
 """The README's two commands on a fresh machine: a clean Debian 12 container with nothing but python3.
 
 The image is Debian 12 from packages (debootstrap --variant=minbase and `docker import`, by
-scripts/build-base-image.sh; then python3 and ca-certificates added by apt), so no registry is needed. The checkout is copied in as a clone
-would have it (the files git tracks or would track), and inside, as root, the two commands run exactly as the
+scripts/build-base-image.sh; then python3 and ca-certificates added by apt), so no registry is needed. The
+checkout is copied in as a clone would have it (the files git tracks or would track), and inside, as root, the
+two commands run exactly as the
 README writes them: first the tests, then the main job. noxw.py must install the host packages and its own nox;
 PEP 668 refuses any pip install into Debian's python3, so a command that tried would fail here.
 
