@@ -146,7 +146,10 @@ def test_a_failing_build_records_pyinstallers_log(broken_checkout: Path, tmp_pat
 
 def test_a_bundle_that_crashes_on_start_records_the_apps_stderr(broken_checkout: Path, tmp_path: Path) -> None:
     spec = broken_checkout / "pyinstaller" / "app_gui.spec"
-    spec.write_text(spec.read_text().replace("excludes=(", 'excludes=["json"] + ('))  # a module the app needs
+    text = spec.read_text()
+    broken = text.replace("excludes=tuple(", 'excludes=("json",) + tuple(')  # a module the app needs
+    assert broken != text, "the spec no longer says excludes=tuple(: break it some other way"
+    spec.write_text(broken)
     rec = _run(tmp_path, "gui", "onedir-trimmed", root=broken_checkout)["onedir-trimmed"]
     assert rec["status"] == "failed" and "exit code" in rec["reason"]
     assert any("No module named 'json'" in line for line in rec["log_tail"])
