@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from . import active_runs, console
 from .errors import Skip
 from .runner import output, run_tool
 
@@ -76,20 +77,28 @@ def build_base(suite: str, tag: str, root: Path, packages: str = "") -> str:
     a suite shares one debootstrap run. A Skip saying why where it cannot be built here (no debootstrap, no root)."""
     if image_exists(tag):
         return tag
-    minbase = f"shipbench/debian:{suite}-minbase"
-    if not image_exists(minbase):
+    # two runs (or CI's two lanes) that need the same image build it once: the second waits, then finds it
+    lock = active_runs.FOLDER / ("image-" + tag.replace("/", "_").replace(":", "_") + ".lock")
+    with active_runs.row_lock(lock, tag, console.console.print):
+        if not image_exists(tag):
+            _build_base(suite, tag, root, packages)
+    return tag
+
+
+def _build_base(suite: str, tag: str, root: Path, packages: str) -> None:
+    names = " ".join(name.strip() for name in packages.split(",") if name.strip())
+    if not names:
         reason = debootstrap_reason()
         if reason:
             raise Skip(f"no {tag} image, and {reason}")
-        run_tool(["bash", root / "scripts" / "build-base-image.sh", suite, minbase], timeout=900,
-                 what=f"building {minbase} from Debian {suite} packages")
-    if packages:
-        names = " ".join(name.strip() for name in packages.split(",") if name.strip())
-        dockerfile = (f"FROM {minbase}\nRUN apt-get update -q && apt-get install -y -q --no-install-recommends "
-                      f"{names} && rm -rf /var/lib/apt/lists/*\n")
-        run_tool(["docker", "build", "--quiet", "--tag", tag, "-"], input_text=dockerfile, timeout=900,
-                 what=f"building {tag}: Debian {suite} packages {names}")
-    return tag
+        run_tool(["bash", root / "scripts" / "build-base-image.sh", suite, tag], timeout=900,
+                 what=f"building {tag} from Debian {suite} packages")
+        return
+    minbase = build_base(suite, f"shipbench/debian:{suite}-minbase", root)
+    dockerfile = (f"FROM {minbase}\nRUN apt-get update -q && apt-get install -y -q --no-install-recommends "
+                  f"{names} && rm -rf /var/lib/apt/lists/*\n")
+    run_tool(["docker", "build", "--quiet", "--tag", tag, "-"], input_text=dockerfile, timeout=900,
+             what=f"building {tag}: Debian {suite} packages {names}")
 
 
 def base_image(suite: str, root: Path) -> str:

@@ -10,6 +10,7 @@ digest of its own in the record, so the console can say what changed. The build 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -88,6 +89,26 @@ def files_digest(root: Path, paths: Iterable[str], exclude: Iterable[str] = ()) 
     return digest.hexdigest()
 
 
+def description_text(app: App) -> str:
+    """The app's description as text that is the same in every process: a set's repr follows the string hashes,
+    which differ per process (PYTHONHASHSEED), so an app with two capabilities had a new digest half the time."""
+    return json.dumps(_canonical(app), sort_keys=True, default=str)
+
+
+def _canonical(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _canonical(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, (set, frozenset)):
+        return sorted(_canonical(item) for item in value)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
 def harness_tool_versions() -> dict[str, str]:
     versions = {}
     for name in _HARNESS_TOOLS:
@@ -110,7 +131,7 @@ def compute(
     counts with its folder and its description. `target` names what is built for and where."""
     folder = os.path.relpath(app.folder, app.project)
     return Inputs({
-        "app": _sha(files_digest(app.project, [folder]) + repr(app)),
+        "app": _sha(files_digest(app.project, [folder]) + description_text(app)),
         "strategy": files_digest(root, strategy_paths),
         "harness": files_digest(_HARNESS.parent, [_HARNESS.name], exclude=[f"{_HARNESS.name}/reporting"]),
         "tools": _sha(json.dumps({**harness_tool_versions(), **tool_versions}, sort_keys=True)),

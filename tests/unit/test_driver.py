@@ -213,3 +213,19 @@ def test_markup_in_user_text_is_printed_as_it_is(fake: Path, monkeypatch: pytest
     (rec,) = driver.run("fake", ["gui"], "3.12", variants=["ready"], results_dir=fake)
     assert rec["status"] == "skipped"
     assert "fake[/x]ready/*" in capsys.readouterr().err.replace("\n", "")
+
+
+def test_an_apps_digest_is_the_same_in_every_process() -> None:
+    """Another process (the main job after the integration tier) must compute the same digest for an unchanged
+    app. A description has sets (capabilities): their order follows string hashing, which differs per process
+    with PYTHONHASHSEED, so eight seeds must give one digest for the sample with two capabilities."""
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    code = ("from pathlib import Path; from shipbench import apps, inputs; "
+            f"app = apps.get('dl', Path({str(root)!r})); assert len(app.capabilities) > 1; "
+            "print(inputs.description_text(app))")
+    texts = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
+                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(8)}
+    assert len(texts) == 1, texts
