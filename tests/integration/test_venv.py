@@ -285,9 +285,11 @@ def test_a_run_stopped_during_set_up_leaves_no_record(tmp_path: Path, signal_nam
     results = tmp_path / "results"
     env = {**os.environ, "SHIPBENCH_PROJECT": str(ROOT), "SHIPBENCH_RESULTS": str(results),
            "SHIPBENCH_BUILD": str(tmp_path / "build")}  # an empty build folder: the set-up takes a while
+    # Ctrl-C as in a terminal: a process started in the background of a non-interactive shell (CI's lanes) has
+    # SIGINT ignored, and Python then leaves it ignored, as POSIX intends; the harness starts with it restored
     harness = subprocess.Popen([sys.executable, "-m", "shipbench", "run", "venv", "--app", "gui", "--python", "3.11",
                                 "--variant", "pip"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(4)
     harness.send_signal(getattr(signal, signal_name))
     _, err = harness.communicate(timeout=120)
