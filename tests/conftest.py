@@ -19,13 +19,16 @@ FIXTURES = ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture(autouse=True)
-def hermetic_unit_tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+def hermetic_unit_tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+                       tmp_path_factory: pytest.TempPathFactory) -> None:
     """The fast tier (tests/unit) never reaches the network, whatever the host can reach: PyTorch's index is not
     asked there (tests that need an answer pass their own `answers`); nor does it see the host's other shipbench
-    runs in the process table (tests that need some pass their own /proc)."""
+    runs in the process table (tests that need some pass their own /proc); nor the checkout's build/ folder,
+    where a real run beside it (CI's other lane) may hold a row's lock (tests may set their own)."""
     if ROOT / "tests" / "unit" in Path(request.node.path).parents:
         from shipbench import active_runs, torch_source
 
+        monkeypatch.setenv("SHIPBENCH_BUILD", str(tmp_path_factory.mktemp("build")))
         monkeypatch.setattr(torch_source, "index_answers", lambda url: False)
         real_scan = active_runs._runs_in_process_table
         monkeypatch.setattr(active_runs, "_runs_in_process_table",
