@@ -25,28 +25,26 @@ nox.options.sessions = ["venv", "locked", "zipapp", "pyinstaller", "nuitka", "cx
 HERE = Path(__file__).parent
 
 
-def ci(strategy: str, python: str | None = None) -> list[str]:
+def ci(strategy: str) -> list[str]:
     """The session's tags: `strategies`; `ci:<os>` for each OS the strategy's module says it runs on (its `oses`);
-    `ci-minutes:<n>`, its CI job's time limit (`ci_minutes`); `ci-python:<x.y>`, the one Python its job needs.
-    The workflow reads them through `nox --list --json` (scripts/ci_matrix.py), so what a strategy needs in CI is
-    said once, in its module. Read with ast: this file runs where the harness's dependencies are not installed."""
+    `ci-minutes:<n>`, its CI job's time limit (`ci_minutes`). The workflow reads them through `nox --list --json`
+    (scripts/ci_matrix.py), so what a strategy needs in CI is said once, in its module. Read with ast: this file
+    runs where the harness's dependencies are not installed."""
     tree = ast.parse((HERE / "shipbench" / "strategies" / f"{strategy}.py").read_text(encoding="utf-8"))
     stated = {node.target.id: ast.literal_eval(node.value) for node in ast.walk(tree)
               if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None
               and node.target.id in ("oses", "ci_minutes")}
     if set(stated) != {"oses", "ci_minutes"}:
         raise LookupError(f"shipbench/strategies/{strategy}.py states no `oses` or no `ci_minutes`")
-    return ["strategies", *(f"ci:{name}" for name in stated["oses"]), f"ci-minutes:{stated['ci_minutes']}",
-            *([f"ci-python:{python}"] if python else [])]
+    return ["strategies", *(f"ci:{name}" for name in stated["oses"]), f"ci-minutes:{stated['ci_minutes']}"]
 
 
 # Tags of single sessions, for CI: `ci-full` runs on pushes to main and the weekly schedule only, not for pull
 # requests (a VM, the CUDA image); `ci-free-disk` gets the runner's unused toolchains removed first.
 FULL_ONLY = "ci-full"
 FREE_DISK = "ci-free-disk"
+# the Pythons the fast tier is run on (`tests-on-X.Y`); what the strategies build for is the `python` setting
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-# the Python that bundles and images are built with (the one with a CPU torch wheel on our hosts)
-FROZEN_PYTHON = "3.11"
 
 
 def _harness(session: nox.Session, *args: str) -> None:
@@ -55,58 +53,58 @@ def _harness(session: nox.Session, *args: str) -> None:
     session.run("python", "-m", "shipbench", *args, env={"SHIPBENCH_COMMAND": f'nox -s "{session.name}"'})
 
 
-# Each strategy session runs every app of the project (`-- --app NAME` picks one); posargs reach the harness,
-# so every setting works as a flag too: `nox -s venv -- --warm-runs 3`.
+# Each strategy session runs every app of the project (`-- --app NAME` picks one) for each Python of the `python`
+# setting (default: the one nox runs on; `-- --python 3.11,3.13` names others); posargs reach the harness, so
+# every setting works as a flag too: `nox -s venv -- --warm-runs 3`.
 @nox.session(tags=ci("venv"))
-@nox.parametrize("py", PYTHONS)
-def venv(session: nox.Session, py: str) -> None:
+def venv(session: nox.Session) -> None:
     """Ship as a virtual environment: set up with uv, pip and tox-uv (cold and warm cache), start, measure."""
-    _harness(session, "run", "venv", "--python", py, *session.posargs)
+    _harness(session, "run", "venv", *session.posargs)
 
 
-@nox.session(tags=ci("pyinstaller", FROZEN_PYTHON))
+@nox.session(tags=ci("pyinstaller"))
 @nox.parametrize("mode", ["onedir", "onefile"])
 def pyinstaller(session: nox.Session, mode: str) -> None:
     """Ship as a frozen executable: PyInstaller default and trimmed specs, built on this OS, measured."""
     variants = [f"--variant={mode}-{profile}" for profile in ("default", "trimmed")]
-    _harness(session, "run", "pyinstaller", "--python", FROZEN_PYTHON, *variants, *session.posargs)
+    _harness(session, "run", "pyinstaller", *variants, *session.posargs)
 
 
-@nox.session(tags=ci("locked", FROZEN_PYTHON))
+@nox.session(tags=ci("locked"))
 def locked(session: nox.Session) -> None:
     """Ship as a locked environment: uv lock, uv sync --frozen and pip from pylock.toml; reproducibility checked."""
-    _harness(session, "run", "locked", "--python", FROZEN_PYTHON, *session.posargs)
+    _harness(session, "run", "locked", *session.posargs)
 
 
-@nox.session(tags=ci("zipapp", FROZEN_PYTHON))
+@nox.session(tags=ci("zipapp"))
 def zipapp(session: nox.Session) -> None:
     """Ship as one archive run by the target's Python: pex (--venv, packed) and shiv; cold and warm unpacking."""
-    _harness(session, "run", "zipapp", "--python", FROZEN_PYTHON, *session.posargs)
+    _harness(session, "run", "zipapp", *session.posargs)
 
 
-@nox.session(tags=ci("nuitka", FROZEN_PYTHON))
+@nox.session(tags=ci("nuitka"))
 def nuitka(session: nox.Session) -> None:
     """Ship as a compiled executable: Nuitka standalone and onefile, trimmed, Qt apps also via pyside6-deploy."""
-    _harness(session, "run", "nuitka", "--python", FROZEN_PYTHON, *session.posargs)
+    _harness(session, "run", "nuitka", *session.posargs)
 
 
-@nox.session(tags=ci("cxfreeze", FROZEN_PYTHON))
+@nox.session(tags=ci("cxfreeze"))
 def cxfreeze(session: nox.Session) -> None:
     """Ship as a frozen executable: cx_Freeze build_exe, default and trimmed."""
-    _harness(session, "run", "cxfreeze", "--python", FROZEN_PYTHON, *session.posargs)
+    _harness(session, "run", "cxfreeze", *session.posargs)
 
 
-@nox.session(tags=ci("bake", FROZEN_PYTHON))
+@nox.session(tags=ci("bake"))
 @nox.parametrize("variant", ["cpu", nox.param("cuda", tags=[FULL_ONLY, FREE_DISK])])
 def bake(session: nox.Session, variant: str) -> None:
     """Ship as a container image: docker buildx bake (cold, warm), run offscreen, over X11, on the CPU and GPU."""
-    _harness(session, "run", "bake", "--python", FROZEN_PYTHON, "--variant", variant, *session.posargs)
+    _harness(session, "run", "bake", "--variant", variant, *session.posargs)
 
 
-@nox.session(tags=[*ci("vagrant", FROZEN_PYTHON), FULL_ONLY])
+@nox.session(tags=[*ci("vagrant"), FULL_ONLY])
 def vagrant(session: nox.Session) -> None:
     """Ship as a virtual machine: a box built from Debian packages, vagrant up, the app run in the guest, destroy."""
-    _harness(session, "run", "vagrant", "--python", FROZEN_PYTHON, *session.posargs)
+    _harness(session, "run", "vagrant", *session.posargs)
 
 
 @nox.session

@@ -77,7 +77,8 @@ def tool_env():
         shutil.rmtree(venv, ignore_errors=True)
         version = "{}.{}".format(*sys.version_info[:2])
         sys.exit("noxw: this Python cannot make a virtual environment (no ensurepip): on Debian/Ubuntu "
-                 f"`apt-get install python3-venv` (python{version}-venv), then run this again")
+                 f"`apt-get install python3-venv` (python{version}-venv), then run this again; the host packages "
+                 "named above (scripts/install-host-deps.sh) are needed for the rows that use them")
     install = [venv_python(venv), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", NOX_REQUIREMENT]
     if subprocess.call(install) != 0:
         shutil.rmtree(venv, ignore_errors=True)

@@ -7,7 +7,8 @@
 #   deps/torch              present when the app uses torch: installed first, from wheels/ (TORCH_USE_WHEELS=1),
 #                           TORCH_INDEX (the CPU build) or PyPI (on Linux the CUDA build, which brings the CUDA
 #                           runtime in its nvidia-* wheels: no nvidia/cuda base is needed, only the host's driver)
-#   app/                    the app: a project (installed without its dependencies) or a folder of scripts
+#   app/                    the app: a project (installed without its dependencies) or a folder of scripts;
+#                           copied to /app either way, the folder it starts in (as `python train.py` there)
 #   start                   the app's start command (`exec python -m ...`, the entry point)
 #
 # No `# syntax=` line: that would pull a frontend image, and this must build where no registry is reachable.
@@ -47,15 +48,15 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
 RUN useradd --create-home --uid 10001 app
 COPY --from=deps /opt/venv /opt/venv
 COPY start /usr/local/bin/app-start
-# the app itself: its own small layer, so a code change rebuilds only this
+# the app itself: its own small layer, so a code change rebuilds only this; /app is the app's user's, as the
+# folder a user starts an app in is theirs (an app may write beside its data)
 ARG APP_IS_PROJECT=1
 RUN --mount=type=bind,source=app,target=/tmp/app,rw \
     if [ "$APP_IS_PROJECT" = 1 ]; then \
         /opt/venv/bin/pip install --no-deps --no-build-isolation --no-cache-dir /tmp/app; \
-    else \
-        cp -r /tmp/app /app; \
-    fi
+    fi \
+    && cp -r /tmp/app /app && rm -rf /app/build && chown -R app:app /app
 USER app
-WORKDIR /home/app
+WORKDIR /app
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1
 ENTRYPOINT ["app-start"]

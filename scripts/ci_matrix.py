@@ -1,9 +1,9 @@
-"""The GitHub Actions matrix, computed from the noxfile: one job per (OS, strategy session).
+"""The GitHub Actions matrix, computed from the noxfile: one job per (OS, strategy session, Python).
 
 Sessions say what CI needs to know with tags (noxfile.py's `ci()`): `ci:<os>` where they run, `ci-minutes:<n>`
-their job's time limit, `ci-python:<x.y>` the one Python their job installs (a venv session's is its `py`),
-`ci-full` for the sessions a quick run leaves out (a VM, the CUDA image), `ci-free-disk` for a job that needs the
-runner's unused toolchains removed first. This reads them through `nox --list --json`, the listing Nox documents
+their job's time limit, `ci-full` for the sessions a quick run leaves out (a VM, the CUDA image), `ci-free-disk`
+for a job that needs the runner's unused toolchains removed first. Each job installs one Python and runs its
+session on it: shipbench's `python` setting defaults to the interpreter it runs on. This reads them through `nox --list --json`, the listing Nox documents
 for CI matrices. scripts/ci-plan.sh (the workflow's plan step) and the tests run this same code.
 
     python scripts/ci_matrix.py [--quick] [--strategies venv,bake] [--pythons 3.11,3.12] [--apps gui]
@@ -49,55 +49,52 @@ def sessions(noxfile: Path = ROOT / "noxfile.py") -> list[dict[str, Any]]:
     return found
 
 
-def artifact_name(os_name: str, session: str) -> str:
+def artifact_name(os_name: str, session: str, python: str) -> str:
     """An artifact name GitHub accepts (no quotes, parentheses or '='), unique per job."""
-    return f"records-{os_name}-" + re.sub(r"[^A-Za-z0-9.-]+", "-", session).strip("-")
+    return f"records-{os_name}-py{python}-" + re.sub(r"[^A-Za-z0-9.-]+", "-", session).strip("-")
 
 
 def _tag_value(tags: list[str], prefix: str) -> str | None:
     return next((tag[len(prefix):] for tag in tags if tag.startswith(prefix)), None)
 
 
-def quick_python(listed: list[dict[str, Any]]) -> str:
-    """A quick run's one Python per OS: the one the bundles, images and VMs are built with (their sessions'
-    `ci-python` tag, from the noxfile's FROZEN_PYTHON), so that every quick job installs the same one."""
-    (python,) = {value for entry in listed if (value := _tag_value(entry.get("tags", []), "ci-python:"))}
-    return python
+# The Pythons a job is made for when the caller names none: Ubuntu 24.04's own python3.
+DEFAULT_PYTHONS = ["3.12"]
 
 
 def matrix(listed: list[dict[str, Any]], quick: bool = False, strategies: list[str] | None = None,
            pythons: list[str] | None = None, apps: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The jobs: every strategy session on each OS it is tagged for, less what the filters leave out.
+    """The jobs: every strategy session on each OS it is tagged for and each Python (shipbench's `python`
+    setting, one job each), less what the filters leave out.
 
-    quick: pull requests' run: one Python per OS (quick_python) and no `ci-full` session. strategies: session
-    names (venv, bake, ...). pythons: the Pythons of the venv sessions. apps: passed to each session (`--app`).
+    quick: pull requests' run: the first Python only, no `ci-full` session. strategies: session names (venv,
+    bake, ...). pythons: the Pythons every strategy builds for (default DEFAULT_PYTHONS). apps: passed to each
+    session (`--app`).
     """
     include = []
-    one_python = quick_python(listed)
+    chosen = list(pythons or DEFAULT_PYTHONS)
     for entry in listed:
         tags = entry.get("tags", [])
         if "strategies" not in tags:
             continue
-        python = str(entry.get("call_spec", {}).get("py") or _tag_value(tags, "ci-python:"))
         minutes = _tag_value(tags, "ci-minutes:")
         if minutes is None:
             raise LookupError(f"{entry['session']} has no ci-minutes tag (noxfile.ci() gives every strategy one)")
         if strategies and entry["name"] not in strategies:
             continue
-        if "py" in entry.get("call_spec", {}) and pythons and python not in pythons:
+        if quick and "ci-full" in tags:
             continue
-        if quick and ("ci-full" in tags or python != one_python):
-            continue
-        for tag in tags:
-            if tag.startswith("ci:") and tag[3:] in RUNNERS:
-                os_name = tag[3:]
-                include.append({
-                    "os": os_name, "runner": RUNNERS[os_name], "session": entry["session"], "python": python,
-                    "minutes": int(minutes),
-                    "free-disk": "ci-free-disk" in tags,
-                    "args": " ".join(f"--app {app}" for app in apps or []),
-                    "artifact": artifact_name(os_name, entry["session"]),
-                })
+        for python in chosen[:1] if quick else chosen:
+            for tag in tags:
+                if tag.startswith("ci:") and tag[3:] in RUNNERS:
+                    os_name = tag[3:]
+                    include.append({
+                        "os": os_name, "runner": RUNNERS[os_name], "session": entry["session"], "python": python,
+                        "minutes": int(minutes),
+                        "free-disk": "ci-free-disk" in tags,
+                        "args": " ".join(f"--app {app}" for app in apps or []),
+                        "artifact": artifact_name(os_name, entry["session"], python),
+                    })
     return {"include": include}
 
 
@@ -107,9 +104,10 @@ def _names(text: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one Python per OS, no VM, no CUDA image")
+    parser.add_argument("--quick", action="store_true", help="the first Python only, no VM, no CUDA image")
     parser.add_argument("--strategies", type=_names, default=[], help="comma-separated session names")
-    parser.add_argument("--pythons", type=_names, default=[], help="comma-separated Pythons of the venv rows")
+    parser.add_argument("--pythons", type=_names, default=[], help="comma-separated Pythons, one job each "
+                        f"(default: {','.join(DEFAULT_PYTHONS)})")
     parser.add_argument("--apps", type=_names, default=[], help="comma-separated apps of the description")
     parser.add_argument("--nox-requirement", action="store_true", help="print noxw.py's pinned nox and stop")
     args = parser.parse_args(argv)

@@ -38,7 +38,6 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="build the project's apps with one strategy, measure them, write records")
     run.add_argument("strategy", help=f"one of: {', '.join(strategies.STRATEGIES)}")
     run.add_argument("--app", action="append", help="only this app of the description (repeatable); default: all")
-    run.add_argument("--python", required=True, help="MAJOR.MINOR, e.g. 3.12")
     run.add_argument("--variant", action="append", help="only this variant (repeatable); default: all")
     _settings_flags(run)
 
@@ -47,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     _settings_flags(report)
 
     gpu = sub.add_parser("gpu", help="torch apps on CUDA through every strategy that reaches the GPU (else skipped)")
-    gpu.add_argument("--python", default=sys.executable,
+    gpu.add_argument("--interpreter", default=sys.executable,
                      help="the interpreter whose PyTorch to use (default: this one)")
     _settings_flags(gpu)
 
@@ -72,14 +71,14 @@ def main(argv: list[str] | None = None) -> int:
             command = os.environ.get("SHIPBENCH_COMMAND") or "python -m shipbench " + " ".join(
                 sys.argv[1:] if argv is None else argv
             )
-            records = driver.run(args.strategy, args.app, args.python, args.variant, None, command)
+            records = driver.run(args.strategy, args.app, None, args.variant, None, command)
             console.console.print(console.summary_table(records))
             return 1 if any(r["status"] == "failed" for r in records) else 0
         if args.command == "gpu":
             from . import gpu
 
             command = os.environ.get("SHIPBENCH_COMMAND") or "python -m shipbench gpu"
-            records = gpu.run(settings.results_dir(), args.python, settings.project_root(), command)
+            records = gpu.run(settings.results_dir(), args.interpreter, settings.project_root(), command)
             console.console.print(console.summary_table(records))
             return 1 if any(r["status"] == "failed" for r in records) else 0
         if args.command == "report":

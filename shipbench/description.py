@@ -60,7 +60,7 @@ class App:
     requirements: str | None  # a requirements file in `folder`; None: install `folder` as a project
     extras: tuple[str, ...]
     start: tuple[str, str]  # ("module", "pkg") | ("script", "tool.py") | ("console-script", "name")
-    entry_point: str | None  # a console script's "module:function"
+    entry_point: str | None  # a console script's "module:function" (None: a dependency's, found once installed)
     args: tuple[str, ...]
     capabilities: frozenset[str]
     ready: str  # one of READY_KINDS
@@ -77,6 +77,17 @@ class App:
     dockerfile: Path | None
     record_version: str | None
     icu_data: bool = True  # False: trimmed builds may ship an empty ICU data package (pyinstaller/icudata_stub.c)
+    workdir: str = "."  # where the app starts, relative to `folder` (a user runs `python train.py` there)
+    env: tuple[tuple[str, str], ...] = ()  # variables every run of the app gets
+
+    @property
+    def workdir_path(self) -> Path:
+        """The folder the app starts in on this host."""
+        return (self.folder / self.workdir).resolve()
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return dict(self.env)
 
     # --- capabilities: what the strategies and the report ask, instead of an app's name ------------------------
     @property
@@ -101,18 +112,6 @@ class App:
         if kind == "script":
             return [python, f"{folder}/{value}", *self.args]
         return [f"{scripts_dir}/{value}", *self.args]
-
-    def entry_script(self) -> str | None:
-        """A Python script that starts the app (a frozen bundle's entry point); None: the app's script is one.
-
-        The app's `args` are not in it: the launcher of what was built passes them, as for every strategy."""
-        kind, value = self.start
-        if kind == "module":
-            return f"import runpy\n\nrunpy.run_module({value!r}, run_name='__main__', alter_sys=True)\n"
-        if kind == "script":
-            return None
-        module, _, function = (self.entry_point or "").partition(":")
-        return f"import sys\n\nfrom {module} import {function.split('.')[0]}\n\nsys.exit({function}())\n"
 
     def install_items(self, folder: str | None = None) -> list[str]:
         """pip/uv arguments that install the app and its dependencies (the app's folder as given, else here)."""
@@ -239,6 +238,10 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
                          "pattern)")
     if throughput is not None and "throughput" not in capabilities:
         raise UsageError(f"{where}: a [throughput] table without the \"throughput\" capability")
+    workdir = raw.get("workdir", ".")
+    if Path(workdir).is_absolute() or not (folder / workdir).resolve().is_relative_to(folder) \
+            or not (folder / workdir).is_dir():
+        raise UsageError(f"{where} workdir = {workdir!r}: not a folder inside {folder}")
     for item in raw.get("data", ()):
         if not (folder / item).exists():
             raise UsageError(f"{where} data: {item!r} does not exist in {folder}")
@@ -258,7 +261,8 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
         data=tuple(raw.get("data", ())), hidden_imports=tuple(raw.get("hidden-imports", ())),
         system_packages=tuple(raw.get("system-packages", ())), strategies=tuple(raw.get("strategies", ())),
         pyinstaller_spec=own.get("pyinstaller-spec"), dockerfile=own.get("dockerfile"),
-        record_version=raw.get("record-version"), icu_data=raw.get("icu-data", True),
+        record_version=raw.get("record-version"), icu_data=raw.get("icu-data", True), workdir=workdir,
+        env=tuple(sorted(raw.get("env", {}).items())),
     )
 
 
@@ -275,12 +279,17 @@ def _check_start(where: str, folder: Path, kind: str, value: str, requirements: 
             raise UsageError(f"{where} module = {value!r}: no {top}/ or {top}.py in {folder} (or its src/)")
         return None
     pyproject = folder / "pyproject.toml"
-    scripts = read_pyproject(pyproject).get("project", {}).get("scripts", {}) if pyproject.is_file() else {}
-    if value not in scripts:
-        known = ", ".join(scripts) or "none"
-        raise UsageError(f"{where} console-script = {value!r}: {pyproject} [project.scripts] has no such entry "
-                         f"(it has: {known})")
-    return str(scripts[value])
+    project = read_pyproject(pyproject).get("project", {}) if pyproject.is_file() else {}
+    scripts = project.get("scripts", {})
+    if value in scripts:
+        return str(scripts[value])
+    # a dependency's console script (httpie's `http`, a requirements file's tools) is found once installed;
+    # a project with no dependencies and no requirements file can only mean one of its own
+    if requirements or project.get("dependencies") or "dependencies" in project.get("dynamic", ()):
+        return None
+    known = ", ".join(scripts) or "none"
+    raise UsageError(f"{where} console-script = {value!r}: {pyproject} [project.scripts] has no such entry "
+                     f"(it has: {known}), and it has no dependencies that could install one")
 
 
 def _check_regex(where: str, pattern: str) -> None:

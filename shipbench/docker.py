@@ -17,6 +17,19 @@ from .errors import Skip
 from .runner import output, run_tool
 
 DEBIAN_SUITES = {"debian-12": "bookworm", "debian-13": "trixie"}
+# the Debian suite whose own python3 is a given version: base images and VM guests for a row on that Python
+PYTHON_SUITES = {"3.11": "bookworm", "3.13": "trixie"}
+
+
+def suite_for_python(python: str) -> str | None:
+    """The Debian suite whose python3 is `python` (3.11: Debian 12, 3.13: Debian 13); None where none is."""
+    return PYTHON_SUITES.get(python)
+
+
+def no_suite_reason(python: str) -> str:
+    return (f"no Debian release has Python {python} as its python3 (" + ", ".join(
+        f"{version}: Debian {number}" for (version, _), number in zip(PYTHON_SUITES.items(), ("12", "13")))
+        + f"); run with --python {' or '.join(PYTHON_SUITES)}")
 
 
 def unavailable_reason() -> str | None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 
-from . import active_runs, apps, console, host, inputs, interpreters, record, settings, strategies, torch_source
+from . import active_runs, apps, console, host, host_libraries, inputs, interpreters, record, settings, strategies, torch_source
 from .apps import App
 from .errors import Failure, Skip, UsageError
 from .strategies.base import Context, Strategy
@@ -20,17 +21,20 @@ from .strategies.base import Context, Strategy
 def run(
     strategy_name: str,
     app_names: list[str] | None,
-    python: str,
+    pythons: Sequence[str] | str | None = None,
     variants: list[str] | None = None,
     results_dir: Path | None = None,
     command: str | None = None,
     fresh: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """The records of every (app, variant): the named apps, or all the project describes. Everything the run
-    needs (the description, every setting, the variants) is checked before the first build starts."""
+    """The records of every (app, variant, Python): the named apps, or all the project describes, for each of
+    `pythons` (default: the python setting). Everything the run needs (the description, every setting, the
+    variants) is checked before the first build starts."""
     strategy = strategies.get(strategy_name)
     settings.check_all()
-    interpreters.check_version(python)
+    versions = [pythons] if isinstance(pythons, str) else list(pythons or settings.pythons())
+    for version in versions:
+        interpreters.check_version(version)
     described = apps.all_apps()
     chosen = [apps.get(name) for name in dict.fromkeys(app_names)] if app_names else list(described.values())
     unknown = [v for v in variants or () if v not in strategy.variants]
@@ -41,10 +45,11 @@ def run(
     record.check_writable(results_dir)
     fresh = settings.fresh() if fresh is None else fresh
     written = []
-    with active_runs.registered(f"shipbench run {strategy.name} --python {python}"):
-        for app in chosen:
-            wanted = [v for v in strategy.variants_for(app) if not variants or v in variants]
-            written += _run_app(strategy, app, python, wanted, results_dir, command, fresh)
+    with active_runs.registered(f"shipbench run {strategy.name} --python {','.join(versions)}"):
+        for python in versions:
+            for app in chosen:
+                wanted = [v for v in strategy.variants_for(app) if not variants or v in variants]
+                written += _run_app(strategy, app, python, wanted, results_dir, command, fresh)
     return written
 
 
@@ -101,7 +106,12 @@ def _run_row(strategy: Strategy, app: App, key: record.Key, row_inputs: inputs.I
         except Skip as skip:
             rec.update(status="skipped", reason=skip.reason)
         except Failure as failure:
-            rec.update(status="failed", reason=failure.reason, log_tail=failure.log_tail)
+            missing = host_libraries.missing_library([failure.reason, *failure.log_tail]) \
+                if strategy.runs_on_host else None
+            if missing:  # the host lacks an OS library: nothing about this way of shipping was measured
+                rec.update(status="skipped", reason=host_libraries.skip_reason(missing), log_tail=failure.log_tail)
+            else:
+                rec.update(status="failed", reason=failure.reason, log_tail=failure.log_tail)
         except Exception as error:  # a bug of ours must still leave a record, and say where it happened
             rec.update(status="failed", reason=f"shipbench error: {type(error).__name__}: {error}",
                        log_tail=traceback.format_exc().splitlines()[-15:])

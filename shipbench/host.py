@@ -124,3 +124,11 @@ def ca_bundle() -> str | None:
             return candidate
     return None
 
+
+
+def tls_env() -> dict[str, str]:
+    """What makes every installer shipbench drives trust the host's CA bundle (a TLS-intercepting proxy's CA is
+    in it there): pip (PIP_CERT), uv and Python's ssl (SSL_CERT_FILE), requests (REQUESTS_CA_BUNDLE). Empty where
+    the host has no bundle file; a path only, never its contents, so nothing of it is stored."""
+    bundle = ca_bundle()
+    return {"PIP_CERT": bundle, "SSL_CERT_FILE": bundle, "REQUESTS_CA_BUNDLE": bundle} if bundle else {}

@@ -45,6 +45,7 @@ def probe_env(app: App) -> dict[str, str]:
 def app_env(artifact: Artifact, app: App, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a measured app run: the user's, minus what would leak the harness's Python in."""
     env = {k: v for k, v in os.environ.items() if k not in NOT_FOR_APPS}
+    env.update(app.environment)
     env.update(probe_env(app))
     env.update(artifact.env)
     env.update(extra or {})
@@ -59,8 +60,8 @@ def start(artifact: Artifact, app: App, args: tuple[str, ...] | list[str], timeo
     throughput run) gets only `args`."""
     launcher = artifact.with_env(dict(extra_env)) if artifact.with_env and extra_env else artifact.launcher
     return run_app([*launcher, *app.probe_args, *args] if need_ready else [*launcher, *args],
-                   env=app_env(artifact, app, extra_env), timeout=timeout, need_ready=need_ready,
-                   ready=ready_signal(app))
+                   env=app_env(artifact, app, extra_env), cwd=str(artifact.cwd or app.workdir_path),
+                   timeout=timeout, need_ready=need_ready, ready=ready_signal(app))
 
 
 def standard_steps(app: App) -> int:

@@ -9,8 +9,10 @@ keep_loaded_qt), dropping every library nothing kept still needs.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from . import entry as launchers
 from .description import App
 
 _TEMPLATE = '''\
@@ -22,12 +24,16 @@ _TEMPLATE = '''\
 #
 # default: what PyInstaller's hooks collect. trimmed: without the Qt modules and plugins, and the rarely used
 # standard-library modules, that one run of the app did not load ({evidence_name}), symbols stripped (not on
-# Windows){torch_note}.
+# Windows){torch_note}{icu_note}.
+#
+# Paths are relative to this file's folder (PyInstaller's SPECPATH): move the spec with them, or edit HERE.
 import argparse
 import json
+import os
 import sys
 
-sys.path.insert(0, {trim_dir!r})
+HERE = SPECPATH  # noqa: F821  (PyInstaller defines it: the folder of this spec)
+sys.path.insert(0, os.path.join(HERE, {trim_dir!r}))
 import trim  # noqa: E402  (shipbench's pyinstaller/trim.py)
 
 parser = argparse.ArgumentParser(prog={spec_name!r})
@@ -35,14 +41,14 @@ parser.add_argument("--mode", choices=("onedir", "onefile"), default="onedir")
 parser.add_argument("--profile", choices=("default", "trimmed"), default="default")
 options = parser.parse_args()
 trimmed = options.profile == "trimmed"
-evidence = json.load(open({evidence!r}, encoding="utf-8")) if trimmed else None
+evidence = json.load(open(os.path.join(HERE, {evidence!r}), encoding="utf-8")) if trimmed else None
 
 a = Analysis(
-    [{entry!r}],
-    pathex=[{folder!r}],
-    datas={datas!r},
+    [os.path.join(HERE, {entry!r})],
+    pathex=[os.path.join(HERE, {folder!r})],
+    datas=[(os.path.join(HERE, source), destination) for source, destination in {datas!r}],
     hiddenimports={hidden!r},
-    runtime_hooks={hooks!r},
+    runtime_hooks=[os.path.join(HERE, hook) for hook in {hooks!r}],
     # a tuple: PyInstaller 6 appends "__main__" to a list in place, then finds the excludes changed on every
     # later build, so a warm build would redo the whole analysis
     excludes=tuple(trim.evidence_excludes(evidence){torch_excludes}) if trimmed else (),
@@ -51,7 +57,7 @@ a = Analysis(
 if trimmed:
     a.binaries = trim.keep_loaded_qt(a.binaries, evidence){torch_prune}
     a.binaries = trim.drop_orphan_libraries(a.binaries)
-    a.datas = trim.keep_loaded_qt(a.datas, evidence){torch_prune_datas}
+    a.datas = trim.keep_loaded_qt(a.datas, evidence){torch_prune_datas}{icu_stub}
 
 pyz = PYZ(a.pure)
 strip = trimmed and sys.platform != "win32"
@@ -70,10 +76,13 @@ def program_name(app: App) -> str:
     return f"{app.name}-app"
 
 
-def write(app: App, folder: Path, harness: Path, first_frame_hook: Path) -> tuple[Path, Path]:
-    """Write the entry script and the spec into `folder`; returns (spec, where the evidence file must go)."""
+def write(app: App, folder: Path, harness: Path, first_frame_hook: Path, entry_point: str | None = None
+          ) -> tuple[Path, Path]:
+    """Write the entry script and the spec into `folder`; returns (spec, where the evidence file must go).
+
+    entry_point: a console script's module:function where the description cannot name it (a dependency's)."""
     folder.mkdir(parents=True, exist_ok=True)
-    script = app.entry_script()
+    script = launchers.runpy_launcher(app, entry_point)
     if script is None:
         entry = app.folder / app.start[1]
     else:
@@ -82,23 +91,28 @@ def write(app: App, folder: Path, harness: Path, first_frame_hook: Path) -> tupl
                          + script, encoding="utf-8")
     spec = folder / f"{app.name}.spec"
     evidence = folder / f"{app.name}-loaded.json"
-    hidden = list(app.hidden_imports)
-    if app.start[0] == "module":  # started through runpy, which PyInstaller's analysis cannot follow
-        hidden.append(app.start[1])
-        top = app.start[1].replace(".", "/")
-        if any((base / top / "__main__.py").is_file() for base in (app.folder, app.folder / "src")):
-            hidden.append(f"{app.start[1]}.__main__")
-    datas = [(str(app.folder / item), data_destination(item)) for item in app.data]
+    # a module app starts through runpy, which PyInstaller's analysis cannot follow: the module and its __main__
+    hidden = list(app.hidden_imports) + launchers.main_modules(app)
+
+    def here(path: Path) -> str:
+        return Path(os.path.relpath(path, folder)).as_posix()
+
+    datas = [(here(app.folder / item), data_destination(item)) for item in app.data]
     torch = app.uses_torch
+    stub = not app.icu_data
     spec.write_text(_TEMPLATE.format(
-        name=app.name, pyproject=app.project / "pyproject.toml", spec_name=spec.name, evidence_name=evidence.name,
-        trim_dir=str(harness / "pyinstaller"), evidence=str(evidence), entry=str(entry), folder=str(app.folder),
-        datas=datas, hidden=hidden, hooks=[str(first_frame_hook)] if app.first_frame else [],
-        program=program_name(app),
+        name=app.name, pyproject=here(app.project / "pyproject.toml"), spec_name=spec.name,
+        evidence_name=evidence.name, trim_dir=here(harness / "pyinstaller"), evidence=here(evidence),
+        entry=here(entry), folder=here(app.folder), datas=datas, hidden=hidden,
+        hooks=[here(first_frame_hook)] if app.first_frame else [], program=program_name(app),
         torch_note="; torch's tests, headers and stubs left out" if torch else "",
+        icu_note="; ICU's 31 MB data replaced by an empty package (icu-data = false)" if stub else "",
         torch_excludes=" + trim.TORCH_EXCLUDES" if torch else "",
         torch_prune="\n    a.binaries = trim.prune(a.binaries, trim.TORCH_DROP, keep=trim.TORCH_KEEP)" if torch else "",
         torch_prune_datas="\n    a.datas = trim.prune(a.datas, trim.TORCH_DROP, keep=trim.TORCH_KEEP)" if torch else "",
+        icu_stub=("\n    # the app reads no ICU data (icu-data = false in its description)\n"
+                  "    a.binaries = trim.replace_icu_data(a.binaries, workdir=os.path.join(workpath, \"icu-stub\"))"
+                  "  # noqa: F821") if stub else "",
     ), encoding="utf-8")
     return spec, evidence
 

@@ -166,11 +166,44 @@ def run_app(
     ready_s = _timed_where_it_ran(events, ready_s)
     run = ProcessRun(argv, ready_s, exit_code, time.perf_counter() - start, events, "".join(output), rss)
     if exit_code != 0:
-        raise Failure(f"exit code {exit_code}: {short_command(argv)}", tail(run.output))
+        raise Failure(failed_because(f"exit code {exit_code}: {short_command(argv)}", run.output), tail(run.output))
     if need_ready and ready_s is None:
         raise Failure(f"exited without being ready ({describe_ready(ready)}): {short_command(argv)}",
                       tail(run.output))
     return run
+
+
+# What says why a program stopped, strongest first: a TLS failure (its cause, which pip buries under retries and
+# "No matching distribution"), a Python exception line, a missing shared library, a tool's ERROR/fatal line.
+_DECIDING = (
+    re.compile(r"CERTIFICATE_VERIFY_FAILED|SSLCertVerificationError"),
+    re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit)(?::|$)"),
+    re.compile(r"cannot open shared object file|error while loading shared libraries"),
+    re.compile(r"^\s*(?:ERROR|FATAL|Error|Fatal error|fatal error|error)\b[:!]"),
+)
+CA_HINT = ("the host's TLS is intercepted by a proxy whose CA the tool does not trust: point SSL_CERT_FILE (and "
+           "PIP_CERT) at the host's CA bundle")
+
+
+def deciding_line(output: str) -> str | None:
+    """The one line of a program's output that says why it stopped (the ImportError, the SSL error, pip's ERROR),
+    for a failure's reason; None where no line says it. Searched over the whole output, the last match winning
+    within a kind, the strongest kind first."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for pattern in _DECIDING:
+        found = [line for line in lines if pattern.search(line)]
+        if found:
+            line = found[-1]
+            if pattern is _DECIDING[0]:
+                line = f"{line[:200]} ({CA_HINT})"
+            return line[:300]
+    return None
+
+
+def failed_because(what: str, output: str) -> str:
+    """A failure's reason: the deciding line first, then what failed (its command and exit code)."""
+    line = deciding_line(output)
+    return f"{line} ({what})" if line else what
 
 
 def describe_ready(ready: str | re.Pattern[str]) -> str:
@@ -223,32 +256,43 @@ def run_tool(
     what: str | None = None,
     input_text: str | None = None,
 ) -> tuple[float, str]:
-    """Run a build tool to completion; return (seconds, output) or raise Failure with the log's tail."""
+    """Run a build tool to completion; return (seconds, output) or raise Failure with the log's tail.
+
+    The tool runs in a process group of its own, killed whole when it ends, times out or shipbench is
+    interrupted: a compiler driver (Nuitka's scons, gcc) or a build's helpers never outlive the row."""
     argv = [str(part) for part in argv]
     start = time.perf_counter()
     try:
-        result = subprocess.run(
+        proc = subprocess.Popen(
             argv,
             env=dict(env) if env is not None else None,
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            stdin=None if input_text is not None else subprocess.DEVNULL,
-            input=input_text,
+            stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
             text=True,
             encoding="utf-8",
             errors="replace",
-            timeout=timeout,
-            check=False,
+            **_new_group_kwargs(sys.platform),
         )
     except FileNotFoundError:
         if cwd is not None and not os.path.isdir(cwd):  # subprocess says the same for a missing working folder
             raise Failure(f"{what or argv[0]}: its working folder {cwd} does not exist") from None
         raise Failure(f"{what or argv[0]}: {argv[0]} not found") from None
+    try:
+        stdout, _ = proc.communicate(input_text, timeout=timeout)
     except subprocess.TimeoutExpired as error:
-        output = error.output if isinstance(error.output, str) else ""
+        kill_tree(proc)
+        rest, _ = proc.communicate()
+        output = (error.output.decode("utf-8", "replace") if isinstance(error.output, bytes)
+                  else error.output or "") + (rest or "")
         raise Failure(f"{what or argv[0]}: no end within {timeout:g} s", tail(output)) from None
+    finally:
+        kill_tree(proc)  # whatever it started, also on Ctrl-C (KeyboardInterrupt) or SIGTERM (SystemExit)
+        if proc.poll() is None:
+            proc.wait()
     elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise Failure(f"{what or argv[0]} failed with exit code {result.returncode}", tail(result.stdout))
-    return elapsed, result.stdout
+    if proc.returncode != 0:
+        raise Failure(failed_because(f"{what or argv[0]} failed with exit code {proc.returncode}", stdout),
+                      tail(stdout))
+    return elapsed, stdout

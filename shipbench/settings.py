@@ -14,6 +14,8 @@ are relative to the project.
 from __future__ import annotations
 
 import os
+import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +78,20 @@ def _patterns(raw: Any) -> tuple[str, ...]:
     raise ValueError("a list of strings (comma-separated outside pyproject.toml)")
 
 
+def _pythons(raw: Any) -> tuple[str, ...]:
+    """Python versions (MAJOR.MINOR), each once, in the order given: a list, or comma-separated."""
+    versions = _patterns(raw) if not isinstance(raw, (int, float)) else ()
+    if not versions or not all(re.fullmatch(r"3\.\d{1,2}", version) for version in versions):
+        raise ValueError("Python versions like 3.12 (MAJOR.MINOR), comma-separated outside pyproject.toml")
+    return tuple(dict.fromkeys(versions))
+
+
+def running_python() -> str:
+    """The interpreter shipbench runs on: noxw.py's (the distribution's python3 on a fresh machine), since nox
+    runs every session's harness on the Python it runs itself."""
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting. `measuring`: whether it can change what a row measures (part of each row's inputs)."""
@@ -100,6 +116,8 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
+    Option("python", _pythons, lambda: (running_python(),), "the Pythons every strategy builds and measures for, "
+           'e.g. "3.11,3.13" (default: the one shipbench runs on)', measuring=False),
     Option("results", _text, lambda: "results", "folder the records are written to", measuring=False),
     Option("build", _text, lambda: "build", "folder for builds and caches, kept between runs", measuring=False),
     Option("report", _text, lambda: "report", "folder report.md and index.html are written to", measuring=False),
@@ -255,6 +273,10 @@ def build_timeout_s() -> int:
 
 def qt_platform() -> str:
     return str(get("qt-platform"))
+
+
+def pythons() -> list[str]:
+    return list(get("python"))
 
 
 def skip_patterns() -> list[str]:

@@ -76,6 +76,14 @@ apt_install_missing() {
         _installed "$package" || _installed "$other" || missing+=("$package")
     done
     [ ${#missing[@]} -gt 0 ] || return 0
+    if [ "$(id -u)" -ne 0 ] && ! sudo -n true 2>/dev/null && { [ ! -t 0 ] || ! command -v sudo >/dev/null; }; then
+        # no root and no sudo that can ask (none, or no terminal to type a password): name every package, so
+        # that one administrator's command installs them all
+        echo "$name: not root and no sudo here; an administrator can install what is missing with:" >&2
+        echo "    apt-get install --no-install-recommends ${missing[*]}" >&2
+        echo "$name: (on Debian 13 and Ubuntu 24.04 a lib...-name may carry t64: libglib2.0-0t64)" >&2
+        return 1
+    fi
     _apt update -q
     local chosen=()
     for package in "${missing[@]}"; do

@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .. import bake_context, docker, interpreters, measure, settings, xserver
 from ..apps import App
@@ -28,10 +28,9 @@ from .venv import reference_venv, venv_artifact
 # the probe's variables pass from the `docker run` process into the container by name (docker run --env NAME)
 _PASSED_ENV = ("QT_QPA_PLATFORM", "SHIPBENCH_FIRST_FRAME", "SHIPBENCH_SCREENSHOT", "SHIPBENCH_PROBE_QUIT")
 _INJECT_IN_IMAGE = "/opt/shipbench-inject"
+APP_IN_IMAGE = "/app"  # the app's folder in the image (docker/app.Dockerfile copies it there)
 _CONTEXT_BYTES = re.compile(r"transferring context: ([\d.]+)([kMG]?B)")
 _UNITS = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
-# Debian suites whose own python3 is the given version: the stand-in for python:X.Y-slim without a registry
-_DEBIAN_PYTHON = {"3.11": "bookworm", "3.13": "trixie"}
 
 
 def context_bytes(build_log: str) -> int | None:
@@ -62,10 +61,10 @@ def base_image(python: str, root: Path) -> tuple[str, str]:
                             check=False)
     if pulled.returncode == 0:
         return official, "the official image, pulled"
-    suite = _DEBIAN_PYTHON.get(python)
+    suite = docker.suite_for_python(python)  # the stand-in for python:X.Y-slim without a registry
     if suite is None:
-        raise Skip(f"no registry ({pulled.stderr.strip()[:120]}) and no Debian release whose Python is {python}; "
-                   "set SHIPBENCH_BASE_IMAGE")
+        raise Skip(f"no registry ({pulled.stderr.strip()[:120]}) and {docker.no_suite_reason(python)}; or set "
+                   "SHIPBENCH_BASE_IMAGE")
     try:
         tag = docker.build_base(suite, f"shipbench/python:{python}-{suite}", root, "python3,python3-venv")
     except Skip as skip:
@@ -90,6 +89,7 @@ class BakeStrategy:
     oses: tuple[str, ...] = ("linux",)
     # the CI job's time limit, in minutes: two images per torch app, the CUDA one from 3.5 GB of wheels
     ci_minutes: int = 90
+    runs_on_host = False
     inputs: tuple[str, ...] = ("docker/app.Dockerfile", "scripts/build-base-image.sh")
 
     def variants_for(self, app: App) -> tuple[str, ...]:
@@ -214,8 +214,9 @@ class BakeStrategy:
 def _docker_run(share: Path, app: App) -> list[str]:
     """`docker run` for a measured start: removed afterwards, a folder shared for screenshots, the probe's
     variables passed by name, and for a first-frame app the probe mounted (never built into the image)."""
-    argv = ["docker", "run", "--rm", "--volume", f"{share}:/shots"]
-    for name in _PASSED_ENV:
+    argv = ["docker", "run", "--rm", "--volume", f"{share}:/shots",
+            "--workdir", str(PurePosixPath(APP_IN_IMAGE) / app.workdir)]  # where a user would start it
+    for name in (*_PASSED_ENV, *app.environment):
         argv += ["--env", name]
     if app.first_frame:
         argv += ["--volume", f"{measure.INJECT_DIR}:{_INJECT_IN_IMAGE}:ro", "--env", f"PYTHONPATH={_INJECT_IN_IMAGE}"]

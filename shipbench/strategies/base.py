@@ -79,6 +79,10 @@ class Artifact:
     # a launcher that hands these variables to the app, where the launcher's own environment does not reach it
     # (a command run over SSH in a guest); None: the environment of the launcher process is the app's
     with_env: Callable[[dict[str, str]], tuple[str, ...]] | None = None
+    # the folder the launcher starts in; None: the app's working folder on this host (its description's
+    # `workdir`, by default its own folder, where a user types `python train.py`). A container or guest sets the
+    # same folder of its copy inside (docker run --workdir, the relay's --cwd)
+    cwd: Path | None = None
 
 
 class Defaults:
@@ -86,6 +90,7 @@ class Defaults:
     of their own to version (their tools are pinned in files that are already part of the inputs)."""
 
     variants: tuple[str, ...]
+    runs_on_host: bool = True
 
     def variants_for(self, app: App) -> tuple[str, ...]:
         return self.variants
@@ -105,6 +110,9 @@ class Strategy(Protocol):
     # files and folders besides the app, relative to the project root, that this strategy's builds read (its
     # spec, Dockerfiles, Vagrantfile, scripts): part of every row's inputs (inputs.py), so a change re-measures
     inputs: tuple[str, ...]
+    # whether the measured app runs on this host's OS (True) or in a container or guest of its own (False): a
+    # host library missing on this host skips a row of the first kind and is a finding in the second
+    runs_on_host: bool
 
     def tool_versions(self) -> dict[str, str | None]:
         """Versions of the host tools this strategy drives (None: absent); a new version re-measures its rows."""

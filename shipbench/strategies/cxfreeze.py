@@ -10,10 +10,12 @@ notes show, so a team can copy it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
 
+from .. import entry as launchers
 from .. import interpreters, measure, qt_trim, settings
 from ..apps import App
 from ..errors import Failure
@@ -27,16 +29,17 @@ TOOL_REQUIREMENTS = Path("cxfreeze") / "requirements.txt"
 _PROBE_MODULE = "_shipbench_first_frame"
 
 
-def entry_script(app: App, folder: Path) -> Path:
+def entry_script(app: App, folder: Path, entry_point: str | None = None) -> Path:
     """The script cx_Freeze freezes: the app started as its description says; for a first-frame app the
-    injected probe imported first (what sitecustomize does in a venv; a frozen program runs no site)."""
+    injected probe imported first (what sitecustomize does in a venv; a frozen program runs no site), after
+    whatever a script must begin with (its docstring, `from __future__` imports)."""
     folder.mkdir(parents=True, exist_ok=True)
-    script = app.entry_script()
+    script = launchers.runpy_launcher(app, entry_point)
     if script is None:
         script = (app.folder / app.start[1]).read_text(encoding="utf-8")
     if app.first_frame:
         shutil.copy2(measure.INJECT_DIR / "sitecustomize.py", folder / f"{_PROBE_MODULE}.py")
-        script = f"import {_PROBE_MODULE}  # noqa: F401  shipbench's first-frame probe\n" + script
+        script = launchers.with_first_import(script, _PROBE_MODULE)
     path = folder / f"launch_{app.name.replace('-', '_')}.py"  # not the app's module name: it would shadow it
     path.write_text(script, encoding="utf-8")
     return path
@@ -89,18 +92,23 @@ class CxFreezeStrategy(Defaults):
 
     def _command(self, ctx: Context, env_dir: Path, target: Path, dist: Path) -> list[str]:
         app = ctx.app
-        script = entry_script(app, target / "entry")
+        python = interpreters.venv_python(env_dir)
+        entry_point = launchers.console_entry_point(app, python) if app.start[0] == "console-script" else None
+        script = entry_script(app, target / "entry", entry_point)
         includes = list(app.hidden_imports)
         packages = []
         if app.start[0] == "module":  # started through runpy, which cx_Freeze's analysis cannot follow
             packages.append(app.start[1].split(".")[0])
-        elif app.start[0] == "console-script" and app.entry_point:
-            includes.append(app.entry_point.split(":")[0])
+        elif entry_point:
+            includes.append(entry_point.split(":")[0])
         if app.first_frame:
             includes.append(_PROBE_MODULE)
         if app.uses_torch:  # torch imports submodules by name at start-up (torch._dynamo.polyfills.*): all of it
             packages.append("torch")
-        files = [[str(app.folder / item), _data_target(item)] for item in app.data]
+        def here(path: Path) -> str:  # the table's paths, relative to its folder: `cxfreeze build_exe` runs there
+            return Path(os.path.relpath(path, target)).as_posix()
+
+        files = [[here(app.folder / item), _data_target(item)] for item in app.data]
         excludes: list[str] = []
         bin_excludes: list[str] = []
         options: dict[str, object] = {}
@@ -123,12 +131,13 @@ class CxFreezeStrategy(Defaults):
                                                 *(name.split(".")[0] for name in includes)]}
         config = target / "pyproject.toml"
         # include_path adds the entry script's folder (the probe module beside it) to the search path
-        build = {"build_exe": str(dist), "silent": True, "include_path": [str(script.parent)],
+        build = {"build_exe": here(dist), "silent": True, "include_path": [here(script.parent)],
                  "includes": includes, "packages": packages,
                  "excludes": excludes, "bin_excludes": bin_excludes, "include_files": files, **options}
         config.write_text(
             f"# written by shipbench from [tool.shipbench.apps.{app.name}]: `cxfreeze build_exe` in this folder\n"
-            f"[tool.cxfreeze]\nexecutables = [{{ script = {json.dumps(str(script))}, "
+            "# (paths are relative to it)\n"
+            f"[tool.cxfreeze]\nexecutables = [{{ script = {json.dumps(here(script))}, "
             f"target_name = {json.dumps(app.name)} }}]\n\n[tool.cxfreeze.build_exe]\n"
             + "".join(f"{key} = {json.dumps(value)}\n" for key, value in build.items() if value not in ([], {})),
             encoding="utf-8")

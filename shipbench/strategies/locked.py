@@ -132,20 +132,20 @@ def compare(first: Path, second: Path) -> dict[str, Any]:
             "differing_packages": package_diff[:20]}
 
 
-# the clean machine of the container check: Debian 12 with its own Python and nothing else
-CONTAINER_SUITE, CONTAINER_PYTHON = "bookworm", "3.11"
 
 
 def container_install(ctx: Context, project: Path, extras: list[str], reference: Path) -> dict[str, Any]:
-    """A third install from the same lock, by uv in a clean Debian 12 container (its own Python 3.11, an empty
-    cache, another machine as far as the install can tell), compared with the first install on this host."""
+    """A third install from the same lock, by uv in a clean Debian container whose own Python is the row's
+    (Debian 12: 3.11, Debian 13: 3.13; an empty cache, another machine as far as the install can tell), compared
+    with the first install on this host."""
     reason = docker.unavailable_reason()
     if reason:
         return {"status": "skipped", "reason": reason}
-    if ctx.key.python != CONTAINER_PYTHON:
-        return {"status": "skipped", "reason": f"the clean container's Python is Debian 12's {CONTAINER_PYTHON}"}
+    suite = docker.suite_for_python(ctx.key.python)
+    if suite is None:
+        return {"status": "skipped", "reason": f"the clean container is Debian's: {docker.no_suite_reason(ctx.key.python)}"}
     try:
-        image = docker.with_packages(docker.base_image(CONTAINER_SUITE, ctx.root), ["python3", "ca-certificates"])
+        image = docker.with_packages(docker.base_image(suite, ctx.root), ["python3", "ca-certificates"])
     except Skip as skip:  # e.g. no base image and no root for debootstrap: the host's own comparison still counts
         return {"status": "skipped", "reason": skip.reason}
     env_dir = project.parent / "env-container"
@@ -163,7 +163,7 @@ def container_install(ctx: Context, project: Path, extras: list[str], reference:
     seconds, _ = run_tool(["docker", "run", "--rm", "--user", f"{os.getuid()}:{os.getgid()}", *mounts, *variables,
                            "-w", str(project), image, "uv", "sync", "--frozen", "--no-editable", "--quiet",
                            "--python", "/usr/bin/python3", *extras], timeout=settings.build_timeout_s(),
-                          what="uv sync --frozen in a clean Debian 12 container")
+                          what=f"uv sync --frozen in a clean Debian {suite} container")
     result = compare(reference, env_dir)
     result["install_s"] = seconds
     return result

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .. import docker, interpreters, measure, pyinstaller_spec
+from .. import entry as launchers
 from ..apps import App
 from ..errors import Failure, Skip
 from ..runner import output, run_tool
@@ -78,7 +79,10 @@ def _spec(ctx: Context, env_dir: Path, target: Path, profile: str) -> Path:
     if ctx.app.pyinstaller_spec is not None:
         ctx.maintains(ctx.app.pyinstaller_spec, ctx.root / "pyinstaller" / "trim.py")
         return ctx.app.pyinstaller_spec
-    spec, evidence = pyinstaller_spec.write(ctx.app, target / "spec", ctx.root, measure.INJECT_DIR / "sitecustomize.py")
+    entry_point = launchers.console_entry_point(ctx.app, interpreters.venv_python(env_dir)) \
+        if ctx.app.start[0] == "console-script" else None
+    spec, evidence = pyinstaller_spec.write(ctx.app, target / "spec", ctx.root, measure.INJECT_DIR / "sitecustomize.py",
+                                            entry_point)
     ctx.maintains(spec)
     ctx.note(f"spec generated from the app's description: {spec.name}")
     if profile == "trimmed":

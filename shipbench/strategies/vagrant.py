@@ -15,9 +15,9 @@ import re
 import shlex
 import shutil
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from .. import bake_context, host, interpreters, measure, settings, torch_source, vagrant_box, vm_acceleration
+from .. import bake_context, docker, host, interpreters, measure, settings, torch_source, vagrant_box, vm_acceleration
 from ..apps import App
 from ..errors import Failure, Skip
 from ..record import Key
@@ -26,7 +26,6 @@ from ..vagrant_vm import VIRSH, Machine
 from .base import Artifact, Context
 from .venv import reference_venv, venv_artifact
 
-GUEST_PYTHON = "3.11"  # Debian 12's python3, what the box has
 GUEST_VENV = "/home/vagrant/venv"
 GUEST_SHOTS = "/tmp/shipbench-shots"
 GUEST_DISPLAY = ":99"  # the Xvfb unit that vagrant/provision.sh installs
@@ -55,17 +54,19 @@ def unavailable_reason() -> str | None:
 class VagrantStrategy:
     name = "vagrant"
     variants: tuple[str, ...] = ("libvirt",)
-    summary = "a Debian 12 VM booted by Vagrant (libvirt, QEMU) from a box built from Debian packages"
+    summary = ("a Debian VM (12 for Python 3.11, 13 for 3.13) booted by Vagrant (libvirt, QEMU) from a box built "
+               "from Debian packages")
     isolation = "its own kernel and OS"
     target_needs = ("Vagrant with a provider (here libvirt and QEMU) and the box; hardware virtualization "
                     "(VT-x/AMD-V) for native speed")
     oses: tuple[str, ...] = ("linux",)
     ci_minutes: int = 120  # the CI job's time limit: a box built from packages, the GUI's VM up and measured
 
+    runs_on_host = False
+    inputs: tuple[str, ...] = ("vagrant",)
+
     def __init__(self) -> None:
         self._machines: dict[Key, Machine] = {}
-
-    inputs: tuple[str, ...] = ("vagrant",)
 
     def tool_versions(self) -> dict[str, str | None]:
         return {"vagrant": _version(["vagrant", "--version"]), "libvirt": _version(["virsh", "--version"]),
@@ -83,11 +84,14 @@ class VagrantStrategy:
         reason = unavailable_reason()
         if reason:
             raise Skip(reason)
-        if ctx.key.python != GUEST_PYTHON:
-            raise Skip(f"the box is Debian 12, whose Python is {GUEST_PYTHON}; run with --python {GUEST_PYTHON}")
-        folder = ctx.build_dir / ctx.app.name
-        with ctx.steps.step("box: reuse, or build from Debian packages"):
-            box = vagrant_box.ensure(ctx.root, ctx.build_dir / "box")
+        suite = docker.suite_for_python(ctx.key.python)
+        if suite is None:
+            raise Skip(f"the box is built from Debian packages and its Python is Debian's own: "
+                       f"{docker.no_suite_reason(ctx.key.python)}")
+        folder = ctx.build_dir / ctx.app.name / ("" if suite == vagrant_box.DEFAULT_SUITE else suite)
+        with ctx.steps.step(f"box: reuse, or build from Debian {suite} packages"):
+            box = vagrant_box.ensure(ctx.root, ctx.build_dir / ("box" if suite == vagrant_box.DEFAULT_SUITE
+                                                                else f"box-{suite}"), suite=suite)
         with ctx.steps.step("acceleration: KVM or software emulation"):
             accel = vm_acceleration.detect(box.kernel, box.initrd, settings.vm_accel())
         vm = {"acceleration": accel.mode, "acceleration_label": accel.label, "acceleration_reason": accel.reason,
@@ -209,7 +213,7 @@ class VagrantStrategy:
         if ctx.app.uses_torch:
             wheels = folder / "wheels"
             shutil.rmtree(wheels, ignore_errors=True)
-            choice, index = torch_source.stage_for_linux(settings.torch_source(), GUEST_PYTHON, ctx.key.arch, wheels)
+            choice, index = torch_source.stage_for_linux(settings.torch_source(), ctx.key.python, ctx.key.arch, wheels)
             ctx.versions["torch_source"] = choice.description
             if wheels.is_dir():
                 values["WHEELS"] = str(wheels)
@@ -220,12 +224,14 @@ class VagrantStrategy:
     def _relayed(self, app: App, env: dict[str, str], slowdown: float) -> str:
         """The remote command: the relay on the guest's Python, timing the app in the guest's venv."""
         timeout = settings.app_timeout_s() * 5 * slowdown
-        app_env = {**measure.probe_env(app), **({"PYTHONPATH": GUEST_INJECT} if app.first_frame else {}), **env}
+        app_env = {**app.environment, **measure.probe_env(app),
+                   **({"PYTHONPATH": GUEST_INJECT} if app.first_frame else {}), **env}
         ready = {"pattern": f"pattern:{app.ready_pattern}", "exit": "exit"}.get(app.ready, "event")
         options = [f"--env={name}={value}" for name, value in app_env.items()]
         command = app.command(f"{GUEST_VENV}/bin/python", f"{GUEST_VENV}/bin", GUEST_APP)
         return " ".join(shlex.quote(part) for part in [
-            "python3", "-m", "shipbench.relay", "--timeout", str(timeout), f"--ready={ready}", *options, "--",
+            "python3", "-m", "shipbench.relay", "--timeout", str(timeout), f"--ready={ready}", *options,
+            f"--cwd={PurePosixPath(GUEST_APP) / app.workdir}", "--",
             *command]).join(("cd /vagrant/harness && exec ", ""))
 
 

@@ -53,6 +53,7 @@ def isolated_env(cache: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _PIP_DROPPED + _UV_DROPPED and k != "VIRTUAL_ENV"}
     env.update(PIP_CONFIG_FILE=os.devnull, PIP_CACHE_DIR=str(cache), UV_CACHE_DIR=str(cache),
                UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.update(host.tls_env())  # no pip config is read: the host's CA must be given to every installer
     return env
 
 

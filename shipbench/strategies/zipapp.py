@@ -16,11 +16,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .. import interpreters, measure, settings
+from .. import host, interpreters, measure, settings
 from ..apps import App
 from ..errors import Failure, Skip
 from ..fsutil import tree_size
 from ..runner import run_tool
+from ..pyinstaller_spec import data_destination
 from . import frozen, phases
 from .base import Artifact, Context, Defaults
 from .venv import first_frame_env, isolated_env, requirements, venv_artifact
@@ -46,6 +47,18 @@ def _entry_module(app: App, folder: Path) -> str:
     return f"{_ENTRY_MODULE}:main"
 
 
+def _stage_data(app: App, folder: Path) -> None:
+    """The description's data files, at their places relative to the app's folder (less a src/ layout's src/),
+    so that code reading them beside itself finds them in the archive as it does in the source tree."""
+    for item in app.data:
+        source, destination = app.folder / item, folder / data_destination(item) / Path(item).name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, destination, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, destination)
+
+
 def _tool(env_dir: Path, name: str) -> str:
     return str(interpreters.venv_python(env_dir).parent / name)
 
@@ -55,18 +68,22 @@ def build_command(ctx: Context, tool_env: Path, python: interpreters.Interpreter
     """The builder's command line for this variant: the app and its dependencies as the description says."""
     reqs = requirements(ctx)
     kind, value = ctx.app.start
+    staged = output.parent / "entry"  # emptied before each build (phases.cold_and_warm's outputs)
+    staged.mkdir(parents=True, exist_ok=True)
+    _stage_data(ctx.app, staged)
     if ctx.key.variant.startswith("pex"):
         entry = {"module": ["-m", value], "script": ["--exe", str(ctx.app.folder / value)],
                  "console-script": ["-c", value]}[kind]
         layout = "packed" if ctx.key.variant == "pex-packed" else "zipapp"
         index = ["--index", reqs.extra_index_url] if reqs.extra_index_url else []
-        return [_tool(tool_env, "pex"), *reqs.items, *entry, *index, "--venv", "--layout", layout,
+        data = ["--sources-directory", str(staged)] if ctx.app.data else []
+        # pex's own pip trusts only its certifi bundle, not the host's store (a TLS-intercepting proxy's CA)
+        cert = ["--cert", bundle] if (bundle := host.ca_bundle()) else []
+        return [_tool(tool_env, "pex"), *reqs.items, *entry, *data, *index, *cert, "--venv", "--layout", layout,
                 "--python", python.executable, "--pex-root", str(build_cache), "-o", str(output)]
     if kind == "console-script":
-        entry = ["-c", value]
+        entry = ["-c", value, *(["--site-packages", str(staged)] if ctx.app.data else [])]
     else:
-        staged = output.parent / "entry"  # emptied before each build (phases.cold_and_warm's outputs)
-        staged.mkdir(parents=True, exist_ok=True)
         entry = ["-e", _entry_module(ctx.app, staged), "--site-packages", str(staged)]
     index = ["--extra-index-url", reqs.extra_index_url] if reqs.extra_index_url else []
     return [_tool(tool_env, "shiv"), *entry, "-o", str(output), "-p", f"/usr/bin/env python{python.version}",
@@ -114,7 +131,10 @@ class ZipappStrategy(Defaults):
             ctx.note("pex --venv: the first run also creates a venv from the archive inside PEX_ROOT")
         launcher = (python.executable, str(output), *ctx.app.args)
         return Artifact(path=output, kind=f"zipapp ({ctx.key.variant})", launcher=launcher,
-                        env={_cache_variable(tool): str(runtime_cache), **first_frame_env(ctx.app)},
+                        env={_cache_variable(tool): str(runtime_cache), **first_frame_env(ctx.app),
+                             # a pex venv runs `python -I`, which ignores PYTHONPATH: the probe goes this way
+                             **({"PEX_EXTRA_SYS_PATH": str(measure.INJECT_DIR)}
+                                if tool == "pex" and ctx.app.first_frame else {})},
                         description=f"{'folder of zips' if output.is_dir() else 'one archive'} built by "
                                     f"{ctx.key.variant}, run with Python {python.version}")
 

@@ -20,6 +20,7 @@ class FakeStrategy:
     variants = ("never-ready", "build-breaks", "bug", "ready")
     summary = "for tests"
     inputs = ("fake.cfg",)
+    runs_on_host = True
 
     def __init__(self) -> None:
         self.built: list[str] = []

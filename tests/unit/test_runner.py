@@ -91,3 +91,31 @@ def test_a_missing_working_folder_is_named_not_the_program(tmp_path: Path) -> No
 
     with pytest.raises(Failure, match="working folder .* does not exist"):
         run_tool([sys.executable, "-c", "pass"], cwd=tmp_path / "absent", what="a build")
+
+
+@pytest.mark.parametrize(("output", "line"), [
+    ("Traceback (most recent call last):\n  File \"x.py\", line 1\nImportError: libglib-2.0.so.0: cannot open shared "
+     "object file: No such file or directory\n", "ImportError: libglib-2.0.so.0: cannot open shared object file"),
+    ("  File \"train.py\", line 3\n    from __future__ import annotations\n    ^\nSyntaxError: from __future__ "
+     "imports must occur at the beginning of the file\n", "SyntaxError: from __future__ imports must occur"),
+    ("WARNING: Retrying (Retry(total=4)) after connection broken by 'SSLError(SSLCertVerificationError(1, "
+     "'[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed'))'\nERROR: No matching distribution found for "
+     "flit_core<4,>=3.9\n", "CERTIFICATE_VERIFY_FAILED"),
+    ("Collecting x\nERROR: No matching distribution found for x\n", "ERROR: No matching distribution found for x"),
+    ("./app: error while loading shared libraries: libGL.so.1: cannot open shared object file\n", "libGL.so.1"),
+    ("ValueError: first\nDuring handling of the above exception, another exception occurred:\n"
+     "KeyError: 'second'\n", "KeyError: 'second'"),
+])
+def test_the_deciding_line_is_the_one_that_says_why(output: str, line: str) -> None:
+    from shipbench.runner import deciding_line
+
+    found = deciding_line(output)
+    assert found is not None and line in found
+
+
+def test_a_failure_without_a_telling_line_keeps_its_exit_code_only() -> None:
+    from shipbench.runner import failed_because
+
+    assert failed_because("exit code 1: app", "all fine\nbye\n") == "exit code 1: app"
+    assert failed_because("exit code 1: app", "NameError: name 'x' is not defined") == (
+        "NameError: name 'x' is not defined (exit code 1: app)")
