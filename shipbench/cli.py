@@ -73,14 +73,18 @@ def main(argv: list[str] | None = None) -> int:
             )
             records = driver.run(args.strategy, args.app, None, args.variant, None, command)
             console.console.print(console.summary_table(records))
-            return 1 if any(r["status"] == "failed" for r in records) else 0
+            code, why = driver.exit_status(records)
+            console.console.print(why, markup=False)
+            return code
         if args.command == "gpu":
             from . import gpu
 
             command = os.environ.get("SHIPBENCH_COMMAND") or "python -m shipbench gpu"
             records = gpu.run(settings.results_dir(), args.interpreter, settings.project_root(), command)
             console.console.print(console.summary_table(records))
-            return 1 if any(r["status"] == "failed" for r in records) else 0
+            code, why = driver.exit_status(records)
+            console.console.print(why, markup=False)
+            return code
         if args.command == "report":
             from .reporting import write_report
 

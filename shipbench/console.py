@@ -74,7 +74,7 @@ def summary_table(records: Sequence[dict[str, Any]]) -> Table:
         if record.get("reused"):
             status += f"\n[cyan]reused[/] [dim](measured {escape(record['created'][:16])})[/]"
         if record["reason"]:
-            status += f"\n[dim]{escape(record['reason'][:80])}[/]"
+            status += f"\n[dim]{escape(record['reason'][:160])}[/]"  # the deciding line comes first
         table.add_row(
             escape(f"{record['strategy']}/{record['variant']} {record['app']} py{record['python']}"),
             status,

@@ -84,6 +84,8 @@ def _run_row(strategy: Strategy, app: App, key: record.Key, row_inputs: inputs.I
     rec["versions"]["shipbench"] = _shipbench_version()
     rec["inputs"] = row_inputs.as_record()
     rec["capabilities"] = sorted(app.capabilities)
+    if previous:
+        rec["previously"] = {"status": previous["status"], "created": previous["created"]}
     skipped_by = [pattern for pattern in settings.skip_patterns() if skip_matches(pattern, key)]
     not_wanted = not app.wants(strategy.name, variant)
     if skipped_by or not_wanted:
@@ -113,11 +115,34 @@ def _run_row(strategy: Strategy, app: App, key: record.Key, row_inputs: inputs.I
             else:
                 rec.update(status="failed", reason=failure.reason, log_tail=failure.log_tail)
         except Exception as error:  # a bug of ours must still leave a record, and say where it happened
-            rec.update(status="failed", reason=f"shipbench error: {type(error).__name__}: {error}",
+            rec.update(status="failed", reason=f"{SHIPBENCH_ERROR}: {type(error).__name__}: {error}",
                        log_tail=traceback.format_exc().splitlines()[-15:])
     path = record.write(rec, results_dir)
     _say(rec, path)
     return rec
+
+
+SHIPBENCH_ERROR = "shipbench error"
+
+
+def exit_status(records: Sequence[dict[str, Any]]) -> tuple[int, str]:
+    """What `shipbench run` (and so the main job) returns, and the line that says why.
+
+    A failed row is a result (the tool's limit, the app's shape): 0, as for ok and skipped rows, so that the
+    README's main command passes on a fresh machine. Non-zero (1) for what must stop CI: a failure of shipbench
+    itself, or a row that failed where its record before was ok (it worked at its last run)."""
+    failed = [r for r in records if r["status"] == "failed"]
+    ours = [r for r in failed if str(r["reason"]).startswith(SHIPBENCH_ERROR)]
+    regressed = [r for r in failed if (r.get("previously") or {}).get("status") == "ok"]
+    if ours or regressed:
+        named = ", ".join(dict.fromkeys(f"{r['strategy']}/{r['variant']} {r['app']} py{r['python']}"
+                                        for r in ours + regressed))
+        return 1, (f"exit 1: {len(ours)} shipbench error(s) and {len(regressed)} row(s) that were ok at their last "
+                   f"run now failed: {named}")
+    if failed:
+        return 0, (f"exit 0: {len(failed)} row(s) failed, none of them ok at its last run and none a shipbench "
+                   "error; the reasons are results (see the report)")
+    return 0, "exit 0: every row ok or skipped"
 
 
 def skip_matches(pattern: str, key: record.Key) -> bool:

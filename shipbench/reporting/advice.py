@@ -6,6 +6,8 @@ answer, the text says so instead of guessing.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from typing import Any
 
 from .. import hostload, strategies
@@ -76,7 +78,8 @@ def _gpu_environment(records: list[dict[str, Any]]) -> str:
             text += f", {largest['ratio_to_venv']:.2f}× the host's PyTorch"
         parts.append(text)
     # on hosts that have a GPU, say why a strategy could not reach it ("no CUDA device" elsewhere says nothing)
-    skipped = [f"{r['strategy']}: {r['reason'] or r['metrics'].get('gpu', {}).get('reason')}" for r in records
+    skipped = [f"{r['strategy']} (on {r['host'].get('name') or 'another host'}): "
+               f"{r['reason'] or r['metrics'].get('gpu', {}).get('reason')}" for r in records
                if r["host"].get("gpus") and (r["variant"].endswith("gpu") and r["status"] != "ok"
                                              or r["metrics"].get("gpu", {}).get("status") in ("skipped", "failed"))]
     card = measured[0]["metrics"]["gpu"]["device_name"]
@@ -84,6 +87,8 @@ def _gpu_environment(records: list[dict[str, Any]]) -> str:
 
 
 def _desktop(records: list[dict[str, Any]]) -> str:
+    if not any("window" in capabilities(r) for r in records):
+        return "no window app among these records (the apps' descriptions name no \"window\" capability)"
     candidates = []
     for rec in (r for app in _apps(records) for r in _ok(records, app) if "window" in capabilities(r)):
         portability = rec["metrics"].get("portability")
@@ -168,6 +173,13 @@ def _maintained(records: list[dict[str, Any]]) -> str:
     return f"{sum(files.values())} lines in {len(files)} files" if files else "–"
 
 
+def _nowhere(records: list[dict[str, Any]]) -> str:
+    """A strategy with no ok row: how its rows ended (a failure is not "not yet")."""
+    counts = Counter(r["status"] for r in records)
+    return "nowhere: " + ", ".join(f"{counts[status]} {status}" for status in ("failed", "skipped") if counts[status]) \
+        + " (reasons in the overview's notes)"
+
+
 def qualities(records: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     """(strategy, isolation, what the target needs, measured on, window, GPU, what the team maintains) per
     strategy: the qualitative facts from the strategy's module, the evidence from its records."""
@@ -175,7 +187,7 @@ def qualities(records: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     for strategy in sorted({r["strategy"] for r in records}):
         mine = [r for r in records if r["strategy"] == strategy]
         ok = [r for r in mine if r["status"] == "ok"]
-        systems = sorted({f"{r['os']}-{r['arch']}" for r in ok}) or ["nowhere yet"]
+        systems = sorted({f"{r['os']}-{r['arch']}" for r in ok}) or [_nowhere(mine)]
         known = strategies.STRATEGIES.get(strategy)
         needs = known.target_needs if known else "?"
         pythons = sorted({r["python"] for r in ok}, key=lambda v: tuple(map(int, v.split("."))))

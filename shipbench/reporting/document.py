@@ -142,7 +142,7 @@ def build(report: Report) -> Document:
     drawn = charts(rows_by_app, [r for r in report.records if r["metrics"].get("gpu", {}).get("batches")])
     if drawn:
         sections.append(Section("Charts", [Charts(drawn)]))
-    shots, refused = _screenshots(report, python)
+    shots, refused = _screenshots(report)
     sections.append(Section("Screenshots", [Text("What each build painted: proof it really renders.", "explain"),
                                             Screenshots(shots)]))
     if refused:
@@ -233,12 +233,12 @@ def screenshot_file(rec: dict[str, Any], relative: str) -> tuple[Path | None, st
     return file, ""
 
 
-def _screenshots(report: Report, python: str | None) -> tuple[list[tuple[str, Path]], list[str]]:
-    """The PNGs of the common Python's ok rows, found beside the records that name them (never elsewhere), and
-    what was refused, with why."""
+def _screenshots(report: Report) -> tuple[list[tuple[str, Path]], list[str]]:
+    """The PNGs of every ok row (each labelled with its Python), found beside the records that name them (never
+    elsewhere), and what was refused, with why."""
     shots, refused = [], []
     for rec in report.records:
-        if rec["status"] != "ok" or rec["python"] != python:
+        if rec["status"] != "ok":
             continue
         metrics = rec["metrics"]
         x11 = metrics.get("x11") if isinstance(metrics.get("x11"), dict) else {}

@@ -60,9 +60,13 @@ class Matrix:
 
 
 def common_python(records: list[dict[str, Any]]) -> str | None:
-    """The Python most strategies were measured with: the one the overview compares on."""
-    counts = Counter(r["python"] for r in records if r["strategy"] != "venv") or Counter(r["python"] for r in records)
-    return counts.most_common(1)[0][0] if counts else None
+    """The Python most strategies were measured with (ok rows: a Python whose rows were all skipped measured
+    nothing to compare): the one the overview compares on."""
+    for chosen in ([r for r in records if r["status"] == "ok"], records):
+        counts = Counter(r["python"] for r in chosen if r["strategy"] != "venv") or Counter(r["python"] for r in chosen)
+        if counts:
+            return counts.most_common(1)[0][0]
+    return None
 
 
 def overview(records: list[dict[str, Any]], notes: dict[str, int]) -> list[Matrix]:

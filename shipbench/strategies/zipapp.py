@@ -131,10 +131,7 @@ class ZipappStrategy(Defaults):
             ctx.note("pex --venv: the first run also creates a venv from the archive inside PEX_ROOT")
         launcher = (python.executable, str(output), *ctx.app.args)
         return Artifact(path=output, kind=f"zipapp ({ctx.key.variant})", launcher=launcher,
-                        env={_cache_variable(tool): str(runtime_cache), **first_frame_env(ctx.app),
-                             # a pex venv runs `python -I`, which ignores PYTHONPATH: the probe goes this way
-                             **({"PEX_EXTRA_SYS_PATH": str(measure.INJECT_DIR)}
-                                if tool == "pex" and ctx.app.first_frame else {})},
+                        env=run_env(tool, ctx.app, runtime_cache),
                         description=f"{'folder of zips' if output.is_dir() else 'one archive'} built by "
                                     f"{ctx.key.variant}, run with Python {python.version}")
 
@@ -152,6 +149,15 @@ class ZipappStrategy(Defaults):
 
 
 _DEFAULT_CACHE = {"pex": "~/.cache/pex", "shiv": "~/.shiv"}
+
+
+def run_env(tool: str, app: App, cache: Path) -> dict[str, str]:
+    """What each run of the archive gets: its unpack cache, and for a first-frame app the injected probe's path
+    (PYTHONPATH for shiv; a pex venv runs `python -I`, which ignores PYTHONPATH, so pex's PEX_EXTRA_SYS_PATH)."""
+    env = {_cache_variable(tool): str(cache), **first_frame_env(app)}
+    if tool == "pex" and app.first_frame:
+        env["PEX_EXTRA_SYS_PATH"] = str(measure.INJECT_DIR)
+    return env
 
 
 def _cache_variable(tool: str) -> str:

@@ -17,7 +17,7 @@ class FakeStrategy:
     """A strategy whose 'artifact' is a Python one-liner, so the driver and measurement run for real."""
 
     name = "fake"
-    variants = ("never-ready", "build-breaks", "bug", "ready")
+    variants = ("never-ready", "build-breaks", "bug", "ready", "no-glib")
     summary = "for tests"
     inputs = ("fake.cfg",)
     runs_on_host = True
@@ -42,6 +42,10 @@ class FakeStrategy:
             raise Failure("the build failed", ["error: something went wrong", "last line"])
         if ctx.key.variant == "bug":
             raise KeyError("oops")
+        if ctx.key.variant == "no-glib":  # what QtCore says where an administrator installed only python3-venv
+            raise Failure("exit code 1: python -m app_gui --probe", [
+                "Traceback (most recent call last):", "ImportError: libglib-2.0.so.0: cannot open shared object "
+                "file: No such file or directory"])
         code = {
             "never-ready": "import time; print('loading...', flush=True); time.sleep(60)",
             "ready": "import json; print(json.dumps({'event': 'ready'}))",
@@ -230,3 +234,41 @@ def test_an_apps_digest_is_the_same_in_every_process() -> None:
     texts = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
                             env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(8)}
     assert len(texts) == 1, texts
+
+
+def test_a_host_library_missing_on_this_host_skips_the_row_with_its_package(fake: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    records = {r["variant"]: r for r in driver.run("fake", ["gui"], "3.12", ["no-glib"], results_dir=fake)}
+    rec = records["no-glib"]
+    assert rec["status"] == "skipped"
+    assert "libglib-2.0.so.0" in rec["reason"] and "apt-get install libglib2.0-0" in rec["reason"]
+    # in a container or guest the same line is the image's or box's defect: failed, with the line
+    monkeypatch.setattr(FakeStrategy, "runs_on_host", False)
+    records = {r["variant"]: r for r in driver.run("fake", ["gui"], "3.12", ["no-glib"], results_dir=fake)}
+    assert records["no-glib"]["status"] == "failed"
+
+
+def test_an_apps_own_library_missing_from_its_bundle_is_no_host_skip() -> None:
+    from shipbench import host_libraries
+
+    assert host_libraries.missing_library(["libQt6XcbQpa.so.6: cannot open shared object file"]) is None
+    assert host_libraries.missing_library(["./app: error while loading shared libraries: libGL.so.1: cannot open "
+                                           "shared object file"]) == "libGL.so.1"
+
+
+def test_failed_rows_are_results_unless_they_worked_before_or_are_ours(make_record) -> None:
+    """The main job exited 1 on a fresh machine because a row that never worked failed (issue 22)."""
+    never = make_record("failed", strategy="nuitka", variant="deploy")
+    assert driver.exit_status([make_record(), make_record("skipped"), never])[0] == 0
+    regressed = make_record("failed", strategy="pyinstaller", variant="onedir-default",
+                            previously={"status": "ok", "created": "2026-01-01T00:00:00+00:00"})
+    code, why = driver.exit_status([never, regressed])
+    assert code == 1 and "pyinstaller/onedir-default" in why and "nuitka" not in why
+    ours = make_record("failed", reason="shipbench error: KeyError: 'x'")
+    assert driver.exit_status([ours])[0] == 1
+
+
+def test_a_record_says_how_the_one_it_replaced_ended(fake: Path) -> None:
+    driver.run("fake", ["gui"], "3.12", ["ready"], results_dir=fake, fresh=True)
+    again = driver.run("fake", ["gui"], "3.12", ["ready"], results_dir=fake, fresh=True)
+    assert again[0]["previously"]["status"] == "ok"

@@ -121,3 +121,61 @@ def test_reused_rows_say_when_they_were_measured_and_kept(tmp_path: Path, make_r
     assert "| venv/pip gui py3.11 linux | 2026-11-28 14:06 | – |" in md
     assert "reused by 2 later runs, last 2026-11-28 14:05" in html
     assert "| venv/tox-uv gui py3.11 linux | 2026-11-28 14:07" not in md  # skipped: nothing was measured
+
+
+def test_the_overview_compares_on_the_python_that_measured_most(tmp_path: Path, make_record) -> None:
+    """On a Debian 13 host, rows pinned to 3.11 were all skipped: the overview was "Python 3.11", all skipped."""
+    from shipbench.reporting.overview import common_python
+
+    skipped = [make_record("skipped", strategy=s, python="3.11") for s in ("pyinstaller", "nuitka", "cxfreeze")]
+    measured = [make_record(strategy=s, python="3.13") for s in ("venv", "locked")]
+    assert common_python(skipped + measured) == "3.13"
+    assert common_python(skipped) == "3.11"  # nothing measured: the rows there are, still shown
+
+
+def test_screenshots_of_every_python_are_shown(tmp_path: Path, make_record) -> None:
+    """"No screenshots in these records" while three were taken, on a Python other than the overview's."""
+    results = tmp_path / "results"
+    shot = make_record(strategy="pyinstaller", variant="onedir-default", python="3.13", capabilities=["window"])
+    shot["metrics"]["screenshot"] = "screenshots/a.png"
+    (results / "screenshots").mkdir(parents=True)
+    import zlib
+    import struct
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00\x00\x00\x00")) + chunk(b"IEND", b""))
+    (results / "screenshots" / "a.png").write_bytes(png)
+    others = [make_record(strategy=s, python="3.11") for s in ("locked", "nuitka", "cxfreeze")]
+    _write(results, [shot, *others])
+    write_report([results], tmp_path / "out")
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert "No screenshots in these records" not in html and "py3.13" in html
+
+
+def test_a_command_line_app_is_not_framed_as_a_desktop_app_and_failures_are_said(make_record) -> None:
+    from shipbench.reporting.advice import qualities, recommendations
+
+    cli = [make_record(strategy="pyinstaller", variant="onedir-default", app="tool", capabilities=[]),
+           make_record("failed", strategy="nuitka", variant="standalone-default", app="tool")]
+    desktop = dict(recommendations(cli))["Ship to desktop users"]
+    assert "no window app" in desktop and "portability evidence" not in desktop
+    nuitka = next(row for row in qualities(cli) if row[0] == "nuitka")
+    assert nuitka[3] == "nowhere: 1 failed (reasons in the overview's notes)"
+
+
+def test_another_hosts_reasons_name_that_host(make_record) -> None:
+    """The repository's GPU evidence said "bake: docker is not installed": that host's, read as this one's."""
+    from shipbench.reporting.advice import recommendations
+
+    gpu = make_record(strategy="venv", variant="uv-gpu", app="dl")
+    gpu["metrics"]["gpu"] = {"status": "ok", "device_name": "H100", "batches": [
+        {"batch_size": 256, "samples_per_s": {"median": 1000.0, "min": 900.0, "max": 1100.0, "n": 3}}]}
+    gpu["host"] = {**gpu["host"], "name": "gpu-host", "gpus": [{"name": "H100"}]}
+    bake = make_record("skipped", strategy="bake", variant="cuda-gpu", app="dl")
+    bake["reason"] = "docker is not installed"
+    bake["host"] = {**bake["host"], "name": "gpu-host", "gpus": [{"name": "H100"}]}
+    text = dict(recommendations([gpu, bake]))["Reproduce a GPU dev environment"]
+    assert "bake (on gpu-host): docker is not installed" in text
