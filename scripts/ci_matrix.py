@@ -3,7 +3,8 @@
 Sessions say what CI needs to know with tags (noxfile.py's `ci()`): `ci:<os>` where they run, `ci-minutes:<n>`
 their job's time limit, `ci-full` for the sessions a quick run leaves out (a VM, the CUDA image), `ci-free-disk`
 for a job that needs the runner's unused toolchains removed first. Each job installs one Python and runs its
-session on it: shipbench's `python` setting defaults to the interpreter it runs on. This reads them through `nox --list --json`, the listing Nox documents
+session on it: shipbench's `python` setting defaults to the interpreter it runs on. This reads them through
+`nox --list --json`, the listing Nox documents
 for CI matrices. scripts/ci-plan.sh (the workflow's plan step) and the tests run this same code.
 
     python scripts/ci_matrix.py [--quick] [--strategies venv,bake] [--pythons 3.11,3.12] [--apps gui]

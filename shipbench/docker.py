@@ -26,9 +26,12 @@ def suite_for_python(python: str) -> str | None:
     return PYTHON_SUITES.get(python)
 
 
+DEBIAN_NUMBERS = {"bookworm": "12", "trixie": "13"}
+
+
 def no_suite_reason(python: str) -> str:
     return (f"no Debian release has Python {python} as its python3 (" + ", ".join(
-        f"{version}: Debian {number}" for (version, _), number in zip(PYTHON_SUITES.items(), ("12", "13")))
+        f"{version}: Debian {DEBIAN_NUMBERS[suite]}" for version, suite in PYTHON_SUITES.items())
         + f"); run with --python {' or '.join(PYTHON_SUITES)}")
 
 

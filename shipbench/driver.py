@@ -12,7 +12,19 @@ from typing import Any
 
 from rich.markup import escape
 
-from . import active_runs, apps, console, host, host_libraries, inputs, interpreters, record, settings, strategies, torch_source
+from . import (
+    active_runs,
+    apps,
+    console,
+    host,
+    host_libraries,
+    inputs,
+    interpreters,
+    record,
+    settings,
+    strategies,
+    torch_source,
+)
 from .apps import App
 from .errors import Failure, Skip, UsageError
 from .strategies.base import Context, Strategy

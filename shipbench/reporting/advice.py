@@ -7,7 +7,6 @@ answer, the text says so instead of guessing.
 from __future__ import annotations
 
 from collections import Counter
-
 from typing import Any
 
 from .. import hostload, strategies

@@ -65,7 +65,7 @@ def common_python(records: list[dict[str, Any]]) -> str | None:
     for chosen in ([r for r in records if r["status"] == "ok"], records):
         counts = Counter(r["python"] for r in chosen if r["strategy"] != "venv") or Counter(r["python"] for r in chosen)
         if counts:
-            return counts.most_common(1)[0][0]
+            return str(counts.most_common(1)[0][0])
     return None
 
 

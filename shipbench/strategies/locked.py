@@ -143,7 +143,8 @@ def container_install(ctx: Context, project: Path, extras: list[str], reference:
         return {"status": "skipped", "reason": reason}
     suite = docker.suite_for_python(ctx.key.python)
     if suite is None:
-        return {"status": "skipped", "reason": f"the clean container is Debian's: {docker.no_suite_reason(ctx.key.python)}"}
+        return {"status": "skipped",
+                "reason": f"the clean container is Debian's: {docker.no_suite_reason(ctx.key.python)}"}
     try:
         image = docker.with_packages(docker.base_image(suite, ctx.root), ["python3", "ca-certificates"])
     except Skip as skip:  # e.g. no base image and no root for debootstrap: the host's own comparison still counts

@@ -20,8 +20,8 @@ from .. import host, interpreters, measure, settings
 from ..apps import App
 from ..errors import Failure, Skip
 from ..fsutil import tree_size
-from ..runner import run_tool
 from ..pyinstaller_spec import data_destination
+from ..runner import run_tool
 from . import frozen, phases
 from .base import Artifact, Context, Defaults
 from .venv import first_frame_env, isolated_env, requirements, venv_artifact

@@ -119,9 +119,9 @@ def test_generated_files_hold_paths_relative_to_their_folder(tmp_path: Path) -> 
 
 
 def test_cx_freezes_table_holds_relative_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from shipbench.strategies import cxfreeze
-
     import shutil
+
+    from shipbench.strategies import cxfreeze
 
     shutil.copytree(FIXTURES / "wordcount", tmp_path / "project")
     app = next(iter(description.load(tmp_path / "project").values()))

@@ -30,12 +30,12 @@ def test_each_python_has_the_debian_release_whose_python3_it_is(python: str, sui
 
 def test_a_python_no_debian_release_has_is_skipped_by_the_vm_with_the_pythons_that_work(
         tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import ROOT
     from rich.progress import Progress
 
     from shipbench import apps, console
     from shipbench.errors import Skip
     from shipbench.strategies import base, vagrant
-    from conftest import ROOT
 
     strategy = vagrant.VagrantStrategy()
     key = record.Key("vagrant", "libvirt", "gui", "3.12")

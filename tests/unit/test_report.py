@@ -139,8 +139,8 @@ def test_screenshots_of_every_python_are_shown(tmp_path: Path, make_record) -> N
     shot = make_record(strategy="pyinstaller", variant="onedir-default", python="3.13", capabilities=["window"])
     shot["metrics"]["screenshot"] = "screenshots/a.png"
     (results / "screenshots").mkdir(parents=True)
-    import zlib
     import struct
+    import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

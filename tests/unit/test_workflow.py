@@ -145,7 +145,7 @@ def test_the_full_matrix_covers_every_strategy_session_on_its_systems(listed: li
         by_session.setdefault((job["session"], job["python"]), set()).add(job["os"])
         strategy = strategies.get(job["session"].split("(")[0])
         assert job["minutes"] == strategy.ci_minutes  # said once, in the strategy's module
-    for (session, python), systems in by_session.items():
+    for (session, _python), systems in by_session.items():
         assert systems == set(strategies.get(session.split("(")[0]).oses), session
         assert {p for s, p in by_session if s == session} == {"3.11", "3.13"}  # every session on every Python
     assert by_session[("vagrant", "3.13")] == {"linux"} and by_session[("venv", "3.11")] == {"linux", "windows",
