@@ -26,4 +26,4 @@ for name, why in (("PyInstaller", "the PyInstaller row will be skipped"),):
 CHECK
 
 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" SHIPBENCH_COMMAND="bash scripts/gpu-bench.sh" \
-    exec "$python" -m shipbench gpu --python "$python" --results "$out"
+    exec "$python" -m shipbench gpu --interpreter "$python" --results "$out"

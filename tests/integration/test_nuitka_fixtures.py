@@ -3,7 +3,8 @@ warm with ccache), and a silent Qt app, which Nuitka's programs cannot show to t
 
 from __future__ import annotations
 
-from conftest import HOST_DEPS, PYTHONS, ok_metrics, python_missing, requires, run_fixture
+import pytest
+from conftest import HOST_DEPS, PYTHONS, ok_metrics, python_missing, requires, run_fixture, run_sample
 
 from shipbench import interpreters
 from shipbench.strategies.nuitka import headers_missing, tools_missing
@@ -29,3 +30,12 @@ def test_a_first_frame_app_is_skipped_with_the_reason() -> None:
     rows = run_fixture("nuitka", "quietwindow", variants=("standalone-default",))
     rec = rows["standalone-default"]
     assert rec["status"] == "skipped" and "first-frame probe" in rec["reason"]
+
+
+@pytest.mark.beyond_ci("pyside6-deploy compiles app_gui with Nuitka: ~6 min here; the unit tier checks the main.py "
+                       "it gets (test_app_shapes: pyside6-deploy's main script)")
+def test_pyside6_deploy_builds_a_package_app_from_a_generated_main_script() -> None:
+    """pyside6-deploy ran app_gui's __main__.py as a script: "attempted relative import with no known parent
+    package" on every run (issue 22); it now gets a main.py that imports the package and calls its main()."""
+    rec = run_sample("nuitka", "gui", "deploy")["deploy"]
+    assert ok_metrics(rec)["startup_s"]["warm"]["n"] >= 1

@@ -21,3 +21,19 @@ def test_every_builder_makes_an_archive_that_unpacks_once_and_says_where_it_runs
         assert len(tried) >= 2, metrics["runs_on"]  # the claim "needs a matching Python" is tested, not assumed
         assert metrics["baseline"]["startup_s"]["n"] == 3
     assert (fixture_build("wordcount") / "zipapp" / "wordcount-py3.11-pex-packed" / "wordcount.pex").is_dir()
+
+
+def test_a_first_frame_script_starts_from_a_pex_venv() -> None:
+    """pex runs its venv with `python -I`, which ignores PYTHONPATH: the probe never loaded and the row waited
+    120 s for a first frame (issue 22); PEX_EXTRA_SYS_PATH brings it."""
+    metrics = ok_metrics(run_fixture("zipapp", "quietwindow", variants=("pex-venv",))["pex-venv"])
+    assert metrics["ready"] == "first-frame" and metrics["startup_s"]["warm"]["n"] == 3
+    assert metrics.get("screenshot")
+
+
+def test_a_script_reading_its_folder_and_its_data_runs_from_shiv() -> None:
+    """trainer reads settings.ini from the folder it starts in, labels.txt beside itself, TRAINER_SEED from the
+    environment: shiv's archive carries labels.txt (the description's data), the run starts in the app's folder
+    with the description's env."""
+    metrics = ok_metrics(run_fixture("zipapp", "trainer", variants=("shiv",))["shiv"])
+    assert metrics["throughput"]["median"] > 0
