@@ -23,6 +23,7 @@ PACKAGES = {
     "libxcb-render-util.so": "libxcb-render-util0", "libxcb-shape.so": "libxcb-shape0",
     "libxcb-xfixes.so": "libxcb-xfixes0", "libxcb-xkb.so": "libxcb-xkb1", "libX11.so": "libx11-6",
     "libX11-xcb.so": "libx11-xcb1", "libgomp.so": "libgomp1", "libstdc++.so": "libstdc++6",
+    "libgssapi_krb5.so": "libgssapi-krb5-2",
 }
 _MISSING = re.compile(r"(lib[\w.+-]+?\.so(?:\.[\d.]+)?): cannot open shared object file")
 

@@ -191,9 +191,11 @@ def deciding_line(output: str) -> str | None:
     within a kind, the strongest kind first."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     for pattern in _DECIDING:
-        found = [line for line in lines if pattern.search(line)]
+        found = [index for index, line in enumerate(lines) if pattern.search(line)]
         if found:
-            line = found[-1]
+            line = lines[found[-1]]
+            if line.endswith(":") and found[-1] + 1 < len(lines):  # "error:" with what it is on the next line
+                line = f"{line} {lines[found[-1] + 1]}"
             if pattern is _DECIDING[0]:
                 line = f"{line[:200]} ({CA_HINT})"
             return line[:300]

@@ -102,6 +102,8 @@ def test_a_missing_working_folder_is_named_not_the_program(tmp_path: Path) -> No
      "'[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed'))'\nERROR: No matching distribution found for "
      "flit_core<4,>=3.9\n", "CERTIFICATE_VERIFY_FAILED"),
     ("Collecting x\nERROR: No matching distribution found for x\n", "ERROR: No matching distribution found for x"),
+    ("usage:\n    http [METHOD] URL\n\nerror:\n    Request body (from stdin) and request data cannot be mixed.\n",
+     "error: Request body (from stdin) and request data cannot be mixed."),
     ("./app: error while loading shared libraries: libGL.so.1: cannot open shared object file\n", "libGL.so.1"),
     ("ValueError: first\nDuring handling of the above exception, another exception occurred:\n"
      "KeyError: 'second'\n", "KeyError: 'second'"),
