@@ -1,7 +1,8 @@
-"""The venv strategy for real: uv, pip and tox-uv building app_gui on two Pythons and app_dl on 3.11.
+"""The venv strategy for real: uv, pip and tox-uv building app_gui and app_dl on 3.11 (the main job's Python
+here; other Pythons are the fresh machines' own: test_fresh_machine.py builds on Debian 12's 3.11 and 13's 3.13).
 
-Needs python3.11 and python3.12 on PATH (see the README, "Which Pythons") and, for app_dl, a CPU torch source
-(SHIPBENCH_TORCH, or a torch wheel in one of pip's find-links folders).
+Needs python3.11 on PATH (see the README, "Which Pythons") and, for app_dl, a CPU torch source (SHIPBENCH_TORCH,
+or a torch wheel in one of pip's find-links folders).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from conftest import (
 
 from shipbench import interpreters, record
 
-TARGETS = [("gui", "3.11"), ("gui", "3.12"), ("dl", "3.11")]
-NEEDS_312 = requires(python_missing("3.12"), PYTHONS)
+TARGETS = [("gui", "3.11"), ("dl", "3.11")]
+NEEDS_311 = requires(python_missing("3.11"), PYTHONS)
 NEEDS_TORCH = requires(torch_missing("3.11"), TORCH)
 
 
@@ -39,7 +40,7 @@ INSTALLERS = ("uv", "pip", "tox-uv")
 # app_dl through pip and tox-uv is left out of CI (its time budget)
 DL_INSTALLERS_BEYOND_CI = pytest.mark.beyond_ci(
     "app_dl set up by pip and by tox-uv: torch installed and trained twice more, about 4 min here; in CI app_dl "
-    "is set up by uv and trained, and all three installers set up app_gui on two Pythons")
+    "is set up by uv and trained, and all three installers set up app_gui")
 
 
 def _row(variant: str, app: str, python: str) -> object:
@@ -51,7 +52,7 @@ def _row(variant: str, app: str, python: str) -> object:
 
 @pytest.fixture(scope="module")
 def venv_run() -> dict[str, Any]:
-    """The main job's venv rows of both samples (gui on two Pythons, all installers; dl by uv), in the checkout's
+    """The main job's venv rows of both samples (gui by all installers; dl by uv), in the checkout's
     results/ and build/; a test that asks for another row measures it then (see _ok)."""
     records = {}
     for app, python in TARGETS:
@@ -88,9 +89,9 @@ def test_every_target_and_installer_measured(venv_run: dict[str, Any], variant: 
     assert Path(venv_run["base"] / "build" / "venv").is_dir()
 
 
-@NEEDS_312
+@NEEDS_311
 def test_gui_screenshot_is_a_real_png(venv_run: dict[str, Any]) -> None:
-    rec = _ok(venv_run, "uv", "gui", "3.12")
+    rec = _ok(venv_run, "uv", "gui", "3.11")
     assert rec["metrics"]["qt_platform"] == "offscreen"
     png = (venv_run["base"] / "results" / rec["metrics"]["screenshot"]).read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -111,10 +112,10 @@ def test_dl_trains_on_the_cpu_and_the_loss_falls(venv_run: dict[str, Any]) -> No
     assert rec["versions"]["torch"] and rec["versions"]["torch_source"]
 
 
-@NEEDS_312
+@NEEDS_311
 @requires(tool_missing("xvfb-run"), HOST_DEPS)
 def test_the_venv_gui_runs_under_a_real_x_server(venv_run: dict[str, Any], tmp_path: Path) -> None:
-    python = interpreters.venv_python(venv_run["base"] / "build" / "venv" / "uv" / "gui-py3.12" / "venv")
+    python = interpreters.venv_python(venv_run["base"] / "build" / "venv" / "uv" / "gui-py3.11" / "venv")
     shot = tmp_path / "x11.png"
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
     result = subprocess.run(
@@ -126,7 +127,7 @@ def test_the_venv_gui_runs_under_a_real_x_server(venv_run: dict[str, Any], tmp_p
     assert shot.read_bytes()[:4] == b"\x89PNG"
 
 
-@NEEDS_312
+@NEEDS_311
 @NEEDS_TORCH
 def test_report_from_the_real_records(venv_run: dict[str, Any], tmp_path: Path) -> None:
     import shutil
@@ -143,16 +144,16 @@ def test_report_from_the_real_records(venv_run: dict[str, Any], tmp_path: Path) 
     md = (tmp_path / "report" / "report.md").read_text()
     count = len(venv_run["records"])  # 7, or 9 where app_dl's pip and tox-uv rows ran too
     assert count >= 7 and f"{count} records from 1 host: {count} ok" in md
-    assert "| venv | uv | gui | 3.12 |" in md
+    assert "| venv | uv | gui | 3.11 |" in md
 
 
-@NEEDS_312
+@NEEDS_311
 def test_the_tox_uv_row_keeps_the_tox_ini_it_generated(venv_run: dict[str, Any]) -> None:
     """What a team on tox would keep: one environment with the app as its description installs it."""
-    rec = _ok(venv_run, "tox-uv", "gui", "3.12")
-    config = venv_run["base"] / "build" / "venv" / "tox-uv" / "gui-py3.12" / "venv" / "tox.ini"
+    rec = _ok(venv_run, "tox-uv", "gui", "3.11")
+    config = venv_run["base"] / "build" / "venv" / "tox-uv" / "gui-py3.11" / "venv" / "tox.ini"
     text = config.read_text()
-    assert "[testenv:app]" in text and str(ROOT / "app_gui") in text and "base_python = python3.12" in text
+    assert "[testenv:app]" in text and str(ROOT / "app_gui") in text and "base_python = python3.11" in text
     assert [f["path"] for f in rec["maintained_files"]][0] == "app_gui/pyproject.toml"
 
 
