@@ -216,9 +216,11 @@ class NuitkaStrategy:
         extra = " ".join(["--quiet", "--noinclude-qt-translations", "--no-progressbar",
                           *(f"--include-module={name}" for name in ctx.app.hidden_imports)])
         spec.parent.mkdir(parents=True, exist_ok=True)
-        # no comment line: pyside6-deploy's parser wants the first line to be a section
+        # no comment line before the first section: pyside6-deploy's parser wants the first line to be one
         spec.write_text(
-            f"[app]\ntitle = {ctx.app.name}\nproject_dir = {project}\ninput_file = {entry}\n"
+            "[app]\n# the paths are this build folder's, absolute: edit them for "
+            "another checkout\n"
+            f"title = {ctx.app.name}\nproject_dir = {project}\ninput_file = {entry}\n"
             f"exec_directory = {target / 'out'}\nproject_file =\nicon =\n\n"
             f"[python]\npython_path = {interpreters.venv_python(env_dir)}\npackages = Nuitka==4.1.1\n\n"
             "[qt]\nqml_files =\nexcluded_qml_plugins =\nmodules =\nplugins =\n\n"
