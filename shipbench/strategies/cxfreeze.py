@@ -131,7 +131,10 @@ class CxFreezeStrategy(Defaults):
                                                 *(name.split(".")[0] for name in includes)]}
         config = target / "pyproject.toml"
         # include_path adds the entry script's folder (the probe module beside it) to the search path
-        build = {"build_exe": here(dist), "silent": True, "include_path": [here(script.parent)],
+        # the entry script's folder (the probe beside it) and, for a script app, the script's own folder: its
+        # sibling modules are what `python app.py` imports from there
+        paths = [here(script.parent)] + ([here((app.folder / app.start[1]).parent)] if app.start[0] == "script" else [])
+        build = {"build_exe": here(dist), "silent": True, "include_path": paths,
                  "includes": includes, "packages": packages,
                  "excludes": excludes, "bin_excludes": bin_excludes, "include_files": files, **options}
         config.write_text(

@@ -59,6 +59,24 @@ def _stage_data(app: App, folder: Path) -> None:
             shutil.copy2(source, destination)
 
 
+def _stage_script_folder(app: App, folder: Path) -> bool:
+    """A script app's own modules: `python train.py` finds the modules and packages beside the script (its folder
+    is first on sys.path), so the archive carries them too; True where there were any."""
+    if app.start[0] != "script":
+        return False
+    here = (app.folder / app.start[1]).parent
+    staged = False
+    for path in sorted(here.iterdir()):
+        if path.suffix == ".py" and path.is_file() and path.name != Path(app.start[1]).name:
+            shutil.copy2(path, folder / path.name)
+            staged = True
+        elif path.is_dir() and (path / "__init__.py").is_file():
+            shutil.copytree(path, folder / path.name, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            staged = True
+    return staged
+
+
 def _tool(env_dir: Path, name: str) -> str:
     return str(interpreters.venv_python(env_dir).parent / name)
 
@@ -71,12 +89,13 @@ def build_command(ctx: Context, tool_env: Path, python: interpreters.Interpreter
     staged = output.parent / "entry"  # emptied before each build (phases.cold_and_warm's outputs)
     staged.mkdir(parents=True, exist_ok=True)
     _stage_data(ctx.app, staged)
+    siblings = _stage_script_folder(ctx.app, staged)
     if ctx.key.variant.startswith("pex"):
         entry = {"module": ["-m", value], "script": ["--exe", str(ctx.app.folder / value)],
                  "console-script": ["-c", value]}[kind]
         layout = "packed" if ctx.key.variant == "pex-packed" else "zipapp"
         index = ["--index", reqs.extra_index_url] if reqs.extra_index_url else []
-        data = ["--sources-directory", str(staged)] if ctx.app.data else []
+        data = ["--sources-directory", str(staged)] if ctx.app.data or siblings else []
         # pex's own pip trusts only its certifi bundle, not the host's store (a TLS-intercepting proxy's CA)
         cert = ["--cert", bundle] if (bundle := host.ca_bundle()) else []
         return [_tool(tool_env, "pex"), *reqs.items, *entry, *data, *index, *cert, "--venv", "--layout", layout,

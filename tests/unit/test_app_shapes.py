@@ -305,3 +305,34 @@ def test_a_tools_children_die_with_it_when_shipbench_is_interrupted(tmp_path: Pa
     grandchild = int(pidfile.read_text())
     while _alive(grandchild):  # SIGKILL is final; only its reaping by init takes a moment (pytest-timeout bounds it)
         time.sleep(0.01)
+
+
+@pytest.mark.parametrize("variant", ["shiv", "pex-venv"])
+def test_a_scripts_own_modules_travel_with_it_in_an_archive(tmp_path: Path, variant: str) -> None:
+    """Qt's editabletreemodel example: main.py imports mainwindow.py beside it; `python main.py` finds it there,
+    the archives did not carry it (ModuleNotFoundError: No module named 'mainwindow')."""
+    from shipbench import interpreters
+    from shipbench.strategies import zipapp
+
+    app = _project(tmp_path, 'script = "main.py"\nrequirements = "r.txt"\n',
+                   {"main.py": "from mainwindow import run\n", "mainwindow.py": "def run(): pass\n", "r.txt": "",
+                    "models/__init__.py": "", "notes.txt": "not code"})
+    ctx = _ctx(app, tmp_path, "zipapp", variant)
+    python = interpreters.Interpreter(sys.executable, "3.11", "3.11.0")
+    (tmp_path / "out").mkdir()
+    argv = zipapp.build_command(ctx, tmp_path / "env", python, tmp_path / "out" / "x.pyz", tmp_path / "cache")
+    staged = tmp_path / "out" / "entry"
+    assert (staged / "mainwindow.py").is_file() and (staged / "models" / "__init__.py").is_file()
+    assert not (staged / "notes.txt").exists() and str(staged) in argv
+
+
+def test_cx_freeze_searches_a_scripts_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipbench.strategies import cxfreeze
+
+    app = _project(tmp_path, 'script = "main.py"\nrequirements = "r.txt"\n',
+                   {"main.py": "from mainwindow import run\n", "mainwindow.py": "def run(): pass\n", "r.txt": ""})
+    target = tmp_path / "build" / "cxfreeze" / "x"
+    cxfreeze.CxFreezeStrategy()._command(_ctx(app, tmp_path, "cxfreeze", "default"), tmp_path / "env", target,
+                                         target / "dist")
+    table = (target / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'include_path = ["entry", "../../.."]' in table
