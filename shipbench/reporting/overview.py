@@ -60,9 +60,11 @@ class Matrix:
 
 
 def common_python(records: list[dict[str, Any]]) -> str | None:
-    """The Python most strategies were measured with (ok rows: a Python whose rows were all skipped measured
-    nothing to compare): the one the overview compares on."""
-    for chosen in ([r for r in records if r["status"] == "ok"], records):
+    """The Python most strategies were measured with (ok rows, GPU rows aside: a Python whose rows were all
+    skipped measured nothing to compare; another host's GPU evidence is not this overview's): the one the
+    overview compares on."""
+    rows = [r for r in records if not r["variant"].endswith("gpu")]  # GPU rows have a section of their own
+    for chosen in ([r for r in rows if r["status"] == "ok"], rows):
         counts = Counter(r["python"] for r in chosen if r["strategy"] != "venv") or Counter(r["python"] for r in chosen)
         if counts:
             return str(counts.most_common(1)[0][0])

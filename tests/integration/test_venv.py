@@ -142,8 +142,8 @@ def test_report_from_the_real_records(venv_run: dict[str, Any], tmp_path: Path) 
     result = run_cli("report", "--results", str(folder), "--evidence", "", "--out", str(tmp_path / "report"))
     assert result.returncode == 0, result.stderr
     md = (tmp_path / "report" / "report.md").read_text()
-    count = len(venv_run["records"])  # 7, or 9 where app_dl's pip and tox-uv rows ran too
-    assert count >= 7 and f"{count} records from 1 host: {count} ok" in md
+    count = len(venv_run["records"])  # 4, or 6 where app_dl's pip and tox-uv rows ran too
+    assert count >= 4 and f"{count} records from 1 host: {count} ok" in md
     assert "| venv | uv | gui | 3.11 |" in md
 
 

@@ -336,3 +336,16 @@ def test_cx_freeze_searches_a_scripts_own_folder(tmp_path: Path, monkeypatch: py
                                          target / "dist")
     table = (target / "pyproject.toml").read_text(encoding="utf-8")
     assert 'include_path = ["entry", "../../.."]' in table
+
+
+def test_a_projects_own_data_is_not_staged_over_its_package(tmp_path: Path) -> None:
+    """wordcount's data lies in its package: a staged wordcount/ folder stopped pip --target from installing the
+    package into shiv's archive (No module named 'wordcount.cli')."""
+    from shipbench import interpreters
+    from shipbench.strategies import zipapp
+
+    ctx = _ctx(_app("wordcount"), tmp_path, "zipapp", "shiv")
+    python = interpreters.Interpreter(sys.executable, "3.11", "3.11.0")
+    (tmp_path / "out").mkdir()
+    argv = zipapp.build_command(ctx, tmp_path / "env", python, tmp_path / "out" / "x.pyz", tmp_path / "cache")
+    assert not (tmp_path / "out" / "entry" / "wordcount").exists() and "--site-packages" not in argv

@@ -131,6 +131,8 @@ def test_the_overview_compares_on_the_python_that_measured_most(tmp_path: Path, 
     measured = [make_record(strategy=s, python="3.13") for s in ("venv", "locked")]
     assert common_python(skipped + measured) == "3.13"
     assert common_python(skipped) == "3.11"  # nothing measured: the rows there are, still shown
+    gpu = [make_record(strategy=s, variant="gpu", python="3.12") for s in ("pyinstaller", "bake", "nuitka")]
+    assert common_python([*gpu, *measured[1:]]) == "3.13"  # another host's GPU evidence is not the overview's
 
 
 def test_screenshots_of_every_python_are_shown(tmp_path: Path, make_record) -> None:
