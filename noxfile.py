@@ -19,8 +19,8 @@ nox.options.default_venv_backend = "uv|virtualenv"
 # the sessions' environments hold only the harness and test tools: keep them between runs (a repeated `nox`
 # whose rows are all reused then takes seconds a session, not a fresh environment each)
 nox.options.reuse_venv = "yes"
-# the main job: every strategy this host supports, then the report
-nox.options.sessions = ["venv", "locked", "zipapp", "pyinstaller", "nuitka", "cxfreeze", "bake", "vagrant", "report"]
+# the main job: every strategy this host supports, one plan for all of them, the report after each
+nox.options.sessions = ["all"]
 
 HERE = Path(__file__).parent
 
@@ -48,9 +48,33 @@ PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 
 
 def _harness(session: nox.Session, *args: str) -> None:
-    """Run the shipbench CLI in this session's environment; the command behind each record is the nox one."""
+    """Run the shipbench CLI in this session's environment; the command behind each record is the nox one.
+    On Ctrl-C nox waits for it (not its default half second) so that the row's cleanup (a container, a VM, a
+    build's own trap) runs and the interrupted row's record is written."""
     session.install("-e", ".")
-    session.run("python", "-m", "shipbench", *args, env={"SHIPBENCH_COMMAND": f'nox -s "{session.name}"'})
+    session.run("python", "-m", "shipbench", *args, env={"SHIPBENCH_COMMAND": f'nox -s "{session.name}"'},
+                interrupt_timeout=120, terminate_timeout=30)
+
+
+@nox.session(name="all")
+def all_strategies(session: nox.Session) -> None:
+    """The main job: a plan of every row, then every strategy, the report rewritten after each (the sessions below
+    run one strategy each; `-- --profile quick` is the quick session)."""
+    _harness(session, "run", "all", *session.posargs)
+
+
+@nox.session
+def quick(session: nox.Session) -> None:
+    """A first answer in minutes: one representative row per strategy and app, no VM under software emulation,
+    3 warm start-ups, the report after each strategy (the profile setting's `quick`)."""
+    _harness(session, "run", "all", "--profile", "quick", *session.posargs)
+
+
+@nox.session
+def plan(session: nox.Session) -> None:
+    """What the main job would do, without doing it: each row to measure, reuse or skip, its estimate, the total
+    (`-- --profile quick` for the quick session's)."""
+    _harness(session, "plan", "all", *session.posargs)
 
 
 # Each strategy session runs every app of the project (`-- --app NAME` picks one) for each Python of the `python`

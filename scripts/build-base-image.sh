@@ -31,7 +31,14 @@ command -v debootstrap >/dev/null || {
 mirror=${MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
 mirror=${mirror:-http://deb.debian.org/debian}
 rootfs=$(mktemp -d)
-trap '$as_root rm -rf "$rootfs"' EXIT
+# debootstrap mounts /proc in the root while it configures packages: an interrupted build unmounts it first
+# shellcheck disable=SC2016  # $1 is the inner shell's
+cleanup() {
+    $as_root sh -c 'awk -v root="$1/" '"'"'index($2, root) == 1 {print $2}'"'"' /proc/mounts | sort -r \
+        | xargs -r -n1 umount -l; rm -rf --one-file-system "$1"' sh "$rootfs"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 $as_root debootstrap --variant=minbase ${include:+--include="$include"} "$suite" "$rootfs" "$mirror" >/dev/null
 # shellcheck disable=SC2016  # $1 is the inner shell's
 $as_root sh -c 'rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' sh "$rootfs"

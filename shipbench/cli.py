@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.markup import escape
@@ -35,11 +36,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shipbench", description="Measure ways of shipping Python apps.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="build the project's apps with one strategy, measure them, write records")
-    run.add_argument("strategy", help=f"one of: {', '.join(strategies.STRATEGIES)}")
-    run.add_argument("--app", action="append", help="only this app of the description (repeatable); default: all")
-    run.add_argument("--variant", action="append", help="only this variant (repeatable); default: all")
-    _settings_flags(run)
+    for name, what in (("run", "build the project's apps with these strategies, measure them, write records (with "
+                                "more than one, the report after each)"),
+                       ("plan", "show what `run` would do: each row to measure, reuse or skip, and its estimate")):
+        command = sub.add_parser(name, help=what)
+        command.add_argument("strategy", nargs="+",
+                             help=f"`all`, or one or more of: {', '.join(strategies.STRATEGIES)}")
+        command.add_argument("--app", action="append", help="only this app of the description (repeatable); "
+                             "default: all")
+        command.add_argument("--variant", action="append", help="only this variant (repeatable); default: all of "
+                             "the profile's")
+        _settings_flags(command)
 
     report = sub.add_parser("report", help="read every record and write report.md and index.html")
     report.add_argument("--out", type=Path, help="output folder (default: the report setting, report/)")
@@ -55,6 +62,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report_folders() -> list[Path]:
+    """The records a report reads: the results, and the evidence folders where there is a project."""
+    folders = [settings.results_dir()]
+    with contextlib.suppress(UsageError):  # no project here: the records given are the whole report
+        folders += settings.evidence_dirs()
+    return folders
+
+
+def _report_writer() -> Callable[[str | None], None]:
+    """The report a run of several strategies writes after each (progress: what is left) and at its end."""
+    from .reporting import write_report
+
+    def write(progress: str | None) -> None:
+        if write_report(_report_folders(), settings.report_dir(), progress) != 0:
+            raise UsageError(f"the report could not be written to {settings.report_dir()}")
+
+    return write
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -67,11 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     # container or app process outlives the run.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        if args.command == "run":
+        if args.command in ("run", "plan"):
             command = os.environ.get("SHIPBENCH_COMMAND") or "python -m shipbench " + " ".join(
                 sys.argv[1:] if argv is None else argv
             )
-            records = driver.run(args.strategy, args.app, None, args.variant, None, command)
+            names = list(strategies.STRATEGIES) if args.strategy == ["all"] else args.strategy
+            records = driver.run_all(names, args.app, None, args.variant, None, command,
+                                     report=_report_writer() if len(names) > 1 else None,
+                                     plan_only=args.command == "plan")
+            if args.command == "plan":
+                return 0
             console.console.print(console.summary_table(records))
             code, why = driver.exit_status(records)
             console.console.print(why, markup=False)
@@ -88,10 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             from .reporting import write_report
 
-            folders = [settings.results_dir()]
-            with contextlib.suppress(UsageError):  # no project here: the records given are the whole report
-                folders += settings.evidence_dirs()
-            return write_report(folders, args.out or settings.report_dir())
+            return write_report(_report_folders(), args.out or settings.report_dir())
         for strategy in strategies.STRATEGIES.values():
             print(f"{strategy.name}: {strategy.summary} (variants: {', '.join(strategy.variants)})")
         for name, app in apps.all_apps().items():

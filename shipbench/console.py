@@ -18,17 +18,20 @@ console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty(
 
 
 class Steps:
-    """Counts the steps of one target, shows which one runs and how long it has taken."""
+    """Counts the steps of one target, shows which one runs, how long it has taken and what it was expected to
+    take (the plan's estimate); remembers the step running, so an interrupted row can say where it stopped."""
 
-    def __init__(self, progress: Progress, label: str, total: int) -> None:
+    def __init__(self, progress: Progress, label: str, total: int, estimate: str = "") -> None:
         self._progress = progress
         self._label = escape(label)  # user text (app names, variants): never read as markup
-        self._task = progress.add_task(self._label, total=total)
+        self._task = progress.add_task(self._label, total=total, estimate=estimate)
+        self.current: str | None = None
 
     @contextmanager
     def step(self, what: str) -> Iterator[None]:
         self._progress.update(self._task, description=f"{self._label}: {escape(what)}")
         start = time.perf_counter()
+        self.current = what
         try:
             yield
         finally:
@@ -37,17 +40,19 @@ class Steps:
 
 
 @contextmanager
-def steps(label: str, total: int) -> Iterator[Steps]:
+def steps(label: str, total: int, estimate: str = "") -> Iterator[Steps]:
+    """A progress line for one row; `estimate` ("about 3 min") is shown beside the elapsed time."""
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[estimate]}[/]"),
         console=console,
         transient=True,
     ) as progress:
-        yield Steps(progress, label, total)
+        yield Steps(progress, label, total, escape(f"of {estimate}") if estimate else "")
 
 
 def _seconds(value: Any) -> str:

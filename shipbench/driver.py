@@ -3,10 +3,10 @@ happens (ok, skipped with the reason, or failed with the log's tail)."""
 
 from __future__ import annotations
 
-import fnmatch
 import json
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from . import (
     host_libraries,
     inputs,
     interpreters,
+    plan,
     record,
     settings,
     strategies,
@@ -39,82 +40,129 @@ def run(
     command: str | None = None,
     fresh: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """The records of every (app, variant, Python): the named apps, or all the project describes, for each of
-    `pythons` (default: the python setting). Everything the run needs (the description, every setting, the
-    variants) is checked before the first build starts."""
-    strategy = strategies.get(strategy_name)
+    """The records of one strategy's rows (see run_all)."""
+    return run_all([strategy_name], app_names, pythons, variants, results_dir, command, fresh)
+
+
+def run_all(
+    strategy_names: Sequence[str],
+    app_names: list[str] | None,
+    pythons: Sequence[str] | str | None = None,
+    variants: list[str] | None = None,
+    results_dir: Path | None = None,
+    command: str | None = None,
+    fresh: bool | None = None,
+    report: Callable[[str | None], None] | None = None,
+    plan_only: bool = False,
+) -> list[dict[str, Any]]:
+    """The records of every (strategy, app, variant, Python): the named apps, or all the project describes, for
+    each of `pythons` (default: the python setting), the variants of the profile setting. Everything the run
+    needs (the description, every setting, the variants) is checked and the plan shown before the first build
+    starts. `report(progress)` is called after each strategy while others are left (progress says what is
+    left), at the end (None) and on an interrupt (saying so), so that a report exists while the run goes on."""
+    chosen_strategies = [strategies.get(name) for name in dict.fromkeys(strategy_names)]
     settings.check_all()
     versions = [pythons] if isinstance(pythons, str) else list(pythons or settings.pythons())
     for version in versions:
         interpreters.check_version(version)
     described = apps.all_apps()
     chosen = [apps.get(name) for name in dict.fromkeys(app_names)] if app_names else list(described.values())
-    unknown = [v for v in variants or () if v not in strategy.variants]
+    known = {variant for strategy in chosen_strategies for variant in strategy.variants}
+    unknown = [v for v in variants or () if v not in known]
     if unknown:
-        raise UsageError(f"unknown variant(s) {', '.join(unknown)} of {strategy.name}: choose from "
-                         f"{', '.join(strategy.variants)}")
+        raise UsageError(f"unknown variant(s) {', '.join(unknown)} of {', '.join(s.name for s in chosen_strategies)}: "
+                         f"choose from {', '.join(sorted(known))}")
     results_dir = results_dir or settings.results_dir()
     record.check_writable(results_dir)
     fresh = settings.fresh() if fresh is None else fresh
-    written = []
-    with active_runs.registered(f"shipbench run {strategy.name} --python {','.join(versions)}"):
+    profile = settings.profile()
+    names = ",".join(strategy.name for strategy in chosen_strategies)
+    written: list[dict[str, Any]] = []
+    with active_runs.registered(f"shipbench run {names} --python {','.join(versions)}"):
+        rows = _plan(chosen_strategies, chosen, versions, variants, results_dir, fresh, profile)
+        console.console.print(plan.table(rows, profile))
+        if plan_only:
+            return []
+        done: set[str] = set()
+        current = ""
+        try:
+            for strategy in chosen_strategies:
+                current = strategy.name
+                written += [_run_row(row, results_dir, command, fresh, profile)
+                            for row in rows if row.strategy is strategy]
+                done.add(strategy.name)
+                if report is not None and strategy is not chosen_strategies[-1]:
+                    report(f"This run is still going ({len(done)} of {len(chosen_strategies)} strategies done); "
+                           f"{plan.left(rows, done)}. This page is written again after each strategy.")
+        except KeyboardInterrupt:
+            if report is not None:
+                report(f"This run was interrupted during {current}: its rows so far are below; "
+                       f"{plan.left(rows, done)} were not measured.")
+            raise
+        if report is not None:
+            report(None)
+    return written
+
+
+def _plan(chosen_strategies: Sequence[Strategy], chosen: Sequence[App], versions: Sequence[str],
+          variants: Sequence[str] | None, results_dir: Path, fresh: bool, profile: str) -> list[plan.Row]:
+    """Every row of the run, strategy by strategy (so the report can follow each one), with its plan."""
+    root = settings.harness_root()
+    rows = []
+    for strategy in chosen_strategies:
+        wanted = [v for v in variants or () if v in strategy.variants]
+        if variants and not wanted:
+            continue  # --variant named only other strategies' variants
         for python in versions:
             for app in chosen:
-                wanted = [v for v in strategy.variants_for(app) if not variants or v in variants]
-                written += _run_app(strategy, app, python, wanted, results_dir, command, fresh)
-    return written
+                row_inputs = _inputs(strategy, app, python, root)
+                for variant in plan.variants(strategy, app, profile, wanted):
+                    key = record.Key(strategy.name, variant, app.name, python)
+                    rows.append(plan.make(strategy, app, key, row_inputs, record.read(results_dir / key.filename),
+                                          fresh, profile))
+    return rows
 
 
-def _run_app(strategy: Strategy, app: App, python: str, variants: list[str], results_dir: Path,
-             command: str | None, fresh: bool) -> list[dict[str, Any]]:
-    """One record per variant. A variant whose inputs are unchanged since its last ok record is reused, not
-    rebuilt, unless `fresh`."""
-    root = settings.harness_root()
-    row_inputs = _inputs(strategy, app, python, root)
-    written = []
-    for variant in variants:
-        key = record.Key(strategy.name, variant, app.name, python)
-        lock = settings.build_dir().resolve() / "locks" / key.filename.replace(".json", ".lock")
-        with active_runs.row_lock(lock, key.label(), lambda text: console.console.print(text, markup=False)):
-            written.append(_run_row(strategy, app, key, row_inputs, root, results_dir, command, fresh))
-    return written
+def _run_row(row: plan.Row, results_dir: Path, command: str | None, fresh: bool, profile: str) -> dict[str, Any]:
+    """One row's record, under the row's lock (see active_runs.py): the plan's decision is taken again there,
+    since another run may have measured the row meanwhile."""
+    key = row.key
+    lock = settings.build_dir().resolve() / "locks" / key.filename.replace(".json", ".lock")
+    with active_runs.row_lock(lock, key.label(), lambda text: console.console.print(text, markup=False)):
+        return _measure_row(row, results_dir, command, fresh, profile)
 
 
-def _run_row(strategy: Strategy, app: App, key: record.Key, row_inputs: inputs.Inputs, root: Path,
-             results_dir: Path, command: str | None, fresh: bool) -> dict[str, Any]:
-    """One row's record: reused, skipped, or built and measured (under the row's lock: see active_runs.py)."""
-    variant = key.variant
+def _measure_row(row: plan.Row, results_dir: Path, command: str | None, fresh: bool, profile: str) -> dict[str, Any]:
+    """One row's record: reused, skipped, or built and measured; an interrupt leaves a skipped record saying
+    where it stopped, then goes on up (the run ends)."""
+    strategy, app, key = row.strategy, row.app, row.key
     previous = record.read(results_dir / key.filename)
-    if not fresh and _reusable(previous, row_inputs):
+    action, why = plan.decide(strategy, app, key, row.inputs, previous, fresh, profile)
+    if action == plan.REUSE:
         assert previous is not None
         _say_reused(previous, record.mark_reused(previous, results_dir))
         return previous
-    if previous and previous["status"] == "ok":
-        why = "--fresh" if fresh else "changed: " + ", ".join(row_inputs.changed_since(previous.get("inputs")))
+    if action == plan.RUN and previous and previous["status"] == "ok":
         console.console.print(f"  {key.label()}: measuring again ({why})", markup=False)
     rec = record.new_record(key, command)
     rec["versions"]["shipbench"] = _shipbench_version()
-    rec["inputs"] = row_inputs.as_record()
+    rec["inputs"] = row.inputs.as_record()
     rec["capabilities"] = sorted(app.capabilities)
+    rec["profile"] = profile
     if previous:
         rec["previously"] = {"status": previous["status"], "created": previous["created"]}
-    skipped_by = [pattern for pattern in settings.skip_patterns() if skip_matches(pattern, key)]
-    not_wanted = not app.wants(strategy.name, variant)
-    if skipped_by or not_wanted:
-        reason = (f"left out of this run by the skip setting ({', '.join(skipped_by)})" if skipped_by else
-                  f"not among the app's strategies ({', '.join(app.strategies)}) in its description")
-        rec.update(status="skipped", reason=reason)
-        if previous and previous["status"] == "ok":  # a skip says nothing new: never lose measured numbers
-            console.console.print(f"  {key.label()}: {reason}; its ok record of {previous['created'][:16]} "
-                                  "is kept", markup=False)
-        else:
-            _say(rec, record.write(rec, results_dir))
+    if action == plan.SKIP:
+        rec.update(status="skipped", reason=why)
+        _write_unless_ok_kept(rec, previous, results_dir)
         return rec
-    with console.steps(key.label(), total=strategy.planned_steps(app)) as steps:
-        ctx = Context(key, app, root, settings.build_dir().resolve() / strategy.name, results_dir, rec, steps)
+    started = time.monotonic()
+    estimate = f"about {plan.duration(row.estimate_s)}" if row.estimate_s else ""
+    with console.steps(key.label(), total=strategy.planned_steps(app), estimate=estimate) as steps:
+        ctx = Context(key, app, settings.harness_root(), settings.build_dir().resolve() / strategy.name, results_dir,
+                      rec, steps)
         try:
             artifact = strategy.build(ctx)
-            rec["artifact"] = {"path": _display_path(artifact.path, root), "kind": artifact.kind,
+            rec["artifact"] = {"path": _display_path(artifact.path, ctx.root), "kind": artifact.kind,
                                "description": artifact.description}
             strategy.measure(ctx, artifact)
         except Skip as skip:
@@ -126,12 +174,29 @@ def _run_row(strategy: Strategy, app: App, key: record.Key, row_inputs: inputs.I
                 rec.update(status="skipped", reason=host_libraries.skip_reason(missing), log_tail=failure.log_tail)
             else:
                 rec.update(status="failed", reason=failure.reason, log_tail=failure.log_tail)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (cli.py): the strategy's own cleanup has run by now
+            where = f" in {steps.current}" if steps.current else ""
+            of = f" (of {estimate})" if estimate else ""
+            rec.update(status="skipped", reason=f"interrupted after {plan.duration(time.monotonic() - started)}"
+                                                f"{where}{of}: run it again to measure it")
+            _write_unless_ok_kept(rec, previous, results_dir)
+            raise
         except Exception as error:  # a bug of ours must still leave a record, and say where it happened
             rec.update(status="failed", reason=f"{SHIPBENCH_ERROR}: {type(error).__name__}: {error}",
                        log_tail=traceback.format_exc().splitlines()[-15:])
+    rec["duration_s"] = round(time.monotonic() - started, 1)
     path = record.write(rec, results_dir)
     _say(rec, path)
     return rec
+
+
+def _write_unless_ok_kept(rec: dict[str, Any], previous: dict[str, Any] | None, results_dir: Path) -> None:
+    """A skip says nothing new about a row measured before: its ok record stays (never lose measured numbers)."""
+    if previous and previous["status"] == "ok":
+        console.console.print(f"  {rec['strategy']}/{rec['variant']} {rec['app']} py{rec['python']}: {rec['reason']}; "
+                              f"its ok record of {previous['created'][:16]} is kept", markup=False)
+    else:
+        _say(rec, record.write(rec, results_dir))
 
 
 SHIPBENCH_ERROR = "shipbench error"
@@ -157,10 +222,7 @@ def exit_status(records: Sequence[dict[str, Any]]) -> tuple[int, str]:
     return 0, "exit 0: every row ok or skipped"
 
 
-def skip_matches(pattern: str, key: record.Key) -> bool:
-    """A skip pattern names strategy/variant/app, and optionally the Python as a fourth part (`venv/*/*/py3.13`)."""
-    row = f"{key.strategy}/{key.variant}/{key.app}"
-    return fnmatch.fnmatch(f"{row}/py{key.python}" if pattern.count("/") >= 3 else row, pattern)
+skip_matches = plan.skip_matches  # the skip setting's pattern rule (plan.py)
 
 
 def _inputs(strategy: Strategy, app: App, python: str, root: Path) -> inputs.Inputs:
@@ -183,12 +245,6 @@ def _inputs(strategy: Strategy, app: App, python: str, root: Path) -> inputs.Inp
         settings=settings.measuring(),
         target={"python": full_version, "torch": torch, "host": json.dumps(host.facts(), sort_keys=True)},
     )
-
-
-def _reusable(previous: dict[str, Any] | None, row_inputs: inputs.Inputs) -> bool:
-    """An ok record of this host whose inputs are the same as now: measuring again would measure the same."""
-    return bool(previous and previous["status"] == "ok"
-                and (previous.get("inputs") or {}).get("digest") == row_inputs.digest)
 
 
 def _say_reused(rec: dict[str, Any], path: Path) -> None:

@@ -61,6 +61,18 @@ def kill_tree(proc: subprocess.Popen[str], platform: str = sys.platform) -> None
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+def stop_tree(proc: subprocess.Popen[str], grace_s: float = 15.0, platform: str = sys.platform) -> None:
+    """Stop a tool that is still running (a timeout, Ctrl-C): SIGTERM to its group first, so that a script's
+    trap can undo what it did (debootstrap's /proc mount in a box build, a half-written image), then, after
+    `grace_s` or once it has exited, SIGKILL to whatever is left."""
+    if platform != "win32" and proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace_s)
+    kill_tree(proc, platform)
+
+
 def _rss_bytes_from_rusage(maxrss: int, platform: str = sys.platform) -> int:
     """ru_maxrss is in KiB on Linux and in bytes on macOS."""
     return maxrss if platform == "darwin" else maxrss * 1024
@@ -284,13 +296,13 @@ def run_tool(
     try:
         stdout, _ = proc.communicate(input_text, timeout=timeout)
     except subprocess.TimeoutExpired as error:
-        kill_tree(proc)
+        stop_tree(proc)
         rest, _ = proc.communicate()
         output = (error.output.decode("utf-8", "replace") if isinstance(error.output, bytes)
                   else error.output or "") + (rest or "")
         raise Failure(f"{what or argv[0]}: no end within {timeout:g} s", tail(output)) from None
     finally:
-        kill_tree(proc)  # whatever it started, also on Ctrl-C (KeyboardInterrupt) or SIGTERM (SystemExit)
+        stop_tree(proc)  # whatever it started, also on Ctrl-C (KeyboardInterrupt) or SIGTERM (SystemExit)
         if proc.poll() is None:
             proc.wait()
     elapsed = time.perf_counter() - start

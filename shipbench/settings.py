@@ -92,6 +92,10 @@ def running_python() -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
+# what `profile` chooses between (the quick one: each strategy's `quick_variant`, see strategies/base.py)
+PROFILES = ("full", "quick")
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting. `measuring`: whether it can change what a row measures (part of each row's inputs)."""
@@ -128,8 +132,11 @@ OPTIONS: tuple[Option, ...] = (
            measuring=False),
     Option("fresh", _flag, lambda: False, "measure every row again, even where its inputs are unchanged",
            measuring=False),
-    Option("warm-runs", _whole(1), lambda: 5, "start-up runs after the cold one (the median of fewer than 5 "
-           "says little)"),
+    Option("profile", _choice(*PROFILES), lambda: "full", "full: every variant of every strategy; quick: one "
+           "representative row per strategy and app, no VM under software emulation, 3 warm start-ups (a first "
+           "answer in minutes)", measuring=False),
+    Option("warm-runs", _whole(1), lambda: 3 if profile() == "quick" else 5, "start-up runs after the cold one "
+           "(default 5, the quick profile's 3; the median of fewer than 5 says little)"),
     Option("throughput-runs", _whole(1), lambda: 3, "runs of the throughput command"),
     Option("app-timeout", _whole(1), lambda: 120, "seconds an app may take to be ready"),
     Option("build-timeout", _whole(60), lambda: 3600, "seconds one Nuitka, cx_Freeze or zipapp build may run (Nuitka "
@@ -253,6 +260,10 @@ def report_dir() -> Path:
 def evidence_dirs() -> list[Path]:
     root = project_root()
     return [path if (path := Path(item)).is_absolute() else root / path for item in get("evidence")]
+
+
+def profile() -> str:
+    return str(get("profile"))
 
 
 def warm_runs() -> int:

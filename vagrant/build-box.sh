@@ -44,7 +44,14 @@ packages=(
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 work=$(mktemp -d "$out/.work.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# debootstrap mounts /proc in the root while it configures packages: an interrupted build must unmount it
+# before the folder can go (else the next build finds a .work folder that rm cannot remove)
+cleanup() {
+    awk -v root="$work/" 'index($2, root) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
+    rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 rootfs=$work/rootfs
 step() { printf 'build-box: [%s] %s\n' "$(date +%T)" "$*"; }
 

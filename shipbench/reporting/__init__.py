@@ -14,13 +14,15 @@ from . import document, html, markdown
 from .tables import build
 
 
-def write_report(results_dirs: list[Path], out: Path) -> int:
+def write_report(results_dirs: list[Path], out: Path, progress: str | None = None) -> int:
+    """Write report.md and index.html from every record in `results_dirs`, each file whole or not at all.
+    `progress`: the run is still going (or was interrupted), and what is left; the page says it first."""
     missing = [str(folder) for folder in results_dirs if not folder.is_dir()]
     if missing:
         console.console.print(f"[yellow]no records folder at {escape(', '.join(missing))}: the report will say so[/]")
     records, invalid = record.load_all([folder for folder in results_dirs if folder.is_dir()])
     records, unshowable = _showable(records, results_dirs)
-    model = document.build(build(records, [*invalid, *unshowable], results_dirs))
+    model = document.build(build(records, [*invalid, *unshowable], results_dirs), progress)
     try:
         atomic_write_text(out / "report.md", markdown.render(model))
         atomic_write_text(out / "index.html", html.render(model))

@@ -106,7 +106,8 @@ class Document:
     sections: list[Section]
 
 
-def build(report: Report) -> Document:
+def build(report: Report, progress: str | None = None) -> Document:
+    """The report's one model. `progress`: a run is still going (or stopped), said before anything else."""
     if not report.records:
         summary = Text("No records found in " + ", ".join(str(s) for s in report.sources) + ".", "strong")
     else:
@@ -114,7 +115,8 @@ def build(report: Report) -> Document:
         hosts = len(report.hosts)
         summary = Text(f"{len(report.records)} records from {hosts} host{'s' if hosts != 1 else ''}: {ok} ok, "
                        f"{len(report.not_ok)} skipped or failed.")
-    sections = [Section("What the numbers say", [Grid(("priority", "derived from the records"),
+    sections = [Section("This run is not finished", [Text(progress, "strong")])] if progress else []
+    sections += [Section("What the numbers say", [Grid(("priority", "derived from the records"),
                                                       list(recommendations(report.records))),
                                                  Grid(QUALITY_COLUMNS, list(qualities(report.records)))])]
     notes: dict[str, int] = {}

@@ -22,7 +22,7 @@ from .. import bake_context, docker, interpreters, measure, settings, xserver
 from ..apps import App
 from ..errors import Failure, Skip
 from ..runner import run_tool
-from .base import Artifact, Context
+from .base import Artifact, Context, Defaults
 from .venv import reference_venv, venv_artifact
 
 # the probe's variables pass from the `docker run` process into the container by name (docker run --env NAME)
@@ -79,9 +79,11 @@ def base_image(python: str, root: Path) -> tuple[str, str]:
 CUDA_BUILD_BYTES = 28 * 10**9
 
 
-class BakeStrategy:
+class BakeStrategy(Defaults):
     name = "bake"
     variants: tuple[str, ...] = ("cpu", "cuda")
+    quick_variant = "cpu"
+    rough_row_s = {"cli": 90.0, "window": 150.0, "torch": 400.0}
     summary = "a container image built with docker buildx bake (CPU; CUDA for torch apps)"
     isolation = "its own filesystem and processes; shares the host's kernel"
     target_needs = ("a container engine; for a window an X server socket; for a GPU the NVIDIA Container "

@@ -85,15 +85,34 @@ class Artifact:
     cwd: Path | None = None
 
 
+APP_KINDS = ("cli", "window", "torch")
+
+
+def app_kind(app: App) -> str:
+    """What decides how long a row takes, for the stated figures (`rough_row_s`): torch apps freeze, bake and
+    train for minutes; window apps carry Qt; the rest are small."""
+    return "torch" if app.uses_torch else "window" if app.shows_window else "cli"
+
+
 class Defaults:
     """What most strategies share, inherited rather than repeated: every variant fits every app, and no host tool
     of their own to version (their tools are pinned in files that are already part of the inputs)."""
 
     variants: tuple[str, ...]
+    quick_variant: str
     runs_on_host: bool = True
 
     def variants_for(self, app: App) -> tuple[str, ...]:
         return self.variants
+
+    def quick_variants(self, app: App) -> tuple[str, ...]:
+        return tuple(variant for variant in self.variants_for(app) if variant == self.quick_variant)
+
+    def planned_skip(self, app: App, variant: str, profile: str) -> str | None:
+        return None
+
+    def cold_build_estimate_s(self, app: App, variant: str) -> float | None:
+        return None
 
     def tool_versions(self) -> dict[str, str | None]:
         return {}
@@ -120,6 +139,27 @@ class Strategy(Protocol):
 
     def variants_for(self, app: App) -> tuple[str, ...]:
         """The variants that make sense for this app (a bake target builds one app)."""
+        ...
+
+    # The quick profile (settings: profile = "quick") measures this one variant of each app it fits: the row
+    # that answers "which way, roughly?" for this strategy
+    quick_variant: str
+    # seconds one row takes (cold and warm build, then measuring) on a 2-core host like the one CI runs on, by
+    # app kind (APP_KINDS): the plan's estimate until this host has a record of the row
+    rough_row_s: dict[str, float]
+
+    def quick_variants(self, app: App) -> tuple[str, ...]:
+        """The quick profile's rows for this app: `quick_variant` where it fits the app, else none."""
+        ...
+
+    def planned_skip(self, app: App, variant: str, profile: str) -> str | None:
+        """Why this row is skipped before any work under this profile (None: it runs), e.g. no VM under software
+        emulation in the quick profile."""
+        ...
+
+    def cold_build_estimate_s(self, app: App, variant: str) -> float | None:
+        """What this strategy knows of one cold build's time that no record tells (Nuitka compiling torch on few
+        cores); None: nothing. Above the build-timeout setting, the row is planned as skipped, not burnt."""
         ...
 
     def build(self, ctx: Context) -> Artifact:

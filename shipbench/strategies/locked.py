@@ -173,6 +173,8 @@ def container_install(ctx: Context, project: Path, extras: list[str], reference:
 class LockedStrategy(Defaults):
     name = "locked"
     variants: tuple[str, ...] = ("uv-sync", "pylock")
+    quick_variant = "uv-sync"
+    rough_row_s = {"cli": 30.0, "window": 60.0, "torch": 150.0}
     summary = "a locked environment: uv lock once, uv sync --frozen (or pip from pylock.toml) on the target"
     isolation = "Python packages only, pinned with hashes; shares the interpreter and the OS"
     target_needs = "the Python version, uv (or pip ≥ 26.1 for pylock.toml), and the index or a wheel cache"

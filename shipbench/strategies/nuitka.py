@@ -23,9 +23,12 @@ from ..errors import Failure, Skip
 from ..pyinstaller_spec import data_destination, program_name
 from ..runner import output, run_tool
 from . import frozen, phases
-from .base import Artifact, Context
+from .base import Artifact, Context, Defaults
 
 TOOL_REQUIREMENTS = Path("nuitka") / "requirements.txt"
+# CPU seconds Nuitka takes to compile torch (standalone, torch followed): more than the 2 hours a 1-hour build
+# timeout on 2 cores gave it; a rough lower figure, which is enough to plan the row as skipped there
+TORCH_COMPILE_CPU_S = 4 * 3600.0
 
 
 def headers_missing(python: interpreters.Interpreter) -> str | None:
@@ -111,10 +114,12 @@ def _plugin_options(env_dir: Path) -> list[str]:
         ["--enable-plugin=pyqt6"] if (sp / "PyQt6").is_dir() else [])
 
 
-class NuitkaStrategy:
+class NuitkaStrategy(Defaults):
     name = "nuitka"
     variants: tuple[str, ...] = ("standalone-default", "standalone-trimmed", "onefile-trimmed", "deploy",
                                  "standalone-nofollow")
+    quick_variant = "standalone-trimmed"  # none for torch apps: every variant that follows torch compiles it
+    rough_row_s = {"cli": 240.0, "window": 600.0, "torch": 900.0}
     summary = "an executable compiled by Nuitka (standalone, onefile; Qt apps also through pyside6-deploy)"
     isolation = "its own Python runtime and libraries, the app compiled to C; shares the OS's libc, GL and fonts"
     target_needs = frozen.TARGET_NEEDS
@@ -137,6 +142,14 @@ class NuitkaStrategy:
 
     def planned_steps(self, app: App) -> int:
         return 7 + measure.standard_steps(app)
+
+    def cold_build_estimate_s(self, app: App, variant: str) -> float | None:
+        """Following torch compiles its thousands of modules to C: a build here ran past the 1-hour build timeout
+        on 2 cores (and a user's Ctrl-C after 34 minutes was far from the end). Stated as CPU time, shared by
+        the cores: the plan skips the row rather than burn the hour."""
+        if app.uses_torch and variant != "standalone-nofollow":
+            return TORCH_COMPILE_CPU_S / max(1, os.cpu_count() or 1)
+        return None
 
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)

@@ -23,7 +23,7 @@ from ..errors import Failure, Skip
 from ..record import Key
 from ..runner import output
 from ..vagrant_vm import VIRSH, Machine
-from .base import Artifact, Context
+from .base import Artifact, Context, Defaults
 from .venv import reference_venv, venv_artifact
 
 GUEST_VENV = "/home/vagrant/venv"
@@ -51,9 +51,12 @@ def unavailable_reason() -> str | None:
     return None
 
 
-class VagrantStrategy:
+class VagrantStrategy(Defaults):
     name = "vagrant"
     variants: tuple[str, ...] = ("libvirt",)
+    quick_variant = "libvirt"
+    # under software emulation (a host without KVM, like CI's): the box build and a boot take minutes
+    rough_row_s = {"cli": 600.0, "window": 700.0, "torch": 3000.0}
     summary = ("a Debian VM (12 for Python 3.11, 13 for 3.13) booted by Vagrant (libvirt, QEMU) from a box built "
                "from Debian packages")
     isolation = "its own kernel and OS"
@@ -72,8 +75,15 @@ class VagrantStrategy:
         return {"vagrant": _version(["vagrant", "--version"]), "libvirt": _version(["virsh", "--version"]),
                 "qemu": _version(["qemu-system-x86_64", "--version"], 3)}
 
-    def variants_for(self, app: App) -> tuple[str, ...]:
-        return self.variants
+    def planned_skip(self, app: App, variant: str, profile: str) -> str | None:
+        """The quick profile answers in minutes: a VM under software emulation takes that for one boot."""
+        if profile != "quick" or settings.vm_accel() == "kvm":
+            return None
+        why = "vm-accel = tcg" if settings.vm_accel() == "tcg" else vm_acceleration.static_reason()
+        if why is None:
+            return None  # KVM may work: the quick profile boots the VM as the full one does
+        return (f"the quick profile runs no VM under software emulation ({why}); the full profile "
+                "(python3 noxw.py, or -s vagrant) measures it")
 
     def planned_steps(self, app: App) -> int:
         # box, acceleration, up, provision, halt and up, guest facts; then the standard measurements, X11 for the

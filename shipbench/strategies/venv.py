@@ -180,6 +180,8 @@ def venv_artifact(app: App, venv: Path, description: str = "") -> Artifact:
 class VenvStrategy(Defaults):
     name = "venv"
     variants = tuple(INSTALLERS)
+    quick_variant = "uv"
+    rough_row_s = {"cli": 20.0, "window": 40.0, "torch": 120.0}
     summary = "a virtual environment created on the target machine (uv, pip, tox-uv)"
     isolation = "Python packages only; shares the interpreter and the OS"
     target_needs = "the Python version, an installer (uv or pip), and the package index or a wheel cache"

@@ -117,6 +117,8 @@ def build_command(ctx: Context, tool_env: Path, python: interpreters.Interpreter
 class ZipappStrategy(Defaults):
     name = "zipapp"
     variants: tuple[str, ...] = ("pex-venv", "pex-packed", "shiv")
+    quick_variant = "shiv"
+    rough_row_s = {"cli": 40.0, "window": 90.0, "torch": 300.0}
     summary = "one archive of the app and its environment, run by the target's Python (pex, shiv)"
     isolation = "Python packages only, unpacked to a per-user cache; shares the interpreter and the OS"
     target_needs = "a Python of the version the archive was built for (pure-Python and abi3 ones may run on others)"

@@ -10,14 +10,16 @@ import pytest
 from shipbench import driver, record, settings, strategies
 from shipbench.errors import Failure
 from shipbench.runner import run_app
-from shipbench.strategies.base import Artifact, Context
+from shipbench.strategies.base import Artifact, Context, Defaults
 
 
-class FakeStrategy:
+class FakeStrategy(Defaults):
     """A strategy whose 'artifact' is a Python one-liner, so the driver and measurement run for real."""
 
     name = "fake"
     variants = ("never-ready", "build-breaks", "bug", "ready", "no-glib")
+    quick_variant = "ready"
+    rough_row_s = {"cli": 1.0, "window": 2.0, "torch": 3.0}
     summary = "for tests"
     inputs = ("fake.cfg",)
     runs_on_host = True
