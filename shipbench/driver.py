@@ -149,6 +149,10 @@ def _measure_row(row: plan.Row, results_dir: Path, command: str | None, fresh: b
     rec["inputs"] = row.inputs.as_record()
     rec["capabilities"] = sorted(app.capabilities)
     rec["profile"] = profile
+    if profile == "quick":
+        rec["notes"].append(f"rows of the quick profile (see When each row was measured) have no "
+                            f"{', no '.join(settings.QUICK_LEAVES_OUT)}: python3 noxw.py, the full profile, measures "
+                            "them")
     if previous:
         rec["previously"] = {"status": previous["status"], "created": previous["created"]}
     if action == plan.SKIP:

@@ -108,6 +108,8 @@ def baseline(ctx: Context, reference: Artifact, what: str) -> None:
     Start-up and throughput drift by tens of percent between runs minutes apart on a shared machine; a ratio
     against a record from another moment would mostly measure that drift.
     """
+    if settings.quick():
+        return
     app = ctx.app
     timeout = settings.app_timeout_s()
     result: dict[str, Any] = {"what": what}

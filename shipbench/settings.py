@@ -134,7 +134,7 @@ OPTIONS: tuple[Option, ...] = (
            measuring=False),
     Option("profile", _choice(*PROFILES), lambda: "full", "full: every variant of every strategy; quick: one "
            "representative row per strategy and app, no VM under software emulation, 3 warm start-ups (a first "
-           "answer in minutes)", measuring=False),
+           "answer in minutes)"),
     Option("warm-runs", _whole(1), lambda: 3 if profile() == "quick" else 5, "start-up runs after the cold one "
            "(default 5, the quick profile's 3; the median of fewer than 5 says little)"),
     Option("throughput-runs", _whole(1), lambda: 3, "runs of the throughput command"),
@@ -264,6 +264,18 @@ def evidence_dirs() -> list[Path]:
 
 def profile() -> str:
     return str(get("profile"))
+
+
+# What the quick profile does not measure, beside the variants it leaves out: each is tens of seconds to minutes
+# a row (here, 2 cores: about 11 of the 27 minutes both samples took with them). Its rows say so in a note, and
+# the profile is part of every row's inputs, so a full run measures them again, whole.
+QUICK_LEAVES_OUT = ("the warm build", "the baseline venv measured right after", "the starts in clean Debian "
+                    "containers", "the other Pythons a zipapp runs on")
+
+
+def quick() -> bool:
+    """The quick profile: one row per strategy and app, and none of QUICK_LEAVES_OUT measured."""
+    return profile() == "quick"
 
 
 def warm_runs() -> int:

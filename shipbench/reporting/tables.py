@@ -157,11 +157,12 @@ def command_rows(report: Report) -> list[tuple[str, str]]:
     return [(command, ", ".join(rows)) for command, rows in seen.items()]
 
 
-MEASURED_COLUMNS = ("row", "measured", "reused")
+MEASURED_COLUMNS = ("row", "profile", "measured", "reused")
 
 
-def measured_rows(report: Report) -> list[tuple[str, str, str]]:
-    """When each row's numbers were taken, and which later runs kept them because nothing they depend on changed."""
+def measured_rows(report: Report) -> list[tuple[str, str, str, str]]:
+    """When each row's numbers were taken, by which profile (older records: full), and which later runs kept them
+    because nothing they depend on changed."""
     rows = []
     for rec in report.records:
         if rec["status"] != "ok":
@@ -169,7 +170,7 @@ def measured_rows(report: Report) -> list[tuple[str, str, str]]:
         reused = rec.get("reused")
         kept = (f"reused by {reused['runs']} later run{'s' if reused['runs'] > 1 else ''}, last {_when(reused['last'])}"
                 " (inputs unchanged)" if reused else "–")
-        rows.append((row_name(rec), _when(rec["created"]), kept))
+        rows.append((row_name(rec), str(rec.get("profile") or "full"), _when(rec["created"]), kept))
     return rows
 
 

@@ -145,7 +145,8 @@ class Strategy(Protocol):
     # that answers "which way, roughly?" for this strategy
     quick_variant: str
     # seconds one row takes (cold and warm build, then measuring) on a 2-core host like the one CI runs on, by
-    # app kind (APP_KINDS): the plan's estimate until this host has a record of the row
+    # app kind (APP_KINDS): the plan's estimate until this host has a record of the row (the window and torch
+    # figures: the samples measured on shipbench's 2-core development host, rounded; cli: its fixtures)
     rough_row_s: dict[str, float]
 
     def quick_variants(self, app: App) -> tuple[str, ...]:

@@ -55,7 +55,7 @@ class CxFreezeStrategy(Defaults):
     name = "cxfreeze"
     variants: tuple[str, ...] = ("default", "trimmed")
     quick_variant = "trimmed"
-    rough_row_s = {"cli": 60.0, "window": 120.0, "torch": 400.0}
+    rough_row_s = {"cli": 30.0, "window": 45.0, "torch": 170.0}
     summary = "a frozen executable built by cx_Freeze (build_exe; default and trimmed)"
     isolation = frozen.ISOLATION
     target_needs = frozen.TARGET_NEEDS

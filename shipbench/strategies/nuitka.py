@@ -119,7 +119,7 @@ class NuitkaStrategy(Defaults):
     variants: tuple[str, ...] = ("standalone-default", "standalone-trimmed", "onefile-trimmed", "deploy",
                                  "standalone-nofollow")
     quick_variant = "standalone-trimmed"  # none for torch apps: every variant that follows torch compiles it
-    rough_row_s = {"cli": 240.0, "window": 600.0, "torch": 900.0}
+    rough_row_s = {"cli": 180.0, "window": 290.0, "torch": 900.0}
     summary = "an executable compiled by Nuitka (standalone, onefile; Qt apps also through pyside6-deploy)"
     isolation = "its own Python runtime and libraries, the app compiled to C; shares the OS's libc, GL and fonts"
     target_needs = frozen.TARGET_NEEDS

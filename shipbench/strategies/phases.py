@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .. import hostload
+from .. import hostload, settings
 from .base import Context
 
 
@@ -24,10 +24,11 @@ def remove(path: Path) -> None:
 
 def cold_and_warm(ctx: Context, label: Callable[[str], str], caches: Iterable[Path], outputs: Iterable[Path],
                   build: Callable[[str], float]) -> dict[str, float]:
-    """Run `build(phase)` (it returns the seconds to record) cold, then warm; fill metrics.setup_s."""
+    """Run `build(phase)` (it returns the seconds to record) cold, then warm (the quick profile: cold only);
+    fill metrics.setup_s."""
     caches, outputs = list(caches), list(outputs)
     times = {}
-    for phase in ("cold", "warm"):
+    for phase in ("cold",) if settings.quick() else ("cold", "warm"):
         with ctx.steps.step(label(phase)):
             for folder in caches if phase == "cold" else ():
                 remove(folder)

@@ -96,7 +96,7 @@ class PyInstallerStrategy(Defaults):
     name = "pyinstaller"
     variants = tuple(f"{mode}-{profile}" for mode in MODES for profile in PROFILES)
     quick_variant = "onedir-trimmed"
-    rough_row_s = {"cli": 60.0, "window": 90.0, "torch": 400.0}
+    rough_row_s = {"cli": 60.0, "window": 90.0, "torch": 230.0}
     summary = "a frozen executable built by PyInstaller (onedir, onefile; default and trimmed specs)"
     isolation = frozen.ISOLATION
     target_needs = frozen.TARGET_NEEDS

@@ -181,7 +181,7 @@ class VenvStrategy(Defaults):
     name = "venv"
     variants = tuple(INSTALLERS)
     quick_variant = "uv"
-    rough_row_s = {"cli": 20.0, "window": 40.0, "torch": 120.0}
+    rough_row_s = {"cli": 10.0, "window": 15.0, "torch": 60.0}
     summary = "a virtual environment created on the target machine (uv, pip, tox-uv)"
     isolation = "Python packages only; shares the interpreter and the OS"
     target_needs = "the Python version, an installer (uv or pip), and the package index or a wheel cache"

@@ -21,6 +21,8 @@ class FakeStrategy(Defaults):
     quick_variant = "ready"
     rough_row_s = {"cli": 1.0, "window": 2.0, "torch": 3.0}
     summary = "for tests"
+    isolation = "none (a test)"
+    target_needs = "this Python"
     inputs = ("fake.cfg",)
     runs_on_host = True
 

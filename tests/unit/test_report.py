@@ -117,8 +117,8 @@ def test_reused_rows_say_when_they_were_measured_and_kept(tmp_path: Path, make_r
     md = (tmp_path / "report" / "report.md").read_text()
     html = (tmp_path / "report" / "index.html").read_text()
     kept = "reused by 2 later runs, last 2026-11-28 14:05 (inputs unchanged)"
-    assert f"| venv/uv gui py3.11 linux | 2026-11-01 09:30 | {kept} |" in md
-    assert "| venv/pip gui py3.11 linux | 2026-11-28 14:06 | – |" in md
+    assert f"| venv/uv gui py3.11 linux | full | 2026-11-01 09:30 | {kept} |" in md
+    assert "| venv/pip gui py3.11 linux | full | 2026-11-28 14:06 | – |" in md
     assert "reused by 2 later runs, last 2026-11-28 14:05" in html
     assert "| venv/tox-uv gui py3.11 linux | 2026-11-28 14:07" not in md  # skipped: nothing was measured
 

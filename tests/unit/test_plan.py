@@ -1,0 +1,180 @@
+"""The plan before work, the quick profile, the report after each strategy and what an interrupt leaves."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from shipbench import apps, driver, plan, record, settings, strategies
+from shipbench.reporting import document, markdown
+from shipbench.reporting.tables import build
+from shipbench.runner import stop_tree
+from shipbench.strategies.base import Artifact, Context
+
+from test_driver import FakeStrategy  # tests/unit is on sys.path (pytest prepends it)
+
+
+class SlowStrategy(FakeStrategy):
+    """Its build is interrupted in the middle of a step, as Ctrl-C (or CI's SIGTERM) interrupts a long build."""
+
+    name = "slow"
+    variants = ("ready", "interrupted")
+    quick_variant = "interrupted"
+
+    def build(self, ctx: Context) -> Artifact:
+        if ctx.key.variant == "interrupted":
+            with ctx.steps.step("cold build"):
+                raise KeyboardInterrupt
+        return super().build(ctx)
+
+
+@pytest.fixture
+def two(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setitem(strategies.STRATEGIES, "fake", FakeStrategy())
+    monkeypatch.setitem(strategies.STRATEGIES, "slow", SlowStrategy())
+    monkeypatch.setenv("SHIPBENCH_BUILD", str(tmp_path / "build"))
+    monkeypatch.setenv("SHIPBENCH_PROJECT", str(Path(__file__).resolve().parents[2]))
+    for name in ("SHIPBENCH_FRESH", "SHIPBENCH_SKIP", "SHIPBENCH_WARM_RUNS", "SHIPBENCH_PROFILE",
+                 "SHIPBENCH_BUILD_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "results"
+
+
+def test_the_quick_profile_runs_each_strategys_quick_variant_with_3_warm_runs(
+        two: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert settings.warm_runs() == 5
+    monkeypatch.setenv("SHIPBENCH_PROFILE", "quick")
+    assert settings.warm_runs() == 3
+    monkeypatch.setenv("SHIPBENCH_WARM_RUNS", "7")  # a setting given wins over the profile's default
+    assert settings.warm_runs() == 7
+    (rec,) = driver.run("fake", ["gui"], "3.12", results_dir=two)
+    assert (rec["variant"], rec["status"], rec["profile"]) == ("ready", "ok", "quick")
+    assert rec["duration_s"] >= 0 and not record.validation_errors(rec)
+
+
+def test_a_bad_profile_is_refused_before_any_work(two: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipbench.errors import UsageError
+
+    monkeypatch.setenv("SHIPBENCH_PROFILE", "fast")
+    with pytest.raises(UsageError, match="SHIPBENCH_PROFILE='fast': expected one of full, quick"):
+        driver.run("fake", ["gui"], "3.12", results_dir=two)
+    assert not two.exists() or not list(two.glob("*.json"))
+
+
+def test_every_strategy_names_a_quick_variant_and_rough_figures() -> None:
+    gui, dl = apps.get("gui"), apps.get("dl")
+    for strategy in strategies.STRATEGIES.values():
+        assert strategy.quick_variant in strategy.variants, strategy.name
+        assert set(strategy.rough_row_s) == {"cli", "window", "torch"}, strategy.name
+        assert strategy.quick_variants(gui) == (strategy.quick_variant,), strategy.name
+    assert strategies.get("nuitka").quick_variants(dl) == ()  # Nuitka does not follow torch in a quick answer
+
+
+def test_the_plan_says_what_will_run_be_reused_or_skipped_with_estimates(
+        two: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    driver.run("fake", ["gui"], "3.12", variants=["ready"], results_dir=two)  # a record, so reused below
+    monkeypatch.setenv("SHIPBENCH_SKIP", "fake/bug/*")
+    capsys.readouterr()
+    assert driver.run_all(["fake"], ["gui"], "3.12", variants=["ready", "bug", "never-ready"], results_dir=two,
+                          plan_only=True) == []
+    shown = capsys.readouterr().err
+    assert "shipbench plan (full profile): 1 to measure (about 2 s), 1 reused, 1 skipped" in shown
+    assert "fake/bug/*" in shown and "inputs unchanged" in shown and "stated (window app)" in shown
+    assert not (two / record.Key("fake", "never-ready", "gui", "3.12").filename).exists()  # nothing was run
+
+
+def test_this_hosts_last_record_is_the_estimate() -> None:
+    fake, gui = FakeStrategy(), apps.get("gui")
+    previous = {"status": "failed", "created": "2026-12-01T10:00:00+00:00", "duration_s": 321.0,
+                "host": {"name": record.host.facts()["name"]}}
+    assert plan.estimate(fake, gui, previous) == (321.0, "last run here 2026-12-01")
+    assert plan.estimate(fake, gui, {**previous, "host": {"name": "elsewhere"}})[1] == "stated (window app)"
+    assert plan.estimate(fake, gui, {**previous, "status": "skipped"})[0] == 2.0  # a skip took no real time
+    assert plan.duration(40) == "40 s" and plan.duration(180) == "3 min" and plan.duration(7560) == "2.1 h"
+
+
+def test_a_build_known_to_outlast_the_timeout_is_planned_as_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    nuitka, dl, gui = strategies.get("nuitka"), apps.get("dl"), apps.get("gui")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.delenv("SHIPBENCH_BUILD_TIMEOUT", raising=False)
+    why = plan.beyond_build_timeout(nuitka, dl, "standalone-default", None)
+    assert why is not None and why.startswith("planned as skipped: its cold build takes about 2.0 h here")
+    assert "more than the build timeout of 60 min; --build-timeout 10800 (or SHIPBENCH_BUILD_TIMEOUT=10800)" in why
+    assert plan.beyond_build_timeout(nuitka, dl, "standalone-nofollow", None) is None  # torch is not compiled
+    assert plan.beyond_build_timeout(nuitka, gui, "standalone-default", None) is None
+    monkeypatch.setenv("SHIPBENCH_BUILD_TIMEOUT", "10800")  # the setting that lets it run
+    assert plan.beyond_build_timeout(nuitka, dl, "standalone-default", None) is None
+
+
+def test_a_build_that_ran_out_of_time_here_is_not_burnt_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    cxfreeze, gui = strategies.get("cxfreeze"), apps.get("gui")
+    monkeypatch.delenv("SHIPBENCH_BUILD_TIMEOUT", raising=False)
+    previous = {"status": "failed", "created": "2026-12-01T10:00:00+00:00", "host": {"name": record.host.facts()["name"]},
+                "reason": "cx_Freeze (cold): no end within 3600 s"}
+    why = plan.beyond_build_timeout(cxfreeze, gui, "trimmed", previous)
+    assert why is not None and "ran out of the 60-minute build timeout (2026-12-01T10:00)" in why
+    assert "--build-timeout 7200" in why
+    monkeypatch.setenv("SHIPBENCH_BUILD_TIMEOUT", "7200")  # raised since: it may end now
+    assert plan.beyond_build_timeout(cxfreeze, gui, "trimmed", previous) is None
+
+
+def test_the_quick_profile_runs_no_vm_under_software_emulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    vagrant, gui = strategies.get("vagrant"), apps.get("gui")
+    monkeypatch.setenv("SHIPBENCH_VM_ACCEL", "tcg")
+    why = vagrant.planned_skip(gui, "libvirt", "quick")
+    assert why is not None and "no VM under software emulation (vm-accel = tcg)" in why
+    assert vagrant.planned_skip(gui, "libvirt", "full") is None
+    monkeypatch.setenv("SHIPBENCH_VM_ACCEL", "kvm")
+    assert vagrant.planned_skip(gui, "libvirt", "quick") is None
+
+
+def test_an_interrupted_row_leaves_a_skipped_record_and_the_report_says_so(two: Path) -> None:
+    progress: list[str | None] = []
+    with pytest.raises(KeyboardInterrupt):
+        driver.run_all(["fake", "slow"], ["gui"], "3.12", variants=["ready", "interrupted"], results_dir=two,
+                       report=progress.append)
+    rec = record.read(two / record.Key("slow", "interrupted", "gui", "3.12").filename)
+    assert rec is not None and rec["status"] == "skipped"
+    assert rec["reason"].startswith("interrupted after 0 s in cold build (of about 2 s)")
+    # after the first strategy the report said what was left; on the interrupt, where it stopped
+    assert progress[0] is not None and progress[0].startswith("This run is still going (1 of 2 strategies done)")
+    assert "left: slow (2 rows to measure" in progress[0]
+    assert progress[-1] is not None and progress[-1].startswith("This run was interrupted during slow")
+    loaded, _ = record.load_all([two])
+    page = markdown.render(document.build(build(loaded, [], [two]), progress[-1]))
+    assert "## This run is not finished" in page and "interrupted after 0 s in cold build" in page
+
+
+def test_a_finished_run_writes_its_last_report_without_the_banner(two: Path) -> None:
+    progress: list[str | None] = []
+    driver.run_all(["fake", "slow"], ["gui"], "3.12", variants=["ready"], results_dir=two, report=progress.append)
+    assert len(progress) == 2 and progress[-1] is None
+
+
+def test_an_interrupt_keeps_an_ok_record_it_would_have_replaced(two: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = record.Key("slow", "interrupted", "gui", "3.12")
+    ok = record.new_record(key)
+    record.write(ok, two)
+    with pytest.raises(KeyboardInterrupt):
+        driver.run("slow", ["gui"], "3.12", variants=["interrupted"], results_dir=two)
+    kept = record.read(two / key.filename)
+    assert kept is not None and kept["id"] == ok["id"] and kept["status"] == "ok"
+
+
+def test_a_tool_still_running_gets_sigterm_first_so_its_trap_cleans_up(tmp_path: Path) -> None:
+    marker = tmp_path / "cleaned"
+    script = f"trap 'touch {marker}; exit 143' TERM; echo trapped; while :; do sleep 0.05; done"
+    proc = subprocess.Popen(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "trapped\n"  # the trap is set: no timing
+    stop_tree(proc, grace_s=30)
+    assert proc.poll() is not None and marker.exists()
+
+
+def test_the_main_job_and_the_quick_session_run_every_strategy() -> None:
+    noxfile = (Path(__file__).resolve().parents[2] / "noxfile.py").read_text()
+    assert '_harness(session, "run", "all", "--profile", "quick"' in noxfile
+    assert "interrupt_timeout=" in noxfile  # nox waits for the row's cleanup and record on Ctrl-C
