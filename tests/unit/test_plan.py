@@ -7,14 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_driver import FakeStrategy  # tests/unit is on sys.path (pytest prepends it)
 
 from shipbench import apps, driver, plan, record, settings, strategies
 from shipbench.reporting import document, markdown
 from shipbench.reporting.tables import build
 from shipbench.runner import stop_tree
 from shipbench.strategies.base import Artifact, Context
-
-from test_driver import FakeStrategy  # tests/unit is on sys.path (pytest prepends it)
 
 
 class SlowStrategy(FakeStrategy):
@@ -112,8 +111,8 @@ def test_a_build_known_to_outlast_the_timeout_is_planned_as_skipped(monkeypatch:
 def test_a_build_that_ran_out_of_time_here_is_not_burnt_again(monkeypatch: pytest.MonkeyPatch) -> None:
     cxfreeze, gui = strategies.get("cxfreeze"), apps.get("gui")
     monkeypatch.delenv("SHIPBENCH_BUILD_TIMEOUT", raising=False)
-    previous = {"status": "failed", "created": "2026-12-01T10:00:00+00:00", "host": {"name": record.host.facts()["name"]},
-                "reason": "cx_Freeze (cold): no end within 3600 s"}
+    previous = {"status": "failed", "created": "2026-12-01T10:00:00+00:00",
+                "host": {"name": record.host.facts()["name"]}, "reason": "cx_Freeze (cold): no end within 3600 s"}
     why = plan.beyond_build_timeout(cxfreeze, gui, "trimmed", previous)
     assert why is not None and "ran out of the 60-minute build timeout (2026-12-01T10:00)" in why
     assert "--build-timeout 7200" in why
