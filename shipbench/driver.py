@@ -150,8 +150,8 @@ def _measure_row(row: plan.Row, results_dir: Path, command: str | None, fresh: b
     rec["capabilities"] = sorted(app.capabilities)
     rec["profile"] = profile
     if profile == "quick":
-        rec["notes"].append(f"rows of the quick profile (see When each row was measured) have no "
-                            f"{', no '.join(settings.QUICK_LEAVES_OUT)}: python3 noxw.py, the full profile, measures "
+        rec["notes"].append(f"rows of the quick profile (see When each row was measured) were measured without "
+                            f"{'; '.join(settings.QUICK_LEAVES_OUT)}: python3 noxw.py, the full profile, measures "
                             "them")
     if previous:
         rec["previously"] = {"status": previous["status"], "created": previous["created"]}
