@@ -186,13 +186,17 @@ def run_app(
 
 
 # What says why a program stopped, strongest first: a TLS failure (its cause, which pip buries under retries and
-# "No matching distribution"), a Python exception line, a missing shared library, a tool's ERROR/fatal line.
+# "No matching distribution"), a full disk (each tool words it as its own error), a Python exception line, a
+# missing shared library, a tool's ERROR/fatal line.
 _DECIDING = (
     re.compile(r"CERTIFICATE_VERIFY_FAILED|SSLCertVerificationError"),
+    re.compile(r"No space left on device"),
     re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit)(?::|$)"),
     re.compile(r"cannot open shared object file|error while loading shared libraries"),
     re.compile(r"^\s*(?:ERROR|FATAL|Error|Fatal error|fatal error|error)\b[:!]"),
 )
+DISK_HINT = ("the disk is full: `df -h` says where; `docker builder prune` and `docker image prune` free what "
+             "builds left")
 CA_HINT = ("the host's TLS is intercepted by a proxy whose CA the tool does not trust: point SSL_CERT_FILE (and "
            "PIP_CERT) at the host's CA bundle")
 
@@ -210,6 +214,8 @@ def deciding_line(output: str) -> str | None:
                 line = f"{line} {lines[found[-1] + 1]}"
             if pattern is _DECIDING[0]:
                 line = f"{line[:200]} ({CA_HINT})"
+            elif pattern is _DECIDING[1]:
+                line = f"{line[:200]} ({DISK_HINT})"
             return line[:300]
     return None
 

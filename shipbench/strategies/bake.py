@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from .. import bake_context, docker, interpreters, measure, settings, xserver
 from ..apps import App
 from ..errors import Failure, Skip
-from ..runner import run_tool
+from ..runner import deciding_line, run_tool
 from .base import Artifact, Context, Defaults
 from .venv import reference_venv, venv_artifact
 
@@ -228,14 +228,20 @@ def _docker_run(share: Path, app: App) -> list[str]:
 
 def _saved_gzip_bytes(tag: str) -> int:
     """What a registry would send: the image's layers gzip-compressed (`docker save | gzip`), counted, not kept."""
-    proc = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    counter = _Counter()
-    with gzip.GzipFile(fileobj=counter, mode="wb", compresslevel=6) as compressed:
-        while chunk := proc.stdout.read(1 << 20):
-            compressed.write(chunk)
-    if proc.wait() != 0:
-        raise Failure(f"docker save {tag} failed")
+    with tempfile.TemporaryFile(mode="w+") as errors:  # a file, not a pipe: stderr cannot block the stream
+        proc = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE, stderr=errors, text=False)
+        assert proc.stdout is not None
+        counter = _Counter()
+        with gzip.GzipFile(fileobj=counter, mode="wb", compresslevel=6) as compressed:
+            while chunk := proc.stdout.read(1 << 20):
+                compressed.write(chunk)
+        if proc.wait() != 0:
+            errors.seek(0)
+            said = errors.read()
+            lines = said.strip().splitlines()
+            why = deciding_line(said) or (lines[-1][:300] if lines else None)
+            what = f"docker save {tag} failed (exit {proc.returncode})"
+            raise Failure(f"{why} ({what})" if why else what)
     return counter.count
 
 

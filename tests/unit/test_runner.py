@@ -104,6 +104,8 @@ def test_a_missing_working_folder_is_named_not_the_program(tmp_path: Path) -> No
     ("Collecting x\nERROR: No matching distribution found for x\n", "ERROR: No matching distribution found for x"),
     ("usage:\n    http [METHOD] URL\n\nerror:\n    Request body (from stdin) and request data cannot be mixed.\n",
      "error: Request body (from stdin) and request data cannot be mixed."),
+    ("#12 exporting to image\nERROR: failed to solve: write /var/lib/docker/x: no such file\nError response from "
+     "daemon: write /var/lib/docker/tmp/x: No space left on device\n", "No space left on device"),
     ("./app: error while loading shared libraries: libGL.so.1: cannot open shared object file\n", "libGL.so.1"),
     ("ValueError: first\nDuring handling of the above exception, another exception occurred:\n"
      "KeyError: 'second'\n", "KeyError: 'second'"),
