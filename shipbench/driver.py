@@ -83,16 +83,17 @@ def run_all(
         console.console.print(plan.table(rows, profile))
         if plan_only:
             return []
-        done: set[str] = set()
+        done: list[plan.Row] = []
         current = ""
         try:
-            for strategy in chosen_strategies:
+            for number, strategy in enumerate(chosen_strategies, 1):
                 current = strategy.name
-                written += [_run_row(row, results_dir, command, fresh, profile)
-                            for row in rows if row.strategy is strategy]
-                done.add(strategy.name)
+                for row in rows:
+                    if row.strategy is strategy:
+                        written.append(_run_row(row, results_dir, command, fresh, profile))
+                        done.append(row)
                 if report is not None and strategy is not chosen_strategies[-1]:
-                    report(f"This run is still going ({len(done)} of {len(chosen_strategies)} strategies done); "
+                    report(f"This run is still going ({number} of {len(chosen_strategies)} strategies done); "
                            f"{plan.left(rows, done)}. This page is written again after each strategy.")
         except KeyboardInterrupt:
             if report is not None:

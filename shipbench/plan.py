@@ -158,9 +158,10 @@ def table(rows: Sequence[Row], profile: str) -> Table:
     return grid
 
 
-def left(rows: Sequence[Row], done: set[str]) -> str:
-    """What a run still has to do, for the report page while it is going: strategies, rows and time."""
-    todo = [row for row in rows if row.action == RUN and row.key.strategy not in done]
+def left(rows: Sequence[Row], done: Sequence[Row]) -> str:
+    """What a run still has to do, for the report page while it is going: strategies, rows and time. An
+    interrupted row is still to do: its record says only that it was interrupted."""
+    todo = [row for row in rows if row.action == RUN and not any(row is finished for finished in done)]
     strategies = list(dict.fromkeys(row.key.strategy for row in todo))
     if not todo:
         return "nothing left to measure"

@@ -142,6 +142,7 @@ def test_an_interrupted_row_leaves_a_skipped_record_and_the_report_says_so(two: 
     assert progress[0] is not None and progress[0].startswith("This run is still going (1 of 2 strategies done)")
     assert "left: slow (2 rows to measure" in progress[0]
     assert progress[-1] is not None and progress[-1].startswith("This run was interrupted during slow")
+    assert "left: slow (1 row to measure" in progress[-1]  # its measured row is done, the interrupted one is not
     loaded, _ = record.load_all([two])
     page = markdown.render(document.build(build(loaded, [], [two]), progress[-1]))
     assert "## This run is not finished" in page and "interrupted after 0 s in cold build" in page
