@@ -138,6 +138,13 @@ def report(session: nox.Session) -> None:
 
 
 @nox.session
+def compare(session: nox.Session) -> None:
+    """Two runs row by row with a test on the raw samples (`-- BASE HEAD`, results folders); fails when a budget of
+    [tool.shipbench.budgets] is broken by a significant change."""
+    _harness(session, "compare", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """The fast tier: unit tests, hermetic (no Docker, VM, browser or network; nothing read from build/)."""
     _unit_tests(session)

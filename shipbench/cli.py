@@ -1,4 +1,4 @@
-"""The command line the nox sessions call: `python -m shipbench run|report|gpu|list`.
+"""The command line the nox sessions call: `python -m shipbench run|plan|report|compare|gpu|list`.
 
 Every setting of settings.OPTIONS is also a flag of every command (`--warm-runs 3`), above the environment and
 pyproject.toml in precedence; `--project DIR` names the project whose pyproject.toml describes the apps.
@@ -50,7 +50,17 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="read every record and write report.md and index.html")
     report.add_argument("--out", type=Path, help="output folder (default: the report setting, report/)")
+    report.add_argument("--since", type=Path, metavar="BASE", help="a base run's results folder: the report says "
+                        "what changed since (as `compare` does)")
     _settings_flags(report)
+
+    compare = sub.add_parser("compare", help="compare two runs' records row by row, with a test on the raw samples; "
+                             "exit 1 when a budget of [tool.shipbench.budgets] is broken by a significant change")
+    compare.add_argument("base", type=Path, help="the base run's results folder (or an unpacked records artifact)")
+    compare.add_argument("head", type=Path, help="the run to judge")
+    compare.add_argument("--markdown", type=Path, help="also write the table here (a job summary, a PR comment)")
+    compare.add_argument("--json", type=Path, help="also write the comparison as JSON here")
+    _settings_flags(compare)
 
     gpu = sub.add_parser("gpu", help="torch apps on CUDA through every strategy that reaches the GPU (else skipped)")
     gpu.add_argument("--interpreter", default=sys.executable,
@@ -79,6 +89,33 @@ def _report_writer() -> Callable[[str | None], None]:
             raise UsageError(f"the report could not be written to {settings.report_dir()}")
 
     return write
+
+
+def _compare(base: Path, head: Path, markdown_out: Path | None, json_out: Path | None) -> int:
+    """Print the comparison (Markdown), write it where asked, and exit 1 on a broken budget, naming each."""
+    import json
+
+    from . import budgets
+    from .fsutil import atomic_write_text
+    from .reporting import compare, document, markdown
+
+    for folder in (base, head):
+        if not folder.is_dir():
+            raise UsageError(f"no results folder at {folder}")
+    rules = budgets.from_project(settings.table())  # bad budgets are refused before anything is read
+    comparison = compare.compare(base, head, rules)
+    text = markdown.render(document.comparison_document(comparison))
+    print(text)
+    if markdown_out:
+        atomic_write_text(markdown_out, text)
+    if json_out:
+        atomic_write_text(json_out, json.dumps(comparison.as_json(), indent=1) + "\n")
+    for line in comparison.breaches:  # one plain line each, unwrapped: what CI's log shows as the failure
+        print(line)
+    changed = sum(change.significant for change in comparison.changes)
+    print(f"compare: {len(comparison.changes)} metric(s) of {len({c.row for c in comparison.changes})} row(s), "
+          f"{changed} significant, {len(comparison.breaches)} budget(s) broken")
+    return 1 if comparison.breaches else 0
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -119,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             from .reporting import write_report
 
-            return write_report(_report_folders(), args.out or settings.report_dir())
+            return write_report(_report_folders(), args.out or settings.report_dir(), since=args.since)
+        if args.command == "compare":
+            return _compare(args.base, args.head, args.markdown, args.json)
         for strategy in strategies.STRATEGIES.values():
             print(f"{strategy.name}: {strategy.summary} (variants: {', '.join(strategy.variants)})")
         for name, app in apps.all_apps().items():

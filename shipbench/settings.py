@@ -224,9 +224,12 @@ def get(name: str) -> Any:
 
 
 def check_all(root: Path | None = None) -> None:
-    """Parse every setting now, so a bad value stops the run before any build starts."""
+    """Parse every setting, and the budgets, now, so a bad value stops the run before any build starts."""
+    from . import budgets
+
     for option in OPTIONS:
         resolve(option.name, root)
+    budgets.from_project(table(root))
 
 
 def measuring() -> dict[str, str]:

@@ -10,19 +10,22 @@ from rich.markup import escape
 
 from .. import console, record
 from ..fsutil import atomic_write_text
-from . import document, html, markdown
+from . import compare, document, html, markdown
 from .tables import build
 
 
-def write_report(results_dirs: list[Path], out: Path, progress: str | None = None) -> int:
+def write_report(results_dirs: list[Path], out: Path, progress: str | None = None,
+                 since: Path | None = None) -> int:
     """Write report.md and index.html from every record in `results_dirs`, each file whole or not at all.
-    `progress`: the run is still going (or was interrupted), and what is left; the page says it first."""
+    `progress`: the run is still going (or was interrupted), and what is left; the page says it first.
+    `since`: a base run's records, compared with the first folder's ("Since <base>")."""
     missing = [str(folder) for folder in results_dirs if not folder.is_dir()]
     if missing:
         console.console.print(f"[yellow]no records folder at {escape(', '.join(missing))}: the report will say so[/]")
     records, invalid = record.load_all([folder for folder in results_dirs if folder.is_dir()])
     records, unshowable = _showable(records, results_dirs)
-    model = document.build(build(records, [*invalid, *unshowable], results_dirs), progress)
+    comparison = compare.compare(since, results_dirs[0]) if since is not None else None
+    model = document.build(build(records, [*invalid, *unshowable], results_dirs), progress, comparison)
     try:
         atomic_write_text(out / "report.md", markdown.render(model))
         atomic_write_text(out / "index.html", html.render(model))

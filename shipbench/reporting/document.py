@@ -14,8 +14,10 @@ from typing import Any
 
 from ..fsutil import is_png
 from ..hostload import BUSY_CORES
+from ..metric_kinds import BY_NAME as COMPARED
 from .advice import QUALITY_COLUMNS, qualities, recommendations
 from .charts import Chart, charts
+from .compare import Comparison, fmt
 from .overview import common_python, overview
 from .tables import (
     GPU_COLUMNS,
@@ -106,8 +108,9 @@ class Document:
     sections: list[Section]
 
 
-def build(report: Report, progress: str | None = None) -> Document:
-    """The report's one model. `progress`: a run is still going (or stopped), said before anything else."""
+def build(report: Report, progress: str | None = None, since: Comparison | None = None) -> Document:
+    """The report's one model. `progress`: a run is still going (or stopped), said before anything else;
+    `since`: these records compared with a base run's (`report --since BASE`), said next."""
     if not report.records:
         summary = Text("No records found in " + ", ".join(str(s) for s in report.sources) + ".", "strong")
     else:
@@ -116,6 +119,7 @@ def build(report: Report, progress: str | None = None) -> Document:
         summary = Text(f"{len(report.records)} records from {hosts} host{'s' if hosts != 1 else ''}: {ok} ok, "
                        f"{len(report.not_ok)} skipped or failed.")
     sections = [Section("This run is not finished", [Text(progress, "strong")])] if progress else []
+    sections += [since_section(since)] if since else []
     sections += [Section("What the numbers say", [Grid(("priority", "derived from the records"),
                                                       list(recommendations(report.records))),
                                                  Grid(QUALITY_COLUMNS, list(qualities(report.records)))])]
@@ -194,6 +198,44 @@ def build(report: Report, progress: str | None = None) -> Document:
     if report.notes:
         sections.append(Section("Notes from the measurements", [Items(list(report.notes))]))
     return Document("shipbench report", summary, sections)
+
+
+COMPARE_COLUMNS = ("row", "metric", "base", "head", "change", "verdict")
+COMPARE_EXPLANATION = (
+    "Each row measured in both runs, metric by metric, real changes first and the largest first. Size and download "
+    "size are exact. Warm start-up and throughput are tested on their raw samples (two-sided Mann-Whitney U, "
+    "p < 0.05; it needs 4 samples a side); a side measured on a busy host or with runs too spread is too noisy to "
+    "tell. Single figures (cold start, cold build) are shown, never called significant.")
+
+
+def since_section(comparison: Comparison) -> Section:
+    """A comparison with a base run, in the report ("Since <base>") and alone (`shipbench compare`)."""
+    blocks: list[Block] = [Text(COMPARE_EXPLANATION, "explain")]
+    if comparison.breaches:
+        blocks += [Text("Budgets broken:", "strong"), Items(list(comparison.breaches))]
+    rows = []
+    for change in comparison.changes:
+        kind = COMPARED[change.metric]
+        ratio = f"{change.ratio - 1:+.1%}" if change.ratio is not None else "–"
+        rows.append((change.row, change.metric, fmt(kind, change.base), fmt(kind, change.head),
+                     Cell(ratio, "failed" if change.significant and change.worse else
+                          "best" if change.significant else ""), change.verdict))
+    blocks.append(Grid(COMPARE_COLUMNS, rows) if rows else Text("No row was measured in both runs."))
+    for title, names in (("Only in the base run:", comparison.only_base), ("Only in this run:", comparison.only_head)):
+        if names:
+            blocks += [Text(title), Items(list(names))]
+    if comparison.invalid:
+        blocks.append(Text(f"{comparison.invalid} invalid record(s) left out (`shipbench report` lists them)."))
+    return Section(f"Since {cap(comparison.base, 200)}", blocks)
+
+
+def comparison_document(comparison: Comparison) -> Document:
+    """What `shipbench compare` writes: the one section, for a job summary or a pull request comment."""
+    changed = sum(change.significant for change in comparison.changes)
+    summary = Text(f"{cap(comparison.head, 200)} against {cap(comparison.base, 200)}: {changed} significant "
+                   f"change(s), {len(comparison.breaches)} budget(s) broken.",
+                   "strong" if comparison.breaches else "plain")
+    return Document("shipbench compare", summary, [since_section(comparison)])
 
 
 def _metric_sections(report: Report) -> list[Section]:

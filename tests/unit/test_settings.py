@@ -73,7 +73,7 @@ def test_folders_are_relative_to_the_project(project: Path, monkeypatch: pytest.
 
 
 def test_every_option_has_a_schema_key_and_the_same_name_everywhere() -> None:
-    keys = set(description.schema()["properties"]) - {"apps"}
+    keys = set(description.schema()["properties"]) - {"apps", "budgets"}
     assert keys == {option.name for option in settings.OPTIONS}
     for option in settings.OPTIONS:
         assert option.env == "SHIPBENCH_" + option.name.upper().replace("-", "_")

@@ -1,0 +1,183 @@
+"""Two runs compared row by row, as `asv compare` and pyperf's `compare_to` do: for each metric the base, the head,
+their ratio and a verdict that says whether the change is real.
+
+- Exact metrics (size, download size) need no test: any difference is a change.
+- Sampled metrics (warm start-up, throughput) are tested on their raw samples with the two-sided Mann-Whitney U
+  test (stats.mann_whitney_p, ALPHA 0.05): ranks only, because such samples are skewed by the odd slow run.
+  A side measured on a busy host, or whose runs spread more than hostload.SPREAD, is "too noisy to tell"; sides
+  with fewer samples than the test needs to reach ALPHA are "too few samples to tell".
+- Single figures (a cold start, a cold build) are shown with their ratio, never called significant.
+- Records from before raw samples were kept are compared by their summaries only, and say so.
+
+Nothing here reads outside the two folders, and a record that fails the schema is left out and counted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import budgets as budget_rules
+from .. import hostload, record, stats
+from ..metric_kinds import BY_NAME, METRICS, MetricKind
+from .tables import fmt_bytes, fmt_rate, fmt_seconds, row_name
+
+
+@dataclass(frozen=True)
+class Change:
+    row: str
+    metric: str
+    base: float
+    head: float
+    ratio: float | None  # head / base; None where base is 0
+    verdict: str
+    significant: bool  # a real change: exact and different, or the test's p below ALPHA
+    worse: bool  # in the metric's bad direction
+    p: float | None = None
+    samples: tuple[int, int] | None = None  # n base, n head where tested
+
+
+@dataclass
+class Comparison:
+    base: str
+    head: str
+    changes: list[Change] = field(default_factory=list)
+    only_base: list[str] = field(default_factory=list)
+    only_head: list[str] = field(default_factory=list)
+    breaches: list[str] = field(default_factory=list)
+    invalid: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"base": self.base, "head": self.head, "alpha": stats.ALPHA, "test": "two-sided Mann-Whitney U",
+                "changes": [asdict(change) for change in self.changes], "only_base": self.only_base,
+                "only_head": self.only_head, "budget_breaches": self.breaches, "invalid_records": self.invalid}
+
+
+def fmt(kind: MetricKind, value: float) -> str:
+    if kind.unit == "bytes" and value < 10e6:  # a small environment's growth must show
+        return f"{value / 1e3:,.1f} kB"
+    return {"bytes": fmt_bytes, "seconds": fmt_seconds, "rate": fmt_rate}[kind.unit](value)
+
+
+def latest_ok(folder: Path) -> tuple[dict[str, str], dict[str, dict[str, Any]], int]:
+    """(row names by key, the newest ok record per row, how many records were invalid) under one folder."""
+    records, invalid = record.load_all([folder]) if folder.is_dir() else ([], [])
+    newest: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        if rec["status"] != "ok":
+            continue
+        key = "/".join(str(rec[part]) for part in ("strategy", "variant", "app", "python", "os", "arch"))
+        if key not in newest or rec["created"] > newest[key]["created"]:
+            newest[key] = rec
+    return {key: row_name(rec) for key, rec in newest.items()}, newest, len(invalid)
+
+
+def _value(metrics: dict[str, Any], kind: MetricKind) -> Any:
+    value: Any = metrics
+    for part in kind.path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _figure(value: Any) -> float | None:
+    if isinstance(value, dict):
+        value = value.get("median")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _samples(value: Any) -> list[float] | None:
+    samples = value.get("samples") if isinstance(value, dict) else None
+    if isinstance(samples, list) and samples and all(isinstance(s, (int, float)) for s in samples):
+        return [float(s) for s in samples]
+    return None
+
+
+def change(row: str, kind: MetricKind, base_rec: dict[str, Any], head_rec: dict[str, Any]) -> Change | None:
+    """One metric of one row in both runs, with its verdict; None where either side lacks it."""
+    base_value, head_value = _value(base_rec["metrics"], kind), _value(head_rec["metrics"], kind)
+    base, head = _figure(base_value), _figure(head_value)
+    if base is None or head is None:
+        return None
+    ratio = head / base if base else None
+    worse = head > base if kind.more_is_worse else head < base
+    direction = {"bytes": ("larger", "smaller"), "seconds": ("slower", "faster"),
+                 "rate": ("higher", "lower")}[kind.unit]
+    word = direction[0] if head > base else direction[1]
+    if kind.exact:
+        verdict = "unchanged" if head == base else f"{word} (exact)"
+        return Change(row, kind.name, base, head, ratio, verdict, head != base, worse and head != base)
+    noise = [why for rec, value in ((base_rec, base_value), (head_rec, head_value))
+             if (why := hostload.caveat(rec["metrics"], (kind.phase,) if kind.phase else (),
+                                        value if kind.sampled else None))]
+    if not kind.sampled:
+        return Change(row, kind.name, base, head, ratio, "one figure each: not tested", False, worse)
+    base_samples, head_samples = _samples(base_value), _samples(head_value)
+    if base_samples is None or head_samples is None:
+        return Change(row, kind.name, base, head, ratio,
+                      "summaries only (a record from before raw samples were kept): not tested", False, worse)
+    counts = (len(base_samples), len(head_samples))
+    if noise:
+        return Change(row, kind.name, base, head, ratio, f"too noisy to tell ({noise[0]})", False, worse,
+                      samples=counts)
+    fewest = stats.fewest_for_significance()
+    if 2 / math.comb(sum(counts), counts[0]) >= stats.ALPHA:  # the smallest p this many samples can give
+        return Change(row, kind.name, base, head, ratio,
+                      f"too few samples to tell ({counts[0]} and {counts[1]}; the test needs {fewest} a side to "
+                      f"reach p < {stats.ALPHA})", False, worse, samples=counts)
+    p = stats.mann_whitney_p(base_samples, head_samples)
+    if p < stats.ALPHA:
+        return Change(row, kind.name, base, head, ratio, f"{word}, significant (p={p:.3f})", True, worse, p, counts)
+    return Change(row, kind.name, base, head, ratio, f"no significant change (p={p:.2f})", False, worse, p, counts)
+
+
+def _budget_row(rec: dict[str, Any]) -> str:
+    return f"{rec['strategy']}/{rec['variant']} {rec['app']}"
+
+
+def breaches(rules: list[budget_rules.Budget], base: dict[str, dict[str, Any]],
+             head: dict[str, dict[str, Any]], names: dict[str, str], changes: list[Change]) -> list[str]:
+    """One line per broken budget. Absolute: the head over the limit (every sample, for a sampled metric: its
+    min, or its max for throughput). Relative: worse than the base by more than allowed, and significant."""
+    found = []
+    by_row = {(c.row, c.metric): c for c in changes}
+    for key, rec in head.items():
+        for rule in (r for r in rules if r.applies_to(_budget_row(rec))):
+            kind = BY_NAME[rule.metric]
+            value = _value(rec["metrics"], kind)
+            figure = _figure(value)
+            if figure is None:
+                continue
+            where = f"[tool.shipbench.budgets] {rule.pattern!r} {rule.metric} = {rule.text!r}"
+            if rule.limit is not None:
+                edge = _figure(value.get("min" if kind.more_is_worse else "max")) if isinstance(value, dict) \
+                    else figure
+                if edge is not None and (edge > rule.limit if kind.more_is_worse else edge < rule.limit):
+                    every = " in every run" if isinstance(value, dict) else ""
+                    found.append(f"budget broken: {names[key]}: {rule.metric} {fmt(kind, figure)} "
+                                 f"{'over' if kind.more_is_worse else 'under'} {rule.text}{every} ({where})")
+            elif key in base and rule.relative is not None:
+                moved = by_row.get((names[key], rule.metric))
+                if moved and moved.significant and moved.worse and moved.ratio is not None \
+                        and abs(moved.ratio - 1) > rule.relative:
+                    found.append(f"budget broken: {names[key]}: {rule.metric} {fmt(kind, moved.base)} → "
+                                 f"{fmt(kind, moved.head)} ({moved.ratio - 1:+.1%}, {moved.verdict}) beyond "
+                                 f"{rule.text} ({where})")
+    return found
+
+
+def compare(base_dir: Path, head_dir: Path, rules: list[budget_rules.Budget] | None = None) -> Comparison:
+    base_names, base, base_invalid = latest_ok(base_dir)
+    head_names, head, head_invalid = latest_ok(head_dir)
+    result = Comparison(str(base_dir), str(head_dir), invalid=base_invalid + head_invalid)
+    for key in sorted(set(base) & set(head)):
+        for kind in METRICS:
+            found = change(head_names[key], kind, base[key], head[key])
+            if found:
+                result.changes.append(found)
+    result.changes.sort(key=lambda c: (not c.significant, -abs(math.log(c.ratio)) if c.ratio else 0.0))
+    result.only_base = sorted(base_names[key] for key in set(base) - set(head))
+    result.only_head = sorted(head_names[key] for key in set(head) - set(base))
+    result.breaches = breaches(rules or [], base, head, head_names, result.changes)
+    return result
