@@ -2,7 +2,7 @@
 `shipbench compare` checks and fails CI on, the way size-limit fails a pull request whose bundle grew.
 
     [tool.shipbench.budgets]
-    "pyinstaller/*" = { size = "80 MB", startup-warm = "0.6 s" }   # absolute limits
+    "pyinstaller/*" = { size = "80 MB", startup-warm = "0.6 s", instructions = "950 M" }   # absolute limits
     "*/* gui" = { size = "+5%", throughput = "-10%" }               # relative to the base run
 
 A pattern is a glob over a row's name, `<strategy>/<variant> <app>` (or `<strategy>/<variant>` alone, for
@@ -26,6 +26,7 @@ from .metric_kinds import BUDGETED
 _BYTES: dict[str, float] = {"B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9,
                             "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
 _SECONDS: dict[str, float] = {"s": 1.0, "ms": 1e-3}
+_COUNT: dict[str, float] = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
 _NUMBER = r"(\d+(?:\.\d+)?)"
 
 
@@ -58,7 +59,7 @@ def parse_limit(metric: str, text: object, where: str) -> Budget:
             raise UsageError(f"{where}: {text!r} limits an improvement; a limit on {metric} getting worse is "
                              f"written {worse}{number}%")
         return Budget("", metric, text, relative=float(number) / 100)
-    units: dict[str, float] = {"bytes": _BYTES, "seconds": _SECONDS, "rate": {"": 1.0}}[kind]
+    units: dict[str, float] = {"bytes": _BYTES, "seconds": _SECONDS, "rate": {"": 1.0}, "count": _COUNT}[kind]
     absolute = (re.fullmatch(rf"{_NUMBER}\s*([A-Za-z]*)", value) if kind != "rate"
                 else re.fullmatch(rf"{_NUMBER}()(?:\s*\S+/s)?", value))  # a rate in the app's own unit
     if not absolute or absolute.group(2) not in units:
@@ -68,7 +69,8 @@ def parse_limit(metric: str, text: object, where: str) -> Budget:
 
 
 def _example(metric: str) -> str:
-    return {"size": "80 MB", "download": "30 MiB", "startup-warm": "0.6 s", "throughput": "25000"}[metric]
+    return {"size": "80 MB", "download": "30 MiB", "startup-warm": "0.6 s", "throughput": "25000",
+            "instructions": "950 M"}[metric]
 
 
 def parse(table: object, where: str = "[tool.shipbench.budgets]") -> list[Budget]:

@@ -65,7 +65,7 @@ def start(artifact: Artifact, app: App, args: tuple[str, ...] | list[str], timeo
 
 
 def standard_steps(app: App) -> int:
-    return 2 + (1 if app.shows_window else 0) + (1 if app.throughput else 0)
+    return 2 + (1 if app.shows_window else 0) + (1 if app.throughput else 0) + (1 if settings.instruction_runs() else 0)
 
 
 def standard(ctx: Context, artifact: Artifact) -> None:
@@ -81,6 +81,8 @@ def standard(ctx: Context, artifact: Artifact) -> None:
     ready = [run.ready_s for run in runs if run.ready_s is not None]
     ctx.metrics["startup_s"] = {"cold": ready[0], "warm": summarize(ready[1:])}
     ctx.metrics["ready"] = app.ready
+    if settings.instruction_runs():
+        _instructions(ctx, artifact, timeout)
     first_ready = runs[0].event("ready") or {}
     if app.shows_window:
         ctx.metrics["qt_platform"] = str(first_ready.get("qt_platform", ""))
@@ -100,6 +102,26 @@ def standard(ctx: Context, artifact: Artifact) -> None:
         rss = [run.peak_rss_bytes for run in runs if run.peak_rss_bytes is not None]
     if rss:
         ctx.metrics["peak_rss_bytes"] = max(rss)
+
+
+def _instructions(ctx: Context, artifact: Artifact, timeout: float) -> None:
+    """The gate metric (instructions.py): a start-up run's instructions, counted `instruction-runs` times, so the
+    record shows how repeatable the count is. Not counted where the app runs in a container or guest, said."""
+    from . import instructions
+
+    runs = settings.instruction_runs()
+    if artifact.rss_from_app:  # the launcher is a wrapper (docker run, vagrant ssh): the app is not on this host
+        ctx.note("instructions not counted: the app runs inside a container or guest, where valgrind is not")
+        return
+    if instructions.available() is None:
+        ctx.note(f"instructions not counted: valgrind is not installed ({instructions.INSTALL})")
+        return
+    app = ctx.app
+    with ctx.steps.step(f"instructions, spawn to exit (callgrind, {runs} runs)"):
+        counts = [instructions.count([*artifact.launcher, *app.probe_args], app_env(artifact, app),
+                                     str(artifact.cwd or app.workdir_path), timeout, ready_signal(app))
+                  for _ in range(runs)]
+    ctx.metrics["instructions"] = summarize([float(c) for c in counts])
 
 
 def baseline(ctx: Context, reference: Artifact, what: str) -> None:

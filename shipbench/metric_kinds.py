@@ -16,6 +16,9 @@ class MetricKind:
     exact: bool = False  # deterministic for the same artifact: any difference is a change
     phase: str = ""  # hostload's phase behind it: a busy one makes it too noisy to tell
     budget: bool = False  # a budget may name it (exact or sampled: one figure cannot gate)
+    # counted, not timed: nearly deterministic, so no test on ranks (which would call a 0.001% shift significant)
+    # but a floor: a change is real when the two sides' ranges are apart by more than this fraction
+    floor: float = 0.0
 
 
 METRICS = (
@@ -23,6 +26,8 @@ METRICS = (
     MetricKind("download", ("download_bytes",), "bytes", True, False, exact=True, budget=True),
     MetricKind("startup-warm", ("startup_s", "warm"), "seconds", True, True, phase="startup", budget=True),
     MetricKind("throughput", ("throughput",), "rate", False, True, phase="throughput", budget=True),
+    # callgrind's count of one start-up run varied 0.013% over 5 runs here (gui venv): 0.5% is far above that
+    MetricKind("instructions", ("instructions",), "count", True, True, budget=True, floor=0.005),
     MetricKind("startup-cold", ("startup_s", "cold"), "seconds", True, False, phase="startup_cold"),
     MetricKind("setup-cold", ("setup_s", "cold"), "seconds", True, False, phase="setup_cold"),
     MetricKind("setup-warm", ("setup_s", "warm"), "seconds", True, False, phase="setup_warm"),

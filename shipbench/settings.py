@@ -138,6 +138,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("warm-runs", _whole(1), lambda: 3 if profile() == "quick" else 5, "start-up runs after the cold one "
            "(default 5, the quick profile's 3; the median of fewer than 5 says little)"),
     Option("throughput-runs", _whole(1), lambda: 3, "runs of the throughput command"),
+    Option("instruction-runs", _whole(0), lambda: 0, "start-up runs under valgrind's callgrind that count the "
+           "instructions from spawn to exit, a gate metric that wall time on a shared runner cannot be (0: off; "
+           "each run costs about 50 starts)"),
     Option("app-timeout", _whole(1), lambda: 120, "seconds an app may take to be ready"),
     Option("build-timeout", _whole(60), lambda: 3600, "seconds one Nuitka, cx_Freeze or zipapp build may run (Nuitka "
            "compiling torch can take hours on 2 cores): a build still running then is recorded as failed"),
@@ -287,6 +290,10 @@ def warm_runs() -> int:
 
 def throughput_runs() -> int:
     return int(get("throughput-runs"))
+
+
+def instruction_runs() -> int:
+    return int(get("instruction-runs"))
 
 
 def app_timeout_s() -> int:

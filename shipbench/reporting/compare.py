@@ -6,6 +6,8 @@ their ratio and a verdict that says whether the change is real.
   test (stats.mann_whitney_p, ALPHA 0.05): ranks only, because such samples are skewed by the odd slow run.
   A side measured on a busy host, or whose runs spread more than hostload.SPREAD, is "too noisy to tell"; sides
   with fewer samples than the test needs to reach ALPHA are "too few samples to tell".
+- Instruction counts (instructions.py) are nearly deterministic: a change is real when the two sides' ranges lie
+  further apart than the metric's floor (0.5%), whatever the host's load.
 - Single figures (a cold start, a cold build) are shown with their ratio, never called significant.
 - Records from before raw samples were kept are compared by their summaries only, and say so.
 
@@ -58,6 +60,8 @@ class Comparison:
 def fmt(kind: MetricKind, value: float) -> str:
     if kind.unit == "bytes" and value < 10e6:  # a small environment's growth must show
         return f"{value / 1e3:,.1f} kB"
+    if kind.unit == "count":
+        return f"{value / 1e6:,.1f} M"
     return {"bytes": fmt_bytes, "seconds": fmt_seconds, "rate": fmt_rate}[kind.unit](value)
 
 
@@ -102,8 +106,8 @@ def change(row: str, kind: MetricKind, base_rec: dict[str, Any], head_rec: dict[
         return None
     ratio = head / base if base else None
     worse = head > base if kind.more_is_worse else head < base
-    direction = {"bytes": ("larger", "smaller"), "seconds": ("slower", "faster"),
-                 "rate": ("higher", "lower")}[kind.unit]
+    direction = {"bytes": ("larger", "smaller"), "seconds": ("slower", "faster"), "rate": ("higher", "lower"),
+                 "count": ("more", "fewer")}[kind.unit]
     word = direction[0] if head > base else direction[1]
     if kind.exact:
         verdict = "unchanged" if head == base else f"{word} (exact)"
@@ -118,6 +122,12 @@ def change(row: str, kind: MetricKind, base_rec: dict[str, Any], head_rec: dict[
         return Change(row, kind.name, base, head, ratio,
                       "summaries only (a record from before raw samples were kept): not tested", False, worse)
     counts = (len(base_samples), len(head_samples))
+    if kind.floor:
+        apart = min(head_samples) > max(base_samples) * (1 + kind.floor) or \
+            max(head_samples) < min(base_samples) * (1 - kind.floor)
+        verdict = (f"{word}, beyond the {kind.floor:.1%} floor" if apart
+                   else f"no change beyond the {kind.floor:.1%} floor")
+        return Change(row, kind.name, base, head, ratio, verdict, apart, worse and apart, samples=counts)
     if noise:
         return Change(row, kind.name, base, head, ratio, f"too noisy to tell ({noise[0]})", False, worse,
                       samples=counts)

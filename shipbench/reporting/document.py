@@ -205,7 +205,9 @@ COMPARE_EXPLANATION = (
     "Each row measured in both runs, metric by metric, real changes first and the largest first. Size and download "
     "size are exact. Warm start-up and throughput are tested on their raw samples (two-sided Mann-Whitney U, "
     "p < 0.05; it needs 4 samples a side); a side measured on a busy host or with runs too spread is too noisy to "
-    "tell. Single figures (cold start, cold build) are shown, never called significant.")
+    "tell. Instruction counts (callgrind) are nearly deterministic: a change is real when the two sides' ranges lie "
+    "more than 0.5% apart, whatever the load. Single figures (cold start, cold build) are shown, never called "
+    "significant.")
 
 
 def since_section(comparison: Comparison) -> Section:

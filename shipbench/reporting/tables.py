@@ -59,6 +59,7 @@ class Metric:
     needs: str | None = None  # the capability an app must have for this metric to apply (description.py)
     phases: tuple[str, ...] = ()  # the timed phases behind it (hostload.py): a busy one makes it no finding
     runs: str | None = None  # the summary of runs whose spread can make it too noisy to compare
+    optional: bool = False  # measured only when a setting asks (instruction-runs): no table where no record has it
 
 
 METRICS = (
@@ -76,6 +77,9 @@ METRICS = (
     Metric("Start-up relative to a venv", "warm median over the same app in a venv measured right after it "
            "(1.00× = as fast as the venv)", metric("startup_ratio_to_baseline"), fmt_ratio,
            phases=("startup", "baseline_startup")),
+    Metric("Instructions to start (callgrind)", "a start-up run's instructions, spawn to exit, counted by valgrind: "
+           "median (min – max, n runs); the metric a budget can gate on (instruction-runs)",
+           metric("instructions"), fmt_summary(lambda value: f"{value / 1e6:,.1f} M"), optional=True),
     Metric("Peak memory (RSS)", "largest resident set of the app process over all runs", metric("peak_rss_bytes"),
            fmt_bytes),
     Metric("Throughput", "the app's own figure (its unit in the cell): median (min – max, n runs)",
@@ -332,7 +336,9 @@ def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[P
                 rows.append(Row(label, "noisy", metric.render(value) + " ~", f"{why}: shown, not ranked"))
             else:
                 rows.append(Row(label, "ok", metric.render(value)))
-        tables.append(Table(metric, rows, missing_everywhere=not any(row.status in ("ok", "noisy") for row in rows)))
+        missing = not any(row.status in ("ok", "noisy") for row in rows)
+        if not (missing and metric.optional):
+            tables.append(Table(metric, rows, missing_everywhere=missing))
     hosts: dict[str, dict[str, Any]] = {}
     for rec in records:
         hosts.setdefault(_host_identity(rec), rec["host"])

@@ -191,8 +191,10 @@ def test_a_budget_breach_fails_with_one_line_and_noise_never_does(tmp_path: Path
 
 def test_compare_exits_1_on_a_breach_and_2_on_bad_budgets(tmp_path: Path, make_record: Any,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from shipbench import cli
+    from shipbench import cli, settings
 
+    monkeypatch.setattr(settings, "_command_line", {})  # main() sets this process's flags: not for later tests
+    monkeypatch.setattr(settings, "_project_override", None)
     project = tmp_path / "project"
     project.mkdir()
     (project / "app.py").write_text("print('hi')\n")
@@ -211,3 +213,33 @@ def test_compare_exits_1_on_a_breach_and_2_on_bad_budgets(tmp_path: Path, make_r
     (bad / "app.py").write_text("print('hi')\n")
     (bad / "pyproject.toml").write_text(table + '[tool.shipbench.budgets]\n"venv/*" = { size = "big" }\n')
     assert cli.main(["compare", str(base), str(head), "--project", str(bad)]) == 2
+
+
+# --- the gate metric ----------------------------------------------------------------------------------------------
+def test_callgrinds_total_is_read_from_its_output() -> None:
+    from shipbench import instructions
+
+    text = "version: 1\ncreator: callgrind-3.19.0\nevents: Ir\nsummary: 906663530\nfn=(1) main\n"
+    assert instructions.callgrind_total(text) == 906_663_530
+    assert instructions.callgrind_total("events: Ir\ntotals: 12\n") == 12
+    assert instructions.callgrind_total("events: Ir\n") is None
+
+
+def _counted(folder: Path, make_record: Any, counts: list[float]) -> Path:
+    rec = make_record()
+    rec["metrics"]["instructions"] = stats.summarize(counts)
+    record.write(rec, folder)
+    return folder
+
+
+def test_instruction_counts_change_beyond_their_floor_only(tmp_path: Path, make_record: Any) -> None:
+    base = _counted(tmp_path / "base", make_record, [906.78e6, 906.67e6, 906.66e6, 906.70e6, 906.66e6])
+    same = _counted(tmp_path / "same", make_record, [906.70e6, 906.69e6, 906.80e6])  # 0.01% apart: noise
+    grown = _counted(tmp_path / "grown", make_record, [930.1e6, 930.2e6, 930.1e6])  # 2.6% more
+    assert _verdict(compare.compare(base, same), "instructions").verdict == "no change beyond the 0.5% floor"
+    moved = _verdict(compare.compare(base, grown), "instructions")
+    assert moved.significant and moved.worse and moved.verdict == "more, beyond the 0.5% floor"
+    rules = budgets.parse({"venv/*": {"instructions": "+1%"}})
+    (line,) = compare.compare(base, grown, rules).breaches
+    assert "instructions 906.7 M → 930.1 M (+2.6%" in line
+    assert compare.compare(base, grown, budgets.parse({"venv/*": {"instructions": "950 M"}})).breaches == []
