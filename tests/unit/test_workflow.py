@@ -291,3 +291,17 @@ def test_too_little_disk_for_the_cuda_image_says_how_much_is_free(monkeypatch: p
     monkeypatch.setattr(docker.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(100, 90, 10 * 10**9))
     assert docker.disk_shortfall(28 * 10**9) == "10.0 GB are free under /var/lib/docker"
     assert docker.disk_shortfall(5 * 10**9) is None
+
+
+def test_a_pull_request_is_compared_with_its_base_branchs_latest_run() -> None:
+    workflow = _load(REUSABLE)
+    assert workflow[True]["workflow_call"]["inputs"]["compare-with-base"]["default"] is False
+    report = workflow["jobs"]["report"]
+    assert report["permissions"] == {"contents": "read", "actions": "read"}  # nothing more
+    steps = {step.get("name"): step for step in report["steps"]}
+    download = steps["Download the base branch's latest records"]
+    assert "pull_request" in download["if"] and "inputs.compare-with-base" in download["if"]
+    assert "${{" not in download["run"]  # what the event says reaches the shell as variables only
+    assert download["env"]["BASE_REF"] == "${{ github.base_ref }}"
+    compare = steps["Compare with the base branch (budgets in [tool.shipbench.budgets] fail this step)"]
+    assert "--session compare" in compare["run"] and 'exit "$status"' in compare["run"]
