@@ -59,8 +59,22 @@ def make_record() -> Any:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shipbench", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {})}, timeout=1800, check=False)
+    """shipbench as a user runs it. When the test is stopped (pytest-timeout, Ctrl-C) shipbench gets SIGTERM and
+    time to unwind, as from nox, so that its VM is destroyed and its containers removed: subprocess.run would
+    SIGKILL it and leave a running guest behind (seen: a VM still up after a timed-out test)."""
+    proc = subprocess.Popen([sys.executable, "-m", "shipbench", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=cwd, env={**os.environ, **(env or {})})
+    try:
+        out, err = proc.communicate(timeout=1800)
+    except BaseException:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.fixture
