@@ -87,6 +87,9 @@ def others(proc: Path = Path("/proc")) -> list[dict[str, Any]]:
         pid = int(entry.stem) if entry.stem.isdigit() else None
         if pid is None or pid == os.getpid() or not _alive(pid):
             continue
+        if not _still_shipbench(pid, proc):  # a killed run's entry, its pid since given to another process
+            entry.unlink(missing_ok=True)
+            continue
         listed_pids.add(pid)
         try:
             listed = json.loads(entry.read_text())
@@ -100,6 +103,19 @@ def others(proc: Path = Path("/proc")) -> list[dict[str, Any]]:
             found.append({"pid": pid, "what": "shipbench " + " ".join(argv[argv.index("run"):])[:200],
                           "state": "running (seen in the process table)"})
     return found
+
+
+def _still_shipbench(pid: int, proc: Path) -> bool:
+    """Whether pid is (still) a shipbench process, where the process table can tell (Linux); elsewhere assumed.
+    A run killed by SIGKILL leaves its entry, and the kernel reuses pids: without this a long-dead run made every
+    later phase "busy" (seen: 17 stale entries, some with reused pids)."""
+    try:
+        argv = [word for word in (proc / str(pid) / "cmdline").read_bytes().decode("utf-8", "replace").split("\0")
+                if word]
+    except OSError:
+        return True
+    module = any(argv[at] == "-m" and argv[at + 1] == "shipbench" for at in range(len(argv) - 1))
+    return bool(argv) and (os.path.basename(argv[0]) == "shipbench" or module)
 
 
 def is_run(argv: list[str]) -> bool:

@@ -219,6 +219,8 @@ def since_section(comparison: Comparison) -> Section:
     for change in comparison.changes:
         kind = COMPARED[change.metric]
         ratio = f"{change.ratio - 1:+.1%}" if change.ratio is not None else "–"
+        if kind.exact and change.head != change.base and ratio in ("+0.0%", "-0.0%"):  # a few bytes: say how many
+            ratio = f"{change.head - change.base:+,.0f} B"
         rows.append((change.row, change.metric, fmt(kind, change.base), fmt(kind, change.head),
                      Cell(ratio, "failed" if change.significant and change.worse else
                           "best" if change.significant else ""), change.verdict))

@@ -88,14 +88,24 @@ def test_a_malformed_stat_line_is_passed_over(tmp_path: Path) -> None:
     assert set(found.processes) == {7} and found.host_busy_s is None
 
 
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="tells runs apart by /proc (Linux)")
 def test_another_active_run_is_seen_and_a_dead_one_is_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(active_runs, "FOLDER", tmp_path / "active")
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    sleeper = subprocess.Popen(["bash", "-c", "exec -a shipbench sleep 30"])  # a process named as a run
+    cmdline = Path(f"/proc/{sleeper.pid}/cmdline")
+    for _ in range(1000):  # until bash has exec'd (a condition, not a time: 1000 polls is only the bound)
+        if cmdline.read_bytes().startswith(b"shipbench\0"):
+            break
+        time.sleep(0.01)
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         with active_runs.registered("test run"):
             (tmp_path / "active" / f"{sleeper.pid}.json").write_text(json.dumps({"pid": sleeper.pid, "what": "x"}))
             (tmp_path / "active" / "999999999.json").write_text("{}")  # a crashed run's leftover
+            # a run killed with SIGKILL whose pid the kernel gave to another program: stale, and removed
+            (tmp_path / "active" / f"{stranger.pid}.json").write_text(json.dumps({"pid": stranger.pid}))
             assert [entry["pid"] for entry in active_runs.others()] == [sleeper.pid]
+            assert not (tmp_path / "active" / f"{stranger.pid}.json").exists()
             metrics: dict[str, Any] = {}
             with hostload.watch(metrics, "setup_cold"):
                 pass
@@ -104,6 +114,7 @@ def test_another_active_run_is_seen_and_a_dead_one_is_not(tmp_path: Path, monkey
         assert not (tmp_path / "active" / f"{os.getpid()}.json").exists()
     finally:
         sleeper.kill()
+        stranger.kill()
 
 
 @pytest.mark.skipif(active_runs.fcntl is None, reason="rows are locked with fcntl (not on Windows)")
