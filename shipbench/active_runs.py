@@ -98,11 +98,27 @@ def others(proc: Path = Path("/proc")) -> list[dict[str, Any]]:
         listed = {**listed, "pid": pid} if isinstance(listed, dict) else {"pid": pid}
         if listed.get("state") != "waiting":
             found.append(listed)
+    mine = _ancestors(os.getpid(), proc)  # a wrapper that started this run (timeout, a shell) is not another run
     for pid, argv in _runs_in_process_table(proc):
-        if pid != os.getpid() and pid not in listed_pids:
+        if pid != os.getpid() and pid not in listed_pids and pid not in mine:
             found.append({"pid": pid, "what": "shipbench " + " ".join(argv[argv.index("run"):])[:200],
                           "state": "running (seen in the process table)"})
     return found
+
+
+def _ancestors(pid: int, proc: Path) -> set[int]:
+    """This process's parents up to init, from /proc/<pid>/stat; empty where there is no process table."""
+    found: set[int] = set()
+    while pid > 1 and pid not in found:
+        try:
+            stat = (proc / str(pid) / "stat").read_text()
+            parent = int(stat[stat.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        found.add(pid)
+        pid = parent
+    found.discard(os.getpid())
+    return found | ({pid} if pid > 1 else set())
 
 
 def _still_shipbench(pid: int, proc: Path) -> bool:

@@ -187,3 +187,19 @@ def test_a_run_that_lists_itself_elsewhere_is_still_seen_in_the_process_table(tm
     seen = sorted(entry["pid"] for entry in active_runs.others(proc))
     assert seen == [4001, 4002]
     assert active_runs.is_run(["shipbench", "run", "x"]) and not active_runs.is_run(["run", "shipbench"])
+
+
+def test_the_wrapper_that_started_this_run_is_not_another_run(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`timeout 300 python -m shipbench run …` names a run in its own command line: it is this run's parent."""
+    monkeypatch.setattr(active_runs, "FOLDER", tmp_path / "active")
+    (tmp_path / "active").mkdir()
+    proc = tmp_path / "proc"
+    me = os.getpid()
+    for pid, parent, argv in [(me, 100, ["python", "-m", "shipbench", "run", "venv"]),
+                              (100, 1, ["timeout", "300", "python", "-m", "shipbench", "run", "venv"]),
+                              (200, 1, ["python", "-m", "shipbench", "run", "bake"])]:
+        (proc / str(pid)).mkdir(parents=True)
+        (proc / str(pid) / "stat").write_text(f"{pid} (x) S {parent} 0 0 0\n")
+        (proc / str(pid) / "cmdline").write_bytes("\0".join(argv).encode() + b"\0")
+    assert [entry["pid"] for entry in active_runs.others(proc)] == [200]
