@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, help="output folder (default: the report setting, report/)")
     report.add_argument("--since", type=Path, metavar="BASE", help="a base run's results folder: the report says "
                         "what changed since (as `compare` does)")
+    report.add_argument("--history", type=Path, nargs="+", metavar="SET", help="earlier result sets, oldest first "
+                        "(the records of successive CI runs, each folder named for its commit): the report draws "
+                        "each row's size, start-up and instructions across them and this run's results, marking "
+                        "the significant steps")
     _settings_flags(report)
 
     compare = sub.add_parser("compare", help="compare two runs' records row by row, with a test on the raw samples; "
@@ -156,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             from .reporting import write_report
 
-            return write_report(_report_folders(), args.out or settings.report_dir(), since=args.since)
+            return write_report(_report_folders(), args.out or settings.report_dir(), since=args.since,
+                                history=args.history)
         if args.command == "compare":
             return _compare(args.base, args.head, args.markdown, args.json)
         for strategy in strategies.STRATEGIES.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import stat
@@ -86,17 +87,39 @@ def archive_format(platform: str) -> str:
     return "zip" if platform == "win32" else "tar.gz"
 
 
+# every entry's time in an archive (1980-01-01, the earliest a zip can hold): the same files pack to the same
+# bytes whenever they were built, as reproducible builds pack them, so an unchanged bundle's download is unchanged
+ARCHIVE_EPOCH = 315532800
+
+
+def _normalized(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.mtime = ARCHIVE_EPOCH
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
 def write_archive(path: Path, archive: Path, fmt: str) -> Path:
     """Pack path (a folder or one file) under its own name, at gzip's default level 6, as `tar czf` and most
-    zip tools do (Python's own default, level 9, is several times slower for about 1% less)."""
+    zip tools do (Python's own default, level 9, is several times slower for about 1% less). Entries in sorted
+    order with fixed times and owners, and no time in the gzip header: the archive depends on the files only."""
     archive.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "zip":
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as bundle:
             for file in [path] if path.is_file() else sorted(path.rglob("*")):
-                bundle.write(file, file.relative_to(path.parent).as_posix())
+                name = file.relative_to(path.parent).as_posix() + ("/" if file.is_dir() else "")
+                entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                entry.external_attr = (file.stat().st_mode & 0xFFFF) << 16
+                if file.is_dir():
+                    bundle.writestr(entry, b"")
+                else:
+                    entry.compress_type = zipfile.ZIP_DEFLATED
+                    with file.open("rb") as source, bundle.open(entry, "w") as target:
+                        shutil.copyfileobj(source, target, 1 << 20)
     else:
-        with tarfile.open(archive, "w:gz", compresslevel=6) as bundle:
-            bundle.add(path, arcname=path.name)
+        with archive.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as packed, \
+                tarfile.open(fileobj=packed, mode="w") as bundle:
+            bundle.add(path, arcname=path.name, filter=_normalized)
     return archive
 
 

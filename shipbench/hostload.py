@@ -17,13 +17,22 @@ For each timed phase (set-up, start-up, throughput, the venv baseline) the recor
 - `other_runs`: other shipbench runs active on this host at the phase's start or end (active_runs.py), and
   `other_runs_seen`: what they ran.
 - `busy`: outside_cores >= BUSY_CORES, or another shipbench run was active.
+- `pace_s` (the warm start-ups): the host's pace, a fixed reference run (REFERENCE: this Python, isolated,
+  importing some of the standard library and looping) timed right before each measured run. Load that no
+  process table shows (a VM's noisy neighbours, CPU frequency, a throttled disk) moves it; compare.py calls two
+  runs whose paces differ significantly, by more than PACE_TOLERANCE, too noisy to tell apart. (Found here: an
+  unchanged PyInstaller row started 20% faster in a second sitting on an idle host, and so did the same app in
+  its venv; a rank test on one sitting's samples cannot see that.)
 The report marks every figure from a busy phase, and every ratio whose two sides ran under different load, and
 never ranks them as best.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,13 +40,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import active_runs
+from . import active_runs, stats
 
 BUSY_CORES = 0.5  # half a core kept busy by other work, on average over the phase
 SPREAD = 1.5  # warm runs whose slowest took more than 1.5x the fastest: too noisy to rank
 # the engines that serve a container or VM row, by the start of their name (the kernel cuts names at 15
 # characters: "containerd-shim-runc-v2" reads "containerd-shim", "qemu-system-aarch64" "qemu-system-aar")
 _SERVING = ("dockerd", "containerd", "buildkitd", "runc", "libvirtd", "virtlogd", "virtqemud", "qemu-system-")
+# the reference run: the same work on every run of this host with this Python, nothing of the app's
+REFERENCE = ("-I", "-S", "-c",
+             "import decimal, email.parser, json, xml.dom.minidom\nsum(i * i for i in range(200_000))")
+PACE_TOLERANCE = 0.05  # a pace that moved less than 5% between two runs is the same host
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -168,6 +181,25 @@ def watch(metrics: dict[str, Any], phase: str) -> Iterator[None]:
     }
 
 
+def reference_s() -> float | None:
+    """One timed run of REFERENCE (None if it could not run: the pace is then not recorded)."""
+    start = time.perf_counter()
+    try:
+        done = subprocess.run([sys.executable, *REFERENCE], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return time.perf_counter() - start if done.returncode == 0 else None
+
+
+def record_pace(metrics: dict[str, Any], phase: str, samples: list[float | None]) -> None:
+    """The pace beside a phase's runs, under host_load.<phase>.pace_s (after watch() wrote the entry)."""
+    taken = [sample for sample in samples if sample is not None]
+    entry = metrics.get("host_load", {}).get(phase)
+    if taken and isinstance(entry, dict):
+        entry["pace_s"] = stats.summarize(taken)
+
+
 def busy_reason(metrics: dict[str, Any], *phases: str) -> str | None:
     """Why figures from these phases are not findings: a busy phase, or two sides under different load."""
     loads: dict[str, Any] = metrics["host_load"] if isinstance(metrics.get("host_load"), dict) else {}
@@ -193,6 +225,29 @@ def caveat(metrics: dict[str, Any], phases: tuple[str, ...], runs: Any = None) -
     """Why a figure is shown but not ranked: its phases ran on a busy host (or a ratio's two sides under
     different load), or its runs (a summary) spread too much to compare. None: a finding."""
     return (busy_reason(metrics, *phases) if phases else None) or spread_reason(runs)
+
+
+def pace_reason(base: dict[str, Any], head: dict[str, Any], phase: str) -> str | None:
+    """Why two runs' timings of a phase cannot be told apart: the host's pace (REFERENCE) moved between them,
+    significantly (the rank test) and by more than PACE_TOLERANCE. None where it held or was not recorded."""
+    paces = []
+    for metrics in (base, head):
+        loads = metrics.get("host_load")
+        entry = loads.get(phase) if isinstance(loads, dict) else None
+        pace = entry.get("pace_s") if isinstance(entry, dict) else None
+        samples = pace.get("samples") if isinstance(pace, dict) else None
+        if not (isinstance(samples, list) and samples and
+                all(isinstance(s, (int, float)) and not isinstance(s, bool) and s > 0 for s in samples)):
+            return None
+        paces.append([float(s) for s in samples])
+    before, after = (stats.summarize(pace)["median"] for pace in paces)
+    if 2 / math.comb(len(paces[0]) + len(paces[1]), len(paces[0])) >= stats.ALPHA:
+        return None  # too few to tell whether it moved
+    p = stats.mann_whitney_p(*paces)
+    if p >= stats.ALPHA or abs(after / before - 1) <= PACE_TOLERANCE:
+        return None
+    return (f"the host's pace moved between the runs: its reference run took {before:.3f} s → {after:.3f} s "
+            f"({after / before - 1:+.0%}, p={p:.3f})")
 
 
 def spread_reason(summary: Any) -> str | None:

@@ -76,8 +76,12 @@ def standard(ctx: Context, artifact: Artifact) -> None:
 
     with ctx.steps.step("start-up, cold (first run after the build)"), hostload.watch(ctx.metrics, "startup_cold"):
         runs.append(start(artifact, app, (), timeout))
+    paces: list[float | None] = []
     with ctx.steps.step(f"start-up, warm ({settings.warm_runs()} runs)"), hostload.watch(ctx.metrics, "startup"):
-        runs.extend(start(artifact, app, (), timeout) for _ in range(settings.warm_runs()))
+        for _ in range(settings.warm_runs()):
+            paces.append(hostload.reference_s())  # the host's pace right before each run: see hostload.py
+            runs.append(start(artifact, app, (), timeout))
+    hostload.record_pace(ctx.metrics, "startup", paces)
     ready = [run.ready_s for run in runs if run.ready_s is not None]
     ctx.metrics["startup_s"] = {"cold": ready[0], "warm": summarize(ready[1:])}
     ctx.metrics["ready"] = app.ready

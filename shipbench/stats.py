@@ -81,3 +81,21 @@ def fewest_for_significance(alpha: float = ALPHA) -> int:
     while 2 / math.comb(2 * n, n) >= alpha:
         n += 1
     return n
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float]:
+    """The lower and upper quartile (the inclusive method: defined for two values and more)."""
+    if len(values) < 2:
+        raise ValueError("quartiles need two values or more")
+    lower, _median, upper = statistics.quantiles(values, n=4, method="inclusive")
+    return lower, upper
+
+
+def middle_spread(values: Sequence[float]) -> float | None:
+    """How far apart the middle half of the runs lies: upper quartile over lower. The odd slow run (a page
+    fault, a timer tick) does not move it, as it does not move a rank test; a host that is noisy run after run
+    does. None where it cannot be told (fewer than two values, or a lower quartile of 0)."""
+    if len(values) < 2:
+        return None
+    lower, upper = quartiles(values)
+    return upper / lower if lower > 0 else None

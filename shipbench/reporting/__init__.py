@@ -11,21 +11,25 @@ from rich.markup import escape
 from .. import console, record
 from ..fsutil import atomic_write_text
 from . import compare, document, html, markdown
+from .history import history as history_of
 from .tables import build
 
 
 def write_report(results_dirs: list[Path], out: Path, progress: str | None = None,
-                 since: Path | None = None) -> int:
+                 since: Path | None = None, history: list[Path] | None = None) -> int:
     """Write report.md and index.html from every record in `results_dirs`, each file whole or not at all.
     `progress`: the run is still going (or was interrupted), and what is left; the page says it first.
-    `since`: a base run's records, compared with the first folder's ("Since <base>")."""
+    `since`: a base run's records, compared with the first folder's ("Since <base>"); `history`: earlier result
+    sets, oldest first, drawn with the first folder's as the newest (unless it is among them)."""
     missing = [str(folder) for folder in results_dirs if not folder.is_dir()]
     if missing:
         console.console.print(f"[yellow]no records folder at {escape(', '.join(missing))}: the report will say so[/]")
     records, invalid = record.load_all([folder for folder in results_dirs if folder.is_dir()])
     records, unshowable = _showable(records, results_dirs)
     comparison = compare.compare(since, results_dirs[0]) if since is not None else None
-    model = document.build(build(records, [*invalid, *unshowable], results_dirs), progress, comparison)
+    sets = _history_sets(history, results_dirs[0]) if history else None
+    model = document.build(build(records, [*invalid, *unshowable], results_dirs), progress, comparison,
+                           history_of(sets) if sets else None)
     try:
         atomic_write_text(out / "report.md", markdown.render(model))
         atomic_write_text(out / "index.html", html.render(model))
@@ -36,6 +40,17 @@ def write_report(results_dirs: list[Path], out: Path, progress: str | None = Non
     console.console.print(f"report: {len(records)} records ({len(invalid) + len(unshowable)} invalid) → "
                           f"{out / 'report.md'}, {out / 'index.html'}")
     return 0
+
+
+def _history_sets(history: list[Path], results: Path) -> list[Path]:
+    """The sets a history draws: those given that exist (a missing one is said), then this run's results."""
+    missing = [str(folder) for folder in history if not folder.is_dir()]
+    if missing:
+        console.console.print(f"[yellow]no result set at {escape(', '.join(missing))}: the history leaves it out[/]")
+    sets = [folder for folder in history if folder.is_dir()]
+    if results.is_dir() and all(folder.resolve() != results.resolve() for folder in sets):
+        sets.append(results)
+    return sets
 
 
 def _showable(records: list[dict[str, Any]], sources: list[Path]) -> tuple[list[dict[str, Any]], list[record.Invalid]]:

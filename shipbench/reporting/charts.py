@@ -11,11 +11,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 
+from ..metric_kinds import BY_NAME  # noqa: E402
+from .history import History, Series  # noqa: E402
 from .tables import metric, variant_name  # noqa: E402
 
 plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
 
 COLD, WARM, THIRD = "#9ecae1", "#3182bd", "#e6550d"
+WORSE, BETTER = "#d62728", "#2ca02c"
+HISTORY_UNITS = {"bytes": ("MB", 1e6), "seconds": ("seconds from spawn to ready (median, min–max)", 1.0),
+                 "count": ("million instructions to start (callgrind)", 1e6)}
 
 
 @dataclass(frozen=True)
@@ -154,4 +159,47 @@ def charts(rows_by_app: dict[str, list[dict[str, Any]]], gpu_records: list[dict[
     if measured_gpu:
         drawn.append(Chart("gpu", "training throughput on the GPU (each app's gpu-args)",
                            _svg(_gpu(measured_gpu), "gpu")))
+    return drawn
+
+
+def _history(labels: list[str], series: list[Series]) -> Any:
+    """One line per row across the sets (median with min–max), a ring on each significant step: red where it
+    got worse, green where better, with the change beside it."""
+    fig, ax = plt.subplots(figsize=(8.5, 3.2))
+    kind = BY_NAME[series[0].metric]
+    unit, scale = HISTORY_UNITS[kind.unit]
+    for line in series:
+        drawn = [(index, point) for index, point in enumerate(line.points) if point.value is not None]
+        xs = [index for index, _ in drawn]
+        ys = [point.value / scale for _, point in drawn if point.value is not None]
+        low = [(point.value - point.low) / scale if point.low is not None and point.value is not None else 0
+               for _, point in drawn]
+        high = [(point.high - point.value) / scale if point.high is not None and point.value is not None else 0
+                for _, point in drawn]
+        ax.errorbar(xs, ys, yerr=[low, high], marker="o", markersize=3, capsize=2, label=line.line)
+        for step in line.steps:
+            value = line.points[step.index].value
+            if value is None:
+                continue
+            color = WORSE if step.change.worse else BETTER
+            ax.scatter([step.index], [value / scale], s=90, facecolors="none", edgecolors=color, zorder=3)
+            if step.change.ratio is not None:
+                ax.annotate(f"{step.change.ratio - 1:+.1%}", (step.index, value / scale), xytext=(5, 5),
+                            textcoords="offset points", color=color)
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set_ylabel(unit)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return fig
+
+
+def history_charts(history: History) -> list[Chart]:
+    """One chart per app and metric across the result sets."""
+    groups: dict[tuple[str, str], list[Series]] = {}
+    for line in history.series:
+        groups.setdefault((line.app, line.metric), []).append(line)
+    drawn = []
+    for (app, name), lines in groups.items():
+        chart = f"history-{name}-{app}"
+        drawn.append(Chart(chart, f"{app}: {name} across the result sets",
+                           _svg(_history(history.labels, lines), chart)))
     return drawn

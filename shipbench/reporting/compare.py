@@ -4,8 +4,11 @@ their ratio and a verdict that says whether the change is real.
 - Exact metrics (size, download size) need no test: any difference is a change.
 - Sampled metrics (warm start-up, throughput) are tested on their raw samples with the two-sided Mann-Whitney U
   test (stats.mann_whitney_p, ALPHA 0.05): ranks only, because such samples are skewed by the odd slow run.
-  A side measured on a busy host, or whose runs spread more than hostload.SPREAD, is "too noisy to tell"; sides
-  with fewer samples than the test needs to reach ALPHA are "too few samples to tell".
+  A side measured on a busy host, or the middle half of whose runs (quartile to quartile) spread more than
+  hostload.SPREAD, is "too noisy to tell"; one slow run among steady ones is not noise to a rank test. Sides
+  with fewer samples than the test needs to reach ALPHA are "too few samples to tell". Two runs whose host ran
+  at a different pace (hostload.pace_reason: a fixed reference run timed beside each start-up moved
+  significantly, by more than 5%) are too noisy to tell too: an idle process table does not mean a steady host.
 - Instruction counts (instructions.py) are nearly deterministic: a change is real when the two sides' ranges lie
   further apart than the metric's floor (0.5%), whatever the host's load.
 - Single figures (a cold start, a cold build) are shown with their ratio, never called significant.
@@ -78,14 +81,16 @@ def latest_ok(folder: Path) -> tuple[dict[str, str], dict[str, dict[str, Any]], 
     return {key: row_name(rec) for key, rec in newest.items()}, newest, len(invalid)
 
 
-def _value(metrics: dict[str, Any], kind: MetricKind) -> Any:
+def metric_value(metrics: dict[str, Any], kind: MetricKind) -> Any:
+    """What a record holds for a metric: a number, a summary, or None."""
     value: Any = metrics
     for part in kind.path:
         value = value.get(part) if isinstance(value, dict) else None
     return value
 
 
-def _figure(value: Any) -> float | None:
+def median_of(value: Any) -> float | None:
+    """A number, or a summary's median; None for anything else."""
     if isinstance(value, dict):
         value = value.get("median")
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
@@ -98,10 +103,20 @@ def _samples(value: Any) -> list[float] | None:
     return None
 
 
+def _noise(metrics: dict[str, Any], kind: MetricKind, samples: list[float] | None) -> str | None:
+    """Why one side cannot be ranked: its phase ran on a busy host, or the middle half of its runs spread more
+    than hostload.SPREAD (the odd slow run does not count, as it does not move a rank test)."""
+    busy = hostload.busy_reason(metrics, kind.phase) if kind.phase else None
+    spread = stats.middle_spread(samples) if samples else None
+    if busy or spread is None or spread <= hostload.SPREAD:
+        return busy
+    return f"the middle half of its runs spread {spread:.1f}x"
+
+
 def change(row: str, kind: MetricKind, base_rec: dict[str, Any], head_rec: dict[str, Any]) -> Change | None:
     """One metric of one row in both runs, with its verdict; None where either side lacks it."""
-    base_value, head_value = _value(base_rec["metrics"], kind), _value(head_rec["metrics"], kind)
-    base, head = _figure(base_value), _figure(head_value)
+    base_value, head_value = metric_value(base_rec["metrics"], kind), metric_value(head_rec["metrics"], kind)
+    base, head = median_of(base_value), median_of(head_value)
     if base is None or head is None:
         return None
     ratio = head / base if base else None
@@ -112,12 +127,13 @@ def change(row: str, kind: MetricKind, base_rec: dict[str, Any], head_rec: dict[
     if kind.exact:
         verdict = "unchanged" if head == base else f"{word} (exact)"
         return Change(row, kind.name, base, head, ratio, verdict, head != base, worse and head != base)
-    noise = [why for rec, value in ((base_rec, base_value), (head_rec, head_value))
-             if (why := hostload.caveat(rec["metrics"], (kind.phase,) if kind.phase else (),
-                                        value if kind.sampled else None))]
     if not kind.sampled:
         return Change(row, kind.name, base, head, ratio, "one figure each: not tested", False, worse)
     base_samples, head_samples = _samples(base_value), _samples(head_value)
+    noise = [why for rec, samples in ((base_rec, base_samples), (head_rec, head_samples))
+             if (why := _noise(rec["metrics"], kind, samples))]
+    pace = hostload.pace_reason(base_rec["metrics"], head_rec["metrics"], kind.phase) if kind.phase else None
+    noise += [pace] if pace else []
     if base_samples is None or head_samples is None:
         return Change(row, kind.name, base, head, ratio,
                       "summaries only (a record from before raw samples were kept): not tested", False, worse)
@@ -155,13 +171,13 @@ def breaches(rules: list[budget_rules.Budget], base: dict[str, dict[str, Any]],
     for key, rec in head.items():
         for rule in (r for r in rules if r.applies_to(_budget_row(rec))):
             kind = BY_NAME[rule.metric]
-            value = _value(rec["metrics"], kind)
-            figure = _figure(value)
+            value = metric_value(rec["metrics"], kind)
+            figure = median_of(value)
             if figure is None:
                 continue
             where = f"[tool.shipbench.budgets] {rule.pattern!r} {rule.metric} = {rule.text!r}"
             if rule.limit is not None:
-                edge = _figure(value.get("min" if kind.more_is_worse else "max")) if isinstance(value, dict) \
+                edge = median_of(value.get("min" if kind.more_is_worse else "max")) if isinstance(value, dict) \
                     else figure
                 if edge is not None and (edge > rule.limit if kind.more_is_worse else edge < rule.limit):
                     every = " in every run" if isinstance(value, dict) else ""

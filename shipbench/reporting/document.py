@@ -16,8 +16,9 @@ from ..fsutil import is_png
 from ..hostload import BUSY_CORES
 from ..metric_kinds import BY_NAME as COMPARED
 from .advice import QUALITY_COLUMNS, qualities, recommendations
-from .charts import Chart, charts
+from .charts import Chart, charts, history_charts
 from .compare import Comparison, fmt
+from .history import History
 from .overview import common_python, overview
 from .tables import (
     GPU_COLUMNS,
@@ -108,9 +109,11 @@ class Document:
     sections: list[Section]
 
 
-def build(report: Report, progress: str | None = None, since: Comparison | None = None) -> Document:
+def build(report: Report, progress: str | None = None, since: Comparison | None = None,
+          history: History | None = None) -> Document:
     """The report's one model. `progress`: a run is still going (or stopped), said before anything else;
-    `since`: these records compared with a base run's (`report --since BASE`), said next."""
+    `since`: these records compared with a base run's (`report --since BASE`), said next; `history`: result
+    sets in commit order (`report --history`), after it."""
     if not report.records:
         summary = Text("No records found in " + ", ".join(str(s) for s in report.sources) + ".", "strong")
     else:
@@ -120,6 +123,7 @@ def build(report: Report, progress: str | None = None, since: Comparison | None 
                        f"{len(report.not_ok)} skipped or failed.")
     sections = [Section("This run is not finished", [Text(progress, "strong")])] if progress else []
     sections += [since_section(since)] if since else []
+    sections += history_sections(history) if history else []
     sections += [Section("What the numbers say", [Grid(("priority", "derived from the records"),
                                                       list(recommendations(report.records))),
                                                  Grid(QUALITY_COLUMNS, list(qualities(report.records)))])]
@@ -204,10 +208,10 @@ COMPARE_COLUMNS = ("row", "metric", "base", "head", "change", "verdict")
 COMPARE_EXPLANATION = (
     "Each row measured in both runs, metric by metric, real changes first and the largest first. Size and download "
     "size are exact. Warm start-up and throughput are tested on their raw samples (two-sided Mann-Whitney U, "
-    "p < 0.05; it needs 4 samples a side); a side measured on a busy host or with runs too spread is too noisy to "
-    "tell. Instruction counts (callgrind) are nearly deterministic: a change is real when the two sides' ranges lie "
-    "more than 0.5% apart, whatever the load. Single figures (cold start, cold build) are shown, never called "
-    "significant.")
+    "p < 0.05; it needs 4 samples a side); a side measured on a busy host, or the middle half of whose runs spread "
+    "more than 1.5x, is too noisy to tell (one slow run among steady ones is not). Instruction counts (callgrind) "
+    "are nearly deterministic: a change is real when the two sides' ranges lie more than 0.5% apart, whatever the "
+    "load. Single figures (cold start, cold build) are shown, never called significant.")
 
 
 def since_section(comparison: Comparison) -> Section:
@@ -231,6 +235,55 @@ def since_section(comparison: Comparison) -> Section:
     if comparison.invalid:
         blocks.append(Text(f"{comparison.invalid} invalid record(s) left out (`shipbench report` lists them)."))
     return Section(f"Since {cap(comparison.base, 200)}", blocks)
+
+
+HISTORY_SHOWN = 12  # sets in the table (the chart draws every one): a job summary stays readable
+HISTORY_EXPLANATION = (
+    "Each row's newest ok record in every result set, in the order given (oldest first; a set is named by its "
+    "folder). A marked cell is a step `shipbench compare` calls significant against the nearest earlier set that "
+    "has the row, judged as that comparison judges (the same test and noise rules): ↑ got worse, ↓ got better. "
+    "Rows in fewer than two sets are left out.")
+
+
+def history_sections(history: History) -> list[Section]:
+    """The history of each row across result sets: a table (both renderings) and its charts (the page)."""
+    blocks: list[Block] = [Text(HISTORY_EXPLANATION, "explain")]
+    shown = list(range(len(history.labels)))[-HISTORY_SHOWN:]
+    if len(shown) < len(history.labels):
+        blocks.append(Text(f"The table shows the last {len(shown)} of {len(history.labels)} sets; the charts all."))
+    rows = []
+    for series in history.series:
+        kind = COMPARED[series.metric]
+        at = {step.index: step for step in series.steps}
+        cells: list[str | Cell] = [series.row, series.metric]
+        for index in shown:
+            point, step = series.points[index], at.get(index)
+            if point.value is None:
+                cells.append(Cell("–", "missing", "no ok record of this row in this set"))
+            elif step is None:
+                cells.append(fmt(kind, point.value))
+            else:
+                arrow = "↑" if step.change.worse else "↓"
+                cells.append(Cell(f"{fmt(kind, point.value)} {arrow}", "failed" if step.change.worse else "best",
+                                  f"since {history.labels[step.since]}: {step.change.verdict}"))
+        cells.append(str(len(series.steps)))
+        rows.append(cells)
+    columns = ("row", "metric", *(history.labels[index] for index in shown), "steps")
+    blocks.append(Grid(columns, rows) if rows else Text("No row has an ok record in two of the sets."))
+    steps = [f"{series.row} {series.metric}, {history.labels[step.since]} → {history.labels[step.index]}: "
+             f"{fmt(COMPARED[series.metric], step.change.base)} → {fmt(COMPARED[series.metric], step.change.head)}"
+             f"{f' ({step.change.ratio - 1:+.1%})' if step.change.ratio is not None else ''}, {step.change.verdict}"
+             for series in history.series for step in series.steps]
+    if steps:
+        blocks += [Text("The significant steps:"), Items(steps)]
+    if history.invalid:
+        blocks.append(Text(f"{history.invalid} invalid record(s) left out (`shipbench report` lists them)."))
+    sections = [Section(f"History across {len(history.labels)} result sets "
+                        f"({history.significant_steps} significant step(s))", blocks)]
+    drawn = history_charts(history)
+    if drawn:
+        sections.append(Section("History charts", [Charts(drawn)], level=3))
+    return sections
 
 
 def comparison_document(comparison: Comparison) -> Document:

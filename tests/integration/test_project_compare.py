@@ -52,3 +52,15 @@ def test_compare_flags_the_grown_environment_and_its_budget(tmp_path: Path) -> N
     assert unchanged and not any(c["significant"] for c in unchanged)
     (warm,) = [c["verdict"] for c in unchanged if c["metric"] == "startup-warm"]
     assert warm == "no significant change (p=1.00)" or warm.startswith("too noisy to tell ("), warm  # a busy host
+
+    # the same two runs as a history (base, then this run's results): the size step is marked, in both files
+    drawn = _shipbench(project, "report", "--history", "base", "--results", "head", "--out", "history")
+    assert drawn.returncode == 0, drawn.stdout[-3000:] + drawn.stderr[-3000:]
+    page = (project / "history" / "report.md").read_text()
+    assert "## History across 2 result sets" in page
+    size_row = next(line for line in page.splitlines() if line.startswith("| venv/uv wordcount") and "| size |" in line)
+    assert size_row.rstrip().endswith("↑ | 1 |"), size_row
+    assert "wordcount: size across the result sets" in (project / "history" / "index.html").read_text()
+    # every warm start-up was paced: the reference run beside each is in the record
+    (head_record,) = (project / "head").glob("venv-uv-*.json")
+    assert json.loads(head_record.read_text())["metrics"]["host_load"]["startup"]["pace_s"]["n"] == 5

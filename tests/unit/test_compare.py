@@ -105,8 +105,48 @@ def test_a_busy_or_spread_side_is_too_noisy_to_tell(tmp_path: Path, make_record:
     record.write(busy, tmp_path / "head")
     verdict = _verdict(compare.compare(base, tmp_path / "head"), "startup-warm")
     assert not verdict.significant and verdict.verdict.startswith("too noisy to tell (measured on a busy host")
-    spread = _run(tmp_path / "spread", make_record, [0.2, 0.21, 0.5, 0.2, 0.22])
-    assert _verdict(compare.compare(base, spread), "startup-warm").verdict.startswith("too noisy to tell")
+    spread = _run(tmp_path / "spread", make_record, [0.2, 0.35, 0.5, 0.15, 0.42])
+    assert _verdict(compare.compare(base, spread), "startup-warm").verdict == \
+        "too noisy to tell (the middle half of its runs spread 2.1x)"
+
+
+def test_one_slow_run_among_steady_ones_is_not_noise_to_a_rank_test(tmp_path: Path, make_record: Any) -> None:
+    base = _run(tmp_path / "base", make_record, [0.200, 0.201, 0.199, 0.202, 0.200, 0.201])
+    head = _run(tmp_path / "head", make_record, [0.201, 0.199, 0.450, 0.200, 0.202, 0.200])  # a page-fault run
+    verdict = _verdict(compare.compare(base, head), "startup-warm")
+    assert stats.middle_spread([0.201, 0.199, 0.450, 0.200, 0.202, 0.200]) == pytest.approx(1.009, abs=1e-3)
+    assert verdict.verdict.startswith("no significant change (p=") and not verdict.significant
+
+
+def _paced(folder: Path, make_record: Any, warm: list[float], pace: list[float]) -> Path:
+    rec = make_record()
+    rec["metrics"]["startup_s"]["warm"] = _warm(warm)
+    rec["metrics"]["host_load"] = {"startup": {"outside_cores": 0.01, "load_avg_1m": 0.5, "other_runs": 0,
+                                               "busy": False, "pace_s": stats.summarize(pace)}}
+    record.write(rec, folder)
+    return folder
+
+
+def test_a_host_whose_pace_moved_between_the_runs_is_too_noisy_to_tell(tmp_path: Path, make_record: Any) -> None:
+    """Seen here: an unchanged row started 20% faster in a second sitting on an idle host. The reference run
+    timed beside each start-up moved with it, so the change is the host's, not the app's."""
+    base = _paced(tmp_path / "base", make_record, FAST, [0.100, 0.101, 0.099, 0.102, 0.100])
+    head = _paced(tmp_path / "head", make_record, SLOW, [0.125, 0.126, 0.124, 0.127, 0.125])
+    verdict = _verdict(compare.compare(base, head), "startup-warm")
+    assert not verdict.significant
+    assert verdict.verdict == ("too noisy to tell (the host's pace moved between the runs: its reference run took "
+                               "0.100 s → 0.125 s (+25%, p=0.008))")
+
+
+def test_a_steady_pace_or_one_within_the_tolerance_leaves_the_test_to_decide(tmp_path: Path,
+                                                                            make_record: Any) -> None:
+    base = _paced(tmp_path / "base", make_record, FAST, [0.100, 0.101, 0.099, 0.102, 0.100])
+    steady = _paced(tmp_path / "steady", make_record, SLOW, [0.101, 0.100, 0.100, 0.099, 0.102])
+    assert _verdict(compare.compare(base, steady), "startup-warm").verdict == "slower, significant (p=0.008)"
+    drifted = _paced(tmp_path / "drifted", make_record, SLOW, [0.103, 0.104, 0.103, 0.104, 0.105])  # +3%
+    assert _verdict(compare.compare(base, drifted), "startup-warm").significant
+    unpaced = _run(tmp_path / "unpaced", make_record, SLOW)  # a record from before the pace was kept
+    assert _verdict(compare.compare(base, unpaced), "startup-warm").significant
 
 
 def test_old_records_are_compared_by_their_summaries_only(tmp_path: Path, make_record: Any) -> None:

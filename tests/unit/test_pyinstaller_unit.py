@@ -64,6 +64,33 @@ def test_a_download_unpacks_to_the_bundle(tmp_path: Path, fmt: str) -> None:
     assert "app/app" in names and "app/_internal/lib.so" in names
 
 
+@pytest.mark.parametrize("fmt", ["tar.gz", "zip"])
+def test_the_same_files_built_at_another_time_pack_to_the_same_bytes(tmp_path: Path, fmt: str) -> None:
+    """An unchanged bundle rebuilt has new file times: its download must not change (compare calls any
+    difference in an exact metric a change)."""
+    import os
+    import zipfile
+
+    packed = []
+    for build, when in (("one", 1_700_000_000), ("two", 1_800_000_000)):
+        bundle = tmp_path / build / "app"
+        (bundle / "_internal").mkdir(parents=True)
+        (bundle / "app").write_text("#!/bin/sh\n")
+        (bundle / "app").chmod(0o755)
+        (bundle / "_internal" / "lib.so").write_bytes(b"x" * 1000)
+        for file in (bundle / "app", bundle / "_internal" / "lib.so", bundle / "_internal", bundle):
+            os.utime(file, (when, when))
+        packed.append(write_archive(bundle, tmp_path / build / f"out.{fmt}", fmt).read_bytes())
+    assert packed[0] == packed[1]
+    archive = tmp_path / "one" / f"out.{fmt}"
+    if fmt == "zip":
+        with zipfile.ZipFile(archive) as bundle_zip:
+            assert bundle_zip.getinfo("app/app").external_attr >> 16 & 0o777 == 0o755  # still executable
+    else:
+        with tarfile.open(archive) as bundle_tar:
+            assert bundle_tar.getmember("app/app").mode & 0o777 == 0o755
+
+
 @pytest.mark.parametrize("platform", ["linux", "win32", "darwin"])
 def test_trimmed_qt_keeps_the_platform_plugins_and_core_libraries(platform: str) -> None:
     trim = _trim()

@@ -305,3 +305,44 @@ def test_a_pull_request_is_compared_with_its_base_branchs_latest_run() -> None:
     assert download["env"]["BASE_REF"] == "${{ github.base_ref }}"
     compare = steps["Compare with the base branch (budgets in [tool.shipbench.budgets] fail this step)"]
     assert "--session compare" in compare["run"] and 'exit "$status"' in compare["run"]
+
+
+def _fake(folder: Path, name: str, script: str) -> None:
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+
+
+def test_the_history_downloads_earlier_runs_oldest_first_and_passes_them_to_the_report(tmp_path: Path) -> None:
+    """The two steps' shell run for real, with `gh` and `python` standing in for GitHub and the report: runs come
+    oldest first, this run and a run whose artifact expired are left out, and the report gets the rest."""
+    report = _load(REUSABLE)["jobs"]["report"]
+    assert _load(REUSABLE)[True]["workflow_call"]["inputs"]["history-runs"]["default"] == 0
+    steps = {step.get("name"): step for step in report["steps"]}
+    download = steps["Download earlier runs' records for the history"]
+    merge = steps["Merge the records into one report"]
+    assert "${{" not in download["run"] and "${{" not in merge["run"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # gh applies --jq itself: the fake prints what the query makes of newest-first runs 103, 102, 101
+    _fake(bin_dir, "gh", 'if [ "$2" = list ]; then printf "101 aaaaaaa1111\\n102 bbbbbbb2222\\n103 ccccccc3333\\n"; '
+                         'exit 0; fi\ncase "$3" in 102) exit 1;; esac\nwhile [ "$1" != --dir ]; do shift; done\n'
+                         'mkdir -p "$2/records-x"\n')
+    _fake(bin_dir, "python", 'printf "%s\\n" "$@" > "$ARGS_OUT"\n')
+    output = tmp_path / "output"
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path / "temp"), "GITHUB_OUTPUT":
+           str(output), "THIS_RUN": "103", "RUNS": "3", "REPOSITORY": "o/r", "WORKFLOW": "w", "BRANCH": "main",
+           "GITHUB_WORKSPACE": str(tmp_path / "ws"), "ARGS_OUT": str(tmp_path / "args")}
+    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", download["run"]], env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "run 102 has no records artifact left" in done.stdout
+    sets = output.read_text().strip().removeprefix("sets=")
+    assert sets == f"{tmp_path}/temp/history/101-aaaaaaa"
+    done = subprocess.run(["bash", "-e", "-c", merge["run"]], env={**env, "HISTORY": sets}, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "args").read_text().splitlines()[-4:] == [
+        "--results", f"{tmp_path}/ws/artifacts", "--history", sets]
+    done = subprocess.run(["bash", "-e", "-c", merge["run"]], env={**env, "HISTORY": ""}, check=False)
+    assert done.returncode == 0 and "--history" not in (tmp_path / "args").read_text()  # none asked: none given
