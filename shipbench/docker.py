@@ -17,6 +17,8 @@ from .errors import Skip
 from .runner import output, run_tool
 
 DEBIAN_SUITES = {"debian-12": "bookworm", "debian-13": "trixie"}
+# each suite's glibc (its libc6 package): a binary that needs a newer GLIBC_x.y symbol version cannot start there
+SUITE_GLIBC = {"bookworm": "2.36", "trixie": "2.41"}
 # the Debian suite whose own python3 is a given version: base images and VM guests for a row on that Python
 PYTHON_SUITES = {"3.11": "bookworm", "3.13": "trixie"}
 

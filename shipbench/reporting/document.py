@@ -19,6 +19,7 @@ from .advice import QUALITY_COLUMNS, qualities, recommendations
 from .charts import Chart, charts, history_charts
 from .compare import Comparison, fmt
 from .history import History
+from .inside import INSIDE_COLUMNS, INSIDE_EXPLANATION, inside_rows
 from .overview import common_python, overview
 from .tables import (
     GPU_COLUMNS,
@@ -179,6 +180,10 @@ def build(report: Report, progress: str | None = None, since: Comparison | None 
             "as hardened servers mount it (target …/noexec-tmp): it unpacks there, and the row names the remedy.",
             "explain"),
             Grid(("row", "target", "result", "packages added"), list(needs))]))
+    inside = inside_rows(report)
+    if inside:
+        sections.append(Section("What ships inside: glibc floor and hardening",
+                                [Text(INSIDE_EXPLANATION, "explain"), Grid(INSIDE_COLUMNS, inside)]))
     busy = busy_rows(report)
     if busy:
         sections.append(Section("Measured on a busy host", [Text(

@@ -65,7 +65,7 @@ class CxFreezeStrategy(Defaults):
                                "scripts/build-base-image.sh")
 
     def planned_steps(self, app: App) -> int:
-        return 7 + measure.standard_steps(app)
+        return 8 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)

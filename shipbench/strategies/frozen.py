@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import docker, interpreters, measure, portability, qt_trim, settings
+from .. import binaries, docker, interpreters, measure, portability, qt_trim, settings
 from ..errors import Failure
 from ..fsutil import download_size, largest_files, tree_size
 from ..runner import run_tool
@@ -76,6 +76,7 @@ def record_sizes(ctx: Context, shipped: Path, scratch: Path) -> None:
         ctx.metrics["size_bytes"] = tree_size(shipped)
         ctx.metrics["download_bytes"] = download_size(shipped, scratch, sys.platform)
         ctx.metrics["largest_files"] = largest_files(shipped)
+    binaries.record(ctx, shipped)
 
 
 def record_versions(ctx: Context, python: interpreters.Interpreter, env_dir: Path, tool: str) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import docker, host, interpreters, measure, settings, torch_source
+from .. import binaries, docker, host, interpreters, measure, settings, torch_source
 from ..apps import App
 from ..errors import Failure, Skip, UsageError
 from ..fsutil import tree_size
@@ -183,7 +183,7 @@ class LockedStrategy(Defaults):
     inputs: tuple[str, ...] = ("locked",)
 
     def planned_steps(self, app: App) -> int:
-        return 6 + measure.standard_steps(app)
+        return 7 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)
@@ -218,6 +218,7 @@ class LockedStrategy(Defaults):
             result["lock_lines"] = len(lock_file.read_text(encoding="utf-8").splitlines())
             ctx.metrics["reproducibility"] = result
         ctx.metrics["size_bytes"] = tree_size(folders["cold"])
+        binaries.record(ctx, folders["cold"])
         ctx.versions.update(python=python.full_version)
         if ctx.app.record_version:
             ctx.versions[ctx.app.record_version] = installed_version(folders["cold"], ctx.app.record_version)

@@ -110,7 +110,7 @@ class PyInstallerStrategy(Defaults):
         return docker.versions()  # the portability check's containers
 
     def planned_steps(self, app: App) -> int:
-        return 7 + measure.standard_steps(app)
+        return 8 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         mode, profile = ctx.key.variant.split("-")

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import host, hostload, interpreters, measure, settings, torch_source
+from .. import binaries, host, hostload, interpreters, measure, settings, torch_source
 from ..apps import App
 from ..errors import Failure
 from ..fsutil import tree_size
@@ -190,7 +190,7 @@ class VenvStrategy(Defaults):
     inputs: tuple[str, ...] = ()  # the app's own files are the inputs (the tox.ini is generated from them)
 
     def planned_steps(self, app: App) -> int:
-        return 2 + measure.standard_steps(app)
+        return 3 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)
@@ -209,6 +209,7 @@ class VenvStrategy(Defaults):
                     venv, times[phase] = installer.create(python, folder, reqs, cache, ctx)
         ctx.metrics["setup_s"] = times
         ctx.metrics["size_bytes"] = tree_size(venv)
+        binaries.record(ctx, venv)
         ctx.versions.update(python=python.full_version, **installer.versions(venv))
         if ctx.app.record_version:
             ctx.versions[ctx.app.record_version] = installed_version(venv, ctx.app.record_version)

@@ -127,7 +127,7 @@ class ZipappStrategy(Defaults):
     inputs: tuple[str, ...] = ("zipapp",)
 
     def planned_steps(self, app: App) -> int:
-        return 6 + measure.standard_steps(app)
+        return 7 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)

@@ -70,6 +70,9 @@ def test_gui_bundles_build_start_and_are_measured(gui: dict[str, Any], variant: 
     assert metrics["baseline"]["startup_s"]["n"] == sample_warm_runs() and metrics["startup_ratio_to_baseline"] > 0
     assert metrics["largest_files"][0]["bytes"] >= metrics["largest_files"][-1]["bytes"]
     assert gui["records"][variant]["versions"]["pyinstaller"]
+    inside = metrics["binaries"]  # readelf over the real bundle: Qt's libraries and the bootloader are inside
+    assert inside["status"] == "ok" and inside["elf_files"] > 10 and inside["executables"] >= 1
+    assert inside["glibc_floor"] and inside["glibc_floor_file"]
 
 
 def test_trimming_shrinks_the_gui_bundle(gui: dict[str, Any]) -> None:
