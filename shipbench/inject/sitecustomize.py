@@ -164,10 +164,20 @@ def _write_evidence(path: str) -> None:
             libraries = sorted({line.split()[-1] for line in maps if ".so" in line.split()[-1]})
     except OSError:
         pass
+    loaded = sorted(sys.modules)  # before json, which only this probe imports here
+    files = {name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())}
     import json
 
     with open(path, "w", encoding="utf-8") as file:
-        json.dump({"modules": sorted(sys.modules), "libraries": libraries}, file)
+        # modules the interpreter carries in itself (built in, frozen): every bundle of it has them too
+        inside = sorted(name for name, module in list(sys.modules.items())
+                        if getattr(getattr(module, "__spec__", None), "origin", None) in ("built-in", "frozen"))
+        # modules loaded from a file of their own: what a bundle must hold (not the names a package registers
+        # for itself, as typing.io, nor what an extension carries inside it, as shiboken's signature support)
+        filed = sorted(name for name, file_path in files.items()
+                       if isinstance(file_path, str) and os.path.isabs(file_path) and os.path.isfile(file_path))
+        json.dump({"modules": loaded, "libraries": libraries, "interpreter_modules": inside,
+                   "file_modules": filed}, file)
 
 
 if os.environ.get("SHIPBENCH_FIRST_FRAME") == "1":

@@ -17,8 +17,22 @@ def _name(rec: dict[str, Any]) -> str:
     return variant_name(rec)
 
 
+def lacks_modules(rec: dict[str, Any]) -> list[str]:
+    """The modules a bundle lacks that its app loads from source (bundle_modules.py): such a bundle works until
+    that code path runs, so it is never recommended."""
+    found = rec["metrics"].get("missing_modules") if rec["status"] == "ok" else None
+    return list(found.get("missing", [])) if isinstance(found, dict) and found.get("count") else []
+
+
 def _ok(records: list[dict[str, Any]], app: str) -> list[dict[str, Any]]:
-    return [r for r in records if r["app"] == app and r["status"] == "ok" and not r["variant"].endswith("gpu")]
+    return [r for r in records if r["app"] == app and r["status"] == "ok" and not r["variant"].endswith("gpu")
+            and not lacks_modules(r)]
+
+
+def _not_recommended(records: list[dict[str, Any]]) -> str:
+    lacking = [f"{r['app']} {_name(r)} py{r['python']} (lacks {', '.join(lacks_modules(r)[:3])}"
+               f"{' …' if len(lacks_modules(r)) > 3 else ''})" for r in records if lacks_modules(r)]
+    return "; ".join(lacking)
 
 
 def _apps(records: list[dict[str, Any]]) -> list[str]:
@@ -160,7 +174,8 @@ def recommendations(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
         ("Reproduce a Python environment exactly", _reproducible(records)),
         ("Ship to machines that have Python", _with_a_python(records)),
         ("Ship to desktop users", _desktop(records)),
-    ]
+    ] + ([("Never recommended: bundles missing modules the app loads", left_out)]
+         if (left_out := _not_recommended(records)) else [])
 
 
 def _maintained(records: list[dict[str, Any]]) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 from ..docker import DEBIAN_SUITES, SUITE_GLIBC
 from .tables import Report, row_name
 
-INSIDE_COLUMNS = ("row", "ELF files", "glibc floor (the file that needs it)", "proof", "PIE executables",
-                  "full RELRO", "NX stack", "stack protector")
+INSIDE_COLUMNS = ("row", "missing modules", "ELF files", "glibc floor (the file that needs it)", "proof",
+                  "PIE executables", "full RELRO", "NX stack", "stack protector")
 INSIDE_EXPLANATION = (
     "Every ELF file below the artifact, read with readelf. The glibc floor is the highest GLIBC_x.y symbol "
     "version any of them needs: the oldest glibc, so the oldest distribution, it can start on (Debian 12 has "
@@ -17,7 +17,23 @@ INSIDE_EXPLANATION = (
     "The proof is the start in the oldest clean Debian container (What the target machine needs). Hardening "
     "counts the files with each property: PIE (executables only), full RELRO (GNU_RELRO and BIND_NOW), a "
     "non-executable stack, and a reference to __stack_chk_fail (a file without one may have no function that "
-    "needs it). A venv's interpreter is the target's own and is not counted.")
+    "needs it). A venv's interpreter is the target's own and is not counted. Missing modules: those the app "
+    "loaded from files in one run in its build venv that the bundle does not hold (a freezer misses a module "
+    "imported by a computed name; the bundle works until that code path runs): such a bundle is never "
+    "recommended.")
+
+
+def _missing(rec: dict[str, Any]) -> str:
+    found = rec["metrics"].get("missing_modules")
+    if not isinstance(found, dict):
+        return "–"
+    if found.get("status") != "ok":
+        return f"not checked: {found.get('reason', '?')}"
+    scope = " outside the standard library" if found.get("scope") == "outside the standard library" else ""
+    if not found["count"]:
+        return f"none{scope} (of {found['loaded']} loaded)"
+    names = ", ".join(found["missing"][:5]) + (" …" if found["count"] > 5 else "")
+    return f"{found['count']}{scope}: {names}"
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -56,13 +72,15 @@ def inside_rows(report: Report) -> list[tuple[str, ...]]:
         if not isinstance(found, dict):
             continue
         if found.get("status") != "ok":
-            rows.append((row_name(rec), "–", f"not read: {found.get('reason', '?')}", "–", "–", "–", "–", "–"))
+            rows.append((row_name(rec), _missing(rec), "–", f"not read: {found.get('reason', '?')}", "–", "–", "–",
+                         "–", "–"))
             continue
         files, floor = found["elf_files"], found["glibc_floor"]
         where = f" ({found['glibc_floor_file']})" if found.get("glibc_floor_file") else ""
         executables = found["executables"]
-        rows.append((row_name(rec), str(files), f"{floor}{where}" if floor else "none needed", _proof(rec, floor),
+        floor_text = f"{floor}{where}" if floor else "none needed"
+        rows.append((row_name(rec), _missing(rec), str(files), floor_text, _proof(rec, floor),
                      _share(executables - found["without_pie"], executables), _share(found["relro"]["full"], files),
-                     _share(files - found["without_nx"], files), _share(files - found["without_stack_protector"],
-                                                                        files)))
+                     _share(files - found["without_nx"], files),
+                     _share(files - found["without_stack_protector"], files)))
     return rows

@@ -15,8 +15,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from .. import bundle_modules, interpreters, measure, qt_trim, settings
 from .. import entry as launchers
-from .. import interpreters, measure, qt_trim, settings
 from ..apps import App
 from ..errors import Failure
 from ..pyinstaller_spec import data_destination
@@ -65,7 +65,7 @@ class CxFreezeStrategy(Defaults):
                                "scripts/build-base-image.sh")
 
     def planned_steps(self, app: App) -> int:
-        return 8 + measure.standard_steps(app)
+        return 9 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)
@@ -153,3 +153,7 @@ class CxFreezeStrategy(Defaults):
         measure.standard(ctx, artifact)
         env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), ctx.root / TOOL_REQUIREMENTS)
         frozen.portability_and_baseline(ctx, artifact, env_dir, "cx_Freeze build")
+        # cx_Freeze compiles part of the standard library into its program (importlib, warnings, encodings):
+        # only the app's modules and its dependencies' are compared
+        frozen.missing_modules(ctx, env_dir, lambda: bundle_modules.folder_modules(artifact.path),
+                               standard_library=False)

@@ -10,10 +10,12 @@ import dataclasses
 import json
 import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import binaries, docker, interpreters, measure, portability, qt_trim, settings
+from .. import binaries, bundle_modules, docker, interpreters, measure, portability, qt_trim, settings
 from ..errors import Failure
 from ..fsutil import download_size, largest_files, tree_size
 from ..runner import run_tool
@@ -44,6 +46,24 @@ def evidence_run(ctx: Context, env_dir: Path, evidence: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         raise Failure("the evidence run (the app in its build venv) wrote no list of what it loaded") from None
     return loaded
+
+
+def missing_modules(ctx: Context, env_dir: Path, held: Callable[[], set[str]] | None, why_not: str = "",
+                    standard_library: bool = True) -> None:
+    """metrics.missing_modules: the modules the app loads from source (one evidence run in the build venv) that
+    the bundle does not hold (`held` lists them: bundle_modules.py). None: the bundle cannot be listed, why_not
+    says why. `standard_library` False: the freezer keeps it where no listing reaches, so only the rest counts."""
+    with ctx.steps.step("missing modules: what the app loaded from source that the bundle lacks"):
+        if held is None:
+            ctx.metrics["missing_modules"] = {"status": "skipped", "reason": why_not}
+            return
+        with tempfile.TemporaryDirectory(prefix="shipbench-evidence-") as folder:
+            try:
+                evidence = evidence_run(ctx, env_dir, Path(folder) / "loaded.json")
+                ctx.metrics["missing_modules"] = bundle_modules.summary(evidence, held(), standard_library)
+            except (Failure, ValueError, OSError) as error:
+                reason = error.reason if isinstance(error, Failure) else str(error)
+                ctx.metrics["missing_modules"] = {"status": "skipped", "reason": f"not listed: {reason}"[:500]}
 
 
 def replace_icu_data(ctx: Context, dist: Path) -> None:

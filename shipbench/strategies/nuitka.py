@@ -141,7 +141,7 @@ class NuitkaStrategy(Defaults):
                 *(("deploy",) if app.shows_window else ()))
 
     def planned_steps(self, app: App) -> int:
-        return 8 + measure.standard_steps(app)
+        return 9 + measure.standard_steps(app)
 
     def cold_build_estimate_s(self, app: App, variant: str) -> float | None:
         """Following torch compiles its thousands of modules to C: a build here ran past the 1-hour build timeout
@@ -263,4 +263,6 @@ class NuitkaStrategy(Defaults):
         measure.standard(ctx, artifact)
         env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), ctx.root / TOOL_REQUIREMENTS)
         frozen.portability_and_baseline(ctx, artifact, env_dir, "Nuitka build")
+        frozen.missing_modules(ctx, env_dir, None, "Nuitka compiles the modules into its program, where no file "
+                               "lists them (its --report XML would: not read yet)")
 

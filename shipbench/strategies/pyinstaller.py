@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from .. import docker, interpreters, measure, pyinstaller_spec
+from .. import bundle_modules, docker, interpreters, measure, pyinstaller_spec
 from .. import entry as launchers
 from ..apps import App
 from ..errors import Failure, Skip
@@ -110,7 +110,7 @@ class PyInstallerStrategy(Defaults):
         return docker.versions()  # the portability check's containers
 
     def planned_steps(self, app: App) -> int:
-        return 8 + measure.standard_steps(app)
+        return 9 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         mode, profile = ctx.key.variant.split("-")
@@ -154,4 +154,8 @@ class PyInstallerStrategy(Defaults):
         measure.standard(ctx, artifact)
         if ctx.key.variant == "onedir-default":  # the bundle as PyInstaller's hooks make it, with CUDA's libraries
             measure.gpu(ctx, artifact)
-        frozen.portability_and_baseline(ctx, artifact, _build_venv(ctx, interpreters.find(ctx.key.python)), "bundle")
+        env_dir = _build_venv(ctx, interpreters.find(ctx.key.python))
+        frozen.portability_and_baseline(ctx, artifact, env_dir, "bundle")
+        program, folder = Path(artifact.launcher[0]), artifact.path if artifact.path.is_dir() else None
+        frozen.missing_modules(ctx, env_dir, lambda: bundle_modules.pyinstaller_modules(
+            interpreters.venv_python(env_dir), program, folder))

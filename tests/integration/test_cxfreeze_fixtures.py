@@ -15,6 +15,14 @@ def test_a_console_script_with_a_data_file_is_frozen_and_trimmed() -> None:
     assert trimmed["size_bytes"] < default["size_bytes"]
     config = fixture_build("wordcount") / "cxfreeze" / "wordcount-py3.11-trimmed" / "pyproject.toml"
     assert "[tool.cxfreeze.build_exe]" in config.read_text()  # what a team would keep, written out
+    for metrics in (default, trimmed):  # an app whose imports a freezer can read lacks nothing
+        assert metrics["missing_modules"]["count"] == 0, metrics["missing_modules"]
+
+
+def test_a_plugin_imported_by_a_computed_name_is_reported_missing_by_name() -> None:
+    """The bundle starts and exits 0 without its plugin (the app falls back): only the check says so."""
+    missing = ok_metrics(run_fixture("cxfreeze", "lazyplugin", variants=("default",))["default"])["missing_modules"]
+    assert missing["status"] == "ok" and missing["missing"] == ["lazyplugin.plugins", "lazyplugin.plugins.shout"]
 
 
 def test_a_silent_qt_app_frozen_trimmed_draws_what_the_venv_draws() -> None:

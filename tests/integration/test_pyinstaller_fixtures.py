@@ -36,6 +36,17 @@ def test_a_console_script_with_a_data_file_is_bundled_and_trimmed() -> None:
     spec = (fixture_build("wordcount") / "pyinstaller" / "wordcount-py3.11-onedir-default" / "spec" /
             "wordcount.spec").read_text()
     assert "stopwords.txt', 'wordcount')" in spec  # the data file lands beside the package that reads it
+    for metrics in (default, trimmed):  # an app whose imports PyInstaller can read lacks nothing
+        assert metrics["missing_modules"] == {**metrics["missing_modules"], "count": 0, "missing": []}
+
+
+def test_a_plugin_imported_by_a_computed_name_is_reported_missing_by_name() -> None:
+    """The bundle starts and exits 0 without its plugin (the app falls back): only the check says so, and the
+    report never recommends the bundle."""
+    rec = run_fixture("pyinstaller", "lazyplugin", variants=("onedir-default",))["onedir-default"]
+    missing = ok_metrics(rec)["missing_modules"]
+    assert missing["status"] == "ok" and missing["scope"] == "all"
+    assert missing["missing"] == ["lazyplugin.plugins", "lazyplugin.plugins.shout"]
 
 
 def test_a_silent_qt_app_frozen_draws_what_the_venv_draws() -> None:

@@ -1,0 +1,154 @@
+"""Which Python modules a frozen bundle holds, and which of those the app loaded from source it lacks.
+
+A freezer finds modules by reading imports; one imported by a computed name (`importlib.import_module(name)`,
+plugins, an optional speed-up behind `try: import … except ImportError`) is left out, and nothing says so until
+that code path runs on a user's machine (pyinstaller#6107, #7088, #8388; Nuitka#3443). The evidence run (the app
+once in its build venv, the injected probe listing sys.modules at exit) says what the app really loads; the
+bundle's own listing says what it holds; the difference is reported by name.
+
+- What a bundle holds: Python files, compiled files and extension modules below its folder (a path is a dotted
+  name: `PySide6/QtCore.abi3.so` is `PySide6.QtCore`; `lib-dynload/` and `lib/`, where freezers put the
+  standard library, are roots too), inside the zip archives there (base_library.zip, cx_Freeze's library.zip and
+  the zip it appends to its program),
+  and, for PyInstaller, the program's own archive as PyInstaller's reader lists it (its PYZ holds the modules).
+- Not counted as missing: what the interpreter carries in itself (built-in and frozen modules, as the evidence
+  says), and what only a venv's start loads (the site machinery, `python -m`, the probe itself).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+# loaded by a venv's start, never by a frozen program: site and its .pth hooks, `python -m`, the probe
+HARNESS_MODULES = frozenset({"__main__", "__future__", "site", "sitecustomize", "_sitebuiltins", "runpy", "pkgutil",
+                             "_distutils_hack", "_virtualenv", "rlcompleter", "_shipbench_first_frame"})
+HARNESS_PREFIXES = ("__editable__", "_shipbench")
+SHOWN = 50
+_EXTENSION = re.compile(r"\.(?:cpython-\d+[\w-]*|abi3|cp\d+[\w-]*)?\.?(?:so|pyd)$")
+_STDLIB_ROOTS = ("lib-dynload", "lib")
+
+
+def module_name(relative: str) -> str | None:
+    """The dotted module a file below a bundle's root is, or None for a file that is not a module."""
+    parts = relative.replace("\\", "/").split("/")
+    while len(parts) > 1 and (parts[0] in _STDLIB_ROOTS or re.fullmatch(r"python3(\.\d+)?", parts[0])):
+        parts = parts[1:]
+    last = parts[-1]
+    if last.endswith((".py", ".pyc")):
+        stem = last.rsplit(".", 1)[0]
+        stem = stem.split(".cpython-")[0]  # __pycache__ names: mod.cpython-311.pyc
+        if parts[:-1] and parts[-2] == "__pycache__":
+            parts = parts[:-2] + [parts[-1]]
+    elif _EXTENSION.search(last):
+        stem = last.split(".", 1)[0]
+    else:
+        return None
+    names = [*parts[:-1], stem]
+    if names[-1] == "__init__":
+        names = names[:-1]
+    if not names or not all(name.isidentifier() for name in names):
+        return None
+    return ".".join(names)
+
+
+def _names(paths: Iterable[str]) -> set[str]:
+    return {name for path in paths if (name := module_name(path))}
+
+
+def folder_modules(root: Path) -> set[str]:
+    """Every module below root, and inside the zip archives there."""
+    found: set[str] = set()
+    if not root.is_dir():
+        return found
+    for path in root.rglob("*"):
+        if not path.is_file() or path.is_symlink():
+            continue
+        relative = path.relative_to(root).as_posix()
+        # a zip, or a program with one appended (cx_Freeze keeps the standard library there)
+        if (path.suffix == ".zip" or not path.suffix) and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                found |= _names(archive.namelist())
+        else:
+            found |= _names([relative])
+            # a package folder below the contents: its own modules count from every folder that could be a root
+            found |= _names(["/".join(relative.split("/")[index:]) for index in range(1, relative.count("/") + 1)
+                             if relative.split("/")[index - 1] in _STDLIB_ROOTS])
+    return found
+
+
+# run with the build venv's Python: PyInstaller's own reader of the program's archive (the PKG), its PYZ (the
+# modules) and any zip inside it (base_library.zip, in a onefile program)
+_LIST_PYINSTALLER = """
+import io, json, sys, zipfile
+from PyInstaller.archive.readers import CArchiveReader
+archive = CArchiveReader(sys.argv[1])
+names, files = [], []
+contents = next((o.split(" ", 1)[1] for o in archive.options if o.startswith("pyi-contents-directory ")), ".")
+for name, entry in archive.toc.items():
+    if entry[-1] == "z":
+        names += list(archive.open_embedded_archive(name).toc)
+    elif name.endswith(".zip"):
+        files += zipfile.ZipFile(io.BytesIO(archive.extract(name))).namelist()
+    else:
+        names.append(name)
+print(json.dumps({"names": names, "files": files, "contents": contents}))
+"""
+
+
+def archive_modules(listed: dict[str, Any]) -> set[str]:
+    """Modules in what _LIST_PYINSTALLER printed: dotted names as they are, stored files by their path."""
+    found: set[str] = set()
+    for name in listed.get("names", []):
+        if not isinstance(name, str):
+            continue
+        if "/" in name or _EXTENSION.search(name):  # a onefile's extension module, stored as a file
+            found |= _names([name])
+        elif not name.endswith((".zip", ".pyz", ".pkg")) and all(part.isidentifier() for part in name.split(".")):
+            found.add(name)
+    return found | _names(name for name in listed.get("files", []) if isinstance(name, str))
+
+
+def pyinstaller_modules(python: Path, program: Path, folder: Path | None) -> set[str]:
+    """What a PyInstaller bundle holds: its program's archive and, for onedir (`folder`), the contents folder
+    beside the program that the archive names (`_internal` since PyInstaller 6). Raises ValueError when the
+    archive cannot be read (a program PyInstaller's reader does not know)."""
+    listed = subprocess.run([str(python), "-c", _LIST_PYINSTALLER, str(program)], capture_output=True, text=True,
+                            errors="replace", timeout=300, check=False)
+    if listed.returncode != 0:
+        lines = listed.stderr.strip().splitlines()
+        raise ValueError(lines[-1] if lines else f"exit {listed.returncode}")
+    found = json.loads(listed.stdout)
+    held = archive_modules(found)
+    if folder is not None:
+        contents = (folder / str(found.get("contents") or ".")).resolve()
+        if contents.is_relative_to(folder.resolve()):  # the archive's word, kept inside the bundle
+            held |= folder_modules(contents)
+    return held
+
+
+def missing(evidence: dict[str, Any], held: set[str], standard_library: bool = True) -> list[str]:
+    """The modules the evidence run loaded from files of their own that the bundle holds neither as a file nor
+    in its interpreter; `standard_library` False: only the app's and its dependencies' (for a freezer that
+    compiles the standard library into its program, where no listing reaches)."""
+    loaded = [name for name in evidence.get("file_modules", evidence.get("modules", [])) if isinstance(name, str)]
+    inside = set(evidence.get("interpreter_modules", []))
+    return sorted(name for name in loaded
+                  if name not in held and name not in inside and name.split(".")[0] not in HARNESS_MODULES
+                  and not name.startswith(HARNESS_PREFIXES)
+                  and (standard_library or name.split(".")[0] not in sys.stdlib_module_names))
+
+
+def summary(evidence: dict[str, Any], held: set[str], standard_library: bool = True) -> dict[str, Any]:
+    """metrics.missing_modules: how many the app loaded, how many of those the bundle lacks, their names, and
+    whether the standard library was part of the check."""
+    lacking = missing(evidence, held, standard_library)
+    loaded = evidence.get("file_modules", evidence.get("modules", []))
+    return {"status": "ok", "loaded": len(loaded), "held": len(held), "count": len(lacking), "missing": lacking[:SHOWN],
+            "scope": "all" if standard_library else "outside the standard library"}
