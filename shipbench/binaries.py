@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,33 +106,42 @@ def _unpack_elves(archive: Path, into: Path) -> None:
                 shutil.copyfileobj(source, out, 1 << 20)
 
 
-def inspect(root: Path) -> dict[str, Any]:
+def inspect(root: Path, embedded: Callable[[Path], None] | None = None) -> dict[str, Any]:
     """The artifact's binaries summarized (the record's metrics.binaries), or a skipped entry with the reason.
-    A zip (a zipapp) is read member by member: its extension modules ship inside it."""
+    A zip (a zipapp) is read member by member: its extension modules ship inside it. `embedded` writes into a
+    folder the ELF files a single-file program carries in itself (a PyInstaller onefile's libraries): they are
+    read beside the program, under their names inside it."""
     if shutil.which("readelf") is None:
         return {"status": "skipped", "reason": READELF_HINT}
     if root.is_file() and zipfile.is_zipfile(root):
         with tempfile.TemporaryDirectory(prefix="shipbench-elves-") as unpacked:
             _unpack_elves(root, Path(unpacked))
-            return _inspect_folder(Path(unpacked))
-    return _inspect_folder(root)
+            return summarize(_read(Path(unpacked)))
+    if embedded is None:
+        return summarize(_read(root))
+    with tempfile.TemporaryDirectory(prefix="shipbench-elves-") as unpacked:
+        try:
+            embedded(Path(unpacked))
+        except (OSError, ValueError, subprocess.SubprocessError) as error:
+            return {"status": "failed", "reason": f"the files inside {root.name} could not be read: {error}"[:500]}
+        return summarize(_read(root) + _read(Path(unpacked)))
 
 
-def _inspect_folder(root: Path) -> dict[str, Any]:
+def _read(root: Path) -> list[Elf]:
     elves = []
     for path in elf_files(root):
         relative = path.name if root.is_file() else path.relative_to(root).as_posix()
         elves.append(parse(relative, _readelf("-h", "-l", "-d", "-V", str(path)), _readelf("--dyn-syms", str(path))))
-    return summarize(elves)
+    return elves
 
 
 STEP = "binaries inside: glibc floor, hardening (readelf)"
 
 
-def record(ctx: Any, root: Path) -> None:
+def record(ctx: Any, root: Path, embedded: Callable[[Path], None] | None = None) -> None:
     """The check as one progress step of a row (a strategy's Context), into metrics.binaries."""
     with ctx.steps.step(STEP):
-        ctx.metrics["binaries"] = inspect(root)
+        ctx.metrics["binaries"] = inspect(root, embedded)
 
 
 def summarize(elves: list[Elf]) -> dict[str, Any]:

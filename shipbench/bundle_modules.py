@@ -17,14 +17,14 @@ bundle's own listing says what it holds; the difference is reported by name.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 import sys
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from . import pyinstaller_archive
 
 # loaded by a venv's start, never by a frozen program: site and its .pth hooks, `python -m`, the probe
 HARNESS_MODULES = frozenset({"__main__", "__future__", "site", "sitecustomize", "_sitebuiltins", "runpy", "pkgutil",
@@ -83,27 +83,8 @@ def folder_modules(root: Path) -> set[str]:
     return found
 
 
-# run with the build venv's Python: PyInstaller's own reader of the program's archive (the PKG), its PYZ (the
-# modules) and any zip inside it (base_library.zip, in a onefile program)
-_LIST_PYINSTALLER = """
-import io, json, sys, zipfile
-from PyInstaller.archive.readers import CArchiveReader
-archive = CArchiveReader(sys.argv[1])
-names, files = [], []
-contents = next((o.split(" ", 1)[1] for o in archive.options if o.startswith("pyi-contents-directory ")), ".")
-for name, entry in archive.toc.items():
-    if entry[-1] == "z":
-        names += list(archive.open_embedded_archive(name).toc)
-    elif name.endswith(".zip"):
-        files += zipfile.ZipFile(io.BytesIO(archive.extract(name))).namelist()
-    else:
-        names.append(name)
-print(json.dumps({"names": names, "files": files, "contents": contents}))
-"""
-
-
 def archive_modules(listed: dict[str, Any]) -> set[str]:
-    """Modules in what _LIST_PYINSTALLER printed: dotted names as they are, stored files by their path."""
+    """Modules in what pyinstaller_archive.listing read: dotted names as they are, stored files by their path."""
     found: set[str] = set()
     for name in listed.get("names", []):
         if not isinstance(name, str):
@@ -119,12 +100,7 @@ def pyinstaller_modules(python: Path, program: Path, folder: Path | None) -> set
     """What a PyInstaller bundle holds: its program's archive and, for onedir (`folder`), the contents folder
     beside the program that the archive names (`_internal` since PyInstaller 6). Raises ValueError when the
     archive cannot be read (a program PyInstaller's reader does not know)."""
-    listed = subprocess.run([str(python), "-c", _LIST_PYINSTALLER, str(program)], capture_output=True, text=True,
-                            errors="replace", timeout=300, check=False)
-    if listed.returncode != 0:
-        lines = listed.stderr.strip().splitlines()
-        raise ValueError(lines[-1] if lines else f"exit {listed.returncode}")
-    found = json.loads(listed.stdout)
+    found = pyinstaller_archive.listing(python, program)
     held = archive_modules(found)
     if folder is not None:
         contents = (folder / str(found.get("contents") or ".")).resolve()

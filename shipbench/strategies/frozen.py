@@ -90,13 +90,14 @@ def strip_symbols(ctx: Context, folder: Path) -> None:
     ctx.note(f"symbols stripped from {len(libraries)} shared libraries (strip, as PyInstaller's trimmed spec does)")
 
 
-def record_sizes(ctx: Context, shipped: Path, scratch: Path) -> None:
-    """Size on disk, compressed for download (the host's archive format), and the largest files."""
+def record_sizes(ctx: Context, shipped: Path, scratch: Path, embedded: Callable[[Path], None] | None = None) -> None:
+    """Size on disk, compressed for download (the host's archive format), and the largest files; the binaries
+    inside (`embedded`: writes out those a single-file program carries, see binaries.inspect)."""
     with ctx.steps.step("sizes: on disk, compressed for download, largest files"):
         ctx.metrics["size_bytes"] = tree_size(shipped)
         ctx.metrics["download_bytes"] = download_size(shipped, scratch, sys.platform)
         ctx.metrics["largest_files"] = largest_files(shipped)
-    binaries.record(ctx, shipped)
+    binaries.record(ctx, shipped, embedded)
 
 
 def record_versions(ctx: Context, python: interpreters.Interpreter, env_dir: Path, tool: str) -> None:

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from .. import bundle_modules, docker, interpreters, measure, pyinstaller_spec
+from .. import bundle_modules, docker, interpreters, measure, pyinstaller_archive, pyinstaller_spec
 from .. import entry as launchers
 from ..apps import App
 from ..errors import Failure, Skip
@@ -140,7 +140,9 @@ class PyInstallerStrategy(Defaults):
             "(no work folder, no cache)" if phase == "cold" else "(work folder and cache kept)"),
             [work, config], [dist], build)
         shipped, program = bundle_path(dist, mode)
-        frozen.record_sizes(ctx, shipped, target / "archive")
+        build_python = interpreters.venv_python(env_dir)  # a onefile's libraries are read out of its archive
+        frozen.record_sizes(ctx, shipped, target / "archive", None if mode == "onedir" else (
+            lambda into: pyinstaller_archive.extract_elves(build_python, program, into)))
         frozen.record_versions(ctx, python, env_dir, "pyinstaller")
         ctx.note("PyInstaller build time excludes creating its build venv (the venv rows time that); cold = "
                  "empty work folder and PyInstaller cache (--clean), warm = both kept")

@@ -110,6 +110,31 @@ def test_without_readelf_the_check_is_skipped_with_the_command_that_installs_it(
                                           "reason": "readelf not found: sudo apt-get install binutils"}
 
 
+def test_a_single_file_programs_embedded_libraries_are_read_beside_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PyInstaller onefile is one ELF file on disk; the libraries it unpacks on every start set its floor."""
+    program = tmp_path / "app"
+    program.write_bytes(binaries.ELF_MAGIC + b"\0" * 60)
+    monkeypatch.setattr(binaries.shutil, "which", lambda name: "/usr/bin/readelf")
+    monkeypatch.setattr(binaries, "_readelf", lambda *args: LIBRARY if args[-1].endswith(".so") and "-h" in args
+                        else HARDENED if "-h" in args else "")
+
+    def embedded(into: Path) -> None:
+        (into / "PySide6").mkdir()
+        (into / "PySide6" / "libx.so").write_bytes(binaries.ELF_MAGIC + b"\0" * 60)
+
+    summary = binaries.inspect(program, embedded)
+    assert (summary["status"], summary["elf_files"], summary["executables"]) == ("ok", 2, 1)
+    assert summary["glibc_floor_file"] == "PySide6/libx.so" and summary["glibc_floor"] == "2.38"
+
+    def unreadable(into: Path) -> None:
+        raise ValueError("ValueError: not a PyInstaller archive")
+
+    failed = binaries.inspect(program, unreadable)
+    assert failed == {"status": "failed", "reason": "the files inside app could not be read: "
+                                                    "ValueError: not a PyInstaller archive"}
+
+
 def _bundle(make_record: Any, portability: dict[str, Any] | None, **changes: Any) -> dict[str, Any]:
     rec = make_record(strategy="pyinstaller", variant="onedir", **changes)
     rec["metrics"]["binaries"] = binaries.summarize([binaries.parse("app", HARDENED, HARDENED_SYMBOLS),
