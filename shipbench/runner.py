@@ -45,7 +45,7 @@ class ProcessRun:
         return next((event for event in self.events if event.get("event") == name), None)
 
 
-def _new_group_kwargs(platform: str) -> dict[str, Any]:
+def new_group_kwargs(platform: str) -> dict[str, Any]:
     """Start the child in its own process group, so a timeout can kill it and everything it spawned."""
     if platform == "win32":
         return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200)}
@@ -124,7 +124,7 @@ def run_app(
             env=dict(env) if env is not None else None,
             cwd=cwd,
             bufsize=1,
-            **_new_group_kwargs(sys.platform),
+            **new_group_kwargs(sys.platform),
         )
     except OSError as error:
         raise Failure(f"could not start {argv[0]}: {error}") from error
@@ -160,11 +160,10 @@ def run_app(
             event = parse_event(line)
             if event is not None:
                 events.append(event)
-                if event.get("event") == "ready" and ready_s is None and ready != "exit":
-                    ready_s = stamp - start
-            if isinstance(ready, re.Pattern) and ready_s is None and ready.search(line):
+            if ready_s is None and says_ready(line, ready):
                 ready_s = stamp - start
-                events.append({"event": "ready", "matched": line.strip()[:200]})
+                if event is None or event.get("event") != "ready":  # the description's pattern matched
+                    events.append({"event": "ready", "matched": line.strip()[:200]})
         exit_code, rss = _wait(proc, max(1.0, deadline - time.perf_counter()))
         if ready == "exit" and exit_code == 0:
             ready_s = time.perf_counter() - start
@@ -245,6 +244,15 @@ def short_command(argv: Sequence[str], limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def says_ready(line: str, ready: str | re.Pattern[str]) -> bool:
+    """Whether this line of output is the app saying ready (never, for an app whose ready is its exit)."""
+    if ready == "exit":
+        return False
+    event = parse_event(line)
+    return event is not None and event.get("event") == "ready" or \
+        isinstance(ready, re.Pattern) and ready.search(line) is not None
+
+
 def parse_event(line: str) -> dict[str, Any] | None:
     line = line.strip()
     if not (line.startswith("{") and line.endswith("}")):
@@ -293,7 +301,7 @@ def run_tool(
             text=True,
             encoding="utf-8",
             errors="replace",
-            **_new_group_kwargs(sys.platform),
+            **new_group_kwargs(sys.platform),
         )
     except FileNotFoundError:
         if cwd is not None and not os.path.isdir(cwd):  # subprocess says the same for a missing working folder

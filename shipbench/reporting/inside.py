@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..docker import DEBIAN_SUITES, SUITE_GLIBC
-from .tables import Report, row_name
+from .tables import Report, fmt_bytes, row_name
 
-INSIDE_COLUMNS = ("row", "missing modules", "ELF files", "glibc floor (the file that needs it)", "proof",
-                  "PIE executables", "full RELRO", "NX stack", "stack protector")
+INSIDE_COLUMNS = ("row", "missing modules", "left in TMPDIR when stopped at ready", "ELF files",
+                  "glibc floor (the file that needs it)", "proof", "PIE executables", "full RELRO", "NX stack",
+                  "stack protector")
 INSIDE_EXPLANATION = (
     "Every ELF file below the artifact, read with readelf. The glibc floor is the highest GLIBC_x.y symbol "
     "version any of them needs: the oldest glibc, so the oldest distribution, it can start on (Debian 12 has "
@@ -20,7 +21,9 @@ INSIDE_EXPLANATION = (
     "needs it). A venv's interpreter is the target's own and is not counted. Missing modules: those the app "
     "loaded from files in one run in its build venv that the bundle does not hold (a freezer misses a module "
     "imported by a computed name; the bundle works until that code path runs): such a bundle is never "
-    "recommended.")
+    "recommended. Left in TMPDIR: a onefile program unpacks itself there on every start; stopped at ready by "
+    "SIGTERM its launcher can clean up, by SIGKILL (the OOM killer, kill -9, a job's timeout) it cannot, and "
+    "the copy stays until the folder is cleaned.")
 
 
 def _missing(rec: dict[str, Any]) -> str:
@@ -34,6 +37,20 @@ def _missing(rec: dict[str, Any]) -> str:
         return f"none{scope} (of {found['loaded']} loaded)"
     names = ", ".join(found["missing"][:5]) + (" …" if found["count"] > 5 else "")
     return f"{found['count']}{scope}: {names}"
+
+
+def _left(rec: dict[str, Any]) -> str:
+    found = rec["metrics"].get("temp_left")
+    if not isinstance(found, dict):
+        return "–"
+    if found.get("status") != "ok":
+        return f"not checked: {found.get('reason', '?')}"
+    said = []
+    for how, left in found.get("after", {}).items():
+        if isinstance(left, dict):
+            what = f"{left.get('files', 0)} files, {fmt_bytes(left.get('bytes'))}" if left.get("files") else "nothing"
+            said.append(f"{'a normal exit' if how == 'exit' else how.upper()}: {what}")
+    return "; ".join(said) or "–"
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -72,14 +89,14 @@ def inside_rows(report: Report) -> list[tuple[str, ...]]:
         if not isinstance(found, dict):
             continue
         if found.get("status") != "ok":
-            rows.append((row_name(rec), _missing(rec), "–", f"not read: {found.get('reason', '?')}", "–", "–", "–",
-                         "–", "–"))
+            rows.append((row_name(rec), _missing(rec), _left(rec), "–", f"not read: {found.get('reason', '?')}",
+                         "–", "–", "–", "–", "–"))
             continue
         files, floor = found["elf_files"], found["glibc_floor"]
         where = f" ({found['glibc_floor_file']})" if found.get("glibc_floor_file") else ""
         executables = found["executables"]
         floor_text = f"{floor}{where}" if floor else "none needed"
-        rows.append((row_name(rec), _missing(rec), str(files), floor_text, _proof(rec, floor),
+        rows.append((row_name(rec), _missing(rec), _left(rec), str(files), floor_text, _proof(rec, floor),
                      _share(executables - found["without_pie"], executables), _share(found["relro"]["full"], files),
                      _share(files - found["without_nx"], files),
                      _share(files - found["without_stack_protector"], files)))

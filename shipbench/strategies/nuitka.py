@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from .. import entry as launchers
-from .. import interpreters, measure, qt_trim, settings
+from .. import interpreters, measure, qt_trim, settings, temp_left
 from ..apps import App
 from ..errors import Failure, Skip
 from ..pyinstaller_spec import data_destination, program_name
@@ -263,6 +263,8 @@ class NuitkaStrategy(Defaults):
         measure.standard(ctx, artifact)
         env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), ctx.root / TOOL_REQUIREMENTS)
         frozen.portability_and_baseline(ctx, artifact, env_dir, "Nuitka build")
+        if artifact.path.is_file():
+            temp_left.record(ctx, artifact)
         frozen.missing_modules(ctx, env_dir, None, "Nuitka compiles the modules into its program, where no file "
                                "lists them (its --report XML would: not read yet)")
 

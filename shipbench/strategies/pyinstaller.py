@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from .. import bundle_modules, docker, interpreters, measure, pyinstaller_archive, pyinstaller_spec
+from .. import bundle_modules, docker, interpreters, measure, pyinstaller_archive, pyinstaller_spec, temp_left
 from .. import entry as launchers
 from ..apps import App
 from ..errors import Failure, Skip
@@ -158,6 +158,8 @@ class PyInstallerStrategy(Defaults):
             measure.gpu(ctx, artifact)
         env_dir = _build_venv(ctx, interpreters.find(ctx.key.python))
         frozen.portability_and_baseline(ctx, artifact, env_dir, "bundle")
+        if artifact.path.is_file():
+            temp_left.record(ctx, artifact)
         program, folder = Path(artifact.launcher[0]), artifact.path if artifact.path.is_dir() else None
         frozen.missing_modules(ctx, env_dir, lambda: bundle_modules.pyinstaller_modules(
             interpreters.venv_python(env_dir), program, folder))

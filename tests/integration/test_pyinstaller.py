@@ -175,3 +175,14 @@ def test_a_onefile_bundle_starts_with_an_executable_tmp_and_names_the_noexec_con
         assert noexec["condition"] == "noexec /tmp"
         assert noexec["status"] == "ok" or "TMPDIR" in noexec["reason"], noexec
     assert gui["records"]["onefile-trimmed"]["versions"]["docker_client"]
+
+
+def test_a_onefile_bundle_killed_at_ready_leaves_its_unpacked_copy_and_one_stopped_by_sigterm_does_not(
+        gui: dict[str, Any]) -> None:
+    """PyInstaller's launcher passes SIGTERM to the app and deletes its _MEI folder; SIGKILL leaves it whole."""
+    after = _ok(gui["records"]["onefile-trimmed"])["temp_left"]["after"]
+    kill, term = after["sigkill"], after["sigterm"]
+    assert kill["stopped_while_running"] and term["stopped_while_running"]
+    assert kill["files"] > 10 and kill["bytes"] > 10_000_000 and kill["entries"][0].startswith("_MEI"), kill
+    assert (term["files"], term["entries"]) == (0, []), term
+    assert "temp_left" not in _ok(gui["records"]["onedir-trimmed"])  # a folder bundle unpacks nothing

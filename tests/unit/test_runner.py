@@ -75,9 +75,9 @@ def test_run_tool_returns_time_and_raises_with_the_log_tail() -> None:
 
 
 def test_process_groups_per_platform() -> None:
-    assert runner._new_group_kwargs("linux") == {"start_new_session": True}
-    assert runner._new_group_kwargs("darwin") == {"start_new_session": True}
-    assert "creationflags" in runner._new_group_kwargs("win32")
+    assert runner.new_group_kwargs("linux") == {"start_new_session": True}
+    assert runner.new_group_kwargs("darwin") == {"start_new_session": True}
+    assert "creationflags" in runner.new_group_kwargs("win32")
 
 
 def test_rusage_units_per_platform() -> None:
