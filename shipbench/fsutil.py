@@ -52,10 +52,15 @@ def is_png(path: Path) -> bool:
         return False
 
 
-def atomic_move(source: Path, path: Path) -> None:
-    """Move a finished file into place whole (it may lie on another filesystem: copied, then renamed)."""
+def atomic_copy(source: Path, path: Path) -> None:
+    """Copy a finished file into place whole."""
     with source.open("rb") as original:
         _replace_whole(path, lambda handle: shutil.copyfileobj(original, handle))
+
+
+def atomic_move(source: Path, path: Path) -> None:
+    """Move a finished file into place whole (it may lie on another filesystem: copied, then renamed)."""
+    atomic_copy(source, path)
     source.unlink(missing_ok=True)
 
 

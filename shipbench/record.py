@@ -22,6 +22,7 @@ import jsonschema
 from . import host
 from .errors import UsageError
 from .fsutil import atomic_write_text
+from .licenses import SBOM_SUFFIX
 
 SCHEMA_VERSION = 1
 
@@ -186,6 +187,8 @@ def load_all(results_dirs: list[Path]) -> tuple[list[dict[str, Any]], list[Inval
     invalid: list[Invalid] = []
     for folder in results_dirs:
         for path in sorted(folder.rglob("*.json")):
+            if path.name.endswith(SBOM_SUFFIX):  # an SBOM beside the records (licenses.py), not one of them
+                continue
             try:
                 record = parse(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, ValueError) as error:

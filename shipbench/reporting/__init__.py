@@ -9,7 +9,7 @@ from typing import Any
 from rich.markup import escape
 
 from .. import console, record
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_copy, atomic_write_text
 from . import compare, document, html, markdown
 from .history import history as history_of
 from .tables import build
@@ -31,6 +31,8 @@ def write_report(results_dirs: list[Path], out: Path, progress: str | None = Non
     model = document.build(build(records, [*invalid, *unshowable], results_dirs), progress, comparison,
                            history_of(sets) if sets else None)
     try:
+        for name, file in model.attachments:  # files the model checked beside their records (an SBOM)
+            atomic_copy(file, out / name)
         atomic_write_text(out / "report.md", markdown.render(model))
         atomic_write_text(out / "index.html", html.render(model))
     except OSError as error:  # read-only, full, a file where the folder should be: one line, no half-written file

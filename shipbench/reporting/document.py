@@ -19,7 +19,7 @@ from .advice import QUALITY_COLUMNS, qualities, recommendations
 from .charts import Chart, charts, history_charts
 from .compare import Comparison, fmt
 from .history import History
-from .inside import INSIDE_COLUMNS, INSIDE_EXPLANATION, inside_rows
+from .inside import INSIDE_COLUMNS, INSIDE_EXPLANATION, LICENCE_COLUMNS, LICENCE_EXPLANATION, inside_rows, licence_rows
 from .overview import common_python, overview
 from .tables import (
     GPU_COLUMNS,
@@ -108,6 +108,7 @@ class Document:
     title: str
     summary: Text
     sections: list[Section]
+    attachments: list[tuple[str, Path]] = field(default_factory=list)  # (name in the report folder, checked file)
 
 
 def build(report: Report, progress: str | None = None, since: Comparison | None = None,
@@ -181,9 +182,13 @@ def build(report: Report, progress: str | None = None, since: Comparison | None 
             "explain"),
             Grid(("row", "target", "result", "packages added"), list(needs))]))
     inside = inside_rows(report)
-    if inside:
-        sections.append(Section("What ships inside: glibc floor and hardening",
-                                [Text(INSIDE_EXPLANATION, "explain"), Grid(INSIDE_COLUMNS, inside)]))
+    licences, attachments = licence_rows(report)
+    shipped: list[Block] = []
+    for explanation, columns, table in ((INSIDE_EXPLANATION, INSIDE_COLUMNS, inside),
+                                        (LICENCE_EXPLANATION, LICENCE_COLUMNS, licences)):
+        shipped += [Text(explanation, "explain"), Grid(columns, table)] if table else []
+    if shipped:
+        sections.append(Section("What ships inside: glibc floor, hardening, licences", shipped))
     busy = busy_rows(report)
     if busy:
         sections.append(Section("Measured on a busy host", [Text(
@@ -206,7 +211,7 @@ def build(report: Report, progress: str | None = None, since: Comparison | None 
                  Section("When each row was measured", [Grid(MEASURED_COLUMNS, list(measured_rows(report)))])]
     if report.notes:
         sections.append(Section("Notes from the measurements", [Items(list(report.notes))]))
-    return Document("shipbench report", summary, sections)
+    return Document("shipbench report", summary, sections, attachments)
 
 
 COMPARE_COLUMNS = ("row", "metric", "base", "head", "change", "verdict")

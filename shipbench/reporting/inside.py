@@ -3,9 +3,13 @@ that proves it, and how its native binaries were hardened."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 from ..docker import DEBIAN_SUITES, SUITE_GLIBC
+from ..licenses import SBOM_FOLDER, SBOM_SUFFIX
 from .tables import Report, fmt_bytes, row_name
 
 INSIDE_COLUMNS = ("row", "missing modules", "left in TMPDIR when stopped at ready", "ELF files",
@@ -101,3 +105,71 @@ def inside_rows(report: Report) -> list[tuple[str, ...]]:
                      _share(files - found["without_nx"], files),
                      _share(files - found["without_stack_protector"], files)))
     return rows
+
+
+LICENCE_COLUMNS = ("row", "distributions", "copyleft (licence)", "no licence declared", "ships besides them", "SBOM")
+LICENCE_EXPLANATION = (
+    "The Python distributions each artifact carries (a frozen bundle: those of the app alone, without the freezer) "
+    "with the licence their metadata declares, read by CycloneDX's generator (cyclonedx-bom), whose SBOM file "
+    "(CycloneDX JSON) lies beside this report. Copyleft is named: weak (LGPL, MPL, EPL; a linking exception) "
+    "lets a proprietary app ship the library unchanged and replaceable, strong (GPL, AGPL) reaches the whole "
+    "program; of \"A OR B\" the weaker counts. \"Ships besides them\": the interpreter a frozen program carries and "
+    "the freezer's start-up code, as each strategy declares them. Only Python distributions are read: the system "
+    "libraries a bundle copies from the host (What ships inside) come under their Debian packages' licences.")
+SBOM_MAX_BYTES = 32 * 2**20
+
+
+def _is_sbom(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            found = json.loads(handle.read(SBOM_MAX_BYTES + 1))
+    except (OSError, ValueError):
+        return False
+    return isinstance(found, dict) and found.get("bomFormat") == "CycloneDX"
+
+
+def sbom_file(rec: dict[str, Any], relative: str) -> tuple[Path | None, str]:
+    """The SBOM a record names, or None and why it is refused: only a CycloneDX JSON file beside the record,
+    inside the folder it was read from, is ever read (records are untrusted)."""
+    folder = Path(rec.get("_source", ".")).parent.resolve()
+    if Path(relative).is_absolute() or ".." in Path(relative).parts or not relative.endswith(SBOM_SUFFIX):
+        return None, f"not a relative path to a {SBOM_SUFFIX} file inside the record's folder"
+    file = (folder / relative).resolve()
+    if not file.is_relative_to(folder) or not file.is_file():
+        return None, "no such file beside the record"
+    if file.stat().st_size > SBOM_MAX_BYTES:
+        return None, f"larger than {SBOM_MAX_BYTES // 2**20} MB"
+    if not _is_sbom(file):
+        return None, "not a CycloneDX JSON document"
+    return file, ""
+
+
+def _copyleft(found: dict[str, Any]) -> str:
+    named = [f"{entry['name']} {entry.get('version', '')} ({entry['license']}; {entry['kind']})"
+             for entry in found.get("copyleft", [])]
+    return "; ".join(named) if named else "none"
+
+
+def licence_rows(report: Report) -> tuple[list[tuple[str, ...]], list[tuple[str, Path]]]:
+    """The licences table, and the SBOM files to put beside the report (name inside the report folder, file)."""
+    rows: list[tuple[str, ...]] = []
+    attachments: list[tuple[str, Path]] = []
+    for rec in report.records:
+        found = rec["metrics"].get("licenses") if rec["status"] == "ok" else None
+        if not isinstance(found, dict):
+            continue
+        if found.get("status") != "ok":
+            rows.append((row_name(rec), "–", f"not read: {found.get('reason', '?')}", "–", "–", "–"))
+            continue
+        sbom = "–"
+        if found.get("sbom"):
+            file, why = sbom_file(rec, str(found["sbom"]))
+            if file is None:
+                sbom = f"refused: {why}"
+            else:
+                sbom = f"{SBOM_FOLDER}/{re.sub(r'[^A-Za-z0-9_-]', '', str(rec['id']))[:12]}-{file.name}"
+                attachments.append((sbom, file))
+        besides = "; ".join(f"{entry['name']} ({entry['license']})" for entry in found.get("runtime", [])) or "–"
+        unknown = ", ".join(found.get("unknown", [])) or "none"
+        rows.append((row_name(rec), str(found.get("distributions", 0)), _copyleft(found), unknown, besides, sbom))
+    return rows, attachments

@@ -26,6 +26,8 @@ from .base import Artifact, Context, Defaults
 from .nuitka import site_packages
 
 TOOL_REQUIREMENTS = Path("cxfreeze") / "requirements.txt"
+# what a build ships besides the app's distributions (licenses.py)
+RUNTIME_LICENSES = (("CPython, the interpreter it carries", "PSF-2.0"), ("cx_Freeze base executable", "PSF-2.0"))
 _PROBE_MODULE = "_shipbench_first_frame"
 
 
@@ -85,6 +87,7 @@ class CxFreezeStrategy(Defaults):
             frozen.replace_icu_data(ctx, dist)
             frozen.strip_symbols(ctx, dist)
         frozen.record_sizes(ctx, dist, target / "archive")
+        frozen.record_licenses(ctx, python, RUNTIME_LICENSES)
         frozen.record_versions(ctx, python, env_dir, "cx_Freeze")
         ctx.note("built with `cxfreeze build_exe` from a generated [tool.cxfreeze] table (its pyproject.toml)")
         ctx.note("cx_Freeze has no build cache: cold and warm differ only by the file system's cache; build time "

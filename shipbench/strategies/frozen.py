@@ -15,12 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import binaries, bundle_modules, docker, interpreters, measure, portability, qt_trim, settings
+from .. import binaries, bundle_modules, docker, interpreters, licenses, measure, portability, qt_trim, settings
 from ..errors import Failure
 from ..fsutil import download_size, largest_files, tree_size
 from ..runner import run_tool
 from .base import Artifact, Context
-from .venv import installed_version, reference_venv, venv_artifact
+from .venv import installed_version, reference_venv, sbom_tool, venv_artifact
 
 # What every frozen bundle isolates and needs, whichever tool made it (the report's qualitative columns)
 ISOLATION = "its own Python and libraries; shares the OS's libc, GL and fonts"
@@ -98,6 +98,13 @@ def record_sizes(ctx: Context, shipped: Path, scratch: Path, embedded: Callable[
         ctx.metrics["download_bytes"] = download_size(shipped, scratch, sys.platform)
         ctx.metrics["largest_files"] = largest_files(shipped)
     binaries.record(ctx, shipped, embedded)
+
+
+def record_licenses(ctx: Context, python: interpreters.Interpreter, runtime: tuple[tuple[str, str], ...]) -> None:
+    """Licences and the SBOM of the Python distributions the artifact carries: a venv of the app alone (its build
+    venv also holds the freezer, which does not ship), and `runtime`, what the strategy adds to them (name,
+    licence: the interpreter a frozen program carries, the freezer's own start-up code)."""
+    licenses.record(ctx, reference_venv(ctx, python, suffix="-app-only"), lambda: sbom_tool(ctx), runtime)
 
 
 def record_versions(ctx: Context, python: interpreters.Interpreter, env_dir: Path, tool: str) -> None:

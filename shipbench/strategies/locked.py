@@ -19,14 +19,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import binaries, docker, host, interpreters, measure, settings, torch_source
+from .. import binaries, docker, host, interpreters, licenses, measure, settings, torch_source
 from ..apps import App
 from ..errors import Failure, Skip, UsageError
 from ..fsutil import tree_size
 from ..runner import run_tool
 from . import phases
 from .base import Artifact, Context, Defaults
-from .venv import Requirements, installed_version, isolated_env, kept_venv, reference_venv, uv_binary, venv_artifact
+from .venv import (
+    Requirements,
+    installed_version,
+    isolated_env,
+    kept_venv,
+    reference_venv,
+    sbom_tool,
+    uv_binary,
+    venv_artifact,
+)
 
 TOOL_REQUIREMENTS = Path("locked") / "requirements.txt"  # the second installer (pip), pinned
 _IGNORED_PARTS = ("__pycache__",)
@@ -219,6 +228,7 @@ class LockedStrategy(Defaults):
             ctx.metrics["reproducibility"] = result
         ctx.metrics["size_bytes"] = tree_size(folders["cold"])
         binaries.record(ctx, folders["cold"])
+        licenses.record(ctx, folders["cold"], lambda: sbom_tool(ctx))
         ctx.versions.update(python=python.full_version)
         if ctx.app.record_version:
             ctx.versions[ctx.app.record_version] = installed_version(folders["cold"], ctx.app.record_version)

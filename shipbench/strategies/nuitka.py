@@ -26,6 +26,9 @@ from . import frozen, phases
 from .base import Artifact, Context, Defaults
 
 TOOL_REQUIREMENTS = Path("nuitka") / "requirements.txt"
+# what a program ships besides the app's distributions (licenses.py)
+RUNTIME_LICENSES = (("CPython, the interpreter it carries", "PSF-2.0"),
+                    ("Nuitka run-time, compiled into the program", "Apache-2.0"))
 # CPU seconds Nuitka takes to compile torch (standalone, torch followed): more than the 2 hours a 1-hour build
 # timeout on 2 cores gave it; a rough lower figure, which is enough to plan the row as skipped there
 TORCH_COMPILE_CPU_S = 4 * 3600.0
@@ -176,6 +179,7 @@ class NuitkaStrategy(Defaults):
             frozen.replace_icu_data(ctx, shipped)
             frozen.strip_symbols(ctx, shipped)
         frozen.record_sizes(ctx, shipped, target / "archive")
+        frozen.record_licenses(ctx, python, RUNTIME_LICENSES)
         frozen.record_versions(ctx, python, env_dir, "nuitka")
         ctx.note("built with: " + " ".join(Path(part).name if Path(part).is_absolute() else part for part in argv))
         ctx.note("build time excludes creating the build venv; cold = empty Nuitka cache and ccache, warm = both "

@@ -22,6 +22,10 @@ from . import frozen, phases
 from .base import Artifact, Context, Defaults
 
 MODES = ("onedir", "onefile")
+# what a bundle ships besides the app's distributions (licenses.py): the bootloader's exception lets any program
+# carry it
+RUNTIME_LICENSES = (("CPython, the interpreter it carries", "PSF-2.0"),
+                    ("PyInstaller bootloader", "GPL-2.0-or-later WITH Bootloader-exception"))
 PROFILES = ("default", "trimmed")
 
 
@@ -143,6 +147,7 @@ class PyInstallerStrategy(Defaults):
         build_python = interpreters.venv_python(env_dir)  # a onefile's libraries are read out of its archive
         frozen.record_sizes(ctx, shipped, target / "archive", None if mode == "onedir" else (
             lambda into: pyinstaller_archive.extract_elves(build_python, program, into)))
+        frozen.record_licenses(ctx, python, RUNTIME_LICENSES)
         frozen.record_versions(ctx, python, env_dir, "pyinstaller")
         ctx.note("PyInstaller build time excludes creating its build venv (the venv rows time that); cold = "
                  "empty work folder and PyInstaller cache (--clean), warm = both kept")

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import binaries, host, hostload, interpreters, measure, settings, torch_source
+from .. import binaries, host, hostload, interpreters, licenses, measure, settings, torch_source
 from ..apps import App
 from ..errors import Failure
 from ..fsutil import tree_size
@@ -210,6 +210,7 @@ class VenvStrategy(Defaults):
         ctx.metrics["setup_s"] = times
         ctx.metrics["size_bytes"] = tree_size(venv)
         binaries.record(ctx, venv)
+        licenses.record(ctx, venv, lambda: sbom_tool(ctx))
         ctx.versions.update(python=python.full_version, **installer.versions(venv))
         if ctx.app.record_version:
             ctx.versions[ctx.app.record_version] = installed_version(venv, ctx.app.record_version)
@@ -237,17 +238,27 @@ def installed_version(venv: Path, distribution: str) -> str | None:
     return output([interpreters.venv_python(venv), "-c", code])
 
 
-def reference_venv(ctx: Context, python: interpreters.Interpreter, extra: tuple[str, ...] = ()) -> Path:
-    """A uv venv with the app (and `extra` requirements) that other strategies build from or compare with.
+def reference_venv(ctx: Context, python: interpreters.Interpreter, extra: tuple[str, ...] = (),
+                   suffix: str = "") -> Path:
+    """A uv venv with the app (and `extra` requirements) that other strategies build from or compare with;
+    `suffix` names a second one beside it (a strategy that needs the app alone as well as with its tool).
 
     Kept between runs and rebuilt only when what it should hold changes; its set-up is not what they measure.
     """
     reqs = requirements(ctx)
-    folder = ctx.build_dir / "env" / f"{ctx.app.name}-py{ctx.key.python}"
+    folder = ctx.build_dir / "env" / f"{ctx.app.name}-py{ctx.key.python}{suffix}"
     kept_venv(ctx, python, folder, Requirements((*reqs.items, *extra), reqs.extra_index_url, reqs.torch))
     if reqs.torch:
         ctx.versions["torch_source"] = reqs.torch
     return folder
+
+
+def sbom_tool(ctx: Context) -> Path:
+    """cyclonedx-py, in a kept venv of the harness's own Python (licenses.py runs it over the artifact's venv)."""
+    harness = interpreters.find(f"{sys.version_info.major}.{sys.version_info.minor}")
+    tools = kept_venv(ctx, harness, ctx.build_dir / "tools" / "sbom",
+                      Requirements(("-r", str(licenses.REQUIREMENTS)), None, None))
+    return interpreters.venv_python(tools).with_name("cyclonedx-py" + (".exe" if sys.platform == "win32" else ""))
 
 
 def kept_venv(ctx: Context, python: interpreters.Interpreter, folder: Path, reqs: Requirements) -> Path:

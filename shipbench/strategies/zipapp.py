@@ -30,6 +30,9 @@ from .venv import first_frame_env, isolated_env, requirements, venv_artifact
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 
 _ENTRY_MODULE = "_shipbench_entry"
+# what an archive ships besides the app's distributions (licenses.py): the builder's own start-up code
+RUNTIME_LICENSES = {"pex": (("pex bootstrap, inside the archive", "Apache-2.0"),),
+                    "shiv": (("shiv bootstrap, inside the archive", "BSD-2-Clause"),)}
 
 
 def _entry_module(app: App, folder: Path) -> str:
@@ -149,6 +152,7 @@ class ZipappStrategy(Defaults):
             [build_cache], [output, target / "entry"], build)
         frozen.record_sizes(ctx, output, target / "archive")
         tool = "shiv" if ctx.key.variant == "shiv" else "pex"
+        frozen.record_licenses(ctx, python, RUNTIME_LICENSES[tool])
         frozen.record_versions(ctx, python, tool_env, tool)
         shutil.rmtree(runtime_cache, ignore_errors=True)  # the first start below unpacks into an empty cache
         ctx.note(f"cold start = the first run with {_cache_variable(tool)} emptied (the archive is unpacked into it); "
