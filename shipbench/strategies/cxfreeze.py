@@ -67,7 +67,7 @@ class CxFreezeStrategy(Defaults):
                                "scripts/build-base-image.sh")
 
     def planned_steps(self, app: App) -> int:
-        return 9 + measure.standard_steps(app)
+        return 10 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)

@@ -192,7 +192,7 @@ class LockedStrategy(Defaults):
     inputs: tuple[str, ...] = ("locked",)
 
     def planned_steps(self, app: App) -> int:
-        return 7 + measure.standard_steps(app)
+        return 8 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)

@@ -144,7 +144,7 @@ class NuitkaStrategy(Defaults):
                 *(("deploy",) if app.shows_window else ()))
 
     def planned_steps(self, app: App) -> int:
-        return 9 + measure.standard_steps(app)
+        return 10 + measure.standard_steps(app)
 
     def cold_build_estimate_s(self, app: App, variant: str) -> float | None:
         """Following torch compiles its thousands of modules to C: a build here ran past the 1-hour build timeout

@@ -114,7 +114,7 @@ class PyInstallerStrategy(Defaults):
         return docker.versions()  # the portability check's containers
 
     def planned_steps(self, app: App) -> int:
-        return 9 + measure.standard_steps(app)
+        return 10 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         mode, profile = ctx.key.variant.split("-")

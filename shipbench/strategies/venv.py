@@ -190,7 +190,7 @@ class VenvStrategy(Defaults):
     inputs: tuple[str, ...] = ()  # the app's own files are the inputs (the tox.ini is generated from them)
 
     def planned_steps(self, app: App) -> int:
-        return 3 + measure.standard_steps(app)
+        return 4 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)

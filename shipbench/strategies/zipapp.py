@@ -130,7 +130,7 @@ class ZipappStrategy(Defaults):
     inputs: tuple[str, ...] = ("zipapp",)
 
     def planned_steps(self, app: App) -> int:
-        return 7 + measure.standard_steps(app)
+        return 8 + measure.standard_steps(app)
 
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)

@@ -73,6 +73,11 @@ def test_gui_bundles_build_start_and_are_measured(gui: dict[str, Any], variant: 
     inside = metrics["binaries"]  # readelf over the real bundle: Qt's libraries and the bootloader are inside
     assert inside["status"] == "ok" and inside["elf_files"] > 10 and inside["executables"] >= 1
     assert inside["glibc_floor"] and inside["glibc_floor_file"]
+    found = metrics["licenses"]  # the app alone, without PyInstaller; the bootloader it ships named besides
+    assert found["status"] == "ok" and not any(entry["name"].lower() == "pyinstaller" for entry in found["copyleft"])
+    assert {entry["name"] for entry in found["runtime"]} == {"CPython, the interpreter it carries",
+                                                            "PyInstaller bootloader"}
+    assert any(entry["name"].lower() == "pyside6_essentials" for entry in found["copyleft"]), found
 
 
 def test_trimming_shrinks_the_gui_bundle(gui: dict[str, Any]) -> None:

@@ -100,6 +100,18 @@ def test_gui_screenshot_is_a_real_png(venv_run: dict[str, Any]) -> None:
     assert rec["versions"]["PySide6-Essentials"]
 
 
+@NEEDS_311
+def test_the_gui_venvs_sbom_names_qts_lgpl_and_the_undeclared_app(venv_run: dict[str, Any]) -> None:
+    """cyclonedx-bom over the real venv: PySide6's licence choice read as weak copyleft, the sample without one."""
+    found = _ok(venv_run, "uv", "gui", "3.11")["metrics"]["licenses"]
+    assert found["status"] == "ok", found
+    copyleft = {entry["name"].lower(): entry for entry in found["copyleft"]}
+    assert copyleft["pyside6_essentials"]["kind"] == "weak copyleft" and "LGPL" in copyleft["shiboken6"]["license"]
+    assert "shipbench-app-gui" in found["unknown"] and found["runtime"] == []
+    sbom = json.loads((venv_run["base"] / "results" / found["sbom"]).read_text(encoding="utf-8"))
+    assert sbom["bomFormat"] == "CycloneDX" and len(sbom["components"]) == found["distributions"]
+
+
 @NEEDS_TORCH
 def test_dl_trains_on_the_cpu_and_the_loss_falls(venv_run: dict[str, Any]) -> None:
     rec = _ok(venv_run, "uv", "dl", "3.11")
