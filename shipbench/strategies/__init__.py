@@ -11,11 +11,12 @@ from .nuitka import NuitkaStrategy
 from .pyinstaller import PyInstallerStrategy
 from .vagrant import VagrantStrategy
 from .venv import VenvStrategy
+from .wheel import WheelStrategy
 from .zipapp import ZipappStrategy
 
 _ALL: tuple[Strategy, ...] = (
-    VenvStrategy(), LockedStrategy(), ZipappStrategy(), PyInstallerStrategy(), NuitkaStrategy(), CxFreezeStrategy(),
-    BakeStrategy(), VagrantStrategy(),
+    VenvStrategy(), LockedStrategy(), WheelStrategy(), ZipappStrategy(), PyInstallerStrategy(), NuitkaStrategy(),
+    CxFreezeStrategy(), BakeStrategy(), VagrantStrategy(),
 )
 STRATEGIES: dict[str, Strategy] = {strategy.name: strategy for strategy in _ALL}
 

@@ -50,7 +50,7 @@ def _entry_module(app: App, folder: Path) -> str:
     return f"{_ENTRY_MODULE}:main"
 
 
-def _stage_data(app: App, folder: Path) -> None:
+def stage_data(app: App, folder: Path) -> None:
     """The description's data files, at their places relative to the app's folder (less a src/ layout's src/),
     so that code reading them beside itself finds them in the archive as it does in the source tree."""
     for item in app.data:
@@ -62,7 +62,7 @@ def _stage_data(app: App, folder: Path) -> None:
             shutil.copy2(source, destination)
 
 
-def _stage_script_folder(app: App, folder: Path) -> bool:
+def stage_script_folder(app: App, folder: Path) -> bool:
     """A script app's own modules: `python train.py` finds the modules and packages beside the script (its folder
     is first on sys.path), so the archive carries them too; True where there were any."""
     if app.start[0] != "script":
@@ -96,8 +96,8 @@ def build_command(ctx: Context, tool_env: Path, python: interpreters.Interpreter
     # both (a staged copy of a package's folder would stop pip --target from installing that package)
     siblings = False
     if ctx.app.requirements:
-        _stage_data(ctx.app, staged)
-        siblings = _stage_script_folder(ctx.app, staged)
+        stage_data(ctx.app, staged)
+        siblings = stage_script_folder(ctx.app, staged)
     if ctx.key.variant.startswith("pex"):
         entry = {"module": ["-m", value], "script": ["--exe", str(ctx.app.folder / value)],
                  "console-script": ["-c", value]}[kind]
