@@ -100,6 +100,12 @@ def locked(session: nox.Session) -> None:
     _harness(session, "run", "locked", *session.posargs)
 
 
+@nox.session(tags=ci("wheel"))
+def wheel(session: nox.Session) -> None:
+    """Ship as a wheel installed as a command-line tool: uv tool install and pipx, cold and warm cache, its shim."""
+    _harness(session, "run", "wheel", *session.posargs)
+
+
 @nox.session(tags=ci("zipapp"))
 def zipapp(session: nox.Session) -> None:
     """Ship as one archive run by the target's Python: pex (--venv, packed) and shiv; cold and warm unpacking."""

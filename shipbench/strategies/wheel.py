@@ -172,13 +172,17 @@ def _install_command(variant: str, tools: Path, python: interpreters.Interpreter
 
 
 def _ignores_environment(shim: Path) -> bool:
-    """Whether a console script's #! line gives Python -E or -I (pipx's do): PYTHONPATH does not reach it."""
+    """Whether a console script starts Python with -E or -I (pipx's do): PYTHONPATH does not reach it. The flag is
+    on its #! line, or, where the venv's path is too long for one, on the exec line of pip's /bin/sh
+    trampoline (there pip writes none)."""
     try:
         with shim.open("rb") as handle:
-            first = handle.readline(4096).decode("utf-8", "replace")
+            head = [handle.readline(4096).decode("utf-8", "replace") for _ in range(3)]
     except OSError:
         return False
-    return first.startswith("#!") and any(flag in first.split()[1:] for flag in ("-E", "-I", "-sE", "-Es"))
+    starts = [line[2:] for line in head[:1] if line.startswith("#!")]
+    starts += [line.split("exec'", 1)[1] for line in head[1:] if line.startswith("'" * 3 + "exec'")]
+    return any(flag in start.split()[1:] for start in starts for flag in ("-E", "-I", "-sE", "-Es"))
 
 
 def _tool_venv(variant: str, home: Path) -> Path:
