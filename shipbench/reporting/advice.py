@@ -6,6 +6,7 @@ answer, the text says so instead of guessing.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -222,6 +223,13 @@ def qualities(records: list[dict[str, Any]]) -> list[tuple[str, ...]]:
                            for n in result.get("needs", [])})
         if packages:
             needs += "; in a clean Debian: " + ", ".join(packages)
+        floors = [(tuple(int(part) for part in found["glibc_floor"].split(".")), found["glibc_floor"],
+                   r["variant"], found.get("glibc_floor_file") or "?")
+                  for r in ok if isinstance(found := r["metrics"].get("binaries"), dict)
+                  and found.get("status") == "ok" and re.fullmatch(r"\d+(\.\d+)+", str(found.get("glibc_floor")))]
+        if floors:
+            _, floor, variant, file = max(floors)
+            needs += f"; glibc {floor} or newer (its binaries' floor: {file}, {variant})"
         if any(result.get("condition") == "noexec /tmp" and result["status"] != "ok"
                for r in ok for result in r["metrics"].get("portability", {}).values()):
             needs += "; onefile: an executable /tmp (or TMPDIR pointing at one)"

@@ -13,7 +13,7 @@ Only this project's own hosts sit behind a TLS-intercepting proxy: the host's CA
 SSL_CERT_FILE points at it. A user's machine needs neither.
 
 What CI runs (its budget): Debian 13 as root and Debian 12 as a sudo user, each with the tests command and a main
-job narrowed to app_gui and one variant of venv and PyInstaller (and locked on Debian 13): the set-up as root and
+job narrowed to app_gui and one variant of venv and PyInstaller, both tool installers (and locked on Debian 13): the set-up as root and
 through sudo, the release's own Python, Python's shared library for the bundle (about 4 and 6 minutes here). The
 full check, every one of venv, locked, zipapp, PyInstaller, Nuitka and cx_Freeze for app_gui on both releases
 (Debian 12 as root, Debian 13 as a sudo user), is marked beyond_ci: about 10 minutes a release on 2 cores.
@@ -43,7 +43,7 @@ FULL_SKIP = ("venv/pip/gui", "venv/tox-uv/gui", "locked/pylock/gui", "zipapp/pex
              "pyinstaller/onefile-*/gui", "pyinstaller/onedir-trimmed/gui", "nuitka/standalone-trimmed/gui",
              "nuitka/onefile-trimmed/gui", "nuitka/deploy/gui", "cxfreeze/trimmed/gui")
 CI_SKIP = (*FULL_SKIP, "zipapp/*/gui", "cxfreeze/*/gui", "nuitka/*/gui")
-FULL_STRATEGIES = ("venv", "locked", "zipapp", "pyinstaller", "nuitka", "cxfreeze")
+FULL_STRATEGIES = ("venv", "locked", "wheel", "zipapp", "pyinstaller", "nuitka", "cxfreeze")
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,9 @@ class Machine:
 
 MACHINES = {
     "debian-13-root": Machine("trixie", "3.13", "Debian GNU/Linux 13", "root", CI_SKIP,
-                              ("venv", "locked", "pyinstaller")),
+                              ("venv", "locked", "wheel", "pyinstaller")),
     "debian-12-sudo": Machine("bookworm", "3.11", "Debian GNU/Linux 12", "dev", (*CI_SKIP, "locked/*/gui"),
-                              ("venv", "pyinstaller")),
+                              ("venv", "wheel", "pyinstaller")),
 }
 FULL = {
     "debian-12-full": Machine("bookworm", "3.11", "Debian GNU/Linux 12", "root", FULL_SKIP, FULL_STRATEGIES),

@@ -158,3 +158,14 @@ def test_the_report_shows_what_ships_inside_with_the_containers_proof(tmp_path: 
             "2 of 2 | 1 of 2 |") in page
     assert "| pyinstaller/onedir dl py3.12 linux | – | – | 2 | 2.38 (_internal/libx.so) | not started in a clean " \
            "container" in page
+
+
+def test_what_the_target_needs_names_the_highest_glibc_floor_of_a_strategys_rows(make_record: Any) -> None:
+    from shipbench.reporting.advice import qualities
+
+    rows = [_bundle(make_record, None), make_record(strategy="pyinstaller", variant="onefile")]
+    rows[1]["metrics"]["binaries"] = {"status": "ok", "glibc_floor": "2.34", "glibc_floor_file": "app"}
+    rows.append(make_record(strategy="pyinstaller", variant="broken"))
+    rows[2]["metrics"]["binaries"] = {"status": "ok", "glibc_floor": "2.x; rm -rf", "glibc_floor_file": "evil"}
+    needs = {row[0]: row[2] for row in qualities(rows)}["pyinstaller"]
+    assert needs.endswith("; glibc 2.38 or newer (its binaries' floor: _internal/libx.so, onedir)")
