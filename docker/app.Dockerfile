@@ -60,3 +60,20 @@ USER app
 WORKDIR /app
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1
 ENTRYPOINT ["app-start"]
+
+# --- distroless: the runtime's interpreter, libraries, venv and app on an empty image; no shell, no apt -------
+# (the `distroless` target; docker-bake.json names the stage it builds). distroless-closure.py takes what the app
+# runs on from the finished runtime image, as distroless assembles its images from Debian packages.
+FROM runtime AS closure
+USER root
+ARG SYSTEM_PACKAGES=
+COPY start.py /usr/local/lib/app-start.py
+COPY distroless-closure.py /tmp/distroless-closure.py
+RUN /opt/venv/bin/python /tmp/distroless-closure.py /rootfs "$SYSTEM_PACKAGES"
+
+FROM scratch AS distroless
+COPY --from=closure /rootfs /
+USER app
+WORKDIR /app
+ENV PATH=/opt/venv/bin PYTHONDONTWRITEBYTECODE=1 LANG=C.UTF-8
+ENTRYPOINT ["/opt/venv/bin/python", "/usr/local/lib/app-start.py"]

@@ -7,6 +7,8 @@
     context/wheels/              a CPU torch wheel, when the torch source is one (offline builds)
     context/app/                 a copy of the app's folder
     context/start                the start command: the image's entry point
+    context/start.py             the same start in Python, for the distroless image (no shell to run `start`)
+    context/distroless-closure.py  what assembles the distroless image's files (docker/distroless-closure.py)
 
 The folder is complete: copied elsewhere, `docker buildx bake --file docker-bake.json` builds the same image.
 """
@@ -18,7 +20,7 @@ import shlex
 import shutil
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import description, host, settings, torch_source
@@ -26,6 +28,7 @@ from .errors import Skip
 from .runner import output
 from .strategies.base import Context
 
+APP_IN_IMAGE = "/app"  # the app's folder in the image (docker/app.Dockerfile copies it there)
 # What a Qt window needs from Debian beyond a slim base: the xcb platform plugin's libraries, GL, fonts
 WINDOW_PACKAGES = ("libglib2.0-0", "libgl1", "libegl1", "libfontconfig1", "fontconfig-config", "fonts-dejavu-core",
                    "libdbus-1-3", "libxkbcommon0", "libxkbcommon-x11-0", "libx11-xcb1", "libxcb-cursor0",
@@ -74,7 +77,12 @@ def stage(ctx: Context, context: Path, base: str) -> Staged:
     (context / "deps").mkdir(parents=True)
     (context / "wheels").mkdir()
     dockerfile = context / "Dockerfile"
+    if variant == "distroless" and app.dockerfile:
+        raise Skip(f"the app's own Dockerfile ({app.dockerfile.name}) has no distroless stage to build")
     shutil.copy2(app.dockerfile or ctx.root / "docker" / "app.Dockerfile", dockerfile)
+    if not app.dockerfile:
+        shutil.copy2(ctx.root / "docker" / "distroless-closure.py", context / "distroless-closure.py")
+        (context / "start.py").write_text(start_script(app), encoding="utf-8")
     shutil.copytree(app.folder, context / "app", ignore=IGNORED)
     (context / "deps" / "requirements.txt").write_text("\n".join(dependencies(app)) + "\n", encoding="utf-8")
     in_image = app.command("/opt/venv/bin/python", "/opt/venv/bin", "/app")
@@ -84,10 +92,10 @@ def stage(ctx: Context, context: Path, base: str) -> Staged:
     (context / "start").chmod(0o755)
     args: dict[str, str] = {"BASE_IMAGE": base, "SYSTEM_PACKAGES": " ".join(system_packages(app)),
                             "APP_IS_PROJECT": "0" if app.requirements else "1",
-                            "TORCH_USE_WHEELS": "1" if variant == "cpu" else "0", "TORCH_INDEX": ""}
+                            "TORCH_USE_WHEELS": "0" if variant == "cuda" else "1", "TORCH_INDEX": ""}
     if app.uses_torch:
         (context / "deps" / "torch").write_text("torch comes first (see the Dockerfile)\n", encoding="utf-8")
-        if variant == "cpu":
+        if variant != "cuda":
             choice, index = torch_source.stage_for_linux(settings.torch_source(), ctx.key.python, ctx.key.arch,
                                                          context / "wheels")
             args["TORCH_INDEX"] = index or torch_source.PYTORCH_CPU_INDEX
@@ -98,6 +106,8 @@ def stage(ctx: Context, context: Path, base: str) -> Staged:
     tag = f"shipbench/{app.name}:bench-{variant}"
     definition: dict[str, Any] = {
         "context": ".", "dockerfile": "Dockerfile", "args": args, "tags": [tag],
+        # the stage: docker/app.Dockerfile's `runtime` (cpu, cuda) or `distroless`; an app's own: its last
+        **({} if app.dockerfile else {"target": "distroless" if variant == "distroless" else "runtime"}),
         "labels": {"org.opencontainers.image.title": f"{app.name} ({variant})",
                    "org.opencontainers.image.revision": output(["git", "rev-parse", "HEAD"], cwd=app.project) or "",
                    "org.opencontainers.image.base.name": base},
@@ -109,6 +119,24 @@ def stage(ctx: Context, context: Path, base: str) -> Staged:
     bake_file.write_text(json.dumps({"group": {"default": {"targets": [target]}}, "target": {target: definition}},
                                     indent=2) + "\n", encoding="utf-8")
     return Staged(bake_file, dockerfile, target, tag)
+
+
+def start_script(app: description.App) -> str:
+    """The app's start in Python (the distroless image's entry point runs it with the venv's Python): a module
+    as `python -m`, a script from /app with its folder first on sys.path, a console script by its entry point."""
+    kind, value = app.start
+    if kind == "module":
+        body = f"runpy.run_module({value!r}, run_name='__main__', alter_sys=True)\n"
+    elif kind == "script":
+        path = str(PurePosixPath(APP_IN_IMAGE) / value)
+        body = (f"sys.argv[0] = {path!r}\nsys.path.insert(0, {str(PurePosixPath(path).parent)!r})\n"
+                f"runpy.run_path({path!r}, run_name='__main__')\n")
+    else:
+        body = ("from importlib.metadata import entry_points\n\n"
+                f"entry = next(e for e in entry_points(group='console_scripts') if e.name == {value!r})\n"
+                f"sys.argv[0] = {value!r}\nsys.exit(entry.load()())\n")
+    return ("# the app's start command (generated by shipbench), for an image without a shell\n"
+            f"import runpy\nimport sys\n\n{body}")
 
 
 def touch_app_code(context: Path) -> str:

@@ -28,7 +28,7 @@ from .venv import reference_venv, venv_artifact
 # the probe's variables pass from the `docker run` process into the container by name (docker run --env NAME)
 _PASSED_ENV = ("QT_QPA_PLATFORM", "SHIPBENCH_FIRST_FRAME", "SHIPBENCH_SCREENSHOT", "SHIPBENCH_PROBE_QUIT")
 _INJECT_IN_IMAGE = "/opt/shipbench-inject"
-APP_IN_IMAGE = "/app"  # the app's folder in the image (docker/app.Dockerfile copies it there)
+APP_IN_IMAGE = bake_context.APP_IN_IMAGE
 _CONTEXT_BYTES = re.compile(r"transferring context: ([\d.]+)([kMG]?B)")
 _UNITS = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
 
@@ -81,10 +81,11 @@ CUDA_BUILD_BYTES = 28 * 10**9
 
 class BakeStrategy(Defaults):
     name = "bake"
-    variants: tuple[str, ...] = ("cpu", "cuda")
+    variants: tuple[str, ...] = ("cpu", "distroless", "cuda")
     quick_variant = "cpu"
     rough_row_s = {"cli": 50.0, "window": 70.0, "torch": 190.0}
-    summary = "a container image built with docker buildx bake (CPU; CUDA for torch apps)"
+    summary = ("a container image built with docker buildx bake (CPU; distroless: no shell, no apt; CUDA for torch "
+               "apps)")
     isolation = "its own filesystem and processes; shares the host's kernel"
     target_needs = ("a container engine; for a window an X server socket; for a GPU the NVIDIA Container "
                     "Toolkit and driver")
@@ -92,10 +93,10 @@ class BakeStrategy(Defaults):
     # the CI job's time limit, in minutes: two images per torch app, the CUDA one from 3.5 GB of wheels
     ci_minutes: int = 90
     runs_on_host = False
-    inputs: tuple[str, ...] = ("docker/app.Dockerfile", "scripts/build-base-image.sh")
+    inputs: tuple[str, ...] = ("docker/app.Dockerfile", "docker/distroless-closure.py", "scripts/build-base-image.sh")
 
     def variants_for(self, app: App) -> tuple[str, ...]:
-        return self.variants if app.uses_torch else ("cpu",)
+        return self.variants if app.uses_torch else ("cpu", "distroless")
 
     def tool_versions(self) -> dict[str, str | None]:
         return docker.versions()
@@ -178,10 +179,16 @@ class BakeStrategy(Defaults):
         ctx.metrics["size_bytes"] = int(image["Size"])
         ctx.metrics["layers"] = len(image["RootFS"]["Layers"])
         ctx.metrics["base_image_bytes"] = int(base_info["Size"])
-        venv = subprocess.run(["docker", "run", "--rm", "--entrypoint", "du", tag, "-sb", "/opt/venv"],
-                              capture_output=True, text=True, check=False).stdout.split()
-        if venv:
-            ctx.metrics["venv_bytes"] = int(venv[0])
+        venv = _in_image(tag, "import os; print(sum(os.lstat(os.path.join(d, f)).st_size for d, _, fs in "
+                                   "os.walk('/opt/venv') for f in fs))")
+        if venv.isdigit():  # the venv's own Python reads it: the distroless image has no du
+            ctx.metrics["venv_bytes"] = int(venv)
+        dpkg = ["docker", "run", "--rm", "--entrypoint", "dpkg-query", tag, "-W", "-f", "${Package}\\n"]
+        listed = _in_image(tag, f"print(open({DISTROLESS_PACKAGES!r}).read())") if ctx.key.variant == "distroless" \
+            else subprocess.run(dpkg, capture_output=True, text=True, check=False).stdout
+        ctx.metrics["debian_packages"] = len([line for line in listed.splitlines() if line.strip()])
+        ctx.metrics["shell"] = subprocess.run(["docker", "run", "--rm", "--entrypoint", "/bin/sh", tag, "-c", "true"],
+                                              capture_output=True, check=False).returncode == 0
         context = context_bytes(log)
         if context is not None:
             ctx.metrics["context_bytes"] = context
@@ -224,6 +231,15 @@ def _docker_run(share: Path, app: App) -> list[str]:
     if app.first_frame:
         argv += ["--volume", f"{measure.INJECT_DIR}:{_INJECT_IN_IMAGE}:ro", "--env", f"PYTHONPATH={_INJECT_IN_IMAGE}"]
     return argv
+
+
+DISTROLESS_PACKAGES = "/usr/share/doc/distroless-packages.txt"  # docker/distroless-closure.py writes it
+
+
+def _in_image(tag: str, code: str) -> str:
+    """What the image's venv Python prints for `code` (every image here has it; the distroless one nothing else)."""
+    return subprocess.run(["docker", "run", "--rm", "--entrypoint", "/opt/venv/bin/python", tag, "-c", code],
+                          capture_output=True, text=True, check=False, timeout=120).stdout.strip()
 
 
 def _saved_gzip_bytes(tag: str) -> int:
