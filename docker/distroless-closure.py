@@ -38,10 +38,14 @@ def is_elf(path: Path) -> bool:
 
 
 def libraries(path: Path) -> set[str]:
-    """What ldd says the file loads: each `=> /path` and the loader's own absolute path."""
-    done = subprocess.run(["ldd", str(path)], capture_output=True, text=True, check=False)
+    """What ldd says the file loads."""
+    return parse_ldd(subprocess.run(["ldd", str(path)], capture_output=True, text=True, check=False).stdout)
+
+
+def parse_ldd(said: str) -> set[str]:
+    """Each `=> /path` of ldd's output and the loader's own absolute path (not the vDSO, not "not found")."""
     found = set()
-    for line in done.stdout.splitlines():
+    for line in said.splitlines():
         parts = line.split()
         if "=>" in parts and parts.index("=>") + 1 < len(parts) and parts[parts.index("=>") + 1].startswith("/"):
             found.add(parts[parts.index("=>") + 1])

@@ -21,12 +21,14 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import description, host, settings, torch_source
 from .errors import Skip
 from .runner import output
-from .strategies.base import Context
+
+if TYPE_CHECKING:  # the strategies build on this module; only the type is needed here
+    from .strategies.base import Context
 
 APP_IN_IMAGE = "/app"  # the app's folder in the image (docker/app.Dockerfile copies it there)
 # What a Qt window needs from Debian beyond a slim base: the xcb platform plugin's libraries, GL, fonts

@@ -59,6 +59,11 @@ def gui_image() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def distroless_gui_image() -> dict[str, Any]:
+    return run_sample("bake", "gui", "distroless")["distroless"]
+
+
+@pytest.fixture(scope="module")
 def dl_image() -> dict[str, Any]:
     return run_sample("bake", "dl", "cpu")["cpu"]
 
@@ -84,6 +89,19 @@ def test_images_build_run_and_are_measured(request: pytest.FixtureRequest, targe
 
 def test_the_build_context_stays_small(gui_image: dict[str, Any]) -> None:
     assert _ok(gui_image)["context_bytes"] < 1_000_000  # the staged context: the app and its deps list only
+
+
+def test_the_distroless_gui_image_has_no_shell_fewer_packages_and_still_draws(
+        gui_image: dict[str, Any], distroless_gui_image: dict[str, Any]) -> None:
+    """The same app, venv and window packages on an empty image: smaller, far fewer Debian packages, no /bin/sh,
+    and the window is drawn offscreen (fonts found) and over X11 as from the cpu image."""
+    metrics, cpu = _ok(distroless_gui_image), _ok(gui_image)
+    assert metrics["shell"] is False and cpu["shell"] is True
+    assert 0 < metrics["debian_packages"] < cpu["debian_packages"] / 1.5
+    assert metrics["size_bytes"] < cpu["size_bytes"] and metrics["download_bytes"] < cpu["download_bytes"]
+    assert metrics["venv_bytes"] > 10_000_000 and metrics["screenshot"]
+    assert metrics["x11"]["status"] in ("ok", "skipped")
+    assert distroless_gui_image["versions"]["image_user"] == "app"
 
 
 def test_gui_image_runs_offscreen_and_over_x11(gui_image: dict[str, Any]) -> None:

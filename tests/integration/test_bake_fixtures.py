@@ -17,7 +17,22 @@ pytestmark = requires(docker.unavailable_reason(), "bash scripts/install-docker.
 
 @pytest.fixture(scope="module")
 def rows() -> dict[str, dict[str, Any]]:
-    return {name: run_fixture("bake", name)["cpu"] for name in ("wordcount", "quietwindow", "trainer")}
+    names = ("wordcount", "quietwindow", "trainer")
+    return {name: run_fixture("bake", name, variants=("cpu",))["cpu"] for name in names}
+
+
+@pytest.mark.parametrize("name", ["wordcount", "trainer"])
+def test_a_console_script_and_a_script_with_data_run_from_a_distroless_image(
+        rows: dict[str, dict[str, Any]], name: str) -> None:
+    """No shell to run the start command: the generated start.py starts wordcount by its entry point and trainer
+    from /app (its sibling module, labels.txt beside it, settings.ini in its folder, numpy's own libraries)."""
+    rec = run_fixture("bake", name, variants=("distroless",))["distroless"]
+    metrics, cpu = ok_metrics(rec), ok_metrics(rows[name])
+    assert metrics["shell"] is False and cpu["shell"] is True
+    assert 0 < metrics["debian_packages"] < cpu["debian_packages"] and metrics["size_bytes"] < cpu["size_bytes"]
+    assert rec["versions"]["image_user"] == "app"
+    if name == "trainer":
+        assert metrics["throughput"]["median"] > 0
 
 
 @pytest.mark.parametrize("name", ["wordcount", "quietwindow", "trainer"])

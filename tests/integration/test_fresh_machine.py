@@ -13,10 +13,11 @@ Only this project's own hosts sit behind a TLS-intercepting proxy: the host's CA
 SSL_CERT_FILE points at it. A user's machine needs neither.
 
 What CI runs (its budget): Debian 13 as root and Debian 12 as a sudo user, each with the tests command and a main
-job narrowed to app_gui and one variant of venv and PyInstaller, both tool installers (and locked on Debian 13): the set-up as root and
-through sudo, the release's own Python, Python's shared library for the bundle (about 4 and 6 minutes here). The
-full check, every one of venv, locked, zipapp, PyInstaller, Nuitka and cx_Freeze for app_gui on both releases
-(Debian 12 as root, Debian 13 as a sudo user), is marked beyond_ci: about 10 minutes a release on 2 cores.
+job narrowed to app_gui and one variant of venv and PyInstaller, both tool installers (and locked on Debian 13):
+the set-up as root and through sudo, the release's own Python, Python's shared library for the bundle (about 4
+and 6 minutes here). The full check, every one of venv, locked, wheel, zipapp, PyInstaller, Nuitka and cx_Freeze
+for app_gui on both releases (Debian 12 as root, Debian 13 as a sudo user), is marked beyond_ci: about 10 minutes
+a release on 2 cores.
 """
 
 from __future__ import annotations
