@@ -16,6 +16,7 @@ Copyleft is read from the expression: an `OR` lets the user choose, so the weake
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -84,12 +85,17 @@ def summarize(bom: dict[str, Any], runtime: tuple[tuple[str, str], ...] = ()) ->
             "runtime": [{"name": name, "license": licence, "kind": kind(licence)} for name, licence in runtime]}
 
 
-def write_sbom(tool: Path, python: Path, target: Path) -> dict[str, Any]:
-    """Run cyclonedx-py over the environment of `python`, the SBOM into `target` (whole or not at all)."""
+def write_sbom(tool: Path, python: Path, target: Path, site_packages: Path | None = None) -> dict[str, Any]:
+    """Run cyclonedx-py over the environment of `python`, the SBOM into `target` (whole or not at all).
+    `site_packages`: read that folder instead (a venv copied out of an image), with `python` of the same version
+    started without its own site (-S) and the folder as its only path besides the standard library."""
     partial = target.with_name(f".{target.name}.partial")
     target.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([str(tool), "environment", "--output-reproducible", "--of", "JSON", "-o", str(partial),
-                           str(python)], capture_output=True, text=True, errors="replace", timeout=600, check=False)
+    alone = ["-S"] if site_packages else []
+    env = {**os.environ, "PYTHONPATH": str(site_packages)} if site_packages else None
+    done = subprocess.run([str(tool), "environment", *alone, "--output-reproducible", "--of", "JSON", "-o",
+                           str(partial), str(python)], capture_output=True, text=True, errors="replace", timeout=600,
+                          check=False, env=env)
     if done.returncode != 0:
         partial.unlink(missing_ok=True)
         lines = (done.stderr or done.stdout).strip().splitlines()
@@ -99,14 +105,17 @@ def write_sbom(tool: Path, python: Path, target: Path) -> dict[str, Any]:
     return bom
 
 
-def record(ctx: Any, env_dir: Path, tool: Callable[[], Path], runtime: tuple[tuple[str, str], ...] = ()) -> None:
+def record(ctx: Any, env_dir: Path | Callable[[], tuple[Path, Path]], tool: Callable[[], Path],
+           runtime: tuple[tuple[str, str], ...] = ()) -> None:
     """The check as one progress step of a row (a strategy's Context): the SBOM of the venv `env_dir` beside
-    the record, its summary into metrics.licenses. `tool` gives the cyclonedx-py program (a kept venv of
-    shipbench/sbom-requirements.txt); one that cannot be had is a skipped entry with why."""
+    the record, its summary into metrics.licenses; or, where `env_dir` is a callable, of the (python,
+    site-packages folder) it gives (an image's venv, copied out). `tool` gives the cyclonedx-py program (a kept
+    venv of shipbench/sbom-requirements.txt); one that cannot be had is a skipped entry with why."""
     with ctx.steps.step(STEP):
         relative = Path(SBOM_FOLDER) / (ctx.key.filename.removesuffix(".json") + SBOM_SUFFIX)
         try:
-            bom = write_sbom(tool(), interpreters.venv_python(env_dir), ctx.results_dir / relative)
+            python, site = (interpreters.venv_python(env_dir), None) if isinstance(env_dir, Path) else env_dir()
+            bom = write_sbom(tool(), python, ctx.results_dir / relative, site)
         except (Failure, Skip, OSError, ValueError, subprocess.SubprocessError) as error:
             ctx.metrics["licenses"] = {"status": "skipped", "reason": f"no SBOM: {error}"[:500]}
             return

@@ -18,12 +18,12 @@ import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from .. import bake_context, docker, interpreters, measure, settings, xserver
+from .. import bake_context, docker, interpreters, licenses, measure, settings, xserver
 from ..apps import App
 from ..errors import Failure, Skip
 from ..runner import deciding_line, run_tool
 from .base import Artifact, Context, Defaults
-from .venv import reference_venv, venv_artifact
+from .venv import reference_venv, sbom_tool, venv_artifact
 
 # the probe's variables pass from the `docker run` process into the container by name (docker run --env NAME)
 _PASSED_ENV = ("QT_QPA_PLATFORM", "SHIPBENCH_FIRST_FRAME", "SHIPBENCH_SCREENSHOT", "SHIPBENCH_PROBE_QUIT")
@@ -102,7 +102,7 @@ class BakeStrategy(Defaults):
         return docker.versions()
 
     def planned_steps(self, app: App) -> int:
-        return 6 + measure.standard_steps(app) + (2 if app.shows_window else 1)
+        return 7 + measure.standard_steps(app) + (2 if app.shows_window else 1)
 
     def build(self, ctx: Context) -> Artifact:
         variant = ctx.key.variant
@@ -149,6 +149,9 @@ class BakeStrategy(Defaults):
         ctx.metrics["setup_s"] = times
         with ctx.steps.step("image size, layers, download size"):
             self._image_metrics(ctx, staged.tag, base, log)
+        scratch = ctx.build_dir / ctx.app.name / variant / "venv-copy"
+        licenses.record(ctx, lambda: _venv_copied_out(staged.tag, ctx.key.python, scratch), lambda: sbom_tool(ctx))
+        shutil.rmtree(scratch, ignore_errors=True)
         share = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
         share.chmod(0o777)  # the image runs as an unprivileged user
         return Artifact(path=Path(staged.tag), kind="docker image",
@@ -231,6 +234,22 @@ def _docker_run(share: Path, app: App) -> list[str]:
     if app.first_frame:
         argv += ["--volume", f"{measure.INJECT_DIR}:{_INJECT_IN_IMAGE}:ro", "--env", f"PYTHONPATH={_INJECT_IN_IMAGE}"]
     return argv
+
+
+def _venv_copied_out(tag: str, python: str, scratch: Path) -> tuple[Path, Path]:
+    """(a host Python of the image's version, the image's site-packages copied into `scratch`): what
+    licenses.write_sbom reads an image's distributions from (the image's own Python cannot run cyclonedx-py)."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    created = subprocess.run(["docker", "create", tag], capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        run_tool(["docker", "cp", f"{created}:/opt/venv/lib", str(scratch)], what="docker cp /opt/venv/lib")
+    finally:
+        subprocess.run(["docker", "rm", created], capture_output=True, check=False)
+    found = sorted(scratch.glob("lib/python*/site-packages"))
+    if not found:
+        raise Failure(f"{tag} has no /opt/venv/lib/python*/site-packages")
+    return Path(interpreters.find(python).executable), found[0]
 
 
 DISTROLESS_PACKAGES = "/usr/share/doc/distroless-packages.txt"  # docker/distroless-closure.py writes it
