@@ -4,6 +4,8 @@ loaded, and checked pixel by pixel against the venv's window), a plain script wi
 
 from __future__ import annotations
 
+import json
+
 from conftest import (
     FIXTURES,
     HOST_DEPS,
@@ -47,6 +49,17 @@ def test_a_plugin_imported_by_a_computed_name_is_reported_missing_by_name() -> N
     missing = ok_metrics(rec)["missing_modules"]
     assert missing["status"] == "ok" and missing["scope"] == "all"
     assert missing["missing"] == ["lazyplugin.plugins", "lazyplugin.plugins.shout"]
+
+
+def test_a_bundle_of_a_gpl_project_names_it_as_strong_copyleft_in_its_licences_and_sbom() -> None:
+    """The fixture declares the GPL by its classifier only; the bundle's record names it, and its SBOM says it."""
+    rec = run_fixture("pyinstaller", "lazyplugin", variants=("onedir-default",))["onedir-default"]
+    found = ok_metrics(rec)["licenses"]
+    assert found["status"] == "ok" and found["kinds"]["strong copyleft"] == 1
+    (entry,) = found["copyleft"]
+    assert (entry["name"], entry["kind"]) == ("lazyplugin-fixture", "strong copyleft") and "GPL" in entry["license"]
+    sbom = json.loads((fixture_results("lazyplugin") / found["sbom"]).read_text(encoding="utf-8"))
+    assert any(component["name"] == "lazyplugin-fixture" for component in sbom["components"])
 
 
 def test_a_silent_qt_app_frozen_draws_what_the_venv_draws() -> None:
