@@ -100,6 +100,12 @@ def locked(session: nox.Session) -> None:
     _harness(session, "run", "locked", *session.posargs)
 
 
+@nox.session(tags=ci("deb"))
+def deb(session: nox.Session) -> None:
+    """Ship as a Debian package holding a venv (dh-virtualenv): built, apt-installed in a clean Debian, started."""
+    _harness(session, "run", "deb", *session.posargs)
+
+
 @nox.session(tags=ci("wheel"))
 def wheel(session: nox.Session) -> None:
     """Ship as a wheel installed as a command-line tool: uv tool install and pipx, cold and warm cache, its shim."""

@@ -6,6 +6,7 @@ from ..errors import UsageError
 from .bake import BakeStrategy
 from .base import Strategy
 from .cxfreeze import CxFreezeStrategy
+from .deb import DebStrategy
 from .locked import LockedStrategy
 from .nuitka import NuitkaStrategy
 from .pyinstaller import PyInstallerStrategy
@@ -16,7 +17,7 @@ from .zipapp import ZipappStrategy
 
 _ALL: tuple[Strategy, ...] = (
     VenvStrategy(), LockedStrategy(), WheelStrategy(), ZipappStrategy(), PyInstallerStrategy(), NuitkaStrategy(),
-    CxFreezeStrategy(), BakeStrategy(), VagrantStrategy(),
+    CxFreezeStrategy(), DebStrategy(), BakeStrategy(), VagrantStrategy(),
 )
 STRATEGIES: dict[str, Strategy] = {strategy.name: strategy for strategy in _ALL}
 

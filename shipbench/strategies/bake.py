@@ -155,7 +155,7 @@ class BakeStrategy(Defaults):
         share = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
         share.chmod(0o777)  # the image runs as an unprivileged user
         return Artifact(path=Path(staged.tag), kind="docker image",
-                        launcher=(*_docker_run(share, ctx.app), staged.tag, *ctx.app.args),
+                        launcher=(*docker_run(share, ctx.app), staged.tag, *ctx.app.args),
                         description=f"image {staged.tag} from the generated bake target {staged.target}",
                         share=(share, "/shots"), rss_from_app=True)
 
@@ -208,7 +208,7 @@ class BakeStrategy(Defaults):
             return
         assert artifact.share is not None
         with xserver.xvfb() as display:
-            x11 = [*_docker_run(artifact.share[0], ctx.app), *xserver.socket_mount_args(display), str(artifact.path),
+            x11 = [*docker_run(artifact.share[0], ctx.app), *xserver.socket_mount_args(display), str(artifact.path),
                    *ctx.app.args]
             measure.x11(ctx, Artifact(artifact.path, artifact.kind, tuple(x11), share=artifact.share,
                                       rss_from_app=True), display)
@@ -224,11 +224,12 @@ class BakeStrategy(Defaults):
         measure.gpu(ctx, artifact, launcher=(*artifact.launcher[:at], "--gpus", "all", *artifact.launcher[at:]))
 
 
-def _docker_run(share: Path, app: App) -> list[str]:
+def docker_run(share: Path, app: App, app_dir: str = APP_IN_IMAGE) -> list[str]:
     """`docker run` for a measured start: removed afterwards, a folder shared for screenshots, the probe's
-    variables passed by name, and for a first-frame app the probe mounted (never built into the image)."""
+    variables passed by name, and for a first-frame app the probe mounted (never built into the image).
+    `app_dir`: where the image holds the app's folder (it starts in its workdir there)."""
     argv = ["docker", "run", "--rm", "--volume", f"{share}:/shots",
-            "--workdir", str(PurePosixPath(APP_IN_IMAGE) / app.workdir)]  # where a user would start it
+            "--workdir", str(PurePosixPath(app_dir) / app.workdir)]  # where a user would start it
     for name in (*_PASSED_ENV, *app.environment):
         argv += ["--env", name]
     if app.first_frame:

@@ -212,7 +212,7 @@ def test_images_and_guests_start_the_app_in_the_same_folder_of_their_copy(tmp_pa
     (tmp_path / "sub").mkdir()
     app = _project(tmp_path, 'script = "a.py"\nrequirements = "r.txt"\nworkdir = "sub"\nenv = { MODE = "x" }\n',
                    {"a.py": "", "r.txt": ""})
-    argv = bake._docker_run(tmp_path, app)
+    argv = bake.docker_run(tmp_path, app)
     assert argv[argv.index("--workdir") + 1] == "/app/sub" and "MODE" in argv
     remote = vagrant.VagrantStrategy()._relayed(app, {}, 1.0)
     assert f"--cwd={vagrant.GUEST_APP}/sub" in remote and "--env=MODE=x" in remote
