@@ -89,9 +89,6 @@ def stage(app: App, python: str, source: Path) -> None:
     """The source package in `source`: the app's copy, its requirements for dh_virtualenv, debian/, the launcher."""
     shutil.rmtree(source, ignore_errors=True)
     shutil.copytree(app.folder, source / "shipbench-app", ignore=bake_context.IGNORED)
-    if app.uses_torch:
-        raise Skip("torch in a .deb: not built here (no torch source is staged for dh-virtualenv); the venv, lock "
-                   "and image rows measure torch")
     wanted = f"-r shipbench-app/{app.requirements}" if app.requirements else \
         "./shipbench-app" + (f"[{','.join(app.extras)}]" if app.extras else "")
     (source / "shipbench-requirements.txt").write_text(wanted + "\n", encoding="utf-8")
@@ -153,6 +150,9 @@ class DebStrategy(Defaults):
         reason = docker.unavailable_reason()
         if reason:
             raise Skip(reason)
+        if ctx.app.uses_torch:
+            raise Skip("torch in a .deb: not built here (no torch source is staged for dh-virtualenv); the venv, "
+                       "lock and image rows measure torch")
         suite = docker.suite_for_python(ctx.key.python)
         if suite is None:
             raise Skip(f"a .deb holds a venv of the release's own python3: {docker.no_suite_reason(ctx.key.python)}")
