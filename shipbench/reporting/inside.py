@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .. import strategies
 from ..docker import DEBIAN_SUITES, SUITE_GLIBC
 from ..licenses import SBOM_FOLDER, SBOM_SUFFIX
 from .tables import Report, fmt_bytes, row_name
@@ -64,6 +65,9 @@ def _version(text: str) -> tuple[int, ...]:
 def _proof(rec: dict[str, Any], floor: str | None) -> str:
     """The oldest clean-container start of the artifact, as evidence for (or against) its floor."""
     results = rec["metrics"].get("portability")
+    known = strategies.STRATEGIES.get(rec["strategy"])
+    if known is not None and not known.runs_on_host:
+        return "started on the system it carries (its image or its release)"
     if not isinstance(results, dict) or not results:
         return "not started in a clean container (this way runs on the host's system)"
     for target, suite in sorted(DEBIAN_SUITES.items(), key=lambda item: _version(SUITE_GLIBC[item[1]])):

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from .. import bake_context, docker, interpreters, licenses, measure, settings, xserver
+from .. import bake_context, binaries, docker, interpreters, licenses, measure, settings, xserver
 from ..apps import App
 from ..errors import Failure, Skip
 from ..runner import deciding_line, run_tool
@@ -102,7 +102,7 @@ class BakeStrategy(Defaults):
         return docker.versions()
 
     def planned_steps(self, app: App) -> int:
-        return 7 + measure.standard_steps(app) + (2 if app.shows_window else 1)
+        return 8 + measure.standard_steps(app) + (2 if app.shows_window else 1)
 
     def build(self, ctx: Context) -> Artifact:
         variant = ctx.key.variant
@@ -150,7 +150,15 @@ class BakeStrategy(Defaults):
         with ctx.steps.step("image size, layers, download size"):
             self._image_metrics(ctx, staged.tag, base, log)
         scratch = ctx.build_dir / ctx.app.name / variant / "venv-copy"
-        licenses.record(ctx, lambda: _venv_copied_out(staged.tag, ctx.key.python, scratch), lambda: sbom_tool(ctx))
+        try:  # the venv copied out once, for its binaries and its licences
+            venv = _venv_copied_out(staged.tag, ctx.key.python, scratch)
+        except (Failure, Skip, OSError, subprocess.SubprocessError) as error:
+            for check in ("binaries", "licenses"):
+                ctx.metrics[check] = {"status": "skipped", "reason": f"the image's venv not read: {error}"[:500]}
+        else:
+            # the venv's own binaries; the image's system libraries are its base's, which it carries with them
+            binaries.record(ctx, scratch)
+            licenses.record(ctx, lambda: venv, lambda: sbom_tool(ctx))
         shutil.rmtree(scratch, ignore_errors=True)
         share = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
         share.chmod(0o777)  # the image runs as an unprivileged user
