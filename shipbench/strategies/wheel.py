@@ -69,18 +69,13 @@ def wheels(ctx: Context, tools: Path, dist: Path) -> tuple[Path, str, list[str]]
             return built[0], value, links
         extras = f"[{','.join(app.extras)}]" if app.extras else ""
         requires = [_project_name(app) + extras]
+        reqs = requirements(ctx)
+        if reqs.torch:  # torch by the torch source rules first: the project's own `torch>=…` alone takes an index's
+            torch, torch_links = requires_of(reqs.items[:1])
+            requires, links = [*torch, *requires], [*links, *torch_links]
     else:
-        requires = []
-        for item in requirements(ctx).items:
-            if item == "-r":
-                continue
-            if item.endswith(".whl") and Path(item).is_file():  # a torch wheel from the host's find-links
-                links.append(str(Path(item).parent))
-                requires.append(Path(item).name.split("-")[0])
-            elif Path(item).is_file():
-                requires += tool_wheel.requirement_lines(Path(item))
-            else:
-                requires.append(item)
+        requires, wheel_folders = requires_of(requirements(ctx).items)
+        links += wheel_folders
     name = tool_wheel.distribution_name(app.name)
     package = dist.parent / "package" / name
     shutil.rmtree(package.parent, ignore_errors=True)
@@ -92,6 +87,27 @@ def wheels(ctx: Context, tools: Path, dist: Path) -> tuple[Path, str, list[str]]
             stage_script_folder(app, package)
             stage_data(app, package)
     return tool_wheel.write(dist, name, package, requires, {app.name: f"{name}:main"}), app.name, links
+
+
+def requires_of(items: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(Requires-Dist lines, find-links folders) for the installer arguments an app's requirements are (`-r FILE`,
+    a wheel file, a requirement)."""
+    requires: list[str] = []
+    links: list[str] = []
+    for item in items:
+        if item == "-r":
+            continue
+        if item.endswith(".whl") and Path(item).is_file():  # a torch wheel from the host's find-links
+            links.append(str(Path(item).parent))
+            # pinned to that wheel's version (its local label, +cpu, is on no index): an index's newer torch
+            # (PyPI's CUDA build on Linux) must not win
+            distribution, version = Path(item).name.split("-")[:2]
+            requires.append(f"{distribution}=={version}")
+        elif Path(item).is_file():
+            requires += tool_wheel.requirement_lines(Path(item))
+        else:
+            requires.append(item)
+    return requires, links
 
 
 class WheelStrategy(Defaults):
@@ -133,6 +149,8 @@ class WheelStrategy(Defaults):
         licenses.record(ctx, venv, lambda: sbom_tool(ctx))
         ctx.versions.update(python=python.full_version, **{
             tool: installed_version(tools, tool) for tool in ("uv", "pipx")})
+        if requirements(ctx).torch:
+            ctx.versions["torch_source"] = str(requirements(ctx).torch)
         if ctx.app.record_version:
             ctx.versions[ctx.app.record_version] = installed_version(venv, ctx.app.record_version)
         ctx.note(f"installed from {wheel.name} with find-links (dependencies from the index); cold = empty tool "

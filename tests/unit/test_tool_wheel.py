@@ -111,3 +111,16 @@ def test_each_installer_installs_the_wheel_into_its_own_tool_home_with_the_wheel
     assert wheel_strategy._homes("uv-tool", tmp_path) == {"UV_TOOL_DIR": str(tmp_path / "tools"),
                                                           "UV_TOOL_BIN_DIR": str(tmp_path / "bin")}
     assert set(wheel_strategy._homes("pipx", tmp_path)) == {"PIPX_HOME", "PIPX_BIN_DIR", "PIPX_MAN_DIR"}
+
+
+def test_a_local_torch_wheel_is_pinned_to_its_own_version_so_no_index_build_wins(tmp_path: Path) -> None:
+    """Found: with `torch` alone and the wheel's folder as find-links, uv took PyPI's newer CUDA torch (a 5.4 GB
+    tool venv) over the CPU wheel the row was meant to use."""
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    torch = folder / "torch-2.9.1+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+    torch.write_bytes(b"")
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("numpy\n")
+    requires, links = wheel_strategy.requires_of((str(torch), "-r", str(reqs)))
+    assert requires == ["torch==2.9.1+cpu", "numpy"] and links == [str(folder)]
