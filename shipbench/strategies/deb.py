@@ -202,7 +202,8 @@ class DebStrategy(Defaults):
             measure.standard(ctx, artifact)
             with ctx.steps.step("apt remove: time, and what removal leaves of a fresh install"):
                 self._removal(ctx, installed_tag(ctx))
-        finally:
+        finally:  # the installed container was a test bench, not what ships: its image goes, the .deb stays
+            subprocess.run(["docker", "rmi", "--force", installed_tag(ctx)], capture_output=True, check=False)
             if artifact.share:
                 shutil.rmtree(artifact.share[0], ignore_errors=True)
 
