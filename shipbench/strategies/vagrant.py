@@ -17,14 +17,25 @@ import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from .. import bake_context, docker, host, interpreters, measure, settings, torch_source, vagrant_box, vm_acceleration
+from .. import (
+    bake_context,
+    docker,
+    host,
+    interpreters,
+    licenses,
+    measure,
+    settings,
+    torch_source,
+    vagrant_box,
+    vm_acceleration,
+)
 from ..apps import App
 from ..errors import Failure, Skip
 from ..record import Key
 from ..runner import output
 from ..vagrant_vm import VIRSH, Machine
 from .base import Artifact, Context, Defaults
-from .venv import reference_venv, venv_artifact
+from .venv import reference_venv, sbom_tool, venv_artifact
 
 GUEST_VENV = "/home/vagrant/venv"
 GUEST_SHOTS = "/tmp/shipbench-shots"
@@ -87,8 +98,8 @@ class VagrantStrategy(Defaults):
 
     def planned_steps(self, app: App) -> int:
         # box, acceleration, up, provision, halt and up, guest facts; then the standard measurements, X11 for the
-        # GUI, the host's view, destroy, the reference venv and the baseline
-        return 6 + measure.standard_steps(app) + (1 if app.shows_window else 0) + 4
+        # GUI, the host's view, destroy, the reference venv, the baseline and the licences
+        return 6 + measure.standard_steps(app) + (1 if app.shows_window else 0) + 5
 
     def build(self, ctx: Context) -> Artifact:
         reason = unavailable_reason()
@@ -181,6 +192,10 @@ class VagrantStrategy(Defaults):
             env_dir = reference_venv(ctx, python)
         reference = venv_artifact(ctx.app, env_dir)
         measure.baseline(ctx, reference, "the same app in a venv on the host, measured after the VM was destroyed")
+        # the guest's venv is gone with the VM, and cyclonedx-bom in a software-emulated guest would take minutes:
+        # the licences are read from the host venv of the same requirements, and the record says so
+        licenses.record(ctx, env_dir, lambda: sbom_tool(ctx))
+        ctx.note("licences and SBOM: read from the host venv made from the same requirements as the guest's")
 
     # --- steps ------------------------------------------------------------------------------------------------
     def _bring_up(self, ctx: Context, machine: Machine, vm: dict[str, object]) -> tuple[float, float]:
