@@ -52,9 +52,10 @@ def sessions(noxfile: Path = ROOT / "noxfile.py") -> list[dict[str, Any]]:
     return found
 
 
-def artifact_name(os_name: str, session: str, python: str) -> str:
-    """An artifact name GitHub accepts (no quotes, parentheses or '='), unique per job."""
-    return f"records-{os_name}-py{python}-" + re.sub(r"[^A-Za-z0-9.-]+", "-", session).strip("-")
+def artifact_name(os_name: str, session: str, python: str, prefix: str = "records") -> str:
+    """An artifact name GitHub accepts (no quotes, parentheses or '='), unique per job; `prefix` is the caller's
+    (its report artifact's name), so that two calls of the workflow in one run keep their records apart."""
+    return f"{prefix}-{os_name}-py{python}-" + re.sub(r"[^A-Za-z0-9.-]+", "-", session).strip("-")
 
 
 def _tag_value(tags: list[str], prefix: str) -> str | None:
@@ -66,7 +67,8 @@ DEFAULT_PYTHONS = ["3.12"]
 
 
 def matrix(listed: list[dict[str, Any]], quick: bool = False, strategies: list[str] | None = None,
-           pythons: list[str] | None = None, apps: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+           pythons: list[str] | None = None, apps: list[str] | None = None,
+           artifact_prefix: str = "records") -> dict[str, list[dict[str, Any]]]:
     """The jobs: every strategy session on each OS it is tagged for and each Python (shipbench's `python`
     setting, one job each), less what the filters leave out.
 
@@ -96,7 +98,7 @@ def matrix(listed: list[dict[str, Any]], quick: bool = False, strategies: list[s
                         "minutes": int(minutes),
                         "free-disk": "ci-free-disk" in tags,
                         "args": " ".join(f"--app {app}" for app in apps or []),
-                        "artifact": artifact_name(os_name, entry["session"], python),
+                        "artifact": artifact_name(os_name, entry["session"], python, artifact_prefix),
                     })
     return {"include": include}
 
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pythons", type=_names, default=[], help="comma-separated Pythons, one job each "
                         f"(default: {','.join(DEFAULT_PYTHONS)})")
     parser.add_argument("--apps", type=_names, default=[], help="comma-separated apps of the description")
+    parser.add_argument("--artifact-prefix", default="records", help="the records artifacts' names start with it")
     parser.add_argument("--nox-requirement", action="store_true", help="print noxw.py's pinned nox and stop")
     args = parser.parse_args(argv)
     if args.nox_requirement:
@@ -129,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.strategies) - {entry["name"] for entry in listed if "strategies" in entry.get("tags", [])}
     if unknown:
         parser.error(f"--strategies: no such strategy session: {', '.join(sorted(unknown))}")
-    jobs = matrix(listed, args.quick, args.strategies, args.pythons, args.apps)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", args.artifact_prefix):
+        parser.error(f"--artifact-prefix: {args.artifact_prefix!r} is not an artifact name")
+    jobs = matrix(listed, args.quick, args.strategies, args.pythons, args.apps, args.artifact_prefix)
     if not jobs["include"]:
         parser.error("no session is left to run: check --strategies and --pythons against `nox --list`")
     print(json.dumps(jobs))

@@ -49,7 +49,17 @@ if [ "$(id -u)" -ne 0 ] && ! id -nG | grep -qw libvirt; then
     echo "install-vagrant: added $(id -un) to the libvirt group; log in again (or run 'newgrp libvirt')" >&2
 fi
 
-if ! virsh --connect qemu:///system version >/dev/null 2>&1; then
+# qemu:///system as this user, with the libvirt group even before the next login: a CI job's user was added to
+# the group a moment ago, and without it virsh fails (under set -e the script stopped there)
+virsh_system() {
+    if [ "$(id -u)" -ne 0 ] && ! id -nG | grep -qw libvirt && getent group libvirt | grep -qw "$(id -un)"; then
+        sg libvirt -c "virsh --connect qemu:///system $*"
+    else
+        virsh --connect qemu:///system "$@"
+    fi
+}
+
+if ! virsh_system version >/dev/null 2>&1; then
     echo "install-vagrant: starting libvirt"
     if command -v systemctl >/dev/null && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
         $sudo systemctl start libvirtd
@@ -57,11 +67,11 @@ if ! virsh --connect qemu:///system version >/dev/null 2>&1; then
         pgrep -x virtlogd >/dev/null || $sudo virtlogd -d
         pgrep -x libvirtd >/dev/null || $sudo libvirtd -d
     fi
-    for _ in $(seq 30); do virsh --connect qemu:///system version >/dev/null 2>&1 && break; sleep 1; done
+    for _ in $(seq 30); do virsh_system version >/dev/null 2>&1 && break; sleep 1; done
 fi
-virsh --connect qemu:///system version
+virsh_system version
 # the network and pool vagrant-libvirt uses; both exist by default once libvirt-daemon-system is installed
-virsh --connect qemu:///system net-info default >/dev/null 2>&1 || \
+virsh_system net-info default >/dev/null 2>&1 || \
     echo "install-vagrant: libvirt has no 'default' network; vagrant-libvirt creates its own" >&2
 vagrant --version
 vagrant plugin list

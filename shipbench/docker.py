@@ -38,16 +38,21 @@ def no_suite_reason(python: str) -> str:
 
 
 def unavailable_reason() -> str | None:
-    """Why Docker cannot be used here, or None when it can."""
+    """Why Docker cannot be used here, or None when it can. Every image shipbench builds or starts is a Linux one:
+    an engine that runs Windows containers (GitHub's Windows runners) answers `docker info` and still cannot."""
     if not shutil.which("docker"):
         return "docker is not installed (scripts/install-docker.sh installs it on Debian/Ubuntu)"
     try:
-        info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
-                              timeout=30, check=False)
+        info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}} {{.OSType}}"], capture_output=True,
+                              text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError) as error:
         return f"docker does not answer: {error}"
     if info.returncode != 0:
         return "the Docker daemon is not running (scripts/install-docker.sh starts it)"
+    os_type = info.stdout.split()[-1] if info.stdout.split() else "linux"
+    if os_type != "linux":
+        return (f"the Docker engine runs {os_type} containers, and these images and clean-container checks are "
+                "Linux ones (on Windows: Docker Desktop's Linux containers, or a Linux runner)")
     return None
 
 

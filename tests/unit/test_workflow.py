@@ -217,7 +217,7 @@ def test_shipbench_calls_the_reusable_workflow_like_any_repository() -> None:
     triggers = caller[True]
     assert {"push", "pull_request", "schedule"} <= set(triggers)
     (job,) = caller["jobs"].values()
-    assert job["uses"] == "$/.github/workflows/measure.yml"
+    assert job["uses"] == "$/.github/workflows/measure.yml"  # GitHub's self-repository syntax (zizmor asks for it)
     assert job["with"]["quick"] == "${{ github.event_name == 'pull_request' }}"
 
 
@@ -230,7 +230,20 @@ def test_the_readme_example_calls_the_reusable_workflow_with_its_inputs() -> Non
     assert re.fullmatch(r"shipbench/shipbench/\.github/workflows/measure\.yml@\S+", job["uses"]), job["uses"]
     inputs = _load(REUSABLE)[True]["workflow_call"]["inputs"]
     assert set(job.get("with", {})) <= set(inputs)
+    assert {name for name, spec in inputs.items() if spec.get("required")} <= set(job["with"])
+    assert job["with"]["quick"] == "${{ github.event_name == 'pull_request' }}"  # no CUDA image on every PR
     assert job["permissions"] == {"contents": "read"}
+
+
+def test_the_readmes_job_counts_are_the_matrix_shipbenchs_own_workflow_plans(listed: list[dict[str, Any]]) -> None:
+    matrix = _script("ci_matrix")
+    caller = _load(CALLER)["jobs"]["shipbench"]["with"]
+    pythons = caller["pythons"].split(",")
+    quick = len(matrix.matrix(listed, quick=True, pythons=pythons, apps=["gui"])["include"])
+    full = len(matrix.matrix(listed, pythons=pythons)["include"])
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"{quick} measuring jobs, plus plan and report |" in readme
+    assert f"{full} measuring jobs, plus plan and report |" in readme
 
 
 # --- host packages by distribution -----------------------------------------------------------------------------
@@ -326,13 +339,15 @@ def test_the_history_downloads_earlier_runs_oldest_first_and_passes_them_to_the_
     bin_dir.mkdir()
     # gh applies --jq itself: the fake prints what the query makes of newest-first runs 103, 102, 101
     _fake(bin_dir, "gh", 'if [ "$2" = list ]; then printf "101 aaaaaaa1111\\n102 bbbbbbb2222\\n103 ccccccc3333\\n"; '
-                         'exit 0; fi\ncase "$3" in 102) exit 1;; esac\nwhile [ "$1" != --dir ]; do shift; done\n'
-                         'mkdir -p "$2/records-x"\n')
+                         'exit 0; fi\ncase "$*" in *"--pattern shipbench-report-records-*"*) ;; *) exit 9;; esac\n'
+                         'case "$3" in 102) exit 1;; esac\nwhile [ "$1" != --dir ]; do shift; done\n'
+                         'mkdir -p "$2/shipbench-report-records-x"\n')
     _fake(bin_dir, "python", 'printf "%s\\n" "$@" > "$ARGS_OUT"\n')
     output = tmp_path / "output"
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path / "temp"), "GITHUB_OUTPUT":
            str(output), "THIS_RUN": "103", "RUNS": "3", "REPOSITORY": "o/r", "WORKFLOW": "w", "BRANCH": "main",
-           "GITHUB_WORKSPACE": str(tmp_path / "ws"), "ARGS_OUT": str(tmp_path / "args")}
+           "GITHUB_WORKSPACE": str(tmp_path / "ws"), "ARGS_OUT": str(tmp_path / "args"),
+           "RECORDS": "shipbench-report-records-*"}
     done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", download["run"]], env=env, capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0, done.stderr
@@ -346,3 +361,53 @@ def test_the_history_downloads_earlier_runs_oldest_first_and_passes_them_to_the_
         "--results", f"{tmp_path}/ws/artifacts", "--history", sets]
     done = subprocess.run(["bash", "-e", "-c", merge["run"]], env={**env, "HISTORY": ""}, check=False)
     assert done.returncode == 0 and "--history" not in (tmp_path / "args").read_text()  # none asked: none given
+
+
+def test_only_a_pull_requests_newer_push_cancels_a_run() -> None:
+    """Pushes to main and the weekly run share their ref: cancelling on it killed each full run (hours) and its
+    report at the next push."""
+    concurrency = _load(CALLER)["concurrency"]
+    assert concurrency["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+
+
+def test_the_records_artifacts_are_named_after_the_report_so_two_calls_keep_theirs_apart(
+        listed: list[dict[str, Any]]) -> None:
+    matrix = _script("ci_matrix")
+    jobs = matrix.matrix(listed, artifact_prefix="nightly-report-records")["include"]
+    assert jobs and all(job["artifact"].startswith("nightly-report-records-") for job in jobs)
+    workflow = _load(REUSABLE)["jobs"]
+    plan = next(step for step in workflow["plan"]["steps"] if step.get("id") == "plan")
+    assert plan["env"]["ARTIFACT_PREFIX"] == "${{ inputs.report-artifact }}-records"
+    downloads = [step for step in workflow["report"]["steps"] if "download-artifact" in str(step.get("uses"))]
+    assert [step["with"]["pattern"] for step in downloads] == ["${{ inputs.report-artifact }}-records-*"]
+    shells = [step for step in workflow["report"]["steps"] if "gh run download" in str(step.get("run"))]
+    assert len(shells) == 2 and all(step["env"]["RECORDS"] == "${{ inputs.report-artifact }}-records-*"
+                                    and "'records-*'" not in step["run"] for step in shells)
+
+
+def test_the_report_needs_a_plan_that_succeeded() -> None:
+    """A failed plan measured nothing: a report of evidence/ alone must not pass for this run's result."""
+    report = _load(REUSABLE)["jobs"]["report"]
+    assert set(report["needs"]) == {"plan", "measure"}
+    assert report["if"] == "${{ !cancelled() && needs.plan.result == 'success' }}"
+
+
+def test_the_harness_commit_is_the_callers_to_give() -> None:
+    """A default of main ran main's harness under a workflow pinned to another commit."""
+    ref = _load(REUSABLE)[True]["workflow_call"]["inputs"]["shipbench-ref"]
+    assert ref.get("required") is True and "default" not in ref
+
+
+def test_an_engine_of_windows_containers_is_no_docker_for_linux_images(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitHub's Windows runners have Docker, for Windows containers only: the clean-container checks must say so,
+    not advise `apt-get install debootstrap` after `docker info` answered."""
+    from shipbench import docker
+
+    fake = tmp_path / "docker"
+    fake.write_text("#!/bin/sh\necho '27.5.1 windows'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    assert "runs windows containers" in (docker.unavailable_reason() or "")
+    fake.write_text("#!/bin/sh\necho '27.5.1 linux'\n")
+    assert docker.unavailable_reason() is None
