@@ -10,15 +10,17 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import hostload, settings
+from . import gpu_sweep, hostload, settings
 from .apps import App
 from .errors import Failure
 from .fsutil import PNG_SIGNATURE, atomic_move, is_png
 from .runner import NOT_FOR_APPS, ProcessRun, run_app, short_command
 from .stats import summarize
-from .strategies.base import Artifact, Context
+
+if TYPE_CHECKING:  # the strategies build on this module; it needs only their types
+    from .strategies.base import Artifact, Context
 
 # The first-frame probe (a sitecustomize.py): on the PYTHONPATH of an app whose ready is its first frame.
 INJECT_DIR = Path(__file__).resolve().parent / "inject"
@@ -257,18 +259,17 @@ def _throughput(ctx: Context, artifact: Artifact, args: tuple[str, ...], timeout
 def gpu(ctx: Context, artifact: Artifact, launcher: tuple[str, ...] | None = None) -> None:
     """A strategy that can reach a GPU measures it here: the app's gpu-args sweep, into metrics.gpu (ok with the
     numbers, or skipped/failed with the reason). Apps without gpu-args have no GPU figure to take."""
-    from . import gpu as sweep
     from .errors import Skip
 
     if not ctx.app.gpu_args:
         return
-    reason = sweep.no_device_reason()
+    reason = gpu_sweep.no_device_reason()
     if reason:
         ctx.metrics["gpu"] = {"status": "skipped", "reason": reason}
         return
     with ctx.steps.step("throughput on the GPU (the app's gpu-args)"):
         try:
-            ctx.metrics["gpu"] = sweep.measure_gpu(ctx.app, launcher or artifact.launcher,
+            ctx.metrics["gpu"] = gpu_sweep.measure_gpu(ctx.app, launcher or artifact.launcher,
                                                    app_env(artifact, ctx.app))
         except Skip as skip:
             ctx.metrics["gpu"] = {"status": "skipped", "reason": skip.reason}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from shipbench import gpu, record
+from shipbench import gpu, gpu_sweep, record
 from shipbench.reporting import write_report
 
 
@@ -34,7 +34,7 @@ def _gpu_metrics(samples: dict[int, float]) -> dict:
 def test_ratios_are_per_batch_size_against_the_venv() -> None:
     venv = _gpu_metrics({256: 100.0, 4096: 1000.0})
     bundle = _gpu_metrics({256: 90.0, 4096: 1000.0})
-    gpu._ratios(bundle, venv)
+    gpu_sweep.ratios(bundle, venv)
     assert [b["ratio_to_venv"] for b in bundle["batches"]] == [0.9, 1.0]
 
 
@@ -80,7 +80,7 @@ def _measure_gpu_of(device: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     from shipbench import apps, console, measure
     from shipbench.strategies.base import Artifact, Context
 
-    monkeypatch.setattr(gpu, "no_device_reason", lambda: None)  # as on a host with a driver
+    monkeypatch.setattr(gpu_sweep, "no_device_reason", lambda: None)  # as on a host with a driver
     app = apps.get("dl", ROOT)
     key = record.Key("venv", "uv", "dl", "3.11")
     rec = record.new_record(key)

@@ -22,11 +22,15 @@ import os, shutil, signal, subprocess, sys, tempfile
 folder = tempfile.mkdtemp(prefix="_MEI", dir=os.environ["TMPDIR"])
 with open(os.path.join(folder, "libapp.so"), "wb") as out:
     out.write(b"x" * 1000)
-child = subprocess.Popen([sys.executable, "-c", "import time; print('{\\"event\\": \\"ready\\"}', flush=True); "
-                          "time.sleep(120)"])
 def stop(signum, frame):
     child.terminate(); os.waitpid(child.pid, 0); shutil.rmtree(folder); os._exit(0)
 signal.signal(signal.SIGTERM, stop)
+# SIGTERM held until `child` is set (the app's ready line may come at once); the app itself gets it unheld
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+child = subprocess.Popen([sys.executable, "-c", "import time; print('{\\"event\\": \\"ready\\"}', flush=True); "
+                          "time.sleep(120)"],
+                         preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM}))
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 child.wait(); shutil.rmtree(folder)
 """
 
