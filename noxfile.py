@@ -188,6 +188,13 @@ def integration(session: nox.Session, group: str) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site from docs/ (MkDocs with Material) into build/site/; any warning fails it."""
+    session.install("mkdocs==1.6.1", "mkdocs-material==9.8.2")
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff and mypy over the harness, the apps and the tests."""
     session.install("-e", ".", "ruff", "mypy")

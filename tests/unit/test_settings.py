@@ -87,9 +87,9 @@ def test_a_folder_without_a_description_is_a_clear_error(tmp_path: Path, monkeyp
 
 
 def test_the_readme_lists_every_setting_with_its_variable() -> None:
-    from conftest import ROOT
+    from conftest import documentation
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = documentation()
     for option in settings.OPTIONS:
         assert f"| `{option.name}` | `{option.env}` |" in readme, option.name
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, documentation
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 REUSABLE = WORKFLOWS / "measure.yml"
@@ -222,7 +222,7 @@ def test_shipbench_calls_the_reusable_workflow_like_any_repository() -> None:
 
 
 def test_the_readme_example_calls_the_reusable_workflow_with_its_inputs() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = documentation()
     block = re.search(r"```yaml\n(# \.github/workflows/shipbench\.yml in your repository\n.*?)```", readme, re.S)
     assert block, "README: the example for another repository"
     example = yaml.safe_load(block[1])
@@ -241,7 +241,7 @@ def test_the_readmes_job_counts_are_the_matrix_shipbenchs_own_workflow_plans(lis
     pythons = caller["pythons"].split(",")
     quick = len(matrix.matrix(listed, quick=True, pythons=pythons, apps=["gui"])["include"])
     full = len(matrix.matrix(listed, pythons=pythons)["include"])
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = documentation()
     assert f"{quick} measuring jobs, plus plan and report |" in readme
     assert f"{full} measuring jobs, plus plan and report |" in readme
 
