@@ -1,11 +1,11 @@
 """Assemble a distroless root file system from a built image: only what the app runs on, taken from it.
 
-Run by app.Dockerfile's `closure` stage (as root, in the finished runtime image) with the target folder; the
+Run by docker/app.Dockerfile's `closure` stage (as root, in the finished runtime image) with the target folder; the
 `distroless` stage copies that folder onto an empty image. What it takes, as distroless assembles its images from
 Debian packages:
 
 - the interpreter the venv points at, its standard library, the venv (/opt/venv), the app (/app) and the start
-  script (/usr/local/lib/app-start.py);
+  script and the start command it reads (/usr/local/lib/app-start.py, app-start.cmd);
 - every shared library those ELF files load, by `ldd` (the dynamic loader included), and what the symbolic links
   on the way point at;
 - every file of the Debian packages named in SYSTEM_PACKAGES (a window's fonts and their configuration, which no
@@ -26,7 +26,7 @@ from pathlib import Path
 
 ELF = b"\x7fELF"
 ALWAYS = ("/etc/passwd", "/etc/group", "/etc/ssl/certs/ca-certificates.crt", "/usr/local/lib/app-start.py",
-          "/opt/venv", "/app")
+          "/usr/local/lib/app-start.cmd", "/opt/venv", "/app")
 
 
 def is_elf(path: Path) -> bool:

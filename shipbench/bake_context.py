@@ -1,16 +1,16 @@
-"""The build context of one app's image, staged from its description: what `docker buildx bake` builds from.
+"""The build context of one app's image: the repository's docker-bake.hcl and docker/, and the app, staged from
+its description. What `docker buildx bake` builds from, through the same file that builds the samples.
 
-    context/Dockerfile           docker/app.Dockerfile, or the app's own (`dockerfile` in its description)
-    context/docker-bake.json     one target: build args, tag, labels, the CA secret where this host needs one
-    context/deps/requirements.txt  the app's dependencies (its own cached layer), plus a project's build backend
-    context/deps/torch           present when the app uses torch (installed first, from wheels/ or an index)
-    context/wheels/              a CPU torch wheel, when the torch source is one (offline builds)
-    context/app/                 a copy of the app's folder
-    context/start                the start command: the image's entry point
-    context/start.py             the same start in Python, for the distroless image (no shell to run `start`)
-    context/distroless-closure.py  what assembles the distroless image's files (docker/distroless-closure.py)
+    context/docker-bake.hcl      the repository's bake file, as it is
+    context/app.hcl              the app's variables: APP, APP_START, ... from its description (bake reads it after
+                                 docker-bake.hcl, whose APP_* variables it sets)
+    context/docker/              app.Dockerfile and its helpers (app-requirements.py, app-start.py,
+                                 distroless-closure.py); wheels/: a CPU torch wheel, when the torch source is one
+    context/Dockerfile           the app's own, where its description names one (`dockerfile`)
+    context/app/                 a copy of the app's folder (the warm build edits this copy, never the project)
 
-The folder is complete: copied elsewhere, `docker buildx bake --file docker-bake.json` builds the same image.
+The folder is complete: copied elsewhere, `docker buildx bake -f docker-bake.hcl -f app.hcl` builds the same image.
+A TLS-intercepting proxy's CA is not in it: CA_BUNDLE in the environment of the build names it (a BuildKit secret).
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import description, host, settings, torch_source
+from . import description, settings, torch_source
 from .errors import Skip
 from .runner import output
 
@@ -31,7 +33,11 @@ if TYPE_CHECKING:  # the strategies build on this module; only the type is neede
     from .strategies.base import Context
 
 APP_IN_IMAGE = "/app"  # the app's folder in the image (docker/app.Dockerfile copies it there)
-# What a Qt window needs from Debian beyond a slim base: the xcb platform plugin's libraries, GL, fonts
+BAKE_FILE = "docker-bake.hcl"
+# docker/app.Dockerfile and what it runs while building
+HARNESS_FILES = ("app.Dockerfile", "app-requirements.py", "app-start.py", "distroless-closure.py")
+# What a Qt window needs from Debian beyond a slim base: the xcb platform plugin's libraries, GL, fonts (the
+# WINDOW_PACKAGES of docker-bake.hcl, which the samples' images take; a test keeps the two the same)
 WINDOW_PACKAGES = ("libglib2.0-0", "libgl1", "libegl1", "libfontconfig1", "fontconfig-config", "fonts-dejavu-core",
                    "libdbus-1-3", "libxkbcommon0", "libxkbcommon-x11-0", "libx11-xcb1", "libxcb-cursor0",
                    "libxcb-icccm4", "libxcb-image0", "libxcb-keysyms1", "libxcb-randr0", "libxcb-render-util0",
@@ -44,6 +50,7 @@ IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", ".nox"
 @dataclass(frozen=True)
 class Staged:
     bake_file: Path
+    variables: Path  # app.hcl
     dockerfile: Path
     target: str
     tag: str
@@ -55,90 +62,65 @@ def system_packages(app: description.App) -> list[str]:
     return packages + [p for p in app.system_packages if p not in packages]
 
 
-def dependencies(app: description.App) -> list[str]:
-    """The app's dependencies as requirement lines: its requirements file, or its pyproject's (with extras)
-    plus its build backend, so the app layer can install it without build isolation."""
-    if app.requirements:
-        return (app.folder / app.requirements).read_text(encoding="utf-8").splitlines()
-    data = description.read_pyproject(app.folder / "pyproject.toml")
-    project = data.get("project", {})
-    if "dependencies" in project.get("dynamic", []) or "project" not in data:
-        raise Skip(f"{app.folder / 'pyproject.toml'} declares its dependencies dynamically: the image's dependency "
-                   "layer needs them listed in [project] dependencies (or give the app a requirements file)")
-    lines: list[str] = list(project.get("dependencies", []))
-    for extra in app.extras:
-        lines += project.get("optional-dependencies", {}).get(extra, [])
-    backend: list[str] = list(data.get("build-system", {}).get("requires", ["setuptools>=61"]))
-    # setuptools before 70.1 asks for `wheel` at build time, which --no-build-isolation cannot fetch then
-    return lines + backend + (["wheel"] if any(r.startswith("setuptools") for r in backend) else [])
+def variables(app: description.App, base: str) -> dict[str, str]:
+    """docker-bake.hcl's variables for the app, from its description."""
+    in_image = app.command("/opt/venv/bin/python", "/opt/venv/bin", APP_IN_IMAGE)
+    without_args = in_image[: len(in_image) - len(app.args)]  # the run passes the app's args, like every launcher
+    return {"APP": app.name, "APP_START": shlex.join(without_args), "APP_IS_PROJECT": "0" if app.requirements else "1",
+            "APP_REQUIREMENTS": app.requirements or "", "APP_EXTRAS": ",".join(app.extras),
+            "APP_TORCH": "1" if app.uses_torch else "0", "APP_SYSTEM_PACKAGES": " ".join(system_packages(app)),
+            "BASE_IMAGE": base, "REVISION": output(["git", "rev-parse", "HEAD"], cwd=app.project) or ""}
+
+
+def hcl_string(value: str) -> str:
+    """`value` as an HCL string literal: JSON's escapes, and `${`/`%{` kept literal (HCL would interpolate them)."""
+    return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+
+
+def check_dependencies(app_copy: Path, app: description.App, root: Path) -> None:
+    """Read the app's dependencies on the host with the image's own helper (docker/app-requirements.py), so that
+    an app whose dependencies it cannot read is skipped with the reason before any build."""
+    done = subprocess.run([sys.executable, str(root / "docker" / "app-requirements.py"), str(app_copy), "-",
+                           "--requirements", app.requirements or "", "--extras", ",".join(app.extras)],
+                          capture_output=True, text=True, check=False, timeout=60)
+    if done.returncode != 0:
+        said = done.stderr.strip().splitlines()
+        raise Skip((said[-1] if said else f"docker/app-requirements.py exited {done.returncode}")
+                   .removeprefix("app-requirements: ").replace("pyproject.toml", str(app.folder / "pyproject.toml"), 1))
 
 
 def stage(ctx: Context, context: Path, base: str) -> Staged:
     app, variant = ctx.app, ctx.key.variant
-    shutil.rmtree(context, ignore_errors=True)
-    (context / "deps").mkdir(parents=True)
-    (context / "wheels").mkdir()
-    dockerfile = context / "Dockerfile"
     if variant == "distroless" and app.dockerfile:
         raise Skip(f"the app's own Dockerfile ({app.dockerfile.name}) has no distroless stage to build")
-    shutil.copy2(app.dockerfile or ctx.root / "docker" / "app.Dockerfile", dockerfile)
-    if not app.dockerfile:
-        shutil.copy2(ctx.root / "docker" / "distroless-closure.py", context / "distroless-closure.py")
-        (context / "start.py").write_text(start_script(app), encoding="utf-8")
+    shutil.rmtree(context, ignore_errors=True)
+    (context / "docker" / "wheels").mkdir(parents=True)
+    for name in HARNESS_FILES:
+        shutil.copy2(ctx.root / "docker" / name, context / "docker" / name)
+    shutil.copy2(ctx.root / BAKE_FILE, context / BAKE_FILE)
     shutil.copytree(app.folder, context / "app", ignore=IGNORED)
-    (context / "deps" / "requirements.txt").write_text("\n".join(dependencies(app)) + "\n", encoding="utf-8")
-    in_image = app.command("/opt/venv/bin/python", "/opt/venv/bin", "/app")
-    without_args = in_image[: len(in_image) - len(app.args)]  # the run passes the app's args, like every launcher
-    (context / "start").write_text("#!/bin/sh\n# the app's start command (generated by shipbench)\nexec "
-                                   + " ".join(shlex.quote(p) for p in without_args) + ' "$@"\n', encoding="utf-8")
-    (context / "start").chmod(0o755)
-    args: dict[str, str] = {"BASE_IMAGE": base, "SYSTEM_PACKAGES": " ".join(system_packages(app)),
-                            "APP_IS_PROJECT": "0" if app.requirements else "1",
-                            "TORCH_USE_WHEELS": "0" if variant == "cuda" else "1", "TORCH_INDEX": ""}
+    check_dependencies(context / "app", app, ctx.root)
+    values = variables(app, base)
+    dockerfile = context / "docker" / "app.Dockerfile"
+    if app.dockerfile:
+        dockerfile = context / "Dockerfile"
+        shutil.copy2(app.dockerfile, dockerfile)
+        values["DOCKERFILE"] = "Dockerfile"
     if app.uses_torch:
-        (context / "deps" / "torch").write_text("torch comes first (see the Dockerfile)\n", encoding="utf-8")
         if variant != "cuda":
             choice, index = torch_source.stage_for_linux(settings.torch_source(), ctx.key.python, ctx.key.arch,
-                                                         context / "wheels")
-            args["TORCH_INDEX"] = index or torch_source.PYTORCH_CPU_INDEX
+                                                         context / "docker" / "wheels")
+            values["TORCH_INDEX"] = index or torch_source.PYTORCH_CPU_INDEX
             ctx.versions["torch_source"] = choice.description
         else:
             ctx.versions["torch_source"] = "PyPI (the CUDA build, with its nvidia-* runtime wheels)"
-    target = f"{app.name}-{variant}"
-    tag = f"shipbench/{app.name}:bench-{variant}"
-    definition: dict[str, Any] = {
-        "context": ".", "dockerfile": "Dockerfile", "args": args, "tags": [tag],
-        # the stage: docker/app.Dockerfile's `runtime` (cpu, cuda) or `distroless`; an app's own: its last
-        **({} if app.dockerfile else {"target": "distroless" if variant == "distroless" else "runtime"}),
-        "labels": {"org.opencontainers.image.title": f"{app.name} ({variant})",
-                   "org.opencontainers.image.revision": output(["git", "rev-parse", "HEAD"], cwd=app.project) or "",
-                   "org.opencontainers.image.base.name": base},
-    }
-    ca_bundle = host.ca_bundle()
-    if ca_bundle:  # a TLS-intercepting proxy's CA: a BuildKit secret, never a layer
-        definition["secret"] = [f"id=ca,src={ca_bundle}"]
-    bake_file = context / "docker-bake.json"
-    bake_file.write_text(json.dumps({"group": {"default": {"targets": [target]}}, "target": {target: definition}},
-                                    indent=2) + "\n", encoding="utf-8")
-    return Staged(bake_file, dockerfile, target, tag)
-
-
-def start_script(app: description.App) -> str:
-    """The app's start in Python (the distroless image's entry point runs it with the venv's Python): a module
-    as `python -m`, a script from /app with its folder first on sys.path, a console script by its entry point."""
-    kind, value = app.start
-    if kind == "module":
-        body = f"runpy.run_module({value!r}, run_name='__main__', alter_sys=True)\n"
-    elif kind == "script":
-        path = str(PurePosixPath(APP_IN_IMAGE) / value)
-        body = (f"sys.argv[0] = {path!r}\nsys.path.insert(0, {str(PurePosixPath(path).parent)!r})\n"
-                f"runpy.run_path({path!r}, run_name='__main__')\n")
-    else:
-        body = ("from importlib.metadata import entry_points\n\n"
-                f"entry = next(e for e in entry_points(group='console_scripts') if e.name == {value!r})\n"
-                f"sys.argv[0] = {value!r}\nsys.exit(entry.load()())\n")
-    return ("# the app's start command (generated by shipbench), for an image without a shell\n"
-            f"import runpy\nimport sys\n\n{body}")
+    app_hcl = context / "app.hcl"
+    app_hcl.write_text("# this app's variables for docker-bake.hcl (generated by shipbench from its description):\n"
+                       "#   docker buildx bake -f docker-bake.hcl -f app.hcl " + f"{app.name}-{variant}\n"
+                       + "".join(f"{name} = {hcl_string(value)}\n" for name, value in values.items()),
+                       encoding="utf-8")
+    return Staged(context / BAKE_FILE, app_hcl, dockerfile, f"{app.name}-{variant}",
+                  f"shipbench/{app.name}:bench-{variant}")
 
 
 def touch_app_code(context: Path) -> str:

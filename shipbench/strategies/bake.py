@@ -1,10 +1,10 @@
-"""Ship as a container image: built by `docker buildx bake` from a generated bake file, then run.
+"""Ship as a container image: built by `docker buildx bake` through the repository's docker-bake.hcl, then run.
 
-Each app gets a build context of its own, staged from its description (bake_context.py): the Dockerfile
-(docker/app.Dockerfile, or the app's own `dockerfile`), a docker-bake.json with one target per variant, the
-app's dependencies as a requirements file (their own cached layer), the app, and its start command. The "warm"
-build changes app code only, as a developer would, in that copy, never in the project. No registry is assumed:
-when the official python image cannot be had, a base image with Debian's Python is built from packages.
+Each app gets a build context of its own (bake_context.py): docker-bake.hcl and docker/ as they are, a copy of
+the app, and app.hcl, the bake file's APP_* variables from the app's description; its dependencies become their
+own cached layer. The "warm" build changes app code only, as a developer would, in that copy, never in the
+project. No registry is assumed: when the official python image cannot be had, a base image with Debian's
+Python is built from packages.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from .. import bake_context, binaries, docker, interpreters, licenses, measure, settings, xserver
+from .. import bake_context, binaries, docker, host, interpreters, licenses, measure, settings, xserver
 from ..apps import App
 from ..errors import Failure, Skip
 from ..runner import deciding_line, run_tool
@@ -93,7 +93,8 @@ class BakeStrategy(Defaults):
     # the CI job's time limit, in minutes: two images per torch app, the CUDA one from 3.5 GB of wheels
     ci_minutes: int = 90
     runs_on_host = False
-    inputs: tuple[str, ...] = ("docker/app.Dockerfile", "docker/distroless-closure.py", "scripts/build-base-image.sh")
+    inputs: tuple[str, ...] = ("docker-bake.hcl", *(f"docker/{name}" for name in bake_context.HARNESS_FILES),
+                               "scripts/build-base-image.sh")
 
     def variants_for(self, app: App) -> tuple[str, ...]:
         return self.variants if app.uses_torch else ("cpu", "distroless")
@@ -122,11 +123,13 @@ class BakeStrategy(Defaults):
         ctx.versions["base_image"] = base
         ctx.versions.update(docker.versions())
         ctx.note(f"base image {base}: {how}")
-        with ctx.steps.step("build context: Dockerfile, docker-bake.json, dependencies, the app"):
+        with ctx.steps.step("build context: docker-bake.hcl, docker/, the app and its app.hcl"):
             staged = bake_context.stage(ctx, ctx.build_dir / ctx.app.name / variant / "context", base)
-        ctx.maintains(staged.dockerfile, staged.bake_file)
+        ctx.maintains(staged.dockerfile, staged.bake_file, staged.variables)
         argv: list[str | os.PathLike[str]] = ["docker", "buildx", "bake", "--progress=plain", "--load", "--file",
-                                              staged.bake_file, staged.target]
+                                              staged.bake_file, "--file", staged.variables, staged.target]
+        ca_bundle = host.ca_bundle()  # a TLS-intercepting proxy's CA: a BuildKit secret, never a layer
+        env = {**os.environ, "CA_BUNDLE": ca_bundle or ""}
         cache = settings.bake_cache()  # e.g. "type=gha" in GitHub Actions
         if cache:
             argv += ["--set", f"{staged.target}.cache-from={cache},scope={staged.target}"]
@@ -140,11 +143,13 @@ class BakeStrategy(Defaults):
         context = staged.bake_file.parent
         with ctx.steps.step("bake, cold (build cache pruned)"):
             run_tool(["docker", "buildx", "prune", "--all", "--force"], what="docker buildx prune")
-            times["cold"], log = run_tool(argv, cwd=context, what=f"bake {staged.target} (cold)", timeout=5400)
+            times["cold"], log = run_tool(argv, cwd=context, env=env, what=f"bake {staged.target} (cold)",
+                                          timeout=5400)
         if not settings.quick():
             with ctx.steps.step("bake, warm (after a change to the app's code only)"):
                 edited = bake_context.touch_app_code(context)
-                times["warm"], _ = run_tool(argv, cwd=context, what=f"bake {staged.target} (warm)", timeout=5400)
+                times["warm"], _ = run_tool(argv, cwd=context, env=env, what=f"bake {staged.target} (warm)",
+                                            timeout=5400)
             ctx.note(f"warm build: after appending a comment to {edited}")
         ctx.metrics["setup_s"] = times
         with ctx.steps.step("image size, layers, download size"):
@@ -164,12 +169,14 @@ class BakeStrategy(Defaults):
         share.chmod(0o777)  # the image runs as an unprivileged user
         return Artifact(path=Path(staged.tag), kind="docker image",
                         launcher=(*docker_run(share, ctx.app), staged.tag, *ctx.app.args),
-                        description=f"image {staged.tag} from the generated bake target {staged.target}",
+                        description=f"image {staged.tag}: docker-bake.hcl's target {staged.target}",
                         share=(share, "/shots"), rss_from_app=True)
 
+    gpu_variant = "cuda"
+
     def measure(self, ctx: Context, artifact: Artifact) -> None:
-        if ctx.key.variant == "cuda":
-            self._gpu(ctx, artifact)
+        if ctx.key.variant == self.gpu_variant:
+            self.measure_gpu(ctx, artifact)
         measure.standard(ctx, artifact)  # the CUDA image too: on the CPU, so it is proven to work everywhere
         if ctx.app.shows_window:
             self._x11(ctx, artifact)
@@ -221,7 +228,22 @@ class BakeStrategy(Defaults):
             measure.x11(ctx, Artifact(artifact.path, artifact.kind, tuple(x11), share=artifact.share,
                                       rss_from_app=True), display)
 
-    def _gpu(self, ctx: Context, artifact: Artifact) -> None:
+    def offline_gpu_artifact(self, ctx: Context, python: str) -> Artifact:
+        """The CUDA image already on the GPU machine (SHIPBENCH_CUDA_IMAGE, else this app's bench-cuda tag)."""
+        unavailable = docker.unavailable_reason() or gpu_runtime_reason()
+        if unavailable:
+            raise Skip(unavailable)
+        image = os.environ.get("SHIPBENCH_CUDA_IMAGE", f"shipbench/{ctx.app.name}:bench-cuda")
+        if not docker.image_exists(image):
+            raise Skip(f"no CUDA image {image} here (docker buildx bake {ctx.app.name}-cuda builds it, or "
+                       "nox -s \"bake(variant='cuda')\")")
+        share = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
+        share.chmod(0o777)
+        return Artifact(path=Path(image), kind="docker image", launcher=(*docker_run(share, ctx.app), image,
+                                                                        *ctx.app.args),
+                        description="the CUDA image", share=(share, "/shots"), rss_from_app=True)
+
+    def measure_gpu(self, ctx: Context, artifact: Artifact) -> None:
         """The CUDA image with --gpus all, where the NVIDIA Container Toolkit gives containers the GPU."""
         reason = gpu_runtime_reason() if ctx.app.gpu_args else None
         if reason:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ..apps import App
 from ..console import Steps
@@ -116,6 +116,25 @@ class Defaults:
 
     def tool_versions(self) -> dict[str, str | None]:
         return {}
+
+
+@runtime_checkable
+class ReachesGpu(Protocol):
+    """A strategy whose rows can reach a GPU (its module says how). The measure step of `gpu_variant` calls
+    `measure_gpu`; on a GPU machine where nothing may be installed (scripts/gpu-bench.sh, shipbench/gpu.py) the
+    same step measures `offline_gpu_artifact`, what the strategy can make or find there without installing."""
+
+    name: str
+    gpu_variant: str
+
+    def measure_gpu(self, ctx: Context, artifact: Artifact) -> None:
+        """The app's gpu-args sweep from the artifact, into metrics.gpu (or the reason it cannot run)."""
+        ...
+
+    def offline_gpu_artifact(self, ctx: Context, python: str) -> Artifact:
+        """The artifact on a GPU machine from its own `python` (with CUDA torch), installing nothing; Skip where
+        that cannot be."""
+        ...
 
 
 class Strategy(Protocol):

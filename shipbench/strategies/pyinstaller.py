@@ -10,6 +10,8 @@ platform here.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from .. import bundle_modules, docker, interpreters, measure, pyinstaller_archiv
 from .. import entry as launchers
 from ..apps import App
 from ..errors import Failure, Skip
+from ..fsutil import tree_size
 from ..runner import output, run_tool
 from . import frozen, phases
 from .base import Artifact, Context, Defaults
@@ -157,10 +160,12 @@ class PyInstallerStrategy(Defaults):
         return Artifact(path=shipped, kind=f"pyinstaller {mode}", launcher=(str(program), *ctx.app.args),
                         description=f"PyInstaller {mode} bundle ({kind}), {profile} spec")
 
+    gpu_variant = "onedir-default"  # the bundle as PyInstaller's hooks make it, with CUDA's libraries
+
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         measure.standard(ctx, artifact)
-        if ctx.key.variant == "onedir-default":  # the bundle as PyInstaller's hooks make it, with CUDA's libraries
-            measure.gpu(ctx, artifact)
+        if ctx.key.variant == self.gpu_variant:
+            self.measure_gpu(ctx, artifact)
         env_dir = _build_venv(ctx, interpreters.find(ctx.key.python))
         frozen.portability_and_baseline(ctx, artifact, env_dir, "bundle")
         if artifact.path.is_file():
@@ -168,3 +173,26 @@ class PyInstallerStrategy(Defaults):
         program, folder = Path(artifact.launcher[0]), artifact.path if artifact.path.is_dir() else None
         frozen.missing_modules(ctx, env_dir, lambda: bundle_modules.pyinstaller_modules(
             interpreters.venv_python(env_dir), program, folder))
+
+    def measure_gpu(self, ctx: Context, artifact: Artifact) -> None:
+        measure.gpu(ctx, artifact)
+
+    def offline_gpu_artifact(self, ctx: Context, python: str) -> Artifact:
+        """A onedir bundle built on the GPU machine by its own Python's PyInstaller, from the app's folder."""
+        app = ctx.app
+        if subprocess.run([python, "-c", "import PyInstaller"], capture_output=True, check=False).returncode != 0:
+            raise Skip(f"PyInstaller is not installed for {python} (pip install -r pyinstaller/requirements.txt)")
+        build = ctx.build_dir / app.name
+        shutil.rmtree(build, ignore_errors=True)
+        spec = app.pyinstaller_spec or pyinstaller_spec.write(app, build / "spec", ctx.root,
+                                                              measure.INJECT_DIR / "sitecustomize.py")[0]
+        path = os.pathsep.join(filter(None, [str(app.folder), str(app.folder / "src"), os.environ.get("PYTHONPATH")]))
+        seconds, _ = run_tool([python, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath",
+                               build / "dist", "--workpath", build / "work", spec,
+                               "--", "--mode", "onedir", "--profile", "default"],
+                              env={**os.environ, "PYTHONPATH": path}, cwd=app.project,
+                              what="PyInstaller (onedir, default) on the GPU machine", timeout=1800)
+        bundle, program = bundle_path(build / "dist", "onedir")
+        ctx.metrics.update(setup_s={"cold": seconds}, size_bytes=tree_size(bundle))
+        return Artifact(path=bundle, kind="pyinstaller onedir", launcher=(str(program), *app.args),
+                        description=f"built on the GPU machine from {spec.name} (default)")

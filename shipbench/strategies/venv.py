@@ -227,10 +227,23 @@ class VenvStrategy(Defaults):
         ctx.maintains(manifest, *([folder / "tox.ini"] if installer.name == "tox-uv" else []))
         return venv_artifact(ctx.app, venv, f"virtual environment created by {installer.name}")
 
+    gpu_variant = "uv"  # the environment is the same whichever installer made it: one GPU figure
+
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         measure.standard(ctx, artifact)
-        if ctx.key.variant == "uv":  # the environment is the same whichever installer made it: one GPU figure
-            measure.gpu(ctx, artifact)
+        if ctx.key.variant == self.gpu_variant:
+            self.measure_gpu(ctx, artifact)
+
+    def measure_gpu(self, ctx: Context, artifact: Artifact) -> None:
+        measure.gpu(ctx, artifact)
+
+    def offline_gpu_artifact(self, ctx: Context, python: str) -> Artifact:
+        """The GPU machine's own Python and PyTorch, the app run from its folder: nothing installed."""
+        app = ctx.app
+        path = os.pathsep.join(filter(None, [str(app.folder), str(app.folder / "src"), os.environ.get("PYTHONPATH")]))
+        return Artifact(path=Path(sys.prefix if python == sys.executable else python), kind="python environment",
+                        launcher=tuple(app.command(python, os.path.dirname(python), str(app.folder))),
+                        env={"PYTHONPATH": path}, description="the GPU machine's own Python and PyTorch")
 
 
 def installed_version(venv: Path, distribution: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import tarfile
 import uuid
@@ -13,17 +14,16 @@ from typing import Any
 import pytest
 from conftest import FIXTURES, ROOT, TORCH, requires, run_sample, sample_warm_runs, torch_missing
 
-from shipbench import docker, record
+from shipbench import bake_context, docker, host, record
 from shipbench.strategies import bake
 
 pytestmark = requires(docker.unavailable_reason(), "bash scripts/install-docker.sh")
 NEEDS_TORCH = requires(torch_missing("3.11"), TORCH)
 
 
-def _stage(tmp_path: Path, app_name: str, variant: str, project: Path = ROOT) -> Path:
+def _stage(tmp_path: Path, app_name: str, variant: str, project: Path = ROOT) -> bake_context.Staged:
     """The build context the strategy generates for an app (a sample's by default), staged as a run would."""
     from shipbench import apps, settings
-    from shipbench.bake_context import stage
     from shipbench.console import steps
     from shipbench.strategies.base import Context
 
@@ -31,19 +31,42 @@ def _stage(tmp_path: Path, app_name: str, variant: str, project: Path = ROOT) ->
     key = record.Key("bake", variant, app_name, "3.11")
     with steps("staging", 1) as progress:
         ctx = Context(key, app, settings.harness_root(), tmp_path, tmp_path, record.new_record(key), progress)
-        return stage(ctx, tmp_path / "context", "python:3.11-slim").bake_file
+        return bake_context.stage(ctx, tmp_path / "context", "python:3.11-slim")
 
 
-def test_bake_print_shows_the_generated_plan(tmp_path: Path) -> None:
-    """`docker buildx bake --print` of a generated docker-bake.json: what a user sees who copies the context."""
-    for app_name, variant, wheels in (("gui", "cpu", "1"), ("dl", "cuda", "0")):
-        bake_file = _stage(tmp_path / variant, app_name, variant)
-        plan = json.loads(subprocess.run(["docker", "buildx", "bake", "--print", "--file", str(bake_file)],
-                                         cwd=bake_file.parent, capture_output=True, text=True, check=True).stdout)
-        (target,) = plan["target"].values()
-        assert target["args"]["TORCH_USE_WHEELS"] == wheels
-        assert target["tags"] == [f"shipbench/{app_name}:bench-{variant}"]
-        assert ("libxcb-cursor0" in target["args"]["SYSTEM_PACKAGES"]) == (app_name == "gui")
+def _print(*argv: str, cwd: Path = ROOT) -> dict[str, Any]:
+    done = subprocess.run(["docker", "buildx", "bake", "--print", *argv], cwd=cwd, capture_output=True, text=True,
+                          check=True, env={**os.environ, "CA_BUNDLE": ""})
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_the_repository_bake_file_lists_the_samples_cpu_and_cuda_targets() -> None:
+    """`docker buildx bake --print` at the root: the samples' targets, each with the build args shipbench derives
+    from the same sample's description (SAMPLES in docker-bake.hcl cannot drift from pyproject.toml)."""
+    from shipbench import apps
+
+    assert set(_print()["target"]) == {"gui-cpu", "dl-cpu"}  # the default group
+    plan = _print("cpu", "distroless", "cuda")["target"]
+    assert set(plan) == {"gui-cpu", "gui-distroless", "dl-cpu", "dl-distroless", "dl-cuda"}
+    for name, app in apps.all_apps(ROOT).items():
+        derived = bake_context.variables(app, "python:3.11-slim")
+        for variant in ("cpu", "distroless", "cuda") if app.uses_torch else ("cpu", "distroless"):
+            args = plan[f"{name}-{variant}"]["args"]
+            assert args["APP_DIR"] == app.folder.relative_to(ROOT).as_posix()
+            assert args["SYSTEM_PACKAGES"] == derived["APP_SYSTEM_PACKAGES"]
+            for key in ("APP_START", "APP_IS_PROJECT", "APP_REQUIREMENTS", "APP_EXTRAS", "APP_TORCH", "BASE_IMAGE"):
+                assert args[key] == derived[key], (name, key)
+            assert args["TORCH_USE_WHEELS"] == ("0" if variant == "cuda" else "1")
+            assert plan[f"{name}-{variant}"]["tags"] == [f"shipbench/{name}:bench-{variant}"]
+
+
+def test_a_staged_context_is_the_same_bake_file_with_the_apps_variables(tmp_path: Path) -> None:
+    """What a user sees who copies a project app's staged context: one target of the same file, from app.hcl."""
+    staged = _stage(tmp_path, "wordcount", "cpu", project=FIXTURES / "wordcount")
+    plan = _print("--file", "docker-bake.hcl", "--file", "app.hcl", staged.target, cwd=staged.bake_file.parent)
+    (target,) = plan["target"].values()
+    assert target["args"]["APP_DIR"] == "app" and target["args"]["APP_START"].startswith("/opt/venv/bin/")
+    assert target["tags"] == [staged.tag] and "secret" not in target
 
 
 # app_dl's image is left out of CI (its time budget): what it alone proves is torch in a container
@@ -131,14 +154,12 @@ def test_no_secret_in_any_layer_or_the_history(tmp_path: Path) -> None:
     bundle.write_text((host_bundle.read_text() if host_bundle.is_file() else "") + f"\n# {marker}\n")
     digest = hashlib.sha256(bundle.read_bytes()).hexdigest()
     tag = f"shipbench/secret-test:{uuid.uuid4().hex[:8]}"
-    bake_file = _stage(tmp_path / "stage", "wordcount", "cpu", project=FIXTURES / "wordcount")
-    plan = json.loads(bake_file.read_text())
-    (target,) = plan["target"].values()
-    target.update(tags=[tag], secret=[f"id=ca,src={bundle}"])
-    target["args"]["BASE_IMAGE"] = bake.base_image("3.11", ROOT)[0]
-    bake_file.write_text(json.dumps(plan))
-    subprocess.run(["docker", "buildx", "bake", "--load", "--no-cache", "--file", str(bake_file)],
-                   cwd=bake_file.parent, check=True, capture_output=True, timeout=1800)
+    staged = _stage(tmp_path / "stage", "wordcount", "cpu", project=FIXTURES / "wordcount")
+    subprocess.run(["docker", "buildx", "bake", "--load", "--no-cache", "--file", "docker-bake.hcl", "--file",
+                    "app.hcl", "--set", f"{staged.target}.tags={tag}",
+                    "--set", f"{staged.target}.args.BASE_IMAGE={bake.base_image('3.11', ROOT)[0]}", staged.target],
+                   cwd=staged.bake_file.parent, check=True, capture_output=True, timeout=1800,
+                   env={**os.environ, "CA_BUNDLE": str(bundle)})
     try:
         history = subprocess.run(["docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", tag],
                                  capture_output=True, text=True, check=True).stdout
@@ -156,5 +177,21 @@ def test_no_secret_in_any_layer_or_the_history(tmp_path: Path) -> None:
         finally:
             export.wait()
             subprocess.run(["docker", "rm", container], capture_output=True, check=False)
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
+
+
+def test_the_samples_image_builds_at_the_repository_root_without_shipbench(gui_image: dict[str, Any]) -> None:
+    """`docker buildx bake gui-cpu` at the root, as docs/bake.md says (after the bake row: its layers are cached,
+    the dependencies' layer included, as the two contexts give the same requirements file)."""
+    tag = f"shipbench/gui:root-{uuid.uuid4().hex[:8]}"
+    base = bake.base_image("3.11", ROOT)[0]
+    subprocess.run(["docker", "buildx", "bake", "--load", "--set", f"gui-cpu.tags={tag}", "gui-cpu"], cwd=ROOT,
+                   check=True, capture_output=True, timeout=1800,
+                   env={**os.environ, "BASE_IMAGE": base, "CA_BUNDLE": host.ca_bundle() or ""})
+    try:
+        done = subprocess.run(["docker", "run", "--rm", tag, "--help"], capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0 and "usage: app_gui" in done.stdout, done.stderr
     finally:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)

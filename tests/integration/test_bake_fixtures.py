@@ -24,7 +24,7 @@ def rows() -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("name", ["wordcount", "trainer"])
 def test_a_console_script_and_a_script_with_data_run_from_a_distroless_image(
         rows: dict[str, dict[str, Any]], name: str) -> None:
-    """No shell to run the start command: the generated start.py starts wordcount by its entry point and trainer
+    """No shell to run the start command: docker/app-start.py starts wordcount by its entry point and trainer
     from /app (its sibling module, labels.txt beside it, settings.ini in its folder, numpy's own libraries)."""
     rec = run_fixture("bake", name, variants=("distroless",))["distroless"]
     metrics, cpu = ok_metrics(rec), ok_metrics(rows[name])
@@ -40,7 +40,7 @@ def test_each_fixture_image_builds_runs_and_runs_unprivileged(rows: dict[str, di
     metrics = ok_metrics(rows[name])
     assert metrics["setup_s"]["warm"] < metrics["setup_s"]["cold"]  # a code change rebuilds one small layer
     assert rows[name]["versions"]["image_user"] not in ("", "root", "0")
-    assert {f["path"] for f in rows[name]["maintained_files"]} == {"Dockerfile", "docker-bake.json"}
+    assert {f["path"] for f in rows[name]["maintained_files"]} == {"app.Dockerfile", "docker-bake.hcl", "app.hcl"}
 
 
 def test_the_silent_qt_app_is_seen_in_the_container_and_over_x11(rows: dict[str, dict[str, Any]]) -> None:

@@ -1,11 +1,13 @@
-"""The distroless image's parts that need no Docker: the generated start.py for each app shape, the bake target each
-variant builds, and docker/distroless-closure.py's reading of ldd and of link chains."""
+"""The image's parts that need no Docker: docker/app-start.py (the distroless entry point) for each app shape, the
+staged context and the bake target each variant builds, docker/app-requirements.py, and docker/distroless-closure.py's
+reading of ldd and of link chains."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -27,39 +29,73 @@ def _closure() -> ModuleType:
     return module
 
 
-def test_a_module_apps_start_script_runs_it_as_python_m_with_its_arguments(tmp_path: Path) -> None:
-    app = _project(tmp_path, 'module = "toolx"\nrequirements = "r.txt"\n', {"r.txt": "",
-                   "toolx/__init__.py": "", "toolx/__main__.py": "import sys\nprint('toolx', sys.argv[1:])\n"})
-    (tmp_path / "start.py").write_text(bake_context.start_script(app))
-    done = subprocess.run([sys.executable, str(tmp_path / "start.py"), "--fast"], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(tmp_path)}, check=False)
+def _start(tmp_path: Path, command: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """docker/app-start.py, the distroless entry point, carrying out `command` as the image's start command."""
+    (tmp_path / "app-start.cmd").write_text(command + "\n")
+    return subprocess.run([sys.executable, str(ROOT / "docker" / "app-start.py"), *args], capture_output=True,
+                          text=True, check=False, cwd=tmp_path,
+                          env={**os.environ, "SHIPBENCH_START_FILE": str(tmp_path / "app-start.cmd"), **env})
+
+
+def test_the_distroless_start_runs_a_module_as_python_m_from_the_folder_it_starts_in(tmp_path: Path) -> None:
+    (tmp_path / "toolx").mkdir()
+    (tmp_path / "toolx" / "__init__.py").write_text("")
+    (tmp_path / "toolx" / "__main__.py").write_text("import sys\nprint('toolx', sys.argv[1:], __name__)\n")
+    done = _start(tmp_path, "/opt/venv/bin/python -m toolx", "--fast")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "toolx ['--fast']"
+    assert done.stdout.strip() == "toolx ['--fast'] __main__"
 
 
-def test_a_script_and_a_console_script_start_from_the_images_app_folder_and_entry_points(tmp_path: Path) -> None:
-    script = bake_context.start_script(_project(tmp_path, 'script = "bin/train.py"\nrequirements = "r.txt"\n',
-                                                {"r.txt": "", "bin/train.py": ""}))
-    assert "sys.path.insert(0, '/app/bin')" in script and "runpy.run_path('/app/bin/train.py'" in script
-    other = tmp_path / "other"
-    other.mkdir()
-    console = bake_context.start_script(_project(other, 'console-script = "wc"\nrequirements = "r.txt"\n',
-                                                 {"r.txt": ""}))
-    assert "e.name == 'wc'" in console and "sys.exit(entry.load()())" in console
-    compile(script, "start.py", "exec")
-    compile(console, "start.py", "exec")
+def test_the_distroless_start_runs_a_script_with_its_folder_first_on_the_path(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "helper.py").write_text("NAME = 'helper'\n")
+    (tmp_path / "bin" / "train.py").write_text("import sys\nimport helper\nprint(helper.NAME, sys.argv)\n")
+    done = _start(tmp_path, f"/opt/venv/bin/python {shlex.quote(str(tmp_path / 'bin' / 'train.py'))}", "-v")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"helper [{str(tmp_path / 'bin' / 'train.py')!r}, '-v']"
+
+
+def test_the_distroless_start_runs_a_console_script_by_its_entry_point(tmp_path: Path) -> None:
+    done = _start(tmp_path, "/opt/venv/bin/pytest", "--version")  # an entry point of this test environment
+    assert done.returncode == 0, done.stderr
+    assert "pytest" in done.stdout + done.stderr
 
 
 @pytest.mark.parametrize(("variant", "stage"), [("cpu", "runtime"), ("distroless", "distroless")])
-def test_each_variant_builds_its_stage_of_the_one_dockerfile(tmp_path: Path, variant: str, stage: str,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bake_context.host, "ca_bundle", lambda: None)
+def test_each_variant_is_a_target_of_the_one_bake_file(tmp_path: Path, variant: str, stage: str) -> None:
     (tmp_path / "proj").mkdir()
     app = _project(tmp_path / "proj", 'script = "a.py"\nrequirements = "r.txt"\n', {"r.txt": "rich\n", "a.py": ""})
     staged = bake_context.stage(_ctx(app, tmp_path, "bake", variant), tmp_path / "context", "debian:12")
-    target = json.loads(staged.bake_file.read_text())["target"][staged.target]
-    assert target["target"] == stage
-    assert (tmp_path / "context" / "start.py").is_file() and (tmp_path / "context" / "distroless-closure.py").is_file()
+    bake_file = staged.bake_file.read_text()
+    assert staged.target == f"x-{variant}" and bake_file == (ROOT / "docker-bake.hcl").read_text()
+    assert f'target "{variant}"' in bake_file and f'target = "{stage}"' in bake_file
+    values = dict(line.split(" = ", 1) for line in staged.variables.read_text().splitlines() if " = " in line)
+    assert values["APP"] == '"x"' and values["APP_START"] == f'"/opt/venv/bin/python {bake_context.APP_IN_IMAGE}/a.py"'
+    assert values["APP_IS_PROJECT"] == '"0"' and values["APP_REQUIREMENTS"] == '"r.txt"'
+    for name in bake_context.HARNESS_FILES:
+        assert (tmp_path / "context" / "docker" / name).is_file()
+    assert (tmp_path / "context" / "app" / "a.py").is_file() and (tmp_path / "context" / "docker" / "wheels").is_dir()
+
+
+def test_a_value_with_hcl_template_marks_stays_literal() -> None:
+    assert bake_context.hcl_string('python -m "a" ${HOME} %{x}') == '"python -m \\"a\\" $${HOME} %%{x}"'
+
+
+def test_an_app_with_dynamic_dependencies_is_skipped_with_the_reason_before_any_build(tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
+    app = _project(tmp_path / "proj", 'module = "m"\n', {"m/__init__.py": "", "pyproject.toml":
+                   '[project]\nname = "m"\nversion = "1"\ndynamic = ["dependencies"]\n'})
+    with pytest.raises(Skip, match=r"proj/pyproject.toml declares its dependencies dynamically"):
+        bake_context.stage(_ctx(app, tmp_path, "bake", "cpu"), tmp_path / "context", "debian:12")
+
+
+def test_a_projects_requirements_are_its_dependencies_extras_and_build_backend(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "m"\nversion = "1"\ndependencies = ["rich"]\n'
+                                             '[project.optional-dependencies]\nfast = ["orjson"]\nother = ["no"]\n'
+                                             '[build-system]\nrequires = ["setuptools>=68"]\n')
+    done = subprocess.run([sys.executable, str(ROOT / "docker" / "app-requirements.py"), str(tmp_path), "-",
+                           "--extras", "fast"], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["rich", "orjson", "setuptools>=68", "wheel"]
 
 
 def test_an_apps_own_dockerfile_has_no_distroless_stage_to_build(tmp_path: Path) -> None:
@@ -68,6 +104,14 @@ def test_an_apps_own_dockerfile_has_no_distroless_stage_to_build(tmp_path: Path)
                    {"r.txt": "", "a.py": "", "Dockerfile": "FROM scratch\n"})
     with pytest.raises(Skip, match="has no distroless stage to build"):
         bake_context.stage(_ctx(app, tmp_path, "bake", "distroless"), tmp_path / "context", "debian:12")
+
+
+def test_the_bake_files_window_packages_are_the_ones_shipbench_installs() -> None:
+    """docker-bake.hcl's WINDOW_PACKAGES (the samples' images) and bake_context's (every app's, and the .deb's)."""
+    text = (ROOT / "docker-bake.hcl").read_text()
+    block = text[text.index('variable "WINDOW_PACKAGES"'):]
+    listed = json.loads(block[block.index("["): block.index("]") + 1])
+    assert tuple(listed) == bake_context.WINDOW_PACKAGES
 
 
 def test_ldds_lines_give_each_library_and_the_loader() -> None:

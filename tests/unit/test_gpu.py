@@ -11,12 +11,15 @@ from conftest import ROOT
 
 from shipbench import gpu, gpu_sweep, record
 from shipbench.reporting import write_report
+from shipbench.strategies import bake
 
 
 @pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this host has a GPU")
 def test_without_a_gpu_every_gpu_row_is_skipped_with_the_reason(tmp_path: Path) -> None:
     records = gpu.run(tmp_path, sys.executable, ROOT)
-    assert [(r["strategy"], r["variant"]) for r in records] == list(gpu.ROWS)
+    rows = [("venv", "uv-gpu"), ("pyinstaller", "onedir-default-gpu"), ("bake", "cuda-gpu")]
+    assert [(s.name, gpu.offline_variant(s)) for s in gpu.gpu_strategies()] == rows  # what their modules say
+    assert [(r["strategy"], r["variant"]) for r in records] == rows
     for rec in records:
         assert rec["status"] == "skipped" and rec["reason"].startswith("no CUDA device")
         assert "gpu" not in rec["metrics"] and "samples_per_s" not in rec["metrics"]  # never a CPU number
@@ -100,3 +103,34 @@ def test_a_strategy_measures_the_gpu_in_its_own_step(tmp_path: Path, monkeypatch
 def test_a_cpu_build_of_torch_is_a_reason_not_a_gpu_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     metrics = _measure_gpu_of("cpu", tmp_path, monkeypatch)
     assert metrics["status"] == "skipped" and "a CPU build" in metrics["reason"] and "batches" not in metrics
+
+
+def test_the_offline_path_runs_each_strategys_own_gpu_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """scripts/gpu-bench.sh's rows: each GPU-reaching strategy's artifact (here a stand-in sweep), measured by that
+    strategy's measure_gpu, with ratios to the venv row."""
+    from shipbench.strategies.base import Artifact
+
+    monkeypatch.setattr(gpu_sweep, "no_device_reason", lambda: None)
+    monkeypatch.setattr(gpu, "cuda_facts", lambda python: {"torch": "2.9", "cuda": "12.8"})
+    monkeypatch.setattr(bake, "gpu_runtime_reason", lambda: None)  # as with the NVIDIA Container Toolkit
+    # the image's stand-in: the bake step puts `--gpus all` before the image's name, where a CUDA device appears
+    image_sweep = _SWEEP.replace("device = sys.argv[1]", "device = 'cuda' if sys.argv[1:3] == ['--gpus', 'all'] "
+                                                         "else 'cpu'")
+    stepped: list[str] = []
+    for strategy in gpu.gpu_strategies():
+        def artifact(ctx: object, python: str, name: str = strategy.name) -> Artifact:
+            if name == "bake":
+                return Artifact(path=Path("image"), kind=name, launcher=(sys.executable, "-c", image_sweep, "image"))
+            return Artifact(path=tmp_path, kind=name, launcher=(sys.executable, "-c", _SWEEP, "cuda"))
+
+        def measured(ctx: object, art: Artifact, step=strategy.measure_gpu, name: str = strategy.name) -> None:
+            stepped.append(name)
+            step(ctx, art)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(strategy, "offline_gpu_artifact", artifact)
+        monkeypatch.setattr(strategy, "measure_gpu", measured)
+    records = gpu.run(tmp_path, sys.executable, ROOT)
+    assert stepped == ["venv", "pyinstaller", "bake"]
+    assert [r["status"] for r in records] == ["ok"] * 3
+    assert all(r["metrics"]["device_name"] == "Fake GPU" for r in records)
+    assert [b["ratio_to_venv"] for b in records[1]["metrics"]["gpu"]["batches"]] == [1.0, 1.0]

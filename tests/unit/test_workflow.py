@@ -19,6 +19,9 @@ import pytest
 import yaml
 from conftest import ROOT, documentation
 
+from shipbench import description
+from shipbench.strategies import STRATEGIES
+
 WORKFLOWS = ROOT / ".github" / "workflows"
 REUSABLE = WORKFLOWS / "measure.yml"
 CALLER = WORKFLOWS / "shipbench.yml"
@@ -216,9 +219,24 @@ def test_shipbench_calls_the_reusable_workflow_like_any_repository() -> None:
     caller = _load(CALLER)
     triggers = caller[True]
     assert {"push", "pull_request", "schedule"} <= set(triggers)
-    (job,) = caller["jobs"].values()
+    job = caller["jobs"]["shipbench"]
     assert job["uses"] == "$/.github/workflows/measure.yml"  # GitHub's self-repository syntax (zizmor asks for it)
     assert job["with"]["quick"] == "${{ github.event_name == 'pull_request' }}"
+
+
+def test_a_second_call_takes_a_users_path_with_a_project_of_its_own() -> None:
+    """The default shipbench repository, a project folder that is not the root with its own description, and a
+    report artifact of its own (so the two calls' records never mix)."""
+    jobs = _load(CALLER)["jobs"]
+    user = jobs["as-a-user"]
+    assert user["uses"] == jobs["shipbench"]["uses"] and "shipbench-repository" not in user["with"]
+    project = ROOT / user["with"]["project"]
+    described = description.load(project)
+    assert project != ROOT and described
+    assert any(app.wants(user["with"]["strategies"], variant)
+               for app in described.values() for variant in STRATEGIES[user["with"]["strategies"]].variants)
+    names = {job["with"].get("report-artifact", "shipbench-report") for job in jobs.values()}
+    assert len(names) == len(jobs)
 
 
 def test_the_readme_example_calls_the_reusable_workflow_with_its_inputs() -> None:
