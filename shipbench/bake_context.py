@@ -16,6 +16,8 @@ A TLS-intercepting proxy's CA is not in it: CA_BUNDLE in the environment of the 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -75,6 +77,14 @@ def variables(app: description.App, base: str) -> dict[str, str]:
 def hcl_string(value: str) -> str:
     """`value` as an HCL string literal: JSON's escapes, and `${`/`%{` kept literal (HCL would interpolate them)."""
     return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+
+
+def bake_environment(root: Path, ca_bundle: str | None) -> dict[str, str]:
+    """The environment of a `docker buildx bake` run over a staged context: this one without any variable that
+    docker-bake.hcl declares (bake takes those from the environment before any file, so a PYTHON or APP_START
+    exported in the user's shell would override app.hcl), and CA_BUNDLE: the proxy CA's path, or empty."""
+    declared = set(re.findall(r'^variable "(\w+)"', (root / BAKE_FILE).read_text(encoding="utf-8"), re.M))
+    return {**{k: v for k, v in os.environ.items() if k not in declared}, "CA_BUNDLE": ca_bundle or ""}
 
 
 def check_dependencies(app_copy: Path, app: description.App, root: Path) -> None:

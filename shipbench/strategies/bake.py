@@ -128,8 +128,8 @@ class BakeStrategy(Defaults):
         ctx.maintains(staged.dockerfile, staged.bake_file, staged.variables)
         argv: list[str | os.PathLike[str]] = ["docker", "buildx", "bake", "--progress=plain", "--load", "--file",
                                               staged.bake_file, "--file", staged.variables, staged.target]
-        ca_bundle = host.ca_bundle()  # a TLS-intercepting proxy's CA: a BuildKit secret, never a layer
-        env = {**os.environ, "CA_BUNDLE": ca_bundle or ""}
+        # a TLS-intercepting proxy's CA: a BuildKit secret, never a layer; the shell's own PYTHON, APP_* never
+        env = bake_context.bake_environment(ctx.root, host.ca_bundle())
         cache = settings.bake_cache()  # e.g. "type=gha" in GitHub Actions
         if cache:
             argv += ["--set", f"{staged.target}.cache-from={cache},scope={staged.target}"]

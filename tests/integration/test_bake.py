@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import tarfile
 import uuid
@@ -36,7 +35,7 @@ def _stage(tmp_path: Path, app_name: str, variant: str, project: Path = ROOT) ->
 
 def _print(*argv: str, cwd: Path = ROOT) -> dict[str, Any]:
     done = subprocess.run(["docker", "buildx", "bake", "--print", *argv], cwd=cwd, capture_output=True, text=True,
-                          check=True, env={**os.environ, "CA_BUNDLE": ""})
+                          check=True, env=bake_context.bake_environment(ROOT, None))
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
@@ -159,7 +158,7 @@ def test_no_secret_in_any_layer_or_the_history(tmp_path: Path) -> None:
                     "app.hcl", "--set", f"{staged.target}.tags={tag}",
                     "--set", f"{staged.target}.args.BASE_IMAGE={bake.base_image('3.11', ROOT)[0]}", staged.target],
                    cwd=staged.bake_file.parent, check=True, capture_output=True, timeout=1800,
-                   env={**os.environ, "CA_BUNDLE": str(bundle)})
+                   env=bake_context.bake_environment(ROOT, str(bundle)))
     try:
         history = subprocess.run(["docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", tag],
                                  capture_output=True, text=True, check=True).stdout
@@ -188,7 +187,7 @@ def test_the_samples_image_builds_at_the_repository_root_without_shipbench(gui_i
     base = bake.base_image("3.11", ROOT)[0]
     subprocess.run(["docker", "buildx", "bake", "--load", "--set", f"gui-cpu.tags={tag}", "gui-cpu"], cwd=ROOT,
                    check=True, capture_output=True, timeout=1800,
-                   env={**os.environ, "BASE_IMAGE": base, "CA_BUNDLE": host.ca_bundle() or ""})
+                   env={**bake_context.bake_environment(ROOT, host.ca_bundle()), "BASE_IMAGE": base})
     try:
         done = subprocess.run(["docker", "run", "--rm", tag, "--help"], capture_output=True, text=True, timeout=120,
                               check=False)

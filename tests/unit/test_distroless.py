@@ -77,6 +77,17 @@ def test_each_variant_is_a_target_of_the_one_bake_file(tmp_path: Path, variant: 
     assert (tmp_path / "context" / "app" / "a.py").is_file() and (tmp_path / "context" / "docker" / "wheels").is_dir()
 
 
+def test_the_users_shell_never_overrides_the_apps_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bake reads a declared variable from the environment before app.hcl: a PYTHON or APP_START exported in the
+    shell that runs shipbench is left out of the build's environment; the proxy's CA is passed by name."""
+    for name, value in (("PYTHON", "3.8"), ("APP_START", "rm -rf /"), ("BASE_IMAGE", "x"), ("HOME", "/root")):
+        monkeypatch.setenv(name, value)
+    env = bake_context.bake_environment(ROOT, "/etc/ca.pem")
+    assert not {"PYTHON", "APP_START", "BASE_IMAGE", "APP", "TORCH_INDEX"} & set(env)
+    assert env["HOME"] == "/root" and env["CA_BUNDLE"] == "/etc/ca.pem"
+    assert bake_context.bake_environment(ROOT, None)["CA_BUNDLE"] == ""
+
+
 def test_a_value_with_hcl_template_marks_stays_literal() -> None:
     assert bake_context.hcl_string('python -m "a" ${HOME} %{x}') == '"python -m \\"a\\" $${HOME} %%{x}"'
 
