@@ -7,7 +7,7 @@
 #
 # Installs nothing. It checks first and says what is missing: a CUDA torch (required); rich, jsonschema and
 # packaging (the harness; `pip install rich jsonschema packaging`); PyInstaller for the bundle row
-# (`pip install -r pyinstaller/requirements.txt`; without it that row is recorded as skipped).
+# (`pip install -r shipbench/tools/pyinstaller.txt`; without it that row is recorded as skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}

@@ -89,6 +89,14 @@ def files_digest(root: Path, paths: Iterable[str], exclude: Iterable[str] = ()) 
     return digest.hexdigest()
 
 
+def harness_digest() -> str:
+    """The harness that builds and measures: this package less the report and the tool pins (a strategy's pin is
+    that strategy's input, not every row's), with the SBOM writer's pin, which every row runs."""
+    root, name = _HARNESS.parent, _HARNESS.name
+    code = files_digest(root, [name], exclude=[f"{name}/reporting", f"{name}/tools"])
+    return _sha(code + files_digest(root, [f"{name}/tools/sbom.txt"]))
+
+
 def description_text(app: App) -> str:
     """The app's description as text that is the same in every process: a set's repr follows the string hashes,
     which differ per process (PYTHONHASHSEED), so an app with two capabilities had a new digest half the time."""
@@ -133,7 +141,7 @@ def compute(
     return Inputs({
         "app": _sha(files_digest(app.project, [folder]) + description_text(app)),
         "strategy": files_digest(root, strategy_paths),
-        "harness": files_digest(_HARNESS.parent, [_HARNESS.name], exclude=[f"{_HARNESS.name}/reporting"]),
+        "harness": harness_digest(),
         "tools": _sha(json.dumps({**harness_tool_versions(), **tool_versions}, sort_keys=True)),
         "settings": _sha(json.dumps(dict(settings), sort_keys=True)),
         "target": _sha(json.dumps(dict(target), sort_keys=True)),

@@ -2,7 +2,7 @@
 
 A company shipping a frozen Qt app must know that it ships LGPL libraries, and more and more customers ask for an
 SBOM. Both come from one run of CycloneDX's own generator (`cyclonedx-py environment`, from PyPI, pinned in
-shipbench/sbom-requirements.txt) over the environment that holds exactly what the artifact carries of Python
+shipbench/tools/sbom.txt) over the environment that holds exactly what the artifact carries of Python
 distributions: the venv itself, or a venv of the app alone beside a freezer's build venv (whose freezer does not
 ship). Its licence data is each distribution's metadata (License-Expression, the License field, classifiers).
 The SBOM is written beside the record (results/sboms/<record>.cdx.json); the record summarizes it: how many
@@ -23,11 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import interpreters
+from . import interpreters, tool_pins
 from .errors import Failure, Skip
 from .fsutil import atomic_move
 
-REQUIREMENTS = Path(__file__).resolve().parent / "sbom-requirements.txt"  # part of the harness: every row's input
+REQUIREMENTS = tool_pins.requirements("sbom")  # every row's input (inputs.py)
 SBOM_SUFFIX = ".cdx.json"  # CycloneDX's own naming; record.load_all leaves these files alone
 SBOM_FOLDER = "sboms"
 STEP = "licences and SBOM (cyclonedx-bom)"
@@ -110,7 +110,7 @@ def record(ctx: Any, env_dir: Path | Callable[[], tuple[Path, Path]], tool: Call
     """The check as one progress step of a row (a strategy's Context): the SBOM of the venv `env_dir` beside
     the record, its summary into metrics.licenses; or, where `env_dir` is a callable, of the (python,
     site-packages folder) it gives (an image's venv, copied out). `tool` gives the cyclonedx-py program (a kept
-    venv of shipbench/sbom-requirements.txt); one that cannot be had is a skipped entry with why."""
+    venv of shipbench/tools/sbom.txt); one that cannot be had is a skipped entry with why."""
     with ctx.steps.step(STEP):
         relative = Path(SBOM_FOLDER) / (ctx.key.filename.removesuffix(".json") + SBOM_SUFFIX)
         try:

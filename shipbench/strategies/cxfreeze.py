@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import bundle_modules, interpreters, measure, qt_trim, settings
+from .. import bundle_modules, interpreters, measure, qt_trim, settings, tool_pins
 from .. import entry as launchers
 from ..apps import App
 from ..errors import Failure
@@ -25,7 +25,7 @@ from . import frozen, phases
 from .base import Artifact, Context, Defaults
 from .nuitka import site_packages
 
-TOOL_REQUIREMENTS = Path("cxfreeze") / "requirements.txt"
+TOOL_REQUIREMENTS = tool_pins.requirements("cxfreeze")
 # what a build ships besides the app's distributions (licenses.py)
 RUNTIME_LICENSES = (("CPython, the interpreter it carries", "PSF-2.0"), ("cx_Freeze base executable", "PSF-2.0"))
 _PROBE_MODULE = "_shipbench_first_frame"
@@ -63,7 +63,7 @@ class CxFreezeStrategy(Defaults):
     target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-building: each OS builds its own
     ci_minutes: int = 60  # the CI job's time limit: both apps, two variants each
-    inputs: tuple[str, ...] = ("cxfreeze", "pyinstaller/trim.py", "pyinstaller/icudata_stub.c",
+    inputs: tuple[str, ...] = (tool_pins.input_path("cxfreeze"), "pyinstaller/trim.py", "pyinstaller/icudata_stub.c",
                                "scripts/build-base-image.sh")
 
     def planned_steps(self, app: App) -> int:
@@ -72,7 +72,7 @@ class CxFreezeStrategy(Defaults):
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)
         with ctx.steps.step("build venv (app, dependencies, cx_Freeze)"):
-            env_dir = frozen.build_venv(ctx, python, ctx.root / TOOL_REQUIREMENTS)
+            env_dir = frozen.build_venv(ctx, python, TOOL_REQUIREMENTS)
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
         dist = target / "dist"
         with ctx.steps.step("options: entry script, data, hidden imports (trimmed: from what one run loaded)"):
@@ -154,7 +154,7 @@ class CxFreezeStrategy(Defaults):
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         measure.standard(ctx, artifact)
-        env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), ctx.root / TOOL_REQUIREMENTS)
+        env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), TOOL_REQUIREMENTS)
         frozen.portability_and_baseline(ctx, artifact, env_dir, "cx_Freeze build")
         # cx_Freeze compiles part of the standard library into its program (importlib, warnings, encodings):
         # only the app's modules and its dependencies' are compared

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import binaries, docker, host, interpreters, licenses, measure, settings, torch_source
+from .. import binaries, docker, host, interpreters, licenses, measure, settings, tool_pins, torch_source
 from ..apps import App
 from ..errors import Failure, Skip, UsageError
 from ..fsutil import tree_size
@@ -37,7 +37,7 @@ from .venv import (
     venv_artifact,
 )
 
-TOOL_REQUIREMENTS = Path("locked") / "requirements.txt"  # the second installer (pip), pinned
+TOOL_REQUIREMENTS = tool_pins.requirements("locked")  # the second installer (pip), pinned
 _IGNORED_PARTS = ("__pycache__",)
 # files that name the folder they were installed into, or the installer's own run: not the environment's content
 _IGNORED_NAMES = ("pyvenv.cfg", "RECORD", "INSTALLER", "direct_url.json", "activate", "activate.csh", "activate.fish",
@@ -189,7 +189,7 @@ class LockedStrategy(Defaults):
     target_needs = "the Python version, uv (or pip ≥ 26.1 for pylock.toml), and the index or a wheel cache"
     oses: tuple[str, ...] = ("linux", "windows", "macos")
     ci_minutes: int = 30  # the CI job's time limit: two lock installers, both apps
-    inputs: tuple[str, ...] = ("locked",)
+    inputs: tuple[str, ...] = (tool_pins.input_path("locked"),)
 
     def planned_steps(self, app: App) -> int:
         return 8 + measure.standard_steps(app)
@@ -256,7 +256,7 @@ class LockedStrategy(Defaults):
                   *extras, "-o", pylock], env=env, cwd=project, what="uv export --format pylock.toml")
         own = [] if ctx.app.requirements else [str(project)]
         ctx.maintains(pylock)
-        tools = kept_venv(ctx, python, target / "pip", Requirements(("-r", str(ctx.root / TOOL_REQUIREMENTS)), None,
+        tools = kept_venv(ctx, python, target / "pip", Requirements(("-r", str(TOOL_REQUIREMENTS)), None,
                                                                    None))
         ctx.versions["pip"] = installed_version(tools, "pip")
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from .. import entry as launchers
-from .. import interpreters, measure, qt_trim, settings, temp_left
+from .. import interpreters, measure, qt_trim, settings, temp_left, tool_pins
 from ..apps import App
 from ..errors import Failure, Skip
 from ..pyinstaller_spec import data_destination, program_name
@@ -25,7 +25,7 @@ from ..runner import output, run_tool
 from . import frozen, phases
 from .base import Artifact, Context, Defaults
 
-TOOL_REQUIREMENTS = Path("nuitka") / "requirements.txt"
+TOOL_REQUIREMENTS = tool_pins.requirements("nuitka")
 # what a program ships besides the app's distributions (licenses.py)
 RUNTIME_LICENSES = (("CPython, the interpreter it carries", "PSF-2.0"),
                     ("Nuitka run-time, compiled into the program", "Apache-2.0"))
@@ -130,7 +130,7 @@ class NuitkaStrategy(Defaults):
     # the CI job's time limit, in minutes: app_dl with torch followed may use a whole build-timeout (1 h)
     ci_minutes: int = 240
     runs_on_host = True
-    inputs: tuple[str, ...] = ("nuitka", "pyinstaller/trim.py", "pyinstaller/icudata_stub.c",
+    inputs: tuple[str, ...] = (tool_pins.input_path("nuitka"), "pyinstaller/trim.py", "pyinstaller/icudata_stub.c",
                                "scripts/build-base-image.sh")
 
     def tool_versions(self) -> dict[str, str | None]:
@@ -163,7 +163,7 @@ class NuitkaStrategy(Defaults):
             raise Skip("a Nuitka-compiled program runs no sitecustomize, so shipbench's first-frame probe cannot "
                        "see its window: give the app a ready event or pattern to measure it here")
         with ctx.steps.step("build venv (app, dependencies, Nuitka)"):
-            env_dir = frozen.build_venv(ctx, python, ctx.root / TOOL_REQUIREMENTS)
+            env_dir = frozen.build_venv(ctx, python, TOOL_REQUIREMENTS)
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
         out, cache = target / "out", target / "cache"
         target.mkdir(parents=True, exist_ok=True)
@@ -265,7 +265,7 @@ class NuitkaStrategy(Defaults):
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         measure.standard(ctx, artifact)
-        env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), ctx.root / TOOL_REQUIREMENTS)
+        env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), TOOL_REQUIREMENTS)
         frozen.portability_and_baseline(ctx, artifact, env_dir, "Nuitka build")
         if artifact.path.is_file():
             temp_left.record(ctx, artifact)

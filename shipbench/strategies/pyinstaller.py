@@ -15,7 +15,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .. import bundle_modules, docker, interpreters, measure, pyinstaller_archive, pyinstaller_spec, temp_left
+from .. import (
+    bundle_modules,
+    docker,
+    interpreters,
+    measure,
+    pyinstaller_archive,
+    pyinstaller_spec,
+    temp_left,
+    tool_pins,
+)
 from .. import entry as launchers
 from ..apps import App
 from ..errors import Failure, Skip
@@ -78,7 +87,7 @@ def shared_library_missing(python: interpreters.Interpreter, platform: str = sys
 
 
 def _build_venv(ctx: Context, python: interpreters.Interpreter) -> Path:
-    return frozen.build_venv(ctx, python, ctx.root / "pyinstaller" / "requirements.txt")
+    return frozen.build_venv(ctx, python, tool_pins.requirements("pyinstaller"))
 
 
 def _spec(ctx: Context, env_dir: Path, target: Path, profile: str) -> Path:
@@ -111,7 +120,7 @@ class PyInstallerStrategy(Defaults):
     ci_minutes: int = 60  # the CI job's time limit: one mode, both apps, two variants, portability checks
 
     # the portability check starts each bundle in Debian images that build-base-image.sh makes
-    inputs: tuple[str, ...] = ("pyinstaller", "scripts/build-base-image.sh")
+    inputs: tuple[str, ...] = ("pyinstaller", tool_pins.input_path("pyinstaller"), "scripts/build-base-image.sh")
 
     def tool_versions(self) -> dict[str, str | None]:
         return docker.versions()  # the portability check's containers
@@ -181,7 +190,7 @@ class PyInstallerStrategy(Defaults):
         """A onedir bundle built on the GPU machine by its own Python's PyInstaller, from the app's folder."""
         app = ctx.app
         if subprocess.run([python, "-c", "import PyInstaller"], capture_output=True, check=False).returncode != 0:
-            raise Skip(f"PyInstaller is not installed for {python} (pip install -r pyinstaller/requirements.txt)")
+            raise Skip(f"PyInstaller is not installed for {python} (pip install -r shipbench/tools/pyinstaller.txt)")
         build = ctx.build_dir / app.name
         shutil.rmtree(build, ignore_errors=True)
         spec = app.pyinstaller_spec or pyinstaller_spec.write(app, build / "spec", ctx.root,

@@ -9,7 +9,7 @@ install's time, the tool's venv on disk, the wheel, and the app started from the
 
 Variants: `uv-tool` (uv's tool home: UV_TOOL_DIR and UV_TOOL_BIN_DIR) and `pipx` (PIPX_HOME, PIPX_BIN_DIR; pipx
 keeps a shared pip of its own beside the tools, installed on its first use, so its cold install includes that).
-Both tools are pinned in wheel/requirements.txt and run in a kept venv of the row's Python.
+Both tools are pinned in shipbench/tools/wheel.txt and run in a kept venv of the row's Python.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import tomllib
 
-from .. import binaries, interpreters, licenses, measure, tool_wheel
+from .. import binaries, interpreters, licenses, measure, tool_pins, tool_wheel
 from ..apps import App
 from ..errors import Failure, Skip
 from ..fsutil import tree_size
@@ -30,7 +30,7 @@ from .base import Artifact, Context, Defaults
 from .venv import Requirements, first_frame_env, installed_version, isolated_env, kept_venv, requirements, sbom_tool
 from .zipapp import stage_data, stage_script_folder
 
-TOOL_REQUIREMENTS = Path("wheel") / "requirements.txt"
+TOOL_REQUIREMENTS = tool_pins.requirements("wheel")
 VARIANTS = ("uv-tool", "pipx")
 
 
@@ -120,7 +120,7 @@ class WheelStrategy(Defaults):
     target_needs = "the Python version, uv or pipx, and the package index (or a wheel folder) for the dependencies"
     oses: tuple[str, ...] = ("linux", "windows", "macos")
     ci_minutes: int = 30  # the CI job's time limit: two installers, both apps
-    inputs: tuple[str, ...] = ("wheel",)
+    inputs: tuple[str, ...] = (tool_pins.input_path("wheel"),)
 
     def planned_steps(self, app: App) -> int:
         return 6 + measure.standard_steps(app)
@@ -130,7 +130,7 @@ class WheelStrategy(Defaults):
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}"
         with ctx.steps.step("tools venv (uv, pipx) and the app's wheel"):
             tools = kept_venv(ctx, python, ctx.build_dir / "tools" / f"py{ctx.key.python}",
-                              Requirements(("-r", str(ctx.root / TOOL_REQUIREMENTS)), None, None))
+                              Requirements(("-r", str(TOOL_REQUIREMENTS)), None, None))
             wheel, script, links = wheels(ctx, tools, target / "dist")
         home, cache = target / ctx.key.variant / "home", target / ctx.key.variant / "cache"
         env = {**isolated_env(cache), **_homes(ctx.key.variant, home)}

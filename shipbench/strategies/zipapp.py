@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .. import host, interpreters, measure, settings
+from .. import host, interpreters, measure, settings, tool_pins
 from ..apps import App
 from ..errors import Failure, Skip
 from ..fsutil import tree_size
@@ -127,7 +127,7 @@ class ZipappStrategy(Defaults):
     target_needs = "a Python of the version the archive was built for (pure-Python and abi3 ones may run on others)"
     oses: tuple[str, ...] = ("linux", "macos")  # shiv and pex run on Windows, but their venv scripts differ there
     ci_minutes: int = 60  # the CI job's time limit: three archives, both apps; app_dl's first runs unpack ~800 MB each
-    inputs: tuple[str, ...] = ("zipapp",)
+    inputs: tuple[str, ...] = (tool_pins.input_path("zipapp"),)
 
     def planned_steps(self, app: App) -> int:
         return 8 + measure.standard_steps(app)
@@ -135,7 +135,7 @@ class ZipappStrategy(Defaults):
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)
         with ctx.steps.step("build venv (app, dependencies, pex, shiv)"):
-            tool_env = frozen.build_venv(ctx, python, ctx.root / "zipapp" / "requirements.txt")
+            tool_env = frozen.build_venv(ctx, python, tool_pins.requirements("zipapp"))
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
         suffix = ".pyz" if ctx.key.variant == "shiv" else ".pex"
         output, build_cache, runtime_cache = target / f"{ctx.app.name}{suffix}", target / "cache", target / "root"
@@ -174,7 +174,7 @@ class ZipappStrategy(Defaults):
         if not settings.quick():
             with ctx.steps.step("which Pythons start it (each with an empty cache)"):
                 ctx.metrics["runs_on"] = runs_on(ctx, artifact, _cache_variable(tool), cache.parent / "root-other")
-        env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), ctx.root / "zipapp" / "requirements.txt")
+        env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), tool_pins.requirements("zipapp"))
         measure.baseline(ctx, venv_artifact(ctx.app, env_dir), "the same app in the build venv, measured right after "
                                                                "the archive")
 
