@@ -1,7 +1,9 @@
 # The project's images: any Python app in a container, built from docker/app.Dockerfile by `docker buildx bake`.
 #
-#   docker buildx bake --print           the plan: the samples' targets (gui-cpu, gui-distroless, dl-cpu, ...)
-#   docker buildx bake                   the samples' CPU images (group default; `distroless`, `cuda` the others)
+#   docker buildx bake --print           the plan: the samples' cpu and cuda targets (gui-cpu, dl-cpu, dl-cuda)
+#   docker buildx bake                   those images (the CUDA one, PyPI's torch with its CUDA runtime, is about
+#                                        7 GB by estimate: none has been built on this project's hosts)
+#   docker buildx bake cpu               the CPU images only; `distroless`, `cuda`: the other groups
 #   docker buildx bake dl-cuda           one target
 #   PYTHON=3.13 docker buildx bake       another Python (python:3.13-slim), or BASE_IMAGE=... any Debian image
 #                                        with python3 and its venv module (where no registry is reachable)
@@ -74,7 +76,13 @@ function "labels" {
   }
 }
 
-group "default" { targets = ["cpu"] }
+function "torch_apps" {
+  params = []
+  result = [for app in apps() : app if app.torch == "1"]
+}
+
+# the CPU images, and the CUDA ones where an app uses torch (an empty matrix would be no target at all)
+group "default" { targets = length(torch_apps()) > 0 ? ["cpu", "cuda"] : ["cpu"] }
 
 target "_image" {
   context = "."
@@ -107,7 +115,7 @@ target "distroless" {
 # torch apps only: PyPI's torch, the CUDA build with its nvidia-* runtime wheels; needs the host's driver
 target "cuda" {
   name = "${app.name}-cuda"
-  matrix = { app = [for app in apps() : app if app.torch == "1"] }
+  matrix = { app = torch_apps() }
   inherits = ["_image"]
   target = "runtime"
   args = args(app, "0")

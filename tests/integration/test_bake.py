@@ -44,7 +44,8 @@ def test_the_repository_bake_file_lists_the_samples_cpu_and_cuda_targets() -> No
     from the same sample's description (SAMPLES in docker-bake.hcl cannot drift from pyproject.toml)."""
     from shipbench import apps
 
-    assert set(_print()["target"]) == {"gui-cpu", "dl-cpu"}  # the default group
+    assert set(_print()["target"]) == {"gui-cpu", "dl-cpu", "dl-cuda"}  # the default group
+    assert set(_print("cpu")["target"]) == {"gui-cpu", "dl-cpu"}
     plan = _print("cpu", "distroless", "cuda")["target"]
     assert set(plan) == {"gui-cpu", "gui-distroless", "dl-cpu", "dl-distroless", "dl-cuda"}
     for name, app in apps.all_apps(ROOT).items():
@@ -64,6 +65,9 @@ def test_a_staged_context_is_the_same_bake_file_with_the_apps_variables(tmp_path
     staged = _stage(tmp_path, "wordcount", "cpu", project=FIXTURES / "wordcount")
     plan = _print("--file", "docker-bake.hcl", "--file", "app.hcl", staged.target, cwd=staged.bake_file.parent)
     (target,) = plan["target"].values()
+    # the default group of an app without torch: its CPU image, and no CUDA group without a target
+    default = _print("--file", "docker-bake.hcl", "--file", "app.hcl", cwd=staged.bake_file.parent)
+    assert set(default["target"]) == {staged.target}
     assert target["args"]["APP_DIR"] == "app" and target["args"]["APP_START"].startswith("/opt/venv/bin/")
     assert target["tags"] == [staged.tag] and "secret" not in target
 
