@@ -2,7 +2,8 @@
 
     python3 docker/app-requirements.py APP_DIR OUT [--requirements FILE] [--extras a,b]
 
-A folder of scripts names its requirements file (`--requirements`, relative to APP_DIR): taken as it is. A project
+A folder of scripts names its requirements file (`--requirements`, relative to APP_DIR): taken as it is; one with
+neither a requirements file nor a [project] table (nor a setup.py) needs nothing installed. A project
 gives its [project] dependencies and those of the extras asked for, then its build backend, so that the app layer
 can install the project without build isolation and without an index. OUT `-` writes to standard output.
 
@@ -44,6 +45,8 @@ def requirements(app_dir: Path, requirements_file: str, extras: list[str]) -> li
         raise ValueError(f"{pyproject.name} is missing in the app's folder, and no requirements file is named")
     data = read_toml(pyproject)
     project = data.get("project")
+    if project is None and not (app_dir / "setup.py").is_file():
+        return []  # a folder of scripts whose pyproject.toml only describes it: nothing to install
     if project is None or "dependencies" in project.get("dynamic", []):
         raise ValueError(f"{pyproject.name} declares its dependencies dynamically: the image's dependency layer "
                          "needs them listed in [project] dependencies (or give the app a requirements file)")

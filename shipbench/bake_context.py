@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import description, settings, torch_source
+from . import description, kinds, settings, torch_source
 from .errors import Skip
 from .runner import output
 
@@ -38,12 +38,8 @@ APP_IN_IMAGE = "/app"  # the app's folder in the image (docker/app.Dockerfile co
 BAKE_FILE = "docker-bake.hcl"
 # docker/app.Dockerfile and what it runs while building
 HARNESS_FILES = ("app.Dockerfile", "app-requirements.py", "app-start.py", "distroless-closure.py")
-# What a Qt window needs from Debian beyond a slim base: the xcb platform plugin's libraries, GL, fonts (the
-# WINDOW_PACKAGES of docker-bake.hcl, which the samples' images take; a test keeps the two the same)
-WINDOW_PACKAGES = ("libglib2.0-0", "libgl1", "libegl1", "libfontconfig1", "fontconfig-config", "fonts-dejavu-core",
-                   "libdbus-1-3", "libxkbcommon0", "libxkbcommon-x11-0", "libx11-xcb1", "libxcb-cursor0",
-                   "libxcb-icccm4", "libxcb-image0", "libxcb-keysyms1", "libxcb-randr0", "libxcb-render-util0",
-                   "libxcb-shape0", "libxcb-xfixes0", "libxcb-xkb1", "libxcb-xinerama0")
+# What a Qt window needs from Debian (kinds.py; the WINDOW_PACKAGES of docker-bake.hcl, a test keeps them the same)
+WINDOW_PACKAGES = kinds.QT_PACKAGES
 # what is never part of an app's build context
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", ".nox", ".tox", "build", "dist",
                                  "*.egg-info", "results", "report", ".noxw")
@@ -58,9 +54,10 @@ class Staged:
     tag: str
 
 
-def system_packages(app: description.App) -> list[str]:
-    """The Debian packages the app needs on the target: a window's, then the description's own."""
-    packages = list(WINDOW_PACKAGES) if app.shows_window else []
+def system_packages(app: description.App, debian_python: bool = True) -> list[str]:
+    """The Debian packages the app needs on the target: its window toolkit's (kinds.py: for a target whose Python
+    is Debian's own, or the official image's), then the description's own."""
+    packages = list(kinds.target_packages(app.toolkit, debian_python)) if app.shows_window else []
     return packages + [p for p in app.system_packages if p not in packages]
 
 
@@ -68,9 +65,10 @@ def variables(app: description.App, base: str) -> dict[str, str]:
     """docker-bake.hcl's variables for the app, from its description."""
     in_image = app.command("/opt/venv/bin/python", "/opt/venv/bin", APP_IN_IMAGE)
     without_args = in_image[: len(in_image) - len(app.args)]  # the run passes the app's args, like every launcher
-    return {"APP": app.name, "APP_START": shlex.join(without_args), "APP_IS_PROJECT": "0" if app.requirements else "1",
+    return {"APP": app.name, "APP_START": shlex.join(without_args), "APP_IS_PROJECT": "1" if app.is_project else "0",
             "APP_REQUIREMENTS": app.requirements or "", "APP_EXTRAS": ",".join(app.extras),
-            "APP_TORCH": "1" if app.uses_torch else "0", "APP_SYSTEM_PACKAGES": " ".join(system_packages(app)),
+            "APP_TORCH": "1" if app.uses_torch else "0",
+            "APP_SYSTEM_PACKAGES": " ".join(system_packages(app, not kinds.is_official_python_image(base))),
             "BASE_IMAGE": base, "REVISION": output(["git", "rev-parse", "HEAD"], cwd=app.project) or ""}
 
 

@@ -33,6 +33,13 @@ HARNESS_PREFIXES = ("__editable__", "_shipbench")
 SHOWN = 50
 _EXTENSION = re.compile(r"\.(?:cpython-\d+[\w-]*|abi3|cp\d+[\w-]*)?\.?(?:so|pyd)$")
 _STDLIB_ROOTS = ("lib-dynload", "lib")
+# a dotted name's last part: an identifier, or a module file only importlib can load by name
+# (`_sysconfigdata__linux_x86_64-linux-gnu`, which sysconfig imports by a computed name); packages are identifiers
+_LAST_PART = re.compile(r"[A-Za-z_][\w-]*")
+
+
+def _importable(parts: list[str]) -> bool:
+    return all(part.isidentifier() for part in parts[:-1]) and _LAST_PART.fullmatch(parts[-1]) is not None
 
 
 def module_name(relative: str) -> str | None:
@@ -53,7 +60,7 @@ def module_name(relative: str) -> str | None:
     names = [*parts[:-1], stem]
     if names[-1] == "__init__":
         names = names[:-1]
-    if not names or not all(name.isidentifier() for name in names):
+    if not names or not _importable(names):
         return None
     return ".".join(names)
 
@@ -91,7 +98,7 @@ def archive_modules(listed: dict[str, Any]) -> set[str]:
             continue
         if "/" in name or _EXTENSION.search(name):  # a onefile's extension module, stored as a file
             found |= _names([name])
-        elif not name.endswith((".zip", ".pyz", ".pkg")) and all(part.isidentifier() for part in name.split(".")):
+        elif not name.endswith((".zip", ".pyz", ".pkg")) and _importable(name.split(".")):
             found.add(name)
     return found | _names(name for name in listed.get("files", []) if isinstance(name, str))
 
@@ -121,10 +128,27 @@ def missing(evidence: dict[str, Any], held: set[str], standard_library: bool = T
                   and (standard_library or name.split(".")[0] not in sys.stdlib_module_names))
 
 
-def summary(evidence: dict[str, Any], held: set[str], standard_library: bool = True) -> dict[str, Any]:
-    """metrics.missing_modules: how many the app loaded, how many of those the bundle lacks, their names, and
+def own_modules(evidence: dict[str, Any], names: list[str], app_folder: Path) -> list[str]:
+    """Those of `names` that are the app's own code: loaded, in the evidence run, from a file below its folder
+    (its build venv installs a project as a link to it, or the script's folder is on the path)."""
+    files = evidence.get("module_files", {})
+    folder = app_folder.resolve()
+    own = []
+    for name in names:
+        path = files.get(name) if isinstance(files, dict) else None
+        if isinstance(path, str) and Path(path).resolve().is_relative_to(folder):
+            own.append(name)
+    return own
+
+
+def summary(evidence: dict[str, Any], held: set[str], standard_library: bool = True,
+            app_folder: Path | None = None) -> dict[str, Any]:
+    """metrics.missing_modules: how many the app loaded, how many of those the bundle lacks, their names, which of
+    them are the app's own code (`own`: its own code paths lack them, which decides whether the bundle can be
+    recommended; a dependency's optional module, as PySide6.support.deprecated, is named but does not), and
     whether the standard library was part of the check."""
     lacking = missing(evidence, held, standard_library)
     loaded = evidence.get("file_modules", evidence.get("modules", []))
+    own = own_modules(evidence, lacking, app_folder) if app_folder is not None else lacking
     return {"status": "ok", "loaded": len(loaded), "held": len(held), "count": len(lacking), "missing": lacking[:SHOWN],
-            "scope": "all" if standard_library else "outside the standard library"}
+            "own": own[:SHOWN], "scope": "all" if standard_library else "outside the standard library"}

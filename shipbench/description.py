@@ -21,6 +21,7 @@ from typing import Any
 
 import jsonschema
 
+from . import kinds
 from .errors import UsageError
 
 if sys.version_info >= (3, 11):
@@ -30,7 +31,7 @@ else:  # pragma: no cover - Python 3.10
 
 # what an app can do and how its readiness shows (the schema's enums; the report and strategies ask these)
 CAPABILITIES = ("window", "throughput", "torch")
-READY_KINDS = ("event", "exit", "first-frame", "pattern")
+READY_KINDS = ("event", "exit", "first-frame", "pattern", "port")
 
 
 @functools.cache
@@ -50,6 +51,14 @@ class Throughput:
     key: str  # ... and its key; or:
     pattern: str | None  # a regex whose first group is the figure
     unit: str
+    # a service's throughput: an HTTP request sent over loopback by shipbench's load generator (loadgen.py)
+    http: str | None = None  # "GET /items?limit=5"
+    port: int | None = None
+    body: str | None = None
+    content_type: str | None = None
+    requests: int = 2000
+    seconds: float = 20.0
+    connections: int = 4
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,12 @@ class App:
     icu_data: bool = True  # False: trimmed builds may ship an empty ICU data package (pyinstaller/icudata_stub.c)
     workdir: str = "."  # where the app starts, relative to `folder` (a user runs `python train.py` there)
     env: tuple[tuple[str, str], ...] = ()  # variables every run of the app gets
+    ready_port: int | None = None  # ready = {port = N}
+    toolkit: str | None = None  # a window app's toolkit (kinds.TOOLKITS): the description's, else guessed
+    trim_keep: tuple[str, ...] = ()  # paths in a bundle trimmed builds keep whatever the evidence says
+    # installed as a project (pip install FOLDER); False: a requirements file, or a folder of scripts with no
+    # dependencies (no requirements file, no [project] table, no setup.py), which has nothing to install
+    is_project: bool = True
 
     @property
     def workdir_path(self) -> Path:
@@ -100,8 +115,25 @@ class App:
 
     @property
     def first_frame(self) -> bool:
-        """Ready is the first painted frame, seen by the probe shipbench injects (shipbench/inject/)."""
+        """Ready is the first frame: a Qt app's first paint, seen by the probe shipbench injects
+        (shipbench/inject/), or any other toolkit's first window mapped on the X server (x11_window.py)."""
         return self.ready == "first-frame"
+
+    @property
+    def window_on_x(self) -> bool:
+        """Its first frame is seen on an X server (a toolkit without the Qt probe): it needs a display."""
+        return self.first_frame and self.toolkit is not None and not kinds.TOOLKITS[self.toolkit].probe
+
+    @property
+    def service(self) -> bool:
+        """It serves until stopped (ready on a port, or its throughput is an HTTP request): kinds.py."""
+        return self.ready == "port" or bool(self.throughput and self.throughput.http)
+
+    @property
+    def stops_at_ready(self) -> bool:
+        """A start-up run ends at ready, by SIGTERM: the app does not know shipbench and may never end by itself
+        (a service, a window nobody closes, a pattern in a long run's output)."""
+        return self.ready in ("pattern", "port") or self.window_on_x
 
     # --- how to start it ------------------------------------------------------------------------------------
     def command(self, python: str, scripts_dir: str, folder: str) -> list[str]:
@@ -114,10 +146,13 @@ class App:
         return [f"{scripts_dir}/{value}", *self.args]
 
     def install_items(self, folder: str | None = None) -> list[str]:
-        """pip/uv arguments that install the app and its dependencies (the app's folder as given, else here)."""
+        """pip/uv arguments that install the app and its dependencies (the app's folder as given, else here);
+        none for a folder of scripts with no dependencies."""
         where = folder or str(self.folder)
         if self.requirements:
             return ["-r", f"{where}/{self.requirements}"]
+        if not self.is_project:
+            return []
         return [where + (f"[{','.join(self.extras)}]" if self.extras else "")]
 
     def wants(self, strategy: str, variant: str) -> bool:
@@ -196,7 +231,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "enum":
         return f"{where} = {error.instance!r}: expected one of {', '.join(map(repr, error.validator_value))}"
     if error.validator == "oneOf" and key == "ready":
-        return f"{where} = {error.instance!r}: expected \"event\", \"exit\", \"first-frame\" or {{pattern = \"...\"}}"
+        return (f"{where} = {error.instance!r}: expected \"event\", \"exit\", \"first-frame\", "
+                "{pattern = \"...\"} or {port = N}")
     return f"{where}: {error.message}"
 
 
@@ -224,15 +260,27 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     if not requirements and not (folder / "pyproject.toml").is_file() and not (folder / "setup.py").is_file():
         raise UsageError(f"{where}: {folder} is not a project (no pyproject.toml); name a requirements file "
                          "with requirements = \"...\"")
+    own = read_pyproject(folder / "pyproject.toml") if (folder / "pyproject.toml").is_file() else {}
+    # a pyproject.toml that only describes (no [project] table) beside scripts, and no setup.py: nothing to install
+    is_project = not requirements and ((folder / "setup.py").is_file() or "project" in own)
     entry_point = _check_start(where, folder, kind, start[1], requirements)
     capabilities = frozenset(raw.get("capabilities", ()))
     ready_raw = raw.get("ready", "event")
-    ready, pattern = ("pattern", ready_raw["pattern"]) if isinstance(ready_raw, dict) else (ready_raw, None)
+    ready, pattern, port = ready_raw, None, None
+    if isinstance(ready_raw, dict):
+        ready = "pattern" if "pattern" in ready_raw else "port"
+        pattern, port = ready_raw.get("pattern"), ready_raw.get("port")
     if pattern is not None:
         _check_regex(f"{where} ready.pattern", pattern)
     if ready == "first-frame" and "window" not in capabilities:
         raise UsageError(f"{where} ready = \"first-frame\": only an app with capabilities = [\"window\"] paints one")
-    throughput = _throughput(where, raw.get("throughput"))
+    toolkit = raw.get("toolkit")
+    if toolkit is not None and "window" not in capabilities:
+        raise UsageError(f"{where} toolkit = {toolkit!r}: only an app with capabilities = [\"window\"] has one")
+    if toolkit is None and "window" in capabilities:
+        toolkit = kinds.guess_toolkit(kinds.declared_distributions(folder, requirements, tuple(raw.get("extras", ())),
+                                                                    own.get("project", {})))
+    throughput = _throughput(where, raw.get("throughput"), port)
     if "throughput" in capabilities and throughput is None:
         raise UsageError(f"{where}: capability \"throughput\" needs a [throughput] table (args, and event/key or "
                          "pattern)")
@@ -262,7 +310,8 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
         system_packages=tuple(raw.get("system-packages", ())), strategies=tuple(raw.get("strategies", ())),
         pyinstaller_spec=own.get("pyinstaller-spec"), dockerfile=own.get("dockerfile"),
         record_version=raw.get("record-version"), icu_data=raw.get("icu-data", True), workdir=workdir,
-        env=tuple(sorted(raw.get("env", {}).items())),
+        env=tuple(sorted(raw.get("env", {}).items())), ready_port=port, toolkit=toolkit,
+        trim_keep=tuple(raw.get("trim-keep", ())), is_project=is_project,
     )
 
 
@@ -280,7 +329,8 @@ def _check_start(where: str, folder: Path, kind: str, value: str, requirements: 
         return None
     pyproject = folder / "pyproject.toml"
     project = read_pyproject(pyproject).get("project", {}) if pyproject.is_file() else {}
-    scripts = project.get("scripts", {})
+    # console scripts and GUI scripts alike: both are commands on PATH once installed
+    scripts = {**project.get("scripts", {}), **project.get("gui-scripts", {})}
     if value in scripts:
         return str(scripts[value])
     # a dependency's console script (httpie's `http`, a requirements file's tools) is found once installed;
@@ -288,8 +338,8 @@ def _check_start(where: str, folder: Path, kind: str, value: str, requirements: 
     if requirements or project.get("dependencies") or "dependencies" in project.get("dynamic", ()):
         return None
     known = ", ".join(scripts) or "none"
-    raise UsageError(f"{where} console-script = {value!r}: {pyproject} [project.scripts] has no such entry "
-                     f"(it has: {known}), and it has no dependencies that could install one")
+    raise UsageError(f"{where} console-script = {value!r}: {pyproject} [project.scripts] and [project.gui-scripts] "
+                     f"have no such entry (they have: {known}), and it has no dependencies that could install one")
 
 
 def _check_regex(where: str, pattern: str) -> None:
@@ -299,9 +349,11 @@ def _check_regex(where: str, pattern: str) -> None:
         raise UsageError(f"{where} = {pattern!r}: not a regular expression ({error})") from None
 
 
-def _throughput(where: str, raw: dict[str, Any] | None) -> Throughput | None:
+def _throughput(where: str, raw: dict[str, Any] | None, ready_port: int | None) -> Throughput | None:
     if raw is None:
         return None
+    if "http" in raw:
+        return _http_throughput(where, raw, ready_port)
     pattern = raw.get("pattern")
     if pattern is not None:
         _check_regex(f"{where} throughput.pattern", pattern)
@@ -309,6 +361,30 @@ def _throughput(where: str, raw: dict[str, Any] | None) -> Throughput | None:
             raise UsageError(f"{where} throughput.pattern = {pattern!r}: needs a group around the figure")
     if pattern is None and "key" not in raw:
         raise UsageError(f"{where} [throughput]: say how to read the figure: key (of a JSON event) or pattern")
+    for key in _HTTP_ONLY:
+        if key in raw:
+            raise UsageError(f"{where} [throughput] {key}: only for a service's throughput (http = \"GET /...\")")
     return Throughput(args=tuple(raw["args"]), quick_args=tuple(raw["quick-args"]) if "quick-args" in raw else None,
                       event=raw.get("event", "result") if pattern is None else None, key=raw.get("key", "value"),
                       pattern=pattern, unit=raw.get("unit", "per s"))
+
+
+_HTTP_ONLY = ("port", "body", "content-type", "requests", "seconds", "connections")
+
+
+def _http_throughput(where: str, raw: dict[str, Any], ready_port: int | None) -> Throughput:
+    """A service's throughput: its request, where it listens, how many requests over how many connections."""
+    for key in ("event", "key", "pattern", "quick-args"):
+        if key in raw:
+            raise UsageError(f"{where} [throughput] {key}: a service's throughput (http) is read by shipbench's "
+                             "load generator, not from the app's output")
+    port = raw.get("port", ready_port)
+    if port is None:
+        raise UsageError(f"{where} [throughput] http: say where the service listens: ready = {{port = N}} or "
+                         "[throughput] port = N")
+    if "body" in raw and raw["http"].split()[0] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        raise UsageError(f"{where} [throughput] body: {raw['http'].split()[0]} requests carry no body here")
+    return Throughput(args=tuple(raw.get("args", ())), quick_args=None, event=None, key="", pattern=None,
+                      unit=raw.get("unit", "requests/s"), http=raw["http"], port=port, body=raw.get("body"),
+                      content_type=raw.get("content-type"), requests=raw.get("requests", 2000),
+                      seconds=float(raw.get("seconds", 20.0)), connections=raw.get("connections", 4))

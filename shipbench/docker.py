@@ -149,3 +149,21 @@ def with_packages(base: str, packages: list[str], on_top_of: str | None = None) 
 def _derived_tag(base: str, packages: list[str]) -> str:
     digest = hashlib.sha256(f"{base}|{' '.join(sorted(set(packages)))}".encode()).hexdigest()[:12]
     return f"shipbench/portability:{base.split(':')[-1]}-{digest}"
+
+
+# Every container a measured start runs carries this label with the harness's process id: after each start, what
+# is left of it is removed (remove_started), so that a service whose `docker run` client was killed (not only
+# stopped) never keeps running in a container of its own.
+START_LABEL = "shipbench.start"
+
+
+def start_label_args() -> list[str]:
+    return ["--label", f"{START_LABEL}={os.getpid()}"]
+
+
+def remove_started() -> None:
+    """Remove every container this process started for a measured run that is still there (`docker rm -f`)."""
+    listed = output(["docker", "ps", "--all", "--quiet", "--filter", f"label={START_LABEL}={os.getpid()}"]) or ""
+    ids = listed.split()
+    if ids:
+        subprocess.run(["docker", "rm", "--force", *ids], capture_output=True, check=False, timeout=120)

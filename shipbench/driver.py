@@ -25,6 +25,7 @@ from . import (
     settings,
     strategies,
     torch_source,
+    xserver,
 )
 from .apps import App
 from .errors import Failure, Skip, UsageError
@@ -166,10 +167,11 @@ def _measure_row(row: plan.Row, results_dir: Path, command: str | None, fresh: b
         ctx = Context(key, app, settings.harness_root(), settings.build_dir().resolve() / strategy.name, results_dir,
                       rec, steps)
         try:
-            artifact = strategy.build(ctx)
-            rec["artifact"] = {"path": _display_path(artifact.path, ctx.root), "kind": artifact.kind,
-                               "description": artifact.description}
-            strategy.measure(ctx, artifact)
+            with xserver.display_for(app):  # a window of a toolkit seen on X: a virtual display for the row
+                artifact = strategy.build(ctx)
+                rec["artifact"] = {"path": _display_path(artifact.path, ctx.root), "kind": artifact.kind,
+                                   "description": artifact.description}
+                strategy.measure(ctx, artifact)
         except Skip as skip:
             rec.update(status="skipped", reason=skip.reason)
         except Failure as failure:

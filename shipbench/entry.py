@@ -22,18 +22,20 @@ _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=]")
 
 
 def console_entry_point(app: App, python: Path) -> str:
-    """A console script's `module:function`: the description's (the project's own [project.scripts]) or, for a
-    dependency's script, what the environment of `python` has installed under that name."""
+    """A console script's `module:function`: the description's (the project's own [project.scripts] or
+    [project.gui-scripts]) or, for a dependency's script, what the environment of `python` has installed under
+    that name as a console or a GUI script (both are commands on PATH)."""
     if app.entry_point:
         return app.entry_point
     name = app.start[1]
     code = ("import sys\nfrom importlib.metadata import entry_points\n"
-            f"found = [e.value for e in entry_points(group='console_scripts') if e.name == {name!r}]\n"
+            f"found = [e.value for group in ('console_scripts', 'gui_scripts') for e in entry_points(group=group)"
+            f" if e.name == {name!r}]\n"
             "print(found[0] if found else '')")
     value = output([python, "-c", code]) or ""
     if ":" not in value:
         raise Failure(f"no console script {name!r} in the app's environment: neither its project nor a dependency "
-                      "installs one by that name")
+                      "installs one (console_scripts or gui_scripts) by that name")
     return value
 
 

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import Failure
-from .runner import run_app
+from .runner import ReadyLike, run_app
 
 _TOTAL = re.compile(r"^(?:summary|totals):\s*(\d+)", re.M)
 SLOWDOWN = 60  # callgrind runs code this many times slower, about: the app's timeout grows by it
@@ -33,7 +33,7 @@ def callgrind_total(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def count(launcher: list[str], env: dict[str, str], cwd: str, timeout: float, ready: str | re.Pattern[str]) -> int:
+def count(launcher: list[str], env: dict[str, str], cwd: str, timeout: float, ready: ReadyLike) -> int:
     """Instructions one run executes, every process it starts included (a onefile bootloader's child), from
     spawn to exit."""
     valgrind = available()

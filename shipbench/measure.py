@@ -6,17 +6,19 @@ command and how to read its figure. A strategy supplies only the Artifact: how t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import gpu_sweep, hostload, settings
+from . import gpu_sweep, hostload, loadgen, settings, x11_window, xserver
 from .apps import App
 from .errors import Failure
 from .fsutil import PNG_SIGNATURE, atomic_move, is_png
-from .runner import NOT_FOR_APPS, ProcessRun, run_app, short_command
+from .relay import STOP_AT_READY  # a relay beside the app (a VM's) reads it: it stops the app at ready itself
+from .runner import NOT_FOR_APPS, ProcessRun, Ready, run_app, short_command
 from .stats import summarize
 
 if TYPE_CHECKING:  # the strategies build on this module; it needs only their types
@@ -26,21 +28,41 @@ if TYPE_CHECKING:  # the strategies build on this module; it needs only their ty
 INJECT_DIR = Path(__file__).resolve().parent / "inject"
 
 
-def ready_signal(app: App) -> str | re.Pattern[str]:
-    """How the runner sees this app become ready (runner.run_app's `ready`)."""
+EVIDENCE_LINGER_S = 5.0  # an evidence run of an app stopped at ready: what it may still load before it is stopped
+
+
+def ready_signal(app: App, evidence: bool = False) -> Ready:
+    """How the runner sees this app become ready (runner.run_app's `ready`), and whether it is stopped then
+    (kinds.py: an app that does not know shipbench may never end by itself). An evidence run (what the app loads,
+    for trimmed bundles) gives such an app EVIDENCE_LINGER_S to end by itself first, unless it is a service or a
+    window, which never do."""
+    stop = app.stops_at_ready
+    linger = EVIDENCE_LINGER_S if evidence and stop and not (app.service or app.window_on_x) else 0.0
     if app.ready == "pattern":
         assert app.ready_pattern is not None
-        return re.compile(app.ready_pattern)
-    return "exit" if app.ready == "exit" else "event"  # the injected first-frame probe prints an event
+        return Ready("pattern", pattern=re.compile(app.ready_pattern), stop=stop, linger_s=linger)
+    if app.ready == "port":
+        return Ready("port", port=app.ready_port, stop=stop)
+    if app.window_on_x:
+        display = xserver.current_display()
+        if display is None:
+            raise Failure(f"{app.name}'s first frame is seen on an X server, and none runs for this row "
+                          f"({xserver.MISSING})")
+        return Ready("window", display=display, stop=stop)
+    return Ready("exit" if app.ready == "exit" else "event")  # the injected first-frame probe prints an event
 
 
 def probe_env(app: App) -> dict[str, str]:
-    """What an app run needs besides the user's environment: the Qt platform, the first-frame probe's switch."""
+    """What an app run needs besides the user's environment: the Qt platform, the first-frame probe's switch,
+    the X display a window of another toolkit is watched on."""
     env = {}
     if app.shows_window:
         env["QT_QPA_PLATFORM"] = settings.qt_platform()
     if app.first_frame:
         env["SHIPBENCH_FIRST_FRAME"] = "1"
+    display = xserver.current_display()
+    if app.window_on_x and display:
+        env["DISPLAY"] = display
     return env
 
 
@@ -55,15 +77,26 @@ def app_env(artifact: Artifact, app: App, extra: Mapping[str, str] | None = None
 
 
 def start(artifact: Artifact, app: App, args: tuple[str, ...] | list[str], timeout: float,
-          extra_env: Mapping[str, str] | None = None, need_ready: bool = True) -> ProcessRun:
+          extra_env: Mapping[str, str] | None = None, need_ready: bool = True,
+          on_ready: Callable[[], None] | None = None, evidence: bool = False) -> ProcessRun:
     """One run of the app from the artifact; extra_env reaches the app wherever it runs (container, guest).
 
     A run that must be ready is a start-up run and gets the description's probe-args; one that need not (a
-    throughput run) gets only `args`."""
-    launcher = artifact.with_env(dict(extra_env)) if artifact.with_env and extra_env else artifact.launcher
-    return run_app([*launcher, *app.probe_args, *args] if need_ready else [*launcher, *args],
-                   env=app_env(artifact, app, extra_env), cwd=str(artifact.cwd or app.workdir_path),
-                   timeout=timeout, need_ready=need_ready, ready=ready_signal(app))
+    throughput run) gets only `args`. An app stopped at ready (kinds.py) is stopped after `on_ready`; where a
+    relay beside it starts it (a VM), the relay stops it, and this side waits for the relay to end."""
+    signal = ready_signal(app, evidence)
+    extra = dict(extra_env or {})
+    if artifact.with_env is not None and signal.stop and need_ready:
+        extra[STOP_AT_READY] = "1"
+        signal = dataclasses.replace(signal, stop=False)
+    launcher = artifact.with_env(extra) if artifact.with_env and extra else artifact.launcher
+    try:
+        return run_app([*launcher, *app.probe_args, *args] if need_ready else [*launcher, *args],
+                       env=app_env(artifact, app, extra), cwd=str(artifact.cwd or app.workdir_path),
+                       timeout=timeout, need_ready=need_ready, ready=signal, on_ready=on_ready)
+    finally:
+        if artifact.after_run is not None:
+            artifact.after_run()
 
 
 def standard_steps(app: App) -> int:
@@ -98,7 +131,8 @@ def standard(ctx: Context, artifact: Artifact) -> None:
                 ctx.metrics["screenshot"] = shot
 
     if app.throughput:
-        with ctx.steps.step(f"throughput ({settings.throughput_runs()} runs)"), \
+        what = f"{app.throughput.http} over loopback" if app.throughput.http else "throughput"
+        with ctx.steps.step(f"{what} ({settings.throughput_runs()} runs)"), \
                 hostload.watch(ctx.metrics, "throughput"):
             args = artifact.throughput_args or app.throughput.args
             runs.extend(_throughput(ctx, artifact, args, timeout))
@@ -190,6 +224,21 @@ def screenshot(ctx: Context, artifact: Artifact, timeout: float, suffix: str = "
     # the app writes to a temporary name; only a whole PNG is moved to the record's name (a full disk or a crash
     # mid-write leaves nothing there)
     partial = f".{target.stem}.partial.png"  # still .png: Qt picks the image format from the suffix
+    if app.window_on_x and app.screenshot_args is None:  # read from the X server, wherever the app runs
+        written = target.with_name(partial)
+        display = xserver.current_display()
+        assert display is not None  # ready_signal raised before this otherwise
+        try:
+            def take() -> None:
+                x11_window.screenshot(display, written)
+
+            start(artifact, app, (), timeout, extra_env=extra_env, on_ready=take)
+            if not is_png(written):
+                raise Failure(f"the app's window was mapped on {display}, but no window was there to read back")
+            atomic_move(written, target)
+        finally:
+            written.unlink(missing_ok=True)
+        return relative.as_posix()
     if artifact.share is None:
         written, seen_as = target.with_name(partial), str(target.with_name(partial))
     else:
@@ -236,9 +285,43 @@ def figure(app: App, run: ProcessRun) -> tuple[float, dict[str, Any]]:
     return float(value), event
 
 
+def _service_throughput(ctx: Context, artifact: Artifact, timeout: float) -> list[ProcessRun]:
+    """A service's throughput: started as for a start-up, and once ready, loaded by the load generator
+    (loadgen.py, a process of its own) with the described request; stopped after each run."""
+    app = ctx.app
+    spec = app.throughput
+    assert spec is not None and spec.http is not None and spec.port is not None
+    if not artifact.shares_loopback:
+        ctx.metrics["throughput_skipped"] = (f"{spec.http} not sent: the service runs where this host's loopback "
+                                             f"does not reach ({artifact.kind}); start-up is measured there")
+        return []
+    runs: list[ProcessRun] = []
+    results: list[dict[str, Any]] = []
+    for _ in range(settings.throughput_runs()):
+        result: dict[str, Any] = {}
+
+        def load(into: dict[str, Any] = result) -> None:
+            into.update(loadgen.against(spec))
+
+        runs.append(start(artifact, app, spec.args, timeout + 2 * spec.seconds + 60, on_ready=load))
+        if not result.get("completed") or result.get("errors"):
+            raise Failure(f"{result.get('errors', 0)} of the requests {spec.http} to 127.0.0.1:{spec.port} failed: "
+                          f"{result.get('first_error') or 'none completed'}", runs[-1].output.splitlines()[-20:])
+        results.append(result)
+    ctx.metrics["throughput"] = summarize([r["requests_per_s"] for r in results])
+    ctx.metrics["throughput_unit"] = spec.unit
+    ctx.metrics["latency_ms"] = {name: summarize([r["latency_ms"][name] for r in results]) for name in ("p50", "p99")}
+    ctx.metrics["http"] = {"request": spec.http, "port": spec.port, "connections": spec.connections,
+                           "requests": spec.requests, "completed": [r["completed"] for r in results],
+                           "client_cpu_s": [r["client_cpu_s"] for r in results], "generator": loadgen.NAME}
+    return runs
+
+
 def _throughput(ctx: Context, artifact: Artifact, args: tuple[str, ...], timeout: float) -> list[ProcessRun]:
     app = ctx.app
     assert app.throughput is not None
+    if app.throughput.http:
+        return _service_throughput(ctx, artifact, timeout)
     runs = [start(artifact, app, args, timeout * 5, need_ready=False) for _ in range(settings.throughput_runs())]
     read = [figure(app, run) for run in runs]
     ctx.metrics["throughput"] = summarize([value for value, _ in read])

@@ -76,12 +76,18 @@ def _start(image: str, bundle: Path, program: str, app: App, extra: list[str], e
 
     A GUI that comes up unable to draw text counts as a failure: it is ready, but shows only boxes.
     """
-    argv = ["docker", "run", "--rm", "--network", "none", "--user", "65534:65534", "--tmpfs", TMP[tmp],
+    # no network, but for a service: its port on loopback must be the host's, where ready is seen
+    network = "host" if app.service else "none"
+    argv = ["docker", "run", "--rm", *docker.start_label_args(), *(["--init"] if app.stops_at_ready else []),
+            "--network", network, "--user", "65534:65534", "--tmpfs", TMP[tmp],
             "--volume", f"{bundle.resolve()}:/bundle:ro", *extra]
     for name, value in {**measure.probe_env(app), **env}.items():
         argv += ["--env", f"{name}={value}"]
-    run = run_app([*argv, image, f"/bundle/{program}", *app.args, *app.probe_args], timeout=settings.app_timeout_s(),
-                  ready=measure.ready_signal(app))
+    try:
+        run = run_app([*argv, image, f"/bundle/{program}", *app.args, *app.probe_args],
+                      timeout=settings.app_timeout_s(), ready=measure.ready_signal(app))
+    finally:
+        docker.remove_started()
     assert run.ready_s is not None
     if (run.event("ready") or {}).get("text_renders") is False:
         raise Failure("ready, but no font has a glyph for 'A': every character is drawn as a box",
@@ -134,7 +140,8 @@ def check(bundle: Path, program: str, app: App, root: Path, onefile: bool = Fals
     """Evidence per target (debian-12, debian-13) and per display (offscreen, x11 for a window app); a onefile
     program also with a noexec /tmp (`<target>/noexec-tmp`)."""
     reason = docker.unavailable_reason()
-    displays = ["offscreen", "x11"] if app.shows_window else ["none"]
+    # a Qt window starts offscreen and on X11; a window seen on X (kinds.py) only there, on the row's own display
+    displays = ["x11"] if app.window_on_x else ["offscreen", "x11"] if app.shows_window else ["none"]
     results: dict[str, Any] = {}
     for target, suite in docker.DEBIAN_SUITES.items():
         for display in displays:
@@ -147,7 +154,9 @@ def check(bundle: Path, program: str, app: App, root: Path, onefile: bool = Fals
                 continue
             try:
                 base = docker.base_image(suite, root)
-                if display == "x11":
+                if display == "x11" and app.window_on_x:
+                    results[key] = discover(base, bundle, program, app, xserver.current_display())
+                elif display == "x11":
                     with xserver.xvfb() as x_display:
                         results[key] = discover(base, bundle, program, app, x_display)
                 else:

@@ -7,9 +7,11 @@ which the host's runner takes in place of its own clock.
 
     python3 -m shipbench.relay [--timeout S] [--cwd DIR] [--ready R] [--env NAME=VALUE]... -- APP ARGV...
 
---ready: event (the app's JSON ready line, the default), exit (it exits 0), or pattern:REGEX (a line matches);
-the relay then prints a ready event of its own for the last two. --env: variables for the app, set after the
-relay's own environment is cleaned (the first-frame probe's PYTHONPATH, a screenshot's path).
+--ready: event (the app's JSON ready line, the default), exit (it exits 0), pattern:REGEX (a line matches) or
+port:N (a TCP port on the guest's loopback accepts); the relay then prints a ready event of its own for the last
+three. --env: variables for the app, set after the relay's own environment is cleaned (the first-frame probe's
+PYTHONPATH, a screenshot's path); SHIPBENCH_STOP_AT_READY=1 among them is the host's word that this is a start-up
+of an app stopped at ready (a service): the relay stops it there, beside it, and ends.
 
 Only the standard library is used (runner, errors, fsutil and this file are copied into the guest), so it runs
 on the guest's system Python, outside the venv under test.
@@ -20,11 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 
 from .errors import Failure
-from .runner import NOT_FOR_APPS, parse_event, run_app
+from .runner import NOT_FOR_APPS, Ready, parse_event, run_app
+
+STOP_AT_READY = "SHIPBENCH_STOP_AT_READY"  # measure.STOP_AT_READY: the relay's copy must not import measure
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,9 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no app command after --")
     env = {k: v for k, v in os.environ.items() if k not in NOT_FOR_APPS}
     env.update(item.split("=", 1) for item in args.env if "=" in item)
-    ready: str | re.Pattern[str] = args.ready
-    if args.ready.startswith("pattern:"):
-        ready = re.compile(args.ready.removeprefix("pattern:"))
+    stop = env.pop(STOP_AT_READY, "") == "1"
+    ready = Ready.from_argument(args.ready, stop=stop)
     state = {"said": False}
 
     def forward(line: str, seconds: float) -> None:
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         if event is not None and event.get("event") == "ready" and "spawn_to_ready_s" not in event:
             line = json.dumps({**event, "spawn_to_ready_s": seconds}) + "\n"
             state["said"] = True
-        elif isinstance(ready, re.Pattern) and not state["said"] and ready.search(line):
+        elif ready.pattern is not None and not state["said"] and ready.pattern.search(line):
             _say_ready(seconds)
             state["said"] = True
         sys.stdout.write(line)
@@ -60,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # whether a run had to be ready is the host's to judge (a throughput run need not say so)
         run = run_app(command, env=env, cwd=args.cwd, timeout=args.timeout, on_line=forward, ready=ready,
-                      need_ready=False)
+                      need_ready=stop)
     except Failure as failure:
         print(f"relay: {failure.reason}", file=sys.stderr, flush=True)
         return 1
-    if ready == "exit" and run.ready_s is not None:
+    if ready.kind in ("exit", "port") and run.ready_s is not None and not state["said"]:
         _say_ready(run.ready_s)
     return 0
 

@@ -12,14 +12,15 @@ import os
 import queue
 import re
 import shlex
-import signal
+import signal as signal_module
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 from .errors import Failure
 from .fsutil import tail
@@ -40,6 +41,7 @@ class ProcessRun:
     events: list[dict[str, Any]] = field(default_factory=list)
     output: str = ""
     peak_rss_bytes: int | None = None
+    stopped_at_ready: bool = False  # stopped by the runner once ready (Ready.stop), not ended by itself
 
     def event(self, name: str) -> dict[str, Any] | None:
         return next((event for event in self.events if event.get("event") == name), None)
@@ -58,7 +60,7 @@ def kill_tree(proc: subprocess.Popen[str], platform: str = sys.platform) -> None
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(proc.pid, signal_module.SIGKILL)
 
 
 def stop_tree(proc: subprocess.Popen[str], grace_s: float = 15.0, platform: str = sys.platform) -> None:
@@ -67,7 +69,7 @@ def stop_tree(proc: subprocess.Popen[str], grace_s: float = 15.0, platform: str 
     `grace_s` or once it has exited, SIGKILL to whatever is left."""
     if platform != "win32" and proc.poll() is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, signal_module.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=grace_s)
     kill_tree(proc, platform)
@@ -93,6 +95,98 @@ def _wait(proc: subprocess.Popen[str], timeout: float) -> tuple[int, int | None]
     return proc.wait(timeout=timeout), None
 
 
+@dataclass(frozen=True)
+class Ready:
+    """How an app shows it is ready, and what happens to it then.
+
+    kind: "event" (a JSON line {"event": "ready"}: the app's own, or the injected Qt probe's), "exit" (it exits 0),
+    "pattern" (a line of its output matches), "port" (a TCP port on this host's loopback accepts a connection) or
+    "window" (the first top-level window mapped on the X server `display`, whatever toolkit drew it). A JSON ready
+    line counts for every kind (a relay in a VM forwards one). `stop`: the app is stopped once ready (SIGTERM to
+    its group, then SIGKILL after STOP_GRACE_S), for apps that never end by themselves: a service, a window nobody
+    closes. A start-up is timed to ready, so what the app would have done after it is not part of the figure."""
+
+    kind: str = "event"
+    pattern: re.Pattern[str] | None = None
+    port: int | None = None
+    display: str | None = None
+    stop: bool = False
+    linger_s: float = 0.0  # a stopped app is first given this long to end by itself (an evidence run)
+
+    def describe(self) -> str:
+        if self.kind == "pattern" and self.pattern is not None:
+            return f"no line matched {self.pattern.pattern!r}"
+        if self.kind == "port":
+            return f"nothing accepted a connection on 127.0.0.1:{self.port}"
+        if self.kind == "window":
+            return f"no top-level window was mapped on the X display {self.display}"
+        return {"exit": "it did not exit 0"}.get(self.kind, 'no {"event": "ready"} line')
+
+    def as_argument(self) -> str:
+        """The relay's --ready value (relay.py), from which `from_argument` makes the same signal again."""
+        if self.kind == "pattern" and self.pattern is not None:
+            return f"pattern:{self.pattern.pattern}"
+        if self.kind == "port":
+            return f"port:{self.port}"
+        return self.kind
+
+    @classmethod
+    def from_argument(cls, text: str, stop: bool = False) -> Ready:
+        if text.startswith("pattern:"):
+            return cls("pattern", pattern=re.compile(text.removeprefix("pattern:")), stop=stop)
+        if text.startswith("port:"):
+            return cls("port", port=int(text.removeprefix("port:")), stop=stop)
+        return cls(text if text in ("event", "exit") else "event", stop=stop)
+
+
+ReadyLike = Union[Ready, str, "re.Pattern[str]"]
+STOP_GRACE_S = 10.0  # what a stopped app gets to end by itself after SIGTERM (a service's graceful shutdown)
+_WATCHED = object()  # queued by a watcher thread (a port, an X window) when it sees the app become ready
+
+
+def as_ready(ready: ReadyLike) -> Ready:
+    """A Ready from the older spellings callers may pass: "event", "exit" or a compiled pattern."""
+    if isinstance(ready, Ready):
+        return ready
+    if isinstance(ready, re.Pattern):
+        return Ready("pattern", pattern=ready)
+    return Ready.from_argument(ready)
+
+
+def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.2) -> bool:
+    """Whether something accepts TCP connections on host:port now."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _watch_port(port: int, seen: Callable[[], None], done: threading.Event) -> None:
+    """Call `seen` the moment the port first accepts a connection (tried every 10 ms until `done`)."""
+    while not done.is_set():
+        if port_accepts(port):
+            seen()
+            return
+        done.wait(0.01)
+
+
+def watch(ready: ReadyLike, seen: Callable[[], None], done: threading.Event) -> None:
+    """Start what sees readiness outside the app's output (a port, an X window), before the app is spawned: it
+    calls `seen()` once, from a thread of its own, and ends with `done`. Nothing for the other kinds."""
+    signal = as_ready(ready)
+    if signal.kind == "port" and signal.port is not None:
+        if port_accepts(signal.port):
+            raise Failure(f"127.0.0.1:{signal.port} already accepts connections before the app starts: another "
+                          f"process listens there (`ss -ltnp 'sport = :{signal.port}'` names it); stop it, or "
+                          "give the app another port")
+        threading.Thread(target=_watch_port, args=(signal.port, seen, done), daemon=True).start()
+    elif signal.kind == "window" and signal.display:
+        from . import x11_window  # not in a VM's relay, which never watches a window
+
+        x11_window.watch_first_map(signal.display, seen, done)
+
+
 def run_app(
     argv: Sequence[str],
     *,
@@ -101,16 +195,22 @@ def run_app(
     timeout: float = 60.0,
     need_ready: bool = True,
     on_line: Callable[[str, float], None] | None = None,
-    ready: str | re.Pattern[str] = "event",
+    ready: ReadyLike = "event",
+    on_ready: Callable[[], None] | None = None,
 ) -> ProcessRun:
     """Run argv to completion; raise Failure when it never says ready, times out, or exits non-zero.
 
-    `ready` is how readiness shows: "event" (a JSON line {"event": "ready"}, which the injected first-frame probe
-    prints too), a compiled pattern matched against each line, or "exit" (the command exiting 0 is the ready).
-    on_line sees each line of output as it arrives, with the seconds since the spawn (the relay forwards them).
+    `ready` says how readiness shows (Ready). A run that must be ready (`need_ready`) of an app that is stopped
+    at ready (Ready.stop) is stopped there, after `on_ready` (a screenshot, a service's load) has run; its exit
+    status is then not a failure. on_line sees each line of output as it arrives, with the seconds since the spawn
+    (the relay forwards them).
     """
     argv = list(argv)
-    lines: queue.Queue[tuple[float, str | None]] = queue.Queue()
+    signal = as_ready(ready)
+    stop_at_ready = signal.stop and need_ready
+    lines: queue.Queue[tuple[float, Any]] = queue.Queue()
+    done, ended, over = threading.Event(), threading.Event(), threading.Event()  # watchers'; the output's; the run's
+    watch(signal, lambda: lines.put((time.perf_counter(), _WATCHED)), done)
     start = time.perf_counter()
     try:
         proc = subprocess.Popen(
@@ -127,6 +227,7 @@ def run_app(
             **new_group_kwargs(sys.platform),
         )
     except OSError as error:
+        done.set()
         raise Failure(f"could not start {argv[0]}: {error}") from error
 
     def pump() -> None:
@@ -140,6 +241,7 @@ def run_app(
     output: list[str] = []
     events: list[dict[str, Any]] = []
     ready_s: float | None = None
+    stopped = False
     deadline = start + timeout
     eof = False
     try:
@@ -153,35 +255,72 @@ def run_app(
                 raise TimeoutError from None
             if line is None:
                 eof = True
+                ended.set()
                 continue
-            output.append(line)
-            if on_line is not None:
-                on_line(line, stamp - start)
-            event = parse_event(line)
-            if event is not None:
-                events.append(event)
-            if ready_s is None and says_ready(line, ready):
-                ready_s = stamp - start
-                if event is None or event.get("event") != "ready":  # the description's pattern matched
-                    events.append({"event": "ready", "matched": line.strip()[:200]})
+            if line is _WATCHED:
+                if ready_s is None:
+                    ready_s = stamp - start
+                    events.append({"event": "ready", "seen": signal.kind})
+            else:
+                output.append(line)
+                if on_line is not None:
+                    on_line(line, stamp - start)
+                event = parse_event(line)
+                if event is not None:
+                    events.append(event)
+                if ready_s is None and says_ready(line, signal):
+                    ready_s = stamp - start
+                    if event is None or event.get("event") != "ready":  # the description's pattern matched
+                        events.append({"event": "ready", "matched": line.strip()[:200]})
+            if ready_s is not None and stop_at_ready and not stopped:
+                done.set()
+                if on_ready is not None:
+                    on_ready()
+                stopped = True
+                _stop_group(proc, ended, over, signal.linger_s)
         exit_code, rss = _wait(proc, max(1.0, deadline - time.perf_counter()))
-        if ready == "exit" and exit_code == 0:
+        if signal.kind == "exit" and exit_code == 0:
             ready_s = time.perf_counter() - start
     except (TimeoutError, subprocess.TimeoutExpired):
         kill_tree(proc)
         proc.wait()
-        what = f"not ready ({describe_ready(ready)})" if ready_s is None and need_ready else "did not exit"
+        what = f"not ready ({signal.describe()})" if ready_s is None and need_ready else "did not exit"
+        if ready_s is not None and need_ready and not stopped:
+            what += (f" (it was ready after {ready_s:.2f} s and kept running: an app that does not end by itself "
+                     "is stopped at ready when ready is a pattern, a port or a window)")
         raise Failure(f"{what} within {timeout:g} s: {short_command(argv)}", tail("".join(output))) from None
     finally:
+        done.set()
+        over.set()
         kill_tree(proc)  # nothing the app started may outlive the measurement
     ready_s = _timed_where_it_ran(events, ready_s)
     run = ProcessRun(argv, ready_s, exit_code, time.perf_counter() - start, events, "".join(output), rss)
-    if exit_code != 0:
+    run.stopped_at_ready = stopped
+    if exit_code != 0 and not stopped:
         raise Failure(failed_because(f"exit code {exit_code}: {short_command(argv)}", run.output), tail(run.output))
     if need_ready and ready_s is None:
-        raise Failure(f"exited without being ready ({describe_ready(ready)}): {short_command(argv)}",
+        raise Failure(f"exited without being ready ({signal.describe()}): {short_command(argv)}",
                       tail(run.output))
     return run
+
+
+def _stop_group(proc: subprocess.Popen[str], ended: threading.Event, over: threading.Event, linger_s: float) -> None:
+    """After `linger_s` unless its output has `ended` by then, SIGTERM to the app's group, so that a service
+    shuts down as it would under a service manager; SIGKILL to the group if the run is not `over` STOP_GRACE_S
+    later. The output is still read to its end meanwhile (the caller's loop)."""
+
+    def stop() -> None:
+        if linger_s > 0 and ended.wait(linger_s):
+            return
+        if sys.platform == "win32":
+            kill_tree(proc)
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal_module.SIGTERM)
+        if not over.wait(STOP_GRACE_S):
+            kill_tree(proc)
+
+    threading.Thread(target=stop, daemon=True).start()
 
 
 # What says why a program stopped, strongest first: a TLS failure (its cause, which pip buries under retries and
@@ -225,10 +364,8 @@ def failed_because(what: str, output: str) -> str:
     return f"{line} ({what})" if line else what
 
 
-def describe_ready(ready: str | re.Pattern[str]) -> str:
-    if isinstance(ready, re.Pattern):
-        return f"no line matched {ready.pattern!r}"
-    return {"exit": "it did not exit 0", "event": 'no {"event": "ready"} line'}.get(ready, ready)
+def describe_ready(ready: ReadyLike) -> str:
+    return as_ready(ready).describe()
 
 
 def _timed_where_it_ran(events: list[dict[str, Any]], ready_s: float | None) -> float | None:
@@ -244,13 +381,14 @@ def short_command(argv: Sequence[str], limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def says_ready(line: str, ready: str | re.Pattern[str]) -> bool:
+def says_ready(line: str, ready: ReadyLike) -> bool:
     """Whether this line of output is the app saying ready (never, for an app whose ready is its exit)."""
-    if ready == "exit":
+    signal = as_ready(ready)
+    if signal.kind == "exit":
         return False
     event = parse_event(line)
     return event is not None and event.get("event") == "ready" or \
-        isinstance(ready, re.Pattern) and ready.search(line) is not None
+        signal.pattern is not None and signal.pattern.search(line) is not None
 
 
 def parse_event(line: str) -> dict[str, Any] | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -45,15 +44,16 @@ def leftovers(folder: Path) -> dict[str, Any]:
 
 
 def stop_at_ready(argv: list[str], env: Mapping[str, str], cwd: str, timeout: float,
-                  ready: str | re.Pattern[str], signum: int) -> bool:
+                  ready: runner.ReadyLike, signum: int) -> bool:
     """Start argv, send `signum` to it once it says ready, give it GRACE_S to end, then end its group; whether it
     was still running when the signal went (an app may end by itself right after ready). Raises Failure when it
     never says ready."""
+    output: list[str] = []
+    said_ready, done, watching = threading.Event(), threading.Event(), threading.Event()
+    runner.watch(ready, said_ready.set, watching)  # a port, an X window: seen outside the output
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             text=True, encoding="utf-8", errors="replace", env=dict(env), cwd=cwd,
                             **runner.new_group_kwargs(sys.platform))
-    output: list[str] = []
-    said_ready, done = threading.Event(), threading.Event()
 
     def pump() -> None:
         assert proc.stdout is not None
@@ -78,6 +78,7 @@ def stop_at_ready(argv: list[str], env: Mapping[str, str], cwd: str, timeout: fl
             proc.wait(timeout=GRACE_S)
         return running
     finally:
+        watching.set()
         runner.kill_tree(proc)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=GRACE_S)
@@ -87,7 +88,7 @@ def check(artifact: Any, app: Any, scratch: Path, timeout: float) -> dict[str, A
     """metrics.temp_left of a onefile artifact (a measure.Artifact), each run with a TMPDIR of its own."""
     ready = measure.ready_signal(app)
     runs: dict[str, Any] = {}
-    for name, signum in ({"exit": 0} if ready == "exit" else SIGNALS).items():
+    for name, signum in ({"exit": 0} if ready.kind == "exit" else SIGNALS).items():
         folder = scratch / name
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)

@@ -8,6 +8,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import Failure, Skip
+
+if TYPE_CHECKING:
+    from .description import App
 
 SOCKET_DIR = Path("/tmp/.X11-unix")
 
@@ -31,7 +37,7 @@ def xvfb(size: str = "1280x800x24") -> Iterator[str]:
         deadline = time.monotonic() + 15
         while not (SOCKET_DIR / f"X{display}").exists():
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Xvfb :{display} did not start")
+                raise Failure(f"Xvfb :{display} did not start")
             time.sleep(0.05)
         yield f":{display}"
     finally:
@@ -46,3 +52,29 @@ def xvfb(size: str = "1280x800x24") -> Iterator[str]:
 def socket_mount_args(display: str) -> list[str]:
     """docker run arguments that hand a container the host's X server: the socket folder and DISPLAY."""
     return ["--volume", f"{SOCKET_DIR}:{SOCKET_DIR}:ro", "--env", f"DISPLAY={display}"]
+
+
+_CURRENT: list[str] = []  # the display of the row being measured (display_for), innermost last
+
+
+def current_display() -> str | None:
+    """The X display every run of the current row's app is seen on (display_for), or None."""
+    return _CURRENT[-1] if _CURRENT else None
+
+
+@contextmanager
+def display_for(app: App) -> Iterator[str | None]:
+    """For an app whose first frame is seen on an X server (a toolkit other than Qt: kinds.py), a virtual X server
+    of the row's own for everything the row starts (its evidence run, its starts on the host, in containers
+    through the mounted socket); nothing for other apps. Skip where Xvfb is missing."""
+    if not app.window_on_x:
+        yield None
+        return
+    if not available():
+        raise Skip(f"{app.name}'s window ({app.toolkit}) is seen on an X server: {MISSING}")
+    with xvfb() as display:
+        _CURRENT.append(display)
+        try:
+            yield display
+        finally:
+            _CURRENT.pop()

@@ -6,7 +6,8 @@ Qt (PySide6, PyQt6, PySide2 or PyQt5), then watches the application's events: af
 it prints {"event": "ready", ...} on stdout, saves the window to SHIPBENCH_SCREENSHOT when that is set, and
 quits the app (SHIPBENCH_PROBE_QUIT=0 leaves it running). Without SHIPBENCH_FIRST_FRAME it does nothing but
 hand over to the interpreter's own sitecustomize, if there is one. With SHIPBENCH_EVIDENCE=FILE it writes, at
-exit, which modules and shared libraries the app loaded (the trimmed PyInstaller profile keeps those). Standard
+exit, which modules and shared libraries the app loaded (the trimmed PyInstaller profile keeps those); SIGTERM
+(an app stopped at ready) then ends the app through SystemExit, so that exit comes. Standard
 library only, and only what the interpreter has loaded anyway by now: this runs inside every measured start, so
 it imports nothing there (importlib.abc alone would add ~50 ms: it pulls in importlib.resources; json waits
 until the ready line is printed).
@@ -173,18 +174,38 @@ def _write_evidence(path: str) -> None:
         inside = sorted(name for name, module in list(sys.modules.items())
                         if getattr(getattr(module, "__spec__", None), "origin", None) in ("built-in", "frozen"))
         # modules loaded from a file of their own: what a bundle must hold (not the names a package registers
-        # for itself, as typing.io, nor what an extension carries inside it, as shiboken's signature support)
-        filed = sorted(name for name, file_path in files.items()
-                       if isinstance(file_path, str) and os.path.isabs(file_path) and os.path.isfile(file_path))
+        # for itself, as typing.io, nor what an extension carries inside it: torch._C._autograd, whose __file__ is
+        # torch._C's .so, is held wherever torch._C is)
+        by_file: dict[str, list[str]] = {}
+        for name, file_path in files.items():
+            if isinstance(file_path, str) and os.path.isabs(file_path) and os.path.isfile(file_path):
+                by_file.setdefault(file_path, []).append(name)
+        owners: dict[str, str] = {}
+        for file_path, names in by_file.items():  # the names the file is named for (posixpath, not os.path)
+            stem = os.path.basename(file_path).split(".")[0]
+            stem = os.path.basename(os.path.dirname(file_path)) if stem == "__init__" else stem
+            named = [name for name in names if name.rsplit(".", 1)[-1] == stem] or names
+            owners.update((name, file_path) for name in named)
+        filed = sorted(owners)
+        carried = sorted(name for names in by_file.values() for name in names if name not in owners)
         json.dump({"modules": loaded, "libraries": libraries, "interpreter_modules": inside,
-                   "file_modules": filed}, file)
+                   "file_modules": filed, "module_files": owners, "carried_modules": carried}, file)
 
 
 if os.environ.get("SHIPBENCH_FIRST_FRAME") == "1":
     sys.meta_path.insert(0, _QtImportWatcher())
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """An app stopped at ready (a service, a window: SIGTERM) ends through SystemExit, so the evidence is
+    written at exit as for any other app; an app that sets its own handler later (uvicorn) ends its own way."""
+    raise SystemExit(128 + signum)
+
+
 if os.environ.get("SHIPBENCH_EVIDENCE"):
     import atexit
+    import signal
 
     atexit.register(_write_evidence, os.environ["SHIPBENCH_EVIDENCE"])
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
 if "__file__" in globals():  # not in a frozen bundle, where this runs as a runtime hook
     _chain_to_the_next_sitecustomize()

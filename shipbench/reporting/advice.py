@@ -19,10 +19,15 @@ def _name(rec: dict[str, Any]) -> str:
 
 
 def lacks_modules(rec: dict[str, Any]) -> list[str]:
-    """The modules a bundle lacks that its app loads from source (bundle_modules.py): such a bundle works until
-    that code path runs, so it is never recommended."""
+    """The app's own modules a bundle lacks that its app loads from source (bundle_modules.py): such a bundle
+    works until that code path runs, so it is never recommended. A dependency's module that the bundle lacks
+    (an optional part its freezer hook leaves out) is named in the inside table, not held against the bundle.
+    A record from before the check told the two apart counts every missing module."""
     found = rec["metrics"].get("missing_modules") if rec["status"] == "ok" else None
-    return list(found.get("missing", [])) if isinstance(found, dict) and found.get("count") else []
+    if not isinstance(found, dict) or not found.get("count"):
+        return []
+    own = found.get("own", found.get("missing", []))
+    return [str(name) for name in own] if isinstance(own, list) else []
 
 
 def _ok(records: list[dict[str, Any]], app: str) -> list[dict[str, Any]]:

@@ -41,7 +41,10 @@ def _missing(rec: dict[str, Any]) -> str:
     if not found["count"]:
         return f"none{scope} (of {found['loaded']} loaded)"
     names = ", ".join(found["missing"][:5]) + (" …" if found["count"] > 5 else "")
-    return f"{found['count']}{scope}: {names}"
+    own = found.get("own")
+    whose = "" if not isinstance(own, list) else (
+        f" ({len(own)} the app's own: {', '.join(map(str, own[:5]))})" if own else " (none the app's own)")
+    return f"{found['count']}{scope}: {names}{whose}"
 
 
 def _left(rec: dict[str, Any]) -> str:

@@ -170,7 +170,7 @@ class BakeStrategy(Defaults):
         return Artifact(path=Path(staged.tag), kind="docker image",
                         launcher=(*docker_run(share, ctx.app), staged.tag, *ctx.app.args),
                         description=f"image {staged.tag}: docker-bake.hcl's target {staged.target}",
-                        share=(share, "/shots"), rss_from_app=True)
+                        share=(share, "/shots"), rss_from_app=True, after_run=docker.remove_started)
 
     gpu_variant = "cuda"
 
@@ -226,7 +226,7 @@ class BakeStrategy(Defaults):
             x11 = [*docker_run(artifact.share[0], ctx.app), *xserver.socket_mount_args(display), str(artifact.path),
                    *ctx.app.args]
             measure.x11(ctx, Artifact(artifact.path, artifact.kind, tuple(x11), share=artifact.share,
-                                      rss_from_app=True), display)
+                                      rss_from_app=True, after_run=docker.remove_started), display)
 
     def offline_gpu_artifact(self, ctx: Context, python: str) -> Artifact:
         """The CUDA image already on the GPU machine (SHIPBENCH_CUDA_IMAGE, else this app's bench-cuda tag)."""
@@ -241,7 +241,8 @@ class BakeStrategy(Defaults):
         share.chmod(0o777)
         return Artifact(path=Path(image), kind="docker image", launcher=(*docker_run(share, ctx.app), image,
                                                                         *ctx.app.args),
-                        description="the CUDA image", share=(share, "/shots"), rss_from_app=True)
+                        description="the CUDA image", share=(share, "/shots"), rss_from_app=True,
+                        after_run=docker.remove_started)
 
     def measure_gpu(self, ctx: Context, artifact: Artifact) -> None:
         """The CUDA image with --gpus all, where the NVIDIA Container Toolkit gives containers the GPU."""
@@ -255,11 +256,20 @@ class BakeStrategy(Defaults):
 
 
 def docker_run(share: Path, app: App, app_dir: str = APP_IN_IMAGE) -> list[str]:
-    """`docker run` for a measured start: removed afterwards, a folder shared for screenshots, the probe's
-    variables passed by name, and for a first-frame app the probe mounted (never built into the image).
-    `app_dir`: where the image holds the app's folder (it starts in its workdir there)."""
-    argv = ["docker", "run", "--rm", "--volume", f"{share}:/shots",
+    """`docker run` for a measured start: removed afterwards (and labelled, so that what a killed client leaves
+    is removed too: docker.remove_started), a folder shared for screenshots, the probe's variables passed by name,
+    and for a first-frame app the probe mounted (never built into the image). A service shares the host's network,
+    so that its port on loopback is the host's (ready, the load generator); a window of a toolkit seen on X gets
+    the row's X server (its socket and DISPLAY). `app_dir`: where the image holds the app's folder (it starts in
+    its workdir there)."""
+    argv = ["docker", "run", "--rm", *docker.start_label_args(), "--volume", f"{share}:/shots",
             "--workdir", str(PurePosixPath(app_dir) / app.workdir)]  # where a user would start it
+    if app.stops_at_ready:  # SIGTERM reaches an app that is not PID 1 (which ignores it by default) through init
+        argv += ["--init"]
+    if app.service:
+        argv += ["--network", "host"]
+    if app.window_on_x:
+        argv += ["--volume", f"{xserver.SOCKET_DIR}:{xserver.SOCKET_DIR}:ro", "--env", "DISPLAY"]
     for name in (*_PASSED_ENV, *app.environment):
         argv += ["--env", name]
     if app.first_frame:

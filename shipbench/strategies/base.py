@@ -83,6 +83,12 @@ class Artifact:
     # `workdir`, by default its own folder, where a user types `python train.py`). A container or guest sets the
     # same folder of its copy inside (docker run --workdir, the relay's --cwd)
     cwd: Path | None = None
+    # the app's loopback is this host's (the host, a container on the host's network): a service's load generator
+    # reaches it. False in a VM, whose ports the host does not reach
+    shares_loopback: bool = True
+    # called after every start of the app, however it ended: removes what a wrapper may leave behind (a container
+    # whose `docker run` client was killed)
+    after_run: Callable[[], None] | None = None
 
 
 APP_KINDS = ("cli", "window", "torch")

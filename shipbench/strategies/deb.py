@@ -195,7 +195,7 @@ class DebStrategy(Defaults):
         return Artifact(path=deb, kind="debian package", description=f"{deb.name}, installed in Debian {suite}",
                         launcher=(*docker_run(share, ctx.app, app_dir(ctx.app)), "--user", "app", tag,
                                   f"/usr/bin/{ctx.app.name}", *ctx.app.args),
-                        share=(share, "/shots"), rss_from_app=True)
+                        share=(share, "/shots"), rss_from_app=True, after_run=docker.remove_started)
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         try:

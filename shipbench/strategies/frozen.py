@@ -40,7 +40,7 @@ def evidence_run(ctx: Context, env_dir: Path, evidence: Path) -> dict[str, Any]:
     # the probe's folder on PYTHONPATH writes the evidence, whatever the app's ready
     reference = dataclasses.replace(venv_artifact(ctx.app, env_dir), env={
         "PYTHONPATH": str(measure.INJECT_DIR), "SHIPBENCH_EVIDENCE": str(evidence)})
-    measure.start(reference, ctx.app, (), settings.app_timeout_s())
+    measure.start(reference, ctx.app, (), settings.app_timeout_s(), evidence=True)
     try:
         loaded: dict[str, Any] = json.loads(evidence.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -60,7 +60,8 @@ def missing_modules(ctx: Context, env_dir: Path, held: Callable[[], set[str]] | 
         with tempfile.TemporaryDirectory(prefix="shipbench-evidence-") as folder:
             try:
                 evidence = evidence_run(ctx, env_dir, Path(folder) / "loaded.json")
-                ctx.metrics["missing_modules"] = bundle_modules.summary(evidence, held(), standard_library)
+                ctx.metrics["missing_modules"] = bundle_modules.summary(evidence, held(), standard_library,
+                                                                        ctx.app.folder)
             except (Failure, ValueError, OSError) as error:
                 reason = error.reason if isinstance(error, Failure) else str(error)
                 ctx.metrics["missing_modules"] = {"status": "skipped", "reason": f"not listed: {reason}"[:500]}

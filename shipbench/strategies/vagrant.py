@@ -105,6 +105,9 @@ class VagrantStrategy(Defaults):
         reason = unavailable_reason()
         if reason:
             raise Skip(reason)
+        if ctx.app.window_on_x:
+            raise Skip(f"a {ctx.app.toolkit} window is seen on an X server, and the guest has none (the box holds no "
+                       "Xvfb, and the host's display is not forwarded into it)")
         suite = docker.suite_for_python(ctx.key.python)
         if suite is None:
             raise Skip(f"the box is built from Debian packages and its Python is Debian's own: "
@@ -156,7 +159,7 @@ class VagrantStrategy(Defaults):
         return Artifact(path=box.path, kind="vagrant box", launcher=launcher,
                         description=f"{box.path.name} booted by Vagrant ({accel.label}), the app in {GUEST_VENV}",
                         share=(host_shots, GUEST_SHOTS), fetch=machine.fetch, rss_from_app=True,
-                        slowdown=slowdown, throughput_args=throughput_args,
+                        slowdown=slowdown, throughput_args=throughput_args, shares_loopback=False,
                         with_env=lambda env: (*ssh, self._relayed(app, env, slowdown)))
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
@@ -251,7 +254,7 @@ class VagrantStrategy(Defaults):
         timeout = settings.app_timeout_s() * 5 * slowdown
         app_env = {**app.environment, **measure.probe_env(app),
                    **({"PYTHONPATH": GUEST_INJECT} if app.first_frame else {}), **env}
-        ready = {"pattern": f"pattern:{app.ready_pattern}", "exit": "exit"}.get(app.ready, "event")
+        ready = measure.ready_signal(app).as_argument()
         options = [f"--env={name}={value}" for name, value in app_env.items()]
         command = app.command(f"{GUEST_VENV}/bin/python", f"{GUEST_VENV}/bin", GUEST_APP)
         return " ".join(shlex.quote(part) for part in [

@@ -103,6 +103,8 @@ class UvInstaller(Installer):
         index = ["--extra-index-url", reqs.extra_index_url] if reqs.extra_index_url else []
         first, _ = run_tool([uv_binary(), "venv", "--quiet", "--python", python.executable, folder], env=env,
                             what="uv venv")
+        if not reqs.items:  # a folder of scripts with no dependencies: the venv is all it needs
+            return folder, first
         second, _ = run_tool([uv_binary(), "pip", "install", "--quiet", "--python", interpreters.venv_python(folder),
                               *index, *reqs.items], env=env, what="uv pip install")
         return folder, first + second
@@ -118,6 +120,8 @@ class PipInstaller(Installer):
         env = isolated_env(cache)
         index = ["--extra-index-url", reqs.extra_index_url] if reqs.extra_index_url else []
         first, _ = run_tool([python.executable, "-m", "venv", folder], env=env, what="python -m venv")
+        if not reqs.items:  # a folder of scripts with no dependencies
+            return folder, first
         second, _ = run_tool([interpreters.venv_python(folder), "-m", "pip", "install", "--no-input",
                               "--progress-bar", "off", *index, *reqs.items], env=env, what="pip install")
         return folder, first + second
@@ -223,7 +227,7 @@ class VenvStrategy(Defaults):
         if host.os_name() == "linux" and installer.name == "pip" and times["warm"] > 0.8 * times["cold"]:
             ctx.note("pip's warm set-up is close to its cold one: its HTTP cache only fills when the index "
                      "(or a proxy in between) sends caching headers")
-        manifest = ctx.app.folder / (ctx.app.requirements or "pyproject.toml")
+        manifest = ctx.app.folder / (ctx.app.requirements or "pyproject.toml")  # (a description alone, at least)
         ctx.maintains(manifest, *([folder / "tox.ini"] if installer.name == "tox-uv" else []))
         return venv_artifact(ctx.app, venv, f"virtual environment created by {installer.name}")
 

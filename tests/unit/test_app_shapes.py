@@ -154,7 +154,7 @@ def test_a_project_without_dependencies_still_names_its_own_scripts(tmp_path: Pa
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "t"\nversion = "1"\n[project.scripts]\n'
                                              'tool = "t:main"\n', encoding="utf-8")
     (tmp_path / "t.py").write_text("def main(): pass\n", encoding="utf-8")
-    with pytest.raises(UsageError, match=r"has no such entry \(it has: tool\)"):
+    with pytest.raises(UsageError, match=r"have no such entry \(they have: tool\)"):
         _project(tmp_path, 'console-script = "tol"\n', {})
 
 

@@ -3,6 +3,9 @@ as missing, and the report (the column, and a bundle that lacks a module never r
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -10,7 +13,7 @@ from typing import Any
 import pytest
 
 from shipbench import bundle_modules, record
-from shipbench.reporting import write_report
+from shipbench.reporting import advice, write_report
 
 
 @pytest.mark.parametrize(("path", "name"), [
@@ -57,11 +60,60 @@ def test_missing_is_what_the_source_run_loaded_from_files_and_the_bundle_lacks()
     held = {"wordcount"}
     assert bundle_modules.missing(evidence, held) == ["wordcount.plugins.fancy"]
     assert bundle_modules.summary(evidence, held) == {"status": "ok", "loaded": 7, "held": 1, "count": 1,
-                                                      "missing": ["wordcount.plugins.fancy"], "scope": "all"}
+                                                      "missing": ["wordcount.plugins.fancy"],
+                                                      "own": ["wordcount.plugins.fancy"], "scope": "all"}
     # a freezer that compiles the standard library into its program: only the rest is compared
     evidence["file_modules"].append("warnings")
     assert bundle_modules.missing(evidence, held) == ["warnings", "wordcount.plugins.fancy"]
     assert bundle_modules.missing(evidence, held, standard_library=False) == ["wordcount.plugins.fancy"]
+
+
+def test_a_module_in_an_extensions_file_or_with_a_computed_name_is_not_missing(tmp_path: Path) -> None:
+    """Issue 33: torch._C._autograd lives inside torch._C's .so, and _sysconfigdata__linux_x86_64-linux-gnu is in
+    the PYZ under its own (not identifier-like) name: neither may be called missing."""
+    so = tmp_path / "torch" / "_C.cpython-311-x86_64-linux-gnu.so"
+    so.parent.mkdir()
+    so.write_bytes(b"")
+    probe = Path(bundle_modules.__file__).parent / "inject" / "sitecustomize.py"
+    code = ("import sys, types\n"
+            f"for name in ('torch', 'torch._C', 'torch._C._autograd'): sys.modules[name] = types.ModuleType(name)\n"
+            f"sys.modules['torch._C'].__file__ = sys.modules['torch._C._autograd'].__file__ = {str(so)!r}\n")
+    evidence_file = tmp_path / "loaded.json"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, env={
+        "PYTHONPATH": str(probe.parent), "SHIPBENCH_EVIDENCE": str(evidence_file)})
+    evidence = json.loads(evidence_file.read_text())
+    assert "torch._C" in evidence["file_modules"] and "torch._C._autograd" not in evidence["file_modules"]
+    assert "torch._C._autograd" in evidence["carried_modules"]
+    listed = {"names": ["_sysconfigdata__linux_x86_64-linux-gnu", "torch",
+                        "torch/_C.cpython-311-x86_64-linux-gnu.so"]}
+    held = bundle_modules.archive_modules(listed)
+    assert held == {"_sysconfigdata__linux_x86_64-linux-gnu", "torch", "torch._C"}
+    ours = [name for name in evidence["file_modules"] if name.startswith("torch")]
+    loaded = {"file_modules": [*ours, "_sysconfigdata__linux_x86_64-linux-gnu"]}
+    assert ours == ["torch._C"] and bundle_modules.missing(loaded, held) == []
+
+
+def test_only_the_apps_own_missing_modules_keep_a_bundle_from_being_recommended(tmp_path: Path,
+                                                                                  make_record: Any) -> None:
+    """Issue 33: PySide6.support.deprecated (left out by PyInstaller's PySide6 hook when only
+    PySide6-Essentials is installed) is a dependency's optional module: named, not held against the bundle."""
+    app = tmp_path / "app"
+    (app / "myapp" / "plugins").mkdir(parents=True)
+    evidence = {"file_modules": ["myapp", "myapp.plugins.png", "PySide6.support.deprecated"],
+                "module_files": {"myapp": str(app / "myapp" / "__init__.py"),
+                                 "myapp.plugins.png": str(app / "myapp" / "plugins" / "png.py"),
+                                 "PySide6.support.deprecated": "/venv/lib/PySide6/support/deprecated.py"}}
+    found = bundle_modules.summary(evidence, {"myapp"}, app_folder=app)
+    assert found["missing"] == ["PySide6.support.deprecated", "myapp.plugins.png"]
+    assert found["own"] == ["myapp.plugins.png"]
+    rec = make_record(strategy="pyinstaller", variant="onedir-default")
+    rec["metrics"]["missing_modules"] = {**found, "own": []}
+    assert advice.lacks_modules(rec) == []
+    rec["metrics"]["missing_modules"] = found
+    assert advice.lacks_modules(rec) == ["myapp.plugins.png"]
+    old = {key: value for key, value in found.items() if key != "own"}  # a record from before the split
+    rec["metrics"]["missing_modules"] = old
+    assert advice.lacks_modules(rec) == old["missing"]
 
 
 def test_a_bundle_that_lacks_a_module_is_named_and_never_recommended(tmp_path: Path, make_record: Any) -> None:

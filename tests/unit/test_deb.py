@@ -14,7 +14,8 @@ from shipbench.strategies import deb
 
 def test_the_source_package_installs_the_app_and_its_launcher_and_depends_on_what_it_needs(tmp_path: Path) -> None:
     app = _project(tmp_path, 'script = "train.py"\nrequirements = "requirements.txt"\ncapabilities = ["window"]\n'
-                             'system-packages = ["libgomp1"]\n', {"requirements.txt": "numpy\n", "train.py": ""})
+                             'system-packages = ["libgomp1"]\n',
+                   {"requirements.txt": "numpy\nPySide6-Essentials\n", "train.py": ""})
     source = tmp_path.parent / f"{tmp_path.name}-src"
     deb.stage(app, "3.11", source)
     control = (source / "debian" / "control").read_text()
@@ -30,6 +31,18 @@ def test_the_source_package_installs_the_app_and_its_launcher_and_depends_on_wha
     assert (source / "debian" / "source" / "format").read_text() == "3.0 (native)\n"
     launcher = (source / "shipbench-launcher" / "x").read_text()
     assert launcher.endswith("exec '/opt/venvs/shipbench-x/bin/python' '/opt/venvs/shipbench-x/app/train.py' \"$@\"\n")
+
+
+def test_a_tk_window_depends_on_debians_tkinter(tmp_path: Path) -> None:
+    """Issue 33: a tkinter app's .deb lacked python3-tk (`No module named 'tkinter'`), as Qt's X11 libraries are
+    named for a Qt app."""
+    app = _project(tmp_path, 'script = "paint.py"\nrequirements = "requirements.txt"\ncapabilities = ["window"]\n'
+                             'ready = "first-frame"\n', {"requirements.txt": "", "paint.py": ""})
+    source = tmp_path.parent / f"{tmp_path.name}-src"
+    deb.stage(app, "3.11", source)
+    depends = next(line for line in (source / "debian" / "control").read_text().splitlines()
+                   if line.startswith("Depends:"))
+    assert depends.endswith("python3 (>= 3.11), python3-tk") and "libxcb" not in depends
 
 
 @pytest.mark.parametrize(("table", "command"), [

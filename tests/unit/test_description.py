@@ -114,7 +114,8 @@ def test_strategies_patterns_choose_rows() -> None:
 def test_the_schema_and_the_code_know_the_same_capabilities_and_ready_kinds() -> None:
     app = description.schema()["$defs"]["app"]["properties"]
     assert tuple(app["capabilities"]["items"]["enum"]) == description.CAPABILITIES
-    assert (*app["ready"]["oneOf"][0]["enum"], "pattern") == description.READY_KINDS
+    forms = [next(iter(form["required"])) for form in app["ready"]["oneOf"][1:]]
+    assert (*app["ready"]["oneOf"][0]["enum"], *forms) == description.READY_KINDS
 
 
 def test_the_readmes_example_description_is_valid() -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -123,3 +124,76 @@ def test_a_failure_without_a_telling_line_keeps_its_exit_code_only() -> None:
     assert failed_because("exit code 1: app", "all fine\nbye\n") == "exit code 1: app"
     assert failed_because("exit code 1: app", "NameError: name 'x' is not defined") == (
         "NameError: name 'x' is not defined (exit code 1: app)")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+SERVICE = """
+import http.server, sys, time
+class Hello(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = b"hello"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+time.sleep(0.3)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Hello)
+print("Serving on port", sys.argv[1], flush=True)
+server.serve_forever()
+"""
+
+
+def test_a_service_is_ready_when_its_port_accepts_and_is_stopped_there(tmp_path: Path) -> None:
+    """Issue 33: ready = {port = N}: ready without waiting for an exit that never comes; stopped at ready, and
+    what `on_ready` does (a load) runs while it serves; nothing of it is left."""
+    port = _free_port()
+    served: list[bool] = []
+    ready = runner.Ready("port", port=port, stop=True)
+    run = runner.run_app([PY, "-c", SERVICE, str(port)], timeout=120, ready=ready,
+                         on_ready=lambda: served.append(runner.port_accepts(port)))
+    assert run.stopped_at_ready and served == [True]
+    assert run.ready_s is not None and run.event("ready") == {"event": "ready", "seen": "port"}
+    assert not runner.port_accepts(port), "the service still listens"
+
+
+def test_a_pattern_ready_app_that_never_ends_is_stopped_at_its_line() -> None:
+    """Issue 33: the uvicorn case, a line matched and then a process that serves forever."""
+    code = "import time; print('Uvicorn running on http://127.0.0.1:1', flush=True); time.sleep(3600)"
+    ready = runner.Ready("pattern", pattern=re.compile("running on"), stop=True)
+    run = runner.run_app([PY, "-c", code], timeout=120, ready=ready)
+    assert run.stopped_at_ready and run.exit_code != 0
+    assert run.event("ready") == {"event": "ready", "matched": "Uvicorn running on http://127.0.0.1:1"}
+
+
+def test_a_busy_port_before_the_spawn_is_named(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(Failure, match=f"127.0.0.1:{port} already accepts connections before the app starts"):
+            runner.run_app([PY, "-c", "pass"], timeout=60, ready=runner.Ready("port", port=port, stop=True))
+
+
+def test_an_evidence_run_lets_a_pattern_app_end_by_itself_first() -> None:
+    """An evidence run lingers after ready, so a run that ends by itself ends with its own exit code."""
+    code = "print('epoch 1', flush=True); import sys; sys.exit(0)"
+    ready = runner.Ready("pattern", pattern=re.compile("^epoch 1"), stop=True, linger_s=60)
+    run = runner.run_app([PY, "-c", code], timeout=120, ready=ready)
+    assert run.exit_code == 0
+
+
+@pytest.mark.parametrize("text", ["event", "exit", "pattern:^Serving on", "port:8000"])
+def test_a_ready_signal_crosses_to_the_relay_and_back(text: str) -> None:
+    assert runner.Ready.from_argument(text).as_argument() == text
