@@ -59,7 +59,7 @@ TORCH_KEEP = ["torch/bin/torch_shm_manager*"]
 TORCH_EXCLUDES = ["tensorboard", "torch.utils.tensorboard", "caffe2"]  # torch._export imports torch.testing
 
 
-def _match(dest: str, patterns: Iterable[str]) -> bool:
+def matches(dest: str, patterns: Iterable[str]) -> bool:
     dest = dest.replace(os.sep, "/")
     return any(fnmatch.fnmatch(dest, pattern) for pattern in patterns)
 
@@ -70,16 +70,16 @@ def prune_qt(toc: list, platform: str = sys.platform) -> list:
     kept = []
     for entry in toc:
         dest = entry[0].replace(os.sep, "/")
-        if _match(dest, ["PySide6/Qt/translations/*", "PySide6/translations/*", "PySide6/Qt/qml/*"]):
+        if matches(dest, ["PySide6/Qt/translations/*", "PySide6/translations/*", "PySide6/Qt/qml/*"]):
             continue
         if "/plugins/" in dest and dest.startswith("PySide6/"):
             plugin = dest.split("/plugins/", 1)[1]
-            if not _match(plugin, keep_plugins):
+            if not matches(plugin, keep_plugins):
                 continue
         name = os.path.basename(dest)
         if dest.startswith("PySide6/Qt/lib/") or name.startswith(("libQt6", "Qt6")):
             stem = name.removeprefix("lib").split(".")[0]
-            if not _match(stem, QT_LIBS):
+            if not matches(stem, QT_LIBS):
                 continue
         kept.append(entry)
     return kept
@@ -88,15 +88,15 @@ def prune_qt(toc: list, platform: str = sys.platform) -> list:
 def prune(toc: list, patterns: Iterable[str], keep: Iterable[str] = ()) -> list:
     """Drop the TOC entries whose destination matches a pattern, unless it also matches `keep`."""
     patterns, keep = list(patterns), list(keep)
-    return [entry for entry in toc if not _match(entry[0], patterns) or _match(entry[0], keep)]
+    return [entry for entry in toc if not matches(entry[0], patterns) or matches(entry[0], keep)]
 
 
 def drop_orphan_libraries(binaries: list, keep: Iterable[str] = ()) -> list:
     """Drop shared libraries that no kept extension module, plugin or library needs any more.
 
-    Roots are the Python extension modules, the Qt plugins, the Python library itself and `keep` (libraries
-    loaded with dlopen, which no DT_NEEDED names); everything else stays only if it is reached from them
-    (PyInstaller's own dependency reader).
+    Roots are the Python extension modules, the Qt plugins and QML plugins, the Python library itself and `keep`
+    (patterns of libraries loaded with dlopen, which no DT_NEEDED names: `loaded_libraries(evidence)` gives those
+    one run mapped); everything else stays only if it is reached from them (PyInstaller's own dependency reader).
     """
     from PyInstaller.depend import bindepend
 
@@ -104,11 +104,12 @@ def drop_orphan_libraries(binaries: list, keep: Iterable[str] = ()) -> list:
 
     def is_root(dest: str, kind: str) -> bool:
         name = os.path.basename(dest)
-        return kind == "EXTENSION" or "/plugins/" in dest.replace(os.sep, "/") or name.startswith(
+        where = dest.replace(os.sep, "/")
+        return kind == "EXTENSION" or "/plugins/" in where or "/qml/" in where or name.startswith(
             ("libpython", "python3")) or not name.startswith("lib")
 
     reached: set[str] = set()
-    todo = [os.path.basename(dest) for dest, _src, kind in binaries if is_root(dest, kind) or _match(dest, keep)]
+    todo = [os.path.basename(dest) for dest, _src, kind in binaries if is_root(dest, kind) or matches(dest, keep)]
     while todo:
         name = todo.pop()
         if name in reached or name not in by_name:
@@ -164,8 +165,14 @@ KEEP_PLATFORMS = ["platforms/*qxcb*", "platforms/*qoffscreen*", "platforms/*qmin
                   "platforms/*qcocoa*", "platforminputcontexts/*"]
 
 
-def evidence_excludes(evidence: dict) -> list:
-    """Modules to exclude: the rare standard-library ones and the Qt modules the app did not load."""
+def evidence_excludes(evidence: dict, keep: Iterable[str] = ()) -> list:
+    """Modules to exclude: the rare standard-library ones and the Qt modules the app did not load, but for those
+    `keep` names (the description's trim-keep: module names as well as bundle paths)."""
+    keep = list(keep)
+    return [name for name in _evidence_excludes(evidence) if not matches(name, keep)]
+
+
+def _evidence_excludes(evidence: dict) -> list:
     loaded = set(evidence["modules"])
     tops = {name.split(".")[0] for name in loaded}
     excludes = [name for name in GENERIC_STDLIB_EXCLUDES if name not in tops]
@@ -180,19 +187,80 @@ def evidence_excludes(evidence: dict) -> list:
     return excludes
 
 
-def keep_loaded_qt(toc: list, evidence: dict) -> list:
-    """Drop Qt plugins the app did not load (platform plugins stay), and Qt's translations and QML."""
+def loaded_libraries(evidence: dict, keep: Iterable[str] = ()) -> list:
+    """Patterns for `drop_orphan_libraries`' keep: every shared library the evidence run had mapped (those loaded
+    with dlopen or ctypes, as torch's libtorch_global_deps.so, which no DT_NEEDED names), and the description's
+    own `trim-keep` patterns."""
+    return sorted({f"*{os.path.basename(path)}" for path in evidence.get("libraries", [])}) + list(keep)
+
+
+def loaded_qml_modules(evidence: dict) -> set:
+    """The QML module folders ("QtQuick/Controls/Basic") whose plugin the evidence run loaded: a QML app's
+    imports, each of which the QML engine loads from its folder (plugin, qmldir, .qml files) at run time."""
+    folders = set()
+    for path in evidence.get("libraries", []):
+        where = path.replace(os.sep, "/")
+        if "/qml/" in where:
+            folders.add(os.path.dirname(where.split("/qml/", 1)[1]))
+    return folders
+
+
+def keep_loaded_qt(toc: list, evidence: dict, keep: Iterable[str] = ()) -> list:
+    """Drop Qt plugins the app did not load (platform plugins stay), Qt's translations, and the QML modules it
+    did not import (a QML module whose plugin one run loaded stays whole: its plugin, qmldir and .qml files).
+    Nothing that matches `keep` (the description's trim-keep) is dropped."""
     loaded = {os.path.basename(path) for path in evidence["libraries"]}
+    qml = loaded_qml_modules(evidence)
+    keep = list(keep)
     kept = []
     for entry in toc:
         dest = entry[0].replace(os.sep, "/")
         binding = dest.split("/")[0]
-        if binding in QT_BINDINGS and _match(dest, [f"{binding}/Qt*/translations/*", f"{binding}/translations/*",
-                                                    f"{binding}/Qt*/qml/*"]):
+        if keep and matches(dest, keep):
+            kept.append(entry)
+            continue
+        if binding in QT_BINDINGS and matches(dest, [f"{binding}/Qt*/translations/*", f"{binding}/translations/*"]):
+            continue
+        if binding in QT_BINDINGS and "/qml/" in dest and os.path.dirname(dest.split("/qml/", 1)[1]) not in qml:
             continue
         if binding in QT_BINDINGS and "/plugins/" in dest:
             plugin = dest.split("/plugins/", 1)[1]
-            if os.path.basename(dest) not in loaded and not _match(plugin, KEEP_PLATFORMS):
+            if os.path.basename(dest) not in loaded and not matches(plugin, KEEP_PLATFORMS):
                 continue
         kept.append(entry)
     return kept
+
+
+# Libraries `strip` must not touch: those auditwheel vendored into a wheel (numpy.libs/, scipy.libs/, torch.libs/,
+# pillow.libs/: renamed and patched by patchelf, which binutils' strip breaks: "ELF load command address/offset
+# not page-aligned" at load time, seen with numpy's libscipy_openblas64_), and anything the description keeps.
+NEVER_STRIP = ["*.libs/*"]
+
+
+def safe_to_strip(dest: str, keep: Iterable[str] = ()) -> bool:
+    """Whether stripping the symbols of the library at `dest` (its path inside the bundle) leaves it loadable."""
+    return not matches(dest, [*NEVER_STRIP, *keep])
+
+
+def stripped(binaries: list, workdir: str, keep: Iterable[str] = ()) -> list:
+    """The binaries with their symbol tables stripped, each safe one (`safe_to_strip`) from a stripped copy under
+    `workdir` (kept while its source is unchanged, so a warm build strips nothing again): instead of PyInstaller's
+    strip=True, which strips every library, vendored ones included. Without `strip` (binutils) nothing changes."""
+    tool = shutil.which("strip")
+    if tool is None or sys.platform == "win32":
+        return binaries
+    result = []
+    for dest, src, kind in binaries:
+        if not safe_to_strip(dest, keep) or not os.path.isfile(src) or os.path.islink(src):
+            result.append((dest, src, kind))
+            continue
+        copy = os.path.join(workdir, dest)
+        if not (os.path.isfile(copy) and os.path.getmtime(copy) >= os.path.getmtime(src)):
+            os.makedirs(os.path.dirname(copy), exist_ok=True)
+            shutil.copy2(src, copy)
+            os.chmod(copy, 0o755)
+            if subprocess.run([tool, copy], capture_output=True, check=False).returncode != 0:
+                shutil.copy2(src, copy)  # not an ELF file strip understands: shipped as it is
+            os.utime(copy)
+        result.append((dest, copy, kind))
+    return result

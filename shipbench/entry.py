@@ -80,7 +80,21 @@ def main_modules(app: App) -> list[str]:
 def with_first_import(source: str, module: str) -> str:
     """The script with `import module` as its first statement that may come first: after the docstring and any
     `from __future__` imports (which must stay first) and after a shebang or coding line."""
-    line = f"import {module}  # noqa: F401  shipbench's first-frame probe\n"
+    return with_first_lines(source, f"import {module}  # noqa: F401  shipbench's first-frame probe\n")
+
+
+def with_file_beside_the_program(source: str, script: str) -> str:
+    """The script with its `__file__` set, first thing, to where the script would be in a frozen program's folder
+    (`script`: its path relative to the app's folder, below the program's folder): cx_Freeze runs a script from
+    its library.zip, where `Path(__file__).parent` finds none of the data the app keeps beside it, and the data
+    is put there instead (cxfreeze._data_target)."""
+    return with_first_lines(source, "__file__ = __import__('os').path.join(__import__('os').path.dirname("
+                                    f"__import__('sys').executable), {script!r})  # shipbench: data beside it\n")
+
+
+def with_first_lines(source: str, line: str) -> str:
+    """The script with `line` as its first statement that may come first: after the docstring and any
+    `from __future__` imports (which must stay first) and after a shebang or coding line."""
     lines = source.splitlines(keepends=True)
     try:
         body = ast.parse(source).body

@@ -22,9 +22,10 @@ _TEMPLATE = '''\
 #   pyinstaller {spec_name} -- --mode onedir  --profile default
 #   pyinstaller {spec_name} -- --mode onefile --profile trimmed
 #
-# default: what PyInstaller's hooks collect. trimmed: without the Qt modules and plugins, and the rarely used
-# standard-library modules, that one run of the app did not load ({evidence_name}), symbols stripped (not on
-# Windows){torch_note}{icu_note}.
+# default: what PyInstaller's hooks collect. trimmed: without the Qt modules, plugins and QML modules, and the
+# rarely used standard-library modules, that one run of the app did not load ({evidence_name}); every library
+# that run mapped stays (dlopen'd ones too), and so does whatever KEEP names; symbols stripped from the libraries
+# safe to strip (not a wheel's vendored *.libs/, not on Windows){torch_note}{icu_note}.
 #
 # Paths are relative to this file's folder (PyInstaller's SPECPATH): move the spec with them, or edit HERE.
 import argparse
@@ -42,6 +43,7 @@ parser.add_argument("--profile", choices=("default", "trimmed"), default="defaul
 options = parser.parse_args()
 trimmed = options.profile == "trimmed"
 evidence = json.load(open(os.path.join(HERE, {evidence!r}), encoding="utf-8")) if trimmed else None
+KEEP = {keep!r}  # bundle paths trimmed builds keep whatever the evidence says (the description's trim-keep)
 
 a = Analysis(
     [os.path.join(HERE, {entry!r})],
@@ -51,22 +53,23 @@ a = Analysis(
     runtime_hooks=[os.path.join(HERE, hook) for hook in {hooks!r}],
     # a tuple: PyInstaller 6 appends "__main__" to a list in place, then finds the excludes changed on every
     # later build, so a warm build would redo the whole analysis
-    excludes=tuple(trim.evidence_excludes(evidence){torch_excludes}) if trimmed else (),
+    excludes=tuple(trim.evidence_excludes(evidence, KEEP){torch_excludes}) if trimmed else (),
     noarchive=False,
 )
 if trimmed:
-    a.binaries = trim.keep_loaded_qt(a.binaries, evidence){torch_prune}
-    a.binaries = trim.drop_orphan_libraries(a.binaries)
-    a.datas = trim.keep_loaded_qt(a.datas, evidence){torch_prune_datas}{icu_stub}
+    a.binaries = trim.keep_loaded_qt(a.binaries, evidence, KEEP){torch_prune}
+    a.binaries = trim.drop_orphan_libraries(a.binaries, keep=trim.loaded_libraries(evidence, KEEP))
+    a.datas = trim.keep_loaded_qt(a.datas, evidence, KEEP){torch_prune_datas}{icu_stub}
+    # stripped here, not by PyInstaller's strip=True, which would strip the wheels' vendored libraries too
+    a.binaries = trim.stripped(a.binaries, os.path.join(workpath, "stripped"), KEEP)  # noqa: F821
 
 pyz = PYZ(a.pure)
-strip = trimmed and sys.platform != "win32"
 
 if options.mode == "onefile":
-    exe = EXE(pyz, a.scripts, a.binaries, a.datas, name={program!r}, strip=strip, upx=False, console=True)
+    exe = EXE(pyz, a.scripts, a.binaries, a.datas, name={program!r}, strip=False, upx=False, console=True)
 else:
-    exe = EXE(pyz, a.scripts, exclude_binaries=True, name={program!r}, strip=strip, upx=False, console=True)
-    coll = COLLECT(exe, a.binaries, a.datas, name={program!r}, strip=strip, upx=False)
+    exe = EXE(pyz, a.scripts, exclude_binaries=True, name={program!r}, strip=False, upx=False, console=True)
+    coll = COLLECT(exe, a.binaries, a.datas, name={program!r}, strip=False, upx=False)
 '''
 
 
@@ -97,7 +100,7 @@ def write(app: App, folder: Path, harness: Path, first_frame_hook: Path, entry_p
     def here(path: Path) -> str:
         return Path(os.path.relpath(path, folder)).as_posix()
 
-    datas = [(here(app.folder / item), data_destination(item)) for item in app.data]
+    datas = [(here(app.folder / item), folder_destination(app, item)) for item in app.data]
     torch = app.uses_torch
     stub = not app.icu_data
     spec.write_text(_TEMPLATE.format(
@@ -108,13 +111,25 @@ def write(app: App, folder: Path, harness: Path, first_frame_hook: Path, entry_p
         torch_note="; torch's tests, headers and stubs left out" if torch else "",
         icu_note="; ICU's 31 MB data replaced by an empty package (icu-data = false)" if stub else "",
         torch_excludes=" + trim.TORCH_EXCLUDES" if torch else "",
-        torch_prune="\n    a.binaries = trim.prune(a.binaries, trim.TORCH_DROP, keep=trim.TORCH_KEEP)" if torch else "",
-        torch_prune_datas="\n    a.datas = trim.prune(a.datas, trim.TORCH_DROP, keep=trim.TORCH_KEEP)" if torch else "",
+        torch_prune=("\n    a.binaries = trim.prune(a.binaries, trim.TORCH_DROP, keep=trim.TORCH_KEEP + KEEP)"
+                     if torch else ""),
+        torch_prune_datas=("\n    a.datas = trim.prune(a.datas, trim.TORCH_DROP, keep=trim.TORCH_KEEP + KEEP)"
+                           if torch else ""),
+        keep=list(app.trim_keep),
         icu_stub=("\n    # the app reads no ICU data (icu-data = false in its description)\n"
                   "    a.binaries = trim.replace_icu_data(a.binaries, workdir=os.path.join(workpath, \"icu-stub\"))"
                   "  # noqa: F821") if stub else "",
     ), encoding="utf-8")
     return spec, evidence
+
+
+def folder_destination(app: App, item: str) -> str:
+    """Where a data entry goes as a freezer's (source, destination folder) pair: a file into its folder's place, a
+    folder as that folder itself (PyInstaller and Nuitka copy a folder's contents into the destination)."""
+    if (app.folder / item).is_dir():
+        folder = data_destination(item)
+        return Path(item).name if folder == "." else f"{folder}/{Path(item).name}"
+    return data_destination(item)
 
 
 def data_destination(item: str) -> str:

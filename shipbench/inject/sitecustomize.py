@@ -100,8 +100,10 @@ def _ready(binding: str, watched: object) -> None:
     saved = None
     if shot:
         pixmap = None
+        if hasattr(window, "grabWindow") and callable(window.grabWindow):  # a QQuickWindow renders its own scene
+            pixmap = window.grabWindow()
         screen = getattr(window, "screen", lambda: None)()
-        if screen is not None and hasattr(window, "winId"):
+        if (pixmap is None or pixmap.isNull()) and screen is not None and hasattr(window, "winId"):
             pixmap = screen.grabWindow(window.winId())
         if (pixmap is None or pixmap.isNull()) and hasattr(window, "grab"):
             pixmap = window.grab()

@@ -9,6 +9,8 @@ notes show, so a team can copy it.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import os
 import shutil
@@ -37,8 +39,9 @@ def entry_script(app: App, folder: Path, entry_point: str | None = None) -> Path
     whatever a script must begin with (its docstring, `from __future__` imports)."""
     folder.mkdir(parents=True, exist_ok=True)
     script = launchers.runpy_launcher(app, entry_point)
-    if script is None:
-        script = (app.folder / app.start[1]).read_text(encoding="utf-8")
+    if script is None:  # the app's own script, run from library.zip: its __file__ is put where its data is
+        script = launchers.with_file_beside_the_program((app.folder / app.start[1]).read_text(encoding="utf-8"),
+                                                        Path(app.start[1]).as_posix())
     if app.first_frame:
         shutil.copy2(measure.INJECT_DIR / "sitecustomize.py", folder / f"{_PROBE_MODULE}.py")
         script = launchers.with_first_import(script, _PROBE_MODULE)
@@ -47,10 +50,14 @@ def entry_script(app: App, folder: Path, entry_point: str | None = None) -> Path
     return path
 
 
-def _data_target(item: str) -> str:
-    """Where a data file lands in the build: beside its package, which cx_Freeze keeps as files under lib/."""
+def _data_target(item: str, script_app: bool = False) -> str:
+    """Where a data file (or folder) lands in the build: beside its package, which cx_Freeze keeps as files under
+    lib/; for a script app at the same place below the program's folder as below the app's, where the script's
+    `__file__` points (entry_script)."""
     folder = data_destination(item)
-    return f"{folder}/{Path(item).name}" if folder == "." else f"lib/{folder}/{Path(item).name}"
+    if script_app or folder == ".":
+        return f"{folder}/{Path(item).name}" if folder != "." else f"./{Path(item).name}"
+    return f"lib/{folder}/{Path(item).name}"
 
 
 class CxFreezeStrategy(Defaults):
@@ -95,6 +102,25 @@ class CxFreezeStrategy(Defaults):
         return Artifact(path=dist, kind="cx_Freeze build_exe", launcher=(str(program), *ctx.app.args),
                         description=f"cx_Freeze build_exe folder, {ctx.key.variant}")
 
+    def _default_starts(self, ctx: Context) -> Failure | None:
+        """The default variant built (from its own generated table, into a scratch folder) and started once:
+        None where it starts, else why not."""
+        scratch = dataclasses.replace(ctx, key=dataclasses.replace(ctx.key, variant="default"),
+                                      record=copy.deepcopy(ctx.record))  # its notes are not this row's
+        env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), TOOL_REQUIREMENTS)
+        target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}-default-check"
+        try:
+            argv = self._command(scratch, env_dir, target, target / "dist")
+            run_tool(argv, cwd=target, timeout=settings.build_timeout_s(), what="cx_Freeze (default, to compare)")
+            program = target / "dist" / (ctx.app.name + (".exe" if sys.platform == "win32" else ""))
+            measure.start(Artifact(path=program, kind="cx_Freeze", launcher=(str(program), *ctx.app.args)),
+                          ctx.app, (), settings.app_timeout_s())
+        except Failure as failure:
+            return failure
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
+        return None
+
     def _command(self, ctx: Context, env_dir: Path, target: Path, dist: Path) -> list[str]:
         app = ctx.app
         python = interpreters.venv_python(env_dir)
@@ -113,7 +139,7 @@ class CxFreezeStrategy(Defaults):
         def here(path: Path) -> str:  # the table's paths, relative to its folder: `cxfreeze build_exe` runs there
             return Path(os.path.relpath(path, target)).as_posix()
 
-        files = [[here(app.folder / item), _data_target(item)] for item in app.data]
+        files = [[here(app.folder / item), _data_target(item, app.start[0] == "script")] for item in app.data]
         excludes: list[str] = []
         bin_excludes: list[str] = []
         options: dict[str, object] = {}
@@ -121,13 +147,15 @@ class CxFreezeStrategy(Defaults):
             trim = qt_trim.trim_module(ctx.root)
             evidence = frozen.evidence_run(ctx, env_dir, target / "evidence" / f"{app.name}-loaded.json")
             tops = {name.split(".")[0] for name in evidence["modules"]}
-            excludes = [name for name in trim.GENERIC_STDLIB_EXCLUDES if name not in tops]
+            excludes = [name for name in trim.GENERIC_STDLIB_EXCLUDES
+                        if name not in tops and not trim.matches(name, app.trim_keep)]
             binding = qt_trim.binding_folder(site_packages(env_dir), evidence, trim.QT_BINDINGS)
             if binding is not None:
                 plugins = qt_trim.unused_plugins(binding, evidence, trim.KEEP_PLATFORMS)
                 excludes += qt_trim.unused_qt_modules(binding, evidence)
-                bin_excludes = [Path(p).name for p in plugins] + qt_trim.unneeded_qt_libraries(binding, evidence,
-                                                                                              plugins)
+                bin_excludes = [name for name in [Path(p).name for p in plugins]
+                                + qt_trim.unneeded_qt_libraries(binding, evidence, plugins)
+                                if not trim.matches(name, app.trim_keep)]
             ctx.note(f"trimmed: {len(excludes)} modules and {len(bin_excludes)} Qt plugins and libraries the app did "
                      "not load left out (evidence run); pure-Python packages zipped")
             # the app's own packages stay files: code that reads data beside itself needs a real folder
@@ -153,7 +181,12 @@ class CxFreezeStrategy(Defaults):
         return [str(interpreters.venv_python(env_dir).parent / "cxfreeze"), "build_exe"]
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
-        measure.standard(ctx, artifact)
+        try:
+            measure.standard(ctx, artifact)
+        except Failure as failure:
+            if ctx.key.variant != "trimmed":
+                raise
+            raise frozen.trimming_verdict(ctx, failure, lambda: self._default_starts(ctx)) from None
         env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), TOOL_REQUIREMENTS)
         frozen.portability_and_baseline(ctx, artifact, env_dir, "cx_Freeze build")
         # cx_Freeze compiles part of the standard library into its program (importlib, warnings, encodings):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -18,7 +19,7 @@ from typing import Any
 from .. import binaries, bundle_modules, docker, interpreters, licenses, measure, portability, qt_trim, settings
 from ..errors import Failure
 from ..fsutil import download_size, largest_files, tree_size
-from ..runner import run_tool
+from ..runner import deciding_line, run_tool
 from .base import Artifact, Context
 from .venv import installed_version, reference_venv, sbom_tool, venv_artifact
 
@@ -67,6 +68,34 @@ def missing_modules(ctx: Context, env_dir: Path, held: Callable[[], set[str]] | 
                 ctx.metrics["missing_modules"] = {"status": "skipped", "reason": f"not listed: {reason}"[:500]}
 
 
+# what a failed trimmed start names, and what the description can keep so that trimming leaves it in
+_TRIM_ADVICE = (
+    (re.compile(r"(lib[\w.+-]+\.so[\w.]*): cannot open shared object file"), "trim-keep = [\"*/{0}*\"]"),
+    (re.compile(r'module "([\w.]+)" is not installed'), "trim-keep = [\"*/qml/{path}/*\"]"),
+    (re.compile(r"No module named '([\w.]+)'"), "trim-keep = [\"{0}\"] (a module name: trimming leaves it in)"),
+)
+
+
+def trimming_verdict(ctx: Context, failure: Failure, default_starts: Callable[[], Failure | None]) -> Failure:
+    """A trimmed row that failed, told apart: where the same tool's default build of the app starts (built and
+    started once to see), trimming is what broke it, and the record says so with the deciding line and what to
+    add to the description; otherwise the failure is the app's or the tool's, as it was."""
+    with ctx.steps.step("trimmed failed: does the default build start?"):
+        default = default_starts()
+    if default is not None:
+        ctx.note(f"the default build fails too: {default.reason[:300]}")
+        return failure
+    said = deciding_line("\n".join(failure.log_tail)) or failure.reason
+    advice = "compare the two bundles' contents and add what the trimmed one lacks to trim-keep"
+    for pattern, form in _TRIM_ADVICE:
+        match = pattern.search(said) or pattern.search("\n".join(failure.log_tail))
+        if match:
+            advice = "add " + form.format(match.group(1), path=match.group(1).replace(".", "/")) + \
+                f" to [tool.shipbench.apps.{ctx.app.name}]"
+            break
+    return Failure(f"trimming breaks this app: {said[:300]} (the default build starts; {advice})", failure.log_tail)
+
+
 def replace_icu_data(ctx: Context, dist: Path) -> None:
     """An app whose description says it reads no ICU data (`icu-data = false`) gets the empty ICU data package
     that app_gui's PyInstaller spec ships (pyinstaller/icudata_stub.c): 31 MB less."""
@@ -79,16 +108,22 @@ def replace_icu_data(ctx: Context, dist: Path) -> None:
 
 
 def strip_symbols(ctx: Context, folder: Path) -> None:
-    """Strip the symbol tables of the shared libraries in a trimmed build, as PyInstaller's trimmed specs do
-    (`strip=True`), so that trimmed builds of every freezer compare like with like (Linux; needs binutils)."""
+    """Strip the symbol tables of the shared libraries in a trimmed build that are safe to strip, as PyInstaller's
+    trimmed specs do (pyinstaller/trim.py: not a wheel's vendored *.libs/, not what trim-keep names), so that
+    trimmed builds of every freezer compare like with like (Linux; needs binutils)."""
     strip = shutil.which("strip")
     if strip is None or not sys.platform.startswith("linux"):
         ctx.note("symbols not stripped: no `strip` (binutils) on this host")
         return
-    libraries = [path for path in folder.rglob("*.so*") if path.is_file() and not path.is_symlink()]
+    trim = qt_trim.trim_module(ctx.root)
+    found = [path for path in folder.rglob("*.so*") if path.is_file() and not path.is_symlink()]
+    libraries = [path for path in found
+                 if trim.safe_to_strip(path.relative_to(folder).as_posix(), ctx.app.trim_keep)]
     for start in range(0, len(libraries), 200):
         run_tool([strip, *libraries[start:start + 200]], what="strip")
-    ctx.note(f"symbols stripped from {len(libraries)} shared libraries (strip, as PyInstaller's trimmed spec does)")
+    ctx.note(f"symbols stripped from {len(libraries)} shared libraries (strip, as PyInstaller's trimmed spec does)"
+             + (f"; {len(found) - len(libraries)} left as they are (a wheel's vendored *.libs/, which strip "
+                "breaks, or trim-keep)" if len(found) > len(libraries) else ""))
 
 
 def record_sizes(ctx: Context, shipped: Path, scratch: Path, embedded: Callable[[Path], None] | None = None) -> None:

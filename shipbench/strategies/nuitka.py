@@ -11,16 +11,19 @@ cold = empty Nuitka cache and ccache, warm = both kept.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
 
+from .. import bundle_modules, interpreters, measure, qt_trim, record, settings, temp_left, tool_pins
 from .. import entry as launchers
-from .. import interpreters, measure, qt_trim, settings, temp_left, tool_pins
 from ..apps import App
 from ..errors import Failure, Skip
-from ..pyinstaller_spec import data_destination, program_name
+from ..pyinstaller_spec import data_destination, folder_destination, program_name
 from ..runner import output, run_tool
 from . import frozen, phases
 from .base import Artifact, Context, Defaults
@@ -76,16 +79,48 @@ def site_packages(env_dir: Path) -> Path:
                                                                  "['purelib'])"]) or env_dir)
 
 
-def trimmed_options(ctx: Context, env_dir: Path, target: Path) -> list[str]:
+REPORT = "nuitka-report.xml"  # Nuitka's compilation report (--report), beside the build: what the program holds
+
+
+def evidence_path(ctx: Context, target: Path) -> Path:
+    return target / "evidence" / f"{ctx.app.name}-loaded.json"
+
+
+def own_module_options(ctx: Context, evidence: dict[str, Any]) -> list[str]:
+    """--include-module for each module of the app's own code that the evidence run loaded: Nuitka follows
+    imports it can read, and a module the app loads by a computed name (a plugin, a formatter picked by an
+    option) is compiled in only when named (a 33-minute build once lacked one, and failed at its first run)."""
+    own = bundle_modules.own_modules(evidence, [name for name in evidence.get("file_modules", [])
+                                                if isinstance(name, str) and name != "__main__"
+                                                and not name.startswith(bundle_modules.HARNESS_PREFIXES)
+                                                and name.split(".")[0] not in bundle_modules.HARNESS_MODULES],
+                                     ctx.app.folder)
+    main = Path(ctx.app.start[1]).stem if ctx.app.start[0] == "script" else None
+    return [f"--include-module={name}" for name in own if name != main]
+
+
+def report_modules(report: Path) -> set[str]:
+    """The modules Nuitka's compilation report says the program holds (compiled, bytecode or extension);
+    ValueError where there is no report to read."""
+    try:
+        root = ElementTree.parse(report).getroot()
+    except (OSError, ElementTree.ParseError) as error:
+        raise ValueError(f"Nuitka's report {report.name} could not be read: {error}") from None
+    return {name for module in root.iter("module") if (name := module.get("name"))}
+
+
+def trimmed_options(ctx: Context, env_dir: Path, target: Path, evidence: dict[str, Any]) -> list[str]:
     """Nuitka options that leave out what one run of the app did not load (the evidence run)."""
     trim = qt_trim.trim_module(ctx.root)
-    evidence = frozen.evidence_run(ctx, env_dir, target / "evidence" / f"{ctx.app.name}-loaded.json")
     binding = qt_trim.binding_folder(site_packages(env_dir), evidence, trim.QT_BINDINGS)
     options = [f"--nofollow-import-to={name}" for name in trim.GENERIC_STDLIB_EXCLUDES
-               if name not in {module.split(".")[0] for module in evidence["modules"]}]
+               if name not in {module.split(".")[0] for module in evidence["modules"]}
+               and not trim.matches(name, ctx.app.trim_keep)]
     if binding is not None:
-        plugins = qt_trim.unused_plugins(binding, evidence, trim.KEEP_PLATFORMS)
-        libraries = qt_trim.unneeded_qt_libraries(binding, evidence, plugins)
+        plugins = [plugin for plugin in qt_trim.unused_plugins(binding, evidence, trim.KEEP_PLATFORMS)
+                   if not trim.matches(plugin, ctx.app.trim_keep)]
+        libraries = [library for library in qt_trim.unneeded_qt_libraries(binding, evidence, plugins)
+                     if not trim.matches(library, ctx.app.trim_keep)]
         options += ["--noinclude-qt-translations", *_plugin_excludes(binding, plugins),
                     *(f"--noinclude-dlls={library}" for library in libraries)]
         ctx.note(f"trimmed: {len(plugins)} Qt plugins and {len(libraries)} Qt libraries the app did not load "
@@ -196,13 +231,16 @@ class NuitkaStrategy(Defaults):
             return self._deploy_command(ctx, env_dir, target, main)
         python = str(interpreters.venv_python(env_dir))
         mode = "onefile" if variant.startswith("onefile") else "standalone"
-        data = [f"--include-data-files={app.folder / item}={data_destination(item)}/" for item in app.data]
+        data = [f"--include-data-dir={app.folder / item}={folder_destination(app, item)}" if (app.folder / item).is_dir()
+                else f"--include-data-files={app.folder / item}={data_destination(item)}/"
+                for item in app.data]
+        evidence = frozen.evidence_run(ctx, env_dir, evidence_path(ctx, target))
         argv = [python, "-m", "nuitka", f"--mode={mode}", f"--output-dir={out}",
                 f"--output-filename={program_name(app)}", "--assume-yes-for-downloads", "--no-progressbar",
-                *_plugin_options(env_dir), *data,
-                *(f"--include-module={name}" for name in app.hidden_imports)]
+                f"--report={target / REPORT}", *_plugin_options(env_dir), *data,
+                *(f"--include-module={name}" for name in app.hidden_imports), *own_module_options(ctx, evidence)]
         if variant.endswith("trimmed"):
-            argv += trimmed_options(ctx, env_dir, target)
+            argv += trimmed_options(ctx, env_dir, target, evidence)
         if variant == "standalone-nofollow":
             argv += ["--nofollow-import-to=torch"]
             ctx.note("torch not followed (--nofollow-import-to=torch): not compiled and not included")
@@ -246,6 +284,17 @@ class NuitkaStrategy(Defaults):
         ctx.note(f"pysidedeploy.spec written from the description; `pyside6-deploy -c {spec.name}` rebuilds it")
         return [str(deploy), "-c", str(spec), "--force", "--no-install", "--mode", "standalone"]
 
+    def _default_starts(self, ctx: Context) -> Failure | None:
+        """Whether the default build starts, from its record (a Nuitka build is too slow to make one only to
+        compare): None where its record is ok, else a Failure saying why no verdict can be given."""
+        key = dataclasses.replace(ctx.key, variant="standalone-default")
+        previous = record.read(ctx.results_dir / key.filename)
+        if previous is not None and previous.get("status") == "ok":
+            ctx.note(f"the default build started: its record of {str(previous.get('created', ''))[:16]}")
+            return None
+        return Failure(f"no ok record of {key.label()} to compare with (`nox -s nuitka -- --variant "
+                       "standalone-default` measures it)")
+
     def _result(self, ctx: Context, out: Path) -> tuple[Path, Path]:
         """(what a user ships, the program): the .dist folder or the onefile program Nuitka wrote into out/."""
         suffix = ".exe" if sys.platform == "win32" else ""
@@ -264,11 +313,19 @@ class NuitkaStrategy(Defaults):
         return dists[0], programs[0]
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
-        measure.standard(ctx, artifact)
+        try:
+            measure.standard(ctx, artifact)
+        except Failure as failure:
+            if not ctx.key.variant.endswith("trimmed"):
+                raise
+            raise frozen.trimming_verdict(ctx, failure, lambda: self._default_starts(ctx)) from None
         env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), TOOL_REQUIREMENTS)
         frozen.portability_and_baseline(ctx, artifact, env_dir, "Nuitka build")
         if artifact.path.is_file():
             temp_left.record(ctx, artifact)
-        frozen.missing_modules(ctx, env_dir, None, "Nuitka compiles the modules into its program, where no file "
-                               "lists them (its --report XML would: not read yet)")
+        target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
+        if ctx.key.variant == "deploy":
+            frozen.missing_modules(ctx, env_dir, None, "pyside6-deploy writes no compilation report to read")
+        else:  # Nuitka's own list of what it compiled in (--report), against what one run loaded
+            frozen.missing_modules(ctx, env_dir, lambda: report_modules(target / REPORT))
 

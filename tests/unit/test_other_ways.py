@@ -122,13 +122,28 @@ def test_cx_freeze_data_lands_beside_its_package_under_lib() -> None:
     assert _data_target("words.txt") == "./words.txt"
 
 
+def test_a_script_apps_data_lands_where_its_file_says_it_is(tmp_path: Path) -> None:
+    """Issue 33: a QML module folder listed in data landed in lib/ while the script's __file__ pointed into
+    library.zip (`module "Contact" ... qmldir file not found`): the script's __file__ now names its place below the
+    program's folder, and its data lands beside it there."""
+    assert _data_target("Contact", script_app=True) == "./Contact"
+    assert _data_target("qml/Contact", script_app=True) == "qml/Contact"
+    script = entry_script(_app("trainer"), tmp_path).read_text()
+    compile(script, "launch", "exec")
+    line = next(line for line in script.splitlines() if line.startswith("__file__ = "))
+    namespace: dict[str, object] = {}
+    exec(line, namespace)  # noqa: S102 - the generated line alone
+    assert namespace["__file__"] == str(Path(sys.executable).parent / "train.py")
+
+
 def test_a_first_frame_app_gets_the_probe_imported_before_it_starts(tmp_path: Path) -> None:
     """quietwindow is a script beginning with a docstring and `from __future__ import annotations`: the probe is
     imported right after them, before anything the app does."""
     script = entry_script(_app("quietwindow"), tmp_path)
     lines = script.read_text().splitlines()
     probe = lines.index("import _shipbench_first_frame  # noqa: F401  shipbench's first-frame probe")
-    assert lines[probe - 1] == "from __future__ import annotations" and lines[probe + 1:probe + 3] == ["", "import sys"]
+    assert lines[probe - 1] == "from __future__ import annotations" and lines[probe + 2:probe + 4] == ["", "import sys"]
+    assert lines[probe + 1].startswith("__file__ = ")  # where its data lands (a script app)
     assert (tmp_path / "_shipbench_first_frame.py").is_file()
     compile(script.read_text(), str(script), "exec")
 
