@@ -231,9 +231,9 @@ class NuitkaStrategy(Defaults):
             return self._deploy_command(ctx, env_dir, target, main)
         python = str(interpreters.venv_python(env_dir))
         mode = "onefile" if variant.startswith("onefile") else "standalone"
-        data = [f"--include-data-dir={app.folder / item}={folder_destination(app, item)}" if (app.folder / item).is_dir()
-                else f"--include-data-files={app.folder / item}={data_destination(item)}/"
-                for item in app.data]
+        data = [(f"--include-data-dir={app.folder / item}={folder_destination(app, item)}"
+                 if (app.folder / item).is_dir() else
+                 f"--include-data-files={app.folder / item}={data_destination(item)}/") for item in app.data]
         evidence = frozen.evidence_run(ctx, env_dir, evidence_path(ctx, target))
         argv = [python, "-m", "nuitka", f"--mode={mode}", f"--output-dir={out}",
                 f"--output-filename={program_name(app)}", "--assume-yes-for-downloads", "--no-progressbar",
