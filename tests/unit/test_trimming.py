@@ -1,0 +1,134 @@
+"""Trimming that never breaks what the evidence shows (issue 33), each defect the issue found as a test: a Qt
+Quick app's QML modules dropped whatever it imported, torch's libtorch_global_deps.so (loaded with ctypes) dropped
+as an orphan, numpy's vendored OpenBLAS stripped into a library that no longer loads; and a trimmed row that fails
+where its default build starts says so, with what to keep."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES, ROOT
+from test_app_shapes import _ctx
+
+from shipbench import description, pyinstaller_spec
+from shipbench.errors import Failure
+from shipbench.strategies import frozen
+from shipbench.strategies.nuitka import own_module_options, report_modules
+
+
+def _trim() -> Any:
+    spec = importlib.util.spec_from_file_location("trim", ROOT / "pyinstaller" / "trim.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SITE = "/venv/lib/python3.11/site-packages"
+QML_EVIDENCE = {"modules": ["PySide6", "PySide6.QtQml", "PySide6.QtGui"], "libraries": [
+    f"{SITE}/PySide6/Qt/qml/QtQuick/libqtquick2plugin.so",
+    f"{SITE}/PySide6/Qt/qml/QtQuick/Controls/libqtquickcontrols2plugin.so",
+    f"{SITE}/PySide6/Qt/qml/QtQuick/Controls/Basic/libqtquickcontrols2basicstyleplugin.so",
+    f"{SITE}/PySide6/Qt/plugins/platforms/libqoffscreen.so"]}
+
+
+def test_a_qml_apps_imported_modules_stay_and_the_others_go() -> None:
+    trim = _trim()
+    toc = [(dest, "/src/" + dest, "DATA") for dest in (
+        "PySide6/Qt/qml/QtQuick/qmldir", "PySide6/Qt/qml/QtQuick/Controls/qmldir",
+        "PySide6/Qt/qml/QtQuick/Controls/Basic/Button.qml", "PySide6/Qt/qml/QtQuick/Controls/Material/Button.qml",
+        "PySide6/Qt/qml/QtQuick3D/qmldir", "PySide6/Qt/translations/qt_de.qm")]
+    kept = {dest for dest, _src, _kind in trim.keep_loaded_qt(toc, QML_EVIDENCE)}
+    assert kept == {"PySide6/Qt/qml/QtQuick/qmldir", "PySide6/Qt/qml/QtQuick/Controls/qmldir",
+                    "PySide6/Qt/qml/QtQuick/Controls/Basic/Button.qml"}
+    kept = {dest for dest, _src, _kind in trim.keep_loaded_qt(toc, QML_EVIDENCE, keep=["*/qml/QtQuick3D/*"])}
+    assert "PySide6/Qt/qml/QtQuick3D/qmldir" in kept and "PySide6/Qt/qml/QtQuick/Controls/Material/Button.qml" \
+        not in kept
+
+
+@pytest.fixture
+def readelf_stand_in(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """PyInstaller's dependency reader, standing in: each library's DT_NEEDED names, as the test sets them."""
+    needed: dict[str, list[str]] = {}
+    bindepend = types.ModuleType("PyInstaller.depend.bindepend")
+    bindepend.get_imports = lambda path: [(name, None) for name in needed.get(Path(path).name, [])]  # type: ignore
+    for name in ("PyInstaller", "PyInstaller.depend"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, "PyInstaller.depend.bindepend", bindepend)
+    sys.modules["PyInstaller.depend"].bindepend = bindepend  # type: ignore[attr-defined]
+    return needed
+
+
+def test_a_library_loaded_with_ctypes_is_kept_though_nothing_links_it(readelf_stand_in: dict[str, list[str]]) -> None:
+    trim = _trim()
+    readelf_stand_in.update({"_C.cpython-311-x86_64-linux-gnu.so": ["libtorch_python.so"],
+                             "libtorch_python.so": ["libtorch.so"]})
+    binaries = [(f"torch/{name}", f"/src/{name}", kind) for name, kind in (
+        ("_C.cpython-311-x86_64-linux-gnu.so", "EXTENSION"), ("lib/libtorch_python.so", "BINARY"),
+        ("lib/libtorch.so", "BINARY"), ("lib/libtorch_global_deps.so", "BINARY"), ("lib/libunused.so", "BINARY"))]
+    evidence = {"libraries": [f"{SITE}/torch/lib/libtorch_global_deps.so", f"{SITE}/torch/lib/libtorch.so"]}
+    before = {Path(dest).name for dest, _s, _k in trim.drop_orphan_libraries(binaries)}
+    assert "libtorch_global_deps.so" not in before  # what broke every torch app's trimmed bundle
+    after = {Path(dest).name for dest, _s, _k in trim.drop_orphan_libraries(
+        binaries, keep=trim.loaded_libraries(evidence, ["*libunused*"]))}
+    assert after == {"_C.cpython-311-x86_64-linux-gnu.so", "libtorch_python.so", "libtorch.so",
+                     "libtorch_global_deps.so", "libunused.so"}
+
+
+def test_a_wheels_vendored_libraries_are_never_stripped() -> None:
+    trim = _trim()
+    assert not trim.safe_to_strip("numpy.libs/libscipy_openblas64_-ff651d7f.so")
+    assert not trim.safe_to_strip("lib/numpy.libs/libscipy_openblas64_-ff651d7f.so")  # cx_Freeze's lib/
+    assert trim.safe_to_strip("PySide6/Qt/lib/libQt6Core.so.6")
+    assert not trim.safe_to_strip("PySide6/Qt/lib/libQt6Core.so.6", keep=["*libQt6Core*"])
+
+
+def test_the_generated_spec_keeps_what_the_evidence_loaded_and_strips_safely(tmp_path: Path) -> None:
+    description._checked_table.cache_clear()
+    app = description.load(FIXTURES / "qmlcontacts")["contacts"]
+    spec, _evidence = pyinstaller_spec.write(app, tmp_path, ROOT, ROOT / "shipbench" / "inject" / "sitecustomize.py")
+    text = spec.read_text()
+    assert "drop_orphan_libraries(a.binaries, keep=trim.loaded_libraries(evidence, KEEP))" in text
+    assert "trim.stripped(a.binaries" in text and "strip=strip" not in text and text.count("strip=False") == 3
+    # the QML module folder lands as a folder (PyInstaller copies a folder's contents into its destination)
+    assert "qmlcontacts/Contact', 'Contact')" in text and "main.qml', '.')" in text
+    compile(text, str(spec), "exec")
+
+
+@pytest.mark.parametrize(("line", "advice"), [
+    ("OSError: libtorch_global_deps.so: cannot open shared object file: No such file or directory",
+     'trim-keep = ["*/libtorch_global_deps.so*"]'),
+    ('file:///app/_internal/main.qml:3:1: module "QtQuick.Controls" is not installed',
+     'trim-keep = ["*/qml/QtQuick/Controls/*"]'),
+    ("ModuleNotFoundError: No module named 'unittest'", 'trim-keep = ["unittest"]'),
+])
+def test_a_trimmed_failure_where_the_default_starts_says_trimming_broke_it(tmp_path: Path, line: str,
+                                                                          advice: str) -> None:
+    ctx = _ctx(description.load(FIXTURES / "torchfit")["torchfit"], tmp_path, "pyinstaller", "onedir-trimmed")
+    failure = Failure("exit code 1: contacts-app", ["starting", line])
+    verdict = frozen.trimming_verdict(ctx, failure, lambda: None)
+    assert verdict.reason.startswith("trimming breaks this app: ") and advice in verdict.reason
+    assert "(the default build starts; add" in verdict.reason and verdict.log_tail == failure.log_tail
+    assert frozen.trimming_verdict(ctx, failure, lambda: Failure("default broke too")) is failure
+
+
+def test_nuitka_reads_what_it_compiled_and_is_told_the_apps_own_loaded_modules(tmp_path: Path) -> None:
+    report = tmp_path / "report.xml"
+    report.write_text('<?xml version="1.0"?><nuitka-compilation-report>'
+                      '<module name="__main__" kind="PythonMainModule"/><module name="lazyplugin" kind="x"/>'
+                      '<module name="json.decoder" kind="UncompiledPythonModule"/></nuitka-compilation-report>')
+    assert report_modules(report) == {"__main__", "lazyplugin", "json.decoder"}
+    with pytest.raises(ValueError, match="could not be read"):
+        report_modules(tmp_path / "missing.xml")
+    ctx = _ctx(description.load(FIXTURES / "lazyplugin")["lazyplugin"], tmp_path, "nuitka", "standalone-default")
+    own = FIXTURES / "lazyplugin" / "src" / "lazyplugin"
+    evidence = {"file_modules": ["__main__", "json", "lazyplugin", "lazyplugin.plugins.shout", "sitecustomize"],
+                "module_files": {"lazyplugin": str(own / "__init__.py"), "json": "/usr/lib/python3.11/json/__init__.py",
+                                 "lazyplugin.plugins.shout": str(own / "plugins" / "shout.py")}}
+    assert own_module_options(ctx, evidence) == ["--include-module=lazyplugin",
+                                                 "--include-module=lazyplugin.plugins.shout"]
