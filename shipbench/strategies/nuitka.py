@@ -194,8 +194,8 @@ class NuitkaStrategy(Defaults):
         for reason in (tools_missing(), headers_missing(python)):
             if reason:
                 raise Skip(reason)
-        if ctx.app.first_frame:
-            raise Skip("a Nuitka-compiled program runs no sitecustomize, so shipbench's first-frame probe cannot "
+        if ctx.app.first_frame and not ctx.app.window_on_x:
+            raise Skip("a Nuitka-compiled program runs no sitecustomize, so shipbench's Qt first-frame probe cannot "
                        "see its window: give the app a ready event or pattern to measure it here")
         with ctx.steps.step("build venv (app, dependencies, Nuitka)"):
             env_dir = frozen.build_venv(ctx, python, TOOL_REQUIREMENTS)

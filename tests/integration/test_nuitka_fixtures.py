@@ -24,6 +24,18 @@ def test_a_console_script_is_compiled_and_runs() -> None:
     assert set(metrics["setup_s"]) == {"cold", "warm"}
     assert any(note.startswith("built with: python -m nuitka --mode=standalone") for note in rec["notes"]), rec["notes"]
     assert rec["versions"]["nuitka"]
+    # Nuitka's own report of what it compiled in, against what one run loaded
+    assert metrics["missing_modules"]["status"] == "ok" and metrics["missing_modules"]["own"] == []
+
+
+def test_a_plugin_loaded_by_name_is_compiled_in() -> None:
+    """Issue 33: Nuitka compiled a CLI for 33 minutes without a module the app loads by name, and nothing said so
+    until its first run. The app's own modules that one run loaded are now named to it (--include-module), and
+    its report is checked like the other freezers' bundles."""
+    rec = run_fixture("nuitka", "lazyplugin", variants=("standalone-default",))["standalone-default"]
+    metrics = ok_metrics(rec)
+    assert "--include-module=lazyplugin.plugins.shout" in " ".join(rec["notes"])
+    assert metrics["missing_modules"]["status"] == "ok" and metrics["missing_modules"]["count"] == 0
 
 
 def test_a_first_frame_app_is_skipped_with_the_reason() -> None:

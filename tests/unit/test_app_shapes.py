@@ -349,3 +349,12 @@ def test_a_projects_own_data_is_not_staged_over_its_package(tmp_path: Path) -> N
     (tmp_path / "out").mkdir()
     argv = zipapp.build_command(ctx, tmp_path / "env", python, tmp_path / "out" / "x.pyz", tmp_path / "cache")
     assert not (tmp_path / "out" / "entry" / "wordcount").exists() and "--site-packages" not in argv
+
+
+def test_a_gui_script_is_a_command_like_a_console_script(tmp_path: Path) -> None:
+    """Issue 33: a [project.gui-scripts] entry ran in venv rows and was 'no console script' in the frozen ones."""
+    app = _project(tmp_path, 'console-script = "paint"\ncapabilities = ["window"]\nready = "first-frame"\n', {
+        "pyproject.toml": '[project]\nname = "p"\nversion = "1"\n[project.gui-scripts]\npaint = "p.app:main"\n',
+        "p/__init__.py": "", "p/app.py": "def main(): pass\n"})
+    assert app.entry_point == "p.app:main"
+    assert "from p.app import main" in entry.runpy_launcher(app)

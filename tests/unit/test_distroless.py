@@ -109,6 +109,28 @@ def test_a_projects_requirements_are_its_dependencies_extras_and_build_backend(t
     assert done.stdout.splitlines() == ["rich", "orjson", "setuptools>=68", "wheel"]
 
 
+def test_a_folder_of_scripts_with_no_dependencies_is_staged_with_nothing_to_install(tmp_path: Path) -> None:
+    """Issue 33: hello.py and a pyproject.toml holding only [tool.shipbench] got no image: 'declares its
+    dependencies dynamically'. It declares none: its requirements are empty, and it is not pip-installed."""
+    (tmp_path / "proj").mkdir()
+    app = _project(tmp_path / "proj", 'script = "hello.py"\nready = "exit"\n', {"hello.py": "print('hello')\n"})
+    staged = bake_context.stage(_ctx(app, tmp_path, "bake", "cpu"), tmp_path / "context", "debian:12")
+    assert 'APP_IS_PROJECT = "0"' in staged.variables.read_text()
+    done = subprocess.run([sys.executable, str(ROOT / "docker" / "app-requirements.py"), str(tmp_path / "proj"), "-"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == ""
+
+
+def test_a_tk_windows_image_gets_tk_for_its_base(tmp_path: Path) -> None:
+    """Issue 33: a tkinter app's image lacked Tk (`No module named 'tkinter'`)."""
+    (tmp_path / "proj").mkdir()
+    app = _project(tmp_path / "proj", 'script = "paint.py"\ncapabilities = ["window"]\nready = "first-frame"\n',
+                   {"paint.py": ""})
+    debian = bake_context.variables(app, "shipbench/python:3.11-bookworm")["APP_SYSTEM_PACKAGES"]
+    official = bake_context.variables(app, "python:3.11-slim")["APP_SYSTEM_PACKAGES"]
+    assert (debian, official) == ("python3-tk", "libtk8.6")
+
+
 def test_an_apps_own_dockerfile_has_no_distroless_stage_to_build(tmp_path: Path) -> None:
     (tmp_path / "proj").mkdir()
     app = _project(tmp_path / "proj", 'script = "a.py"\nrequirements = "r.txt"\ndockerfile = "Dockerfile"\n',
