@@ -89,9 +89,9 @@ def stage(app: App, python: str, source: Path) -> None:
     """The source package in `source`: the app's copy, its requirements for dh_virtualenv, debian/, the launcher."""
     shutil.rmtree(source, ignore_errors=True)
     shutil.copytree(app.folder, source / "shipbench-app", ignore=bake_context.IGNORED)
-    wanted = f"-r shipbench-app/{app.requirements}" if app.requirements else \
-        "./shipbench-app" + (f"[{','.join(app.extras)}]" if app.extras else "")
-    (source / "shipbench-requirements.txt").write_text(wanted + "\n", encoding="utf-8")
+    wanted = f"-r shipbench-app/{app.requirements}\n" if app.requirements else \
+        "./shipbench-app" + (f"[{','.join(app.extras)}]" if app.extras else "") + "\n" if app.is_project else ""
+    (source / "shipbench-requirements.txt").write_text(wanted, encoding="utf-8")  # empty: scripts, nothing else
     (source / "shipbench-launcher").mkdir()
     launcher = source / "shipbench-launcher" / app.name
     launcher.write_text(launcher_script(app), encoding="utf-8")

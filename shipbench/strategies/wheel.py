@@ -58,7 +58,7 @@ def wheels(ctx: Context, tools: Path, dist: Path) -> tuple[Path, str, list[str]]
     shutil.rmtree(dist, ignore_errors=True)
     dist.mkdir(parents=True)
     links = [str(dist)]
-    if app.requirements is None:
+    if app.is_project:
         run_tool([interpreters.venv_python(tools).with_name("uv"), "build", "--wheel", "--out-dir", dist,
                   app.folder], env=isolated_env(ctx.build_dir / "cache" / "build"), cwd=app.folder,
                  what="uv build --wheel")
@@ -83,7 +83,7 @@ def wheels(ctx: Context, tools: Path, dist: Path) -> tuple[Path, str, list[str]]
     (package / "__init__.py").write_text(tool_wheel.launcher_source(kind, value), encoding="utf-8")
     if kind == "script":
         shutil.copy2(app.folder / value, package / Path(value).name)
-        if app.requirements:
+        if not app.is_project:  # a folder of scripts (with a requirements file, or with nothing to install)
             stage_script_folder(app, package)
             stage_data(app, package)
     return tool_wheel.write(dist, name, package, requires, {app.name: f"{name}:main"}), app.name, links

@@ -95,7 +95,7 @@ def build_command(ctx: Context, tool_env: Path, python: interpreters.Interpreter
     # requirements file and scripts has nothing installed of its own, so its data and modules are staged, never
     # both (a staged copy of a package's folder would stop pip --target from installing that package)
     siblings = False
-    if ctx.app.requirements:
+    if not ctx.app.is_project:
         stage_data(ctx.app, staged)
         siblings = stage_script_folder(ctx.app, staged)
     if ctx.key.variant.startswith("pex"):
@@ -103,13 +103,13 @@ def build_command(ctx: Context, tool_env: Path, python: interpreters.Interpreter
                  "console-script": ["-c", value]}[kind]
         layout = "packed" if ctx.key.variant == "pex-packed" else "zipapp"
         index = ["--index", reqs.extra_index_url] if reqs.extra_index_url else []
-        data = ["--sources-directory", str(staged)] if ctx.app.requirements and (ctx.app.data or siblings) else []
+        data = ["--sources-directory", str(staged)] if not ctx.app.is_project and (ctx.app.data or siblings) else []
         # pex's own pip trusts only its certifi bundle, not the host's store (a TLS-intercepting proxy's CA)
         cert = ["--cert", bundle] if (bundle := host.ca_bundle()) else []
         return [_tool(tool_env, "pex"), *reqs.items, *entry, *data, *index, *cert, "--venv", "--layout", layout,
                 "--python", python.executable, "--pex-root", str(build_cache), "-o", str(output)]
     if kind == "console-script":
-        entry = ["-c", value, *(["--site-packages", str(staged)] if ctx.app.requirements and ctx.app.data else [])]
+        entry = ["-c", value, *(["--site-packages", str(staged)] if not ctx.app.is_project and ctx.app.data else [])]
     else:
         entry = ["-e", _entry_module(ctx.app, staged), "--site-packages", str(staged)]
     index = ["--extra-index-url", reqs.extra_index_url] if reqs.extra_index_url else []
