@@ -86,6 +86,12 @@ METRICS = (
            lambda m: {**m["throughput"], "unit": m.get("throughput_unit", "")} if m.get("throughput") else None,
            lambda value: f"{fmt_summary(fmt_rate)(value)} {value['unit']}".strip(), needs="throughput",
            phases=("throughput",), runs="throughput"),
+    Metric("Latency of a service's request, p50", "a service's own: the described request's median latency under the "
+           "load generator, per throughput run: median (min – max, n runs)", metric("latency_ms.p50"),
+           fmt_summary(lambda value: f"{value:.2f} ms"), needs="throughput", phases=("throughput",), optional=True),
+    Metric("Latency of a service's request, p99", "the same request's 99th percentile latency, per throughput run: "
+           "median (min – max, n runs)", metric("latency_ms.p99"), fmt_summary(lambda value: f"{value:.2f} ms"),
+           needs="throughput", phases=("throughput",), optional=True),
     Metric("Throughput relative to a venv", "median figure over the same app in a venv measured right after it "
            "(1.00× = no cost)", metric("throughput_ratio_to_baseline"), fmt_ratio, needs="throughput",
            phases=("throughput", "baseline_throughput")),

@@ -178,7 +178,7 @@ class BakeStrategy(Defaults):
         if ctx.key.variant == self.gpu_variant:
             self.measure_gpu(ctx, artifact)
         measure.standard(ctx, artifact)  # the CUDA image too: on the CPU, so it is proven to work everywhere
-        if ctx.app.shows_window:
+        if ctx.app.shows_window and not ctx.app.window_on_x:  # a window seen on X was measured there already
             self._x11(ctx, artifact)
         python = interpreters.find(ctx.key.python) if ctx.key.variant != "cuda" else None
         if python is not None:

@@ -200,3 +200,19 @@ def test_each_build_has_its_own_name_in_vagrant(tmp_path: Path) -> None:
         names.append(vagrant_box._name(folder, "same-inputs"))
     assert names[0] != names[1] and all(n.startswith(vagrant_box.NAME + "-") for n in names)
     assert vagrant_box._name(tmp_path / "one", "same-inputs") == names[0]
+
+
+def test_the_relay_stops_a_service_beside_it_at_ready_and_times_it_there(tmp_path: Path) -> None:
+    """Issue 33: a service in the VM: the host's start-up run asks the relay (SHIPBENCH_STOP_AT_READY) to stop
+    the app at ready beside it; the relay says ready with its own time and ends, nothing left listening."""
+    from test_runner import SERVICE, _free_port
+
+    from shipbench import runner
+
+    port = _free_port()
+    relay = [sys.executable, "-m", "shipbench.relay", "--timeout", "120", f"--ready=port:{port}",
+             "--env=SHIPBENCH_STOP_AT_READY=1", "--"]
+    run = run_app([*relay, sys.executable, "-c", SERVICE, str(port)], timeout=180)
+    ready = run.event("ready")
+    assert ready is not None and ready["spawn_to_ready_s"] == run.ready_s
+    assert not runner.port_accepts(port)
