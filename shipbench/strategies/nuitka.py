@@ -90,13 +90,15 @@ def own_module_options(ctx: Context, evidence: dict[str, Any]) -> list[str]:
     """--include-module for each module of the app's own code that the evidence run loaded: Nuitka follows
     imports it can read, and a module the app loads by a computed name (a plugin, a formatter picked by an
     option) is compiled in only when named (a 33-minute build once lacked one, and failed at its first run)."""
-    own = bundle_modules.own_modules(evidence, [name for name in evidence.get("file_modules", [])
-                                                if isinstance(name, str) and name != "__main__"
-                                                and not name.startswith(bundle_modules.HARNESS_PREFIXES)
-                                                and name.split(".")[0] not in bundle_modules.HARNESS_MODULES],
-                                     ctx.app.folder)
-    main = Path(ctx.app.start[1]).stem if ctx.app.start[0] == "script" else None
-    return [f"--include-module={name}" for name in own if name != main]
+    files = evidence.get("module_files", {})
+    script = (ctx.app.folder / ctx.app.start[1]).resolve() if ctx.app.start[0] == "script" else None
+    named = [name for name in evidence.get("file_modules", []) if isinstance(name, str)
+             and not (name.startswith("__") and name.endswith("__"))  # __main__, __mp_main__: the program itself
+             and not name.startswith(bundle_modules.HARNESS_PREFIXES)
+             and name.split(".")[0] not in bundle_modules.HARNESS_MODULES
+             and not (script is not None and isinstance(files, dict) and isinstance(files.get(name), str)
+                      and Path(files[name]).resolve() == script)]
+    return [f"--include-module={name}" for name in bundle_modules.own_modules(evidence, named, ctx.app.folder)]
 
 
 def report_modules(report: Path) -> set[str]:

@@ -132,3 +132,9 @@ def test_nuitka_reads_what_it_compiled_and_is_told_the_apps_own_loaded_modules(t
                                  "lazyplugin.plugins.shout": str(own / "plugins" / "shout.py")}}
     assert own_module_options(ctx, evidence) == ["--include-module=lazyplugin",
                                                  "--include-module=lazyplugin.plugins.shout"]
+    # a script's own names (uvicorn's multiprocessing names it __mp_main__ as well) are the program, not modules
+    serve = FIXTURES / "asgiservice" / "serve.py"
+    ctx = _ctx(description.load(FIXTURES / "asgiservice")["asgiservice"], tmp_path, "nuitka", "standalone-default")
+    evidence = {"file_modules": ["__main__", "__mp_main__", "serve"],
+                "module_files": {"__main__": str(serve), "__mp_main__": str(serve), "serve": str(serve)}}
+    assert own_module_options(ctx, evidence) == []
