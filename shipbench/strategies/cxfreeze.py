@@ -109,17 +109,13 @@ class CxFreezeStrategy(Defaults):
                                       record=copy.deepcopy(ctx.record))  # its notes are not this row's
         env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), TOOL_REQUIREMENTS)
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}-default-check"
-        try:
+
+        def build() -> Path:
             argv = self._command(scratch, env_dir, target, target / "dist")
             run_tool(argv, cwd=target, timeout=settings.build_timeout_s(), what="cx_Freeze (default, to compare)")
-            program = target / "dist" / (ctx.app.name + (".exe" if sys.platform == "win32" else ""))
-            measure.start(Artifact(path=program, kind="cx_Freeze", launcher=(str(program), *ctx.app.args)),
-                          ctx.app, (), settings.app_timeout_s())
-        except Failure as failure:
-            return failure
-        finally:
-            shutil.rmtree(target, ignore_errors=True)
-        return None
+            return target / "dist" / (ctx.app.name + (".exe" if sys.platform == "win32" else ""))
+
+        return frozen.starts_once(ctx, build, target)
 
     def _command(self, ctx: Context, env_dir: Path, target: Path, dist: Path) -> list[str]:
         app = ctx.app
@@ -181,12 +177,7 @@ class CxFreezeStrategy(Defaults):
         return [str(interpreters.venv_python(env_dir).parent / "cxfreeze"), "build_exe"]
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
-        try:
-            measure.standard(ctx, artifact)
-        except Failure as failure:
-            if ctx.key.variant != "trimmed":
-                raise
-            raise frozen.trimming_verdict(ctx, failure, lambda: self._default_starts(ctx)) from None
+        frozen.measure_trimmed(ctx, artifact, ctx.key.variant == "trimmed", lambda: self._default_starts(ctx))
         env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), TOOL_REQUIREMENTS)
         frozen.portability_and_baseline(ctx, artifact, env_dir, "cx_Freeze build")
         # cx_Freeze compiles part of the standard library into its program (importlib, warnings, encodings):

@@ -76,6 +76,31 @@ _TRIM_ADVICE = (
 )
 
 
+def measure_trimmed(ctx: Context, artifact: Artifact, trimmed: bool,
+                    default_starts: Callable[[], Failure | None]) -> None:
+    """measure.standard; where a trimmed row fails, the failure told apart by `trimming_verdict`."""
+    try:
+        measure.standard(ctx, artifact)
+    except Failure as failure:
+        if not trimmed:
+            raise
+        raise trimming_verdict(ctx, failure, default_starts) from None
+
+
+def starts_once(ctx: Context, build: Callable[[], Path], scratch: Path) -> Failure | None:
+    """Build a program to compare with (`build` returns it; everything it writes is below `scratch`, removed
+    afterwards) and start it once as the app: None where it is ready, else why not."""
+    try:
+        program = build()
+        measure.start(Artifact(path=program, kind="to compare", launcher=(str(program), *ctx.app.args)), ctx.app,
+                      (), settings.app_timeout_s())
+    except Failure as failure:
+        return failure
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return None
+
+
 def trimming_verdict(ctx: Context, failure: Failure, default_starts: Callable[[], Failure | None]) -> Failure:
     """A trimmed row that failed, told apart: where the same tool's default build of the app starts (built and
     started once to see), trimming is what broke it, and the record says so with the deciding line and what to

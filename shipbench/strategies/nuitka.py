@@ -315,12 +315,7 @@ class NuitkaStrategy(Defaults):
         return dists[0], programs[0]
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
-        try:
-            measure.standard(ctx, artifact)
-        except Failure as failure:
-            if not ctx.key.variant.endswith("trimmed"):
-                raise
-            raise frozen.trimming_verdict(ctx, failure, lambda: self._default_starts(ctx)) from None
+        frozen.measure_trimmed(ctx, artifact, ctx.key.variant.endswith("trimmed"), lambda: self._default_starts(ctx))
         env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), TOOL_REQUIREMENTS)
         frozen.portability_and_baseline(ctx, artifact, env_dir, "Nuitka build")
         if artifact.path.is_file():

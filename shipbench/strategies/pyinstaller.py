@@ -22,7 +22,6 @@ from .. import (
     measure,
     pyinstaller_archive,
     pyinstaller_spec,
-    settings,
     temp_left,
     tool_pins,
 )
@@ -173,12 +172,8 @@ class PyInstallerStrategy(Defaults):
     gpu_variant = "onedir-default"  # the bundle as PyInstaller's hooks make it, with CUDA's libraries
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
-        try:
-            measure.standard(ctx, artifact)
-        except Failure as failure:
-            if not ctx.key.variant.endswith("-trimmed"):
-                raise
-            raise frozen.trimming_verdict(ctx, failure, lambda: self._default_profile_starts(ctx)) from None
+        frozen.measure_trimmed(ctx, artifact, ctx.key.variant.endswith("-trimmed"),
+                               lambda: self._default_profile_starts(ctx))
         if ctx.key.variant == self.gpu_variant:
             self.measure_gpu(ctx, artifact)
         env_dir = _build_venv(ctx, interpreters.find(ctx.key.python))
@@ -197,20 +192,16 @@ class PyInstallerStrategy(Defaults):
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
         spec = ctx.app.pyinstaller_spec or target / "spec" / f"{ctx.app.name}.spec"
         check = target / "default-check"
-        try:
+
+        def build() -> Path:
             run_tool([interpreters.venv_python(env_dir), "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
                       "--distpath", check / "dist", "--workpath", check / "work", spec, "--", "--mode", mode,
                       "--profile", "default"], env={**os.environ, "PYINSTALLER_CONFIG_DIR": str(check / "config"),
                                                     "PYTHONHASHSEED": "0"}, cwd=ctx.root,
                      what="PyInstaller (the default profile, to compare)")
-            _, program = bundle_path(check / "dist", mode)
-            measure.start(Artifact(path=program, kind="pyinstaller", launcher=(str(program), *ctx.app.args)),
-                          ctx.app, (), settings.app_timeout_s())
-        except Failure as failure:
-            return failure
-        finally:
-            shutil.rmtree(check, ignore_errors=True)
-        return None
+            return bundle_path(check / "dist", mode)[1]
+
+        return frozen.starts_once(ctx, build, check)
 
     def measure_gpu(self, ctx: Context, artifact: Artifact) -> None:
         measure.gpu(ctx, artifact)

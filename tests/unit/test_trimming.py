@@ -5,7 +5,6 @@ where its default build starts says so, with what to keep."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import types
 from pathlib import Path
@@ -15,18 +14,14 @@ import pytest
 from conftest import FIXTURES, ROOT
 from test_app_shapes import _ctx
 
-from shipbench import description, pyinstaller_spec
+from shipbench import description, pyinstaller_spec, qt_trim
 from shipbench.errors import Failure
 from shipbench.strategies import frozen
 from shipbench.strategies.nuitka import own_module_options, report_modules
 
 
 def _trim() -> Any:
-    spec = importlib.util.spec_from_file_location("trim", ROOT / "pyinstaller" / "trim.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return qt_trim.trim_module(ROOT)
 
 
 SITE = "/venv/lib/python3.11/site-packages"
