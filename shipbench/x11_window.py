@@ -29,12 +29,12 @@ INSTALL = "pip install python-xlib (a dependency of shipbench: reinstall it)"
 def _display(name: str) -> Any:
     try:
         from Xlib import display
-        from Xlib.error import DisplayError
+        from Xlib.error import ConnectionClosedError, DisplayError
     except ImportError:
         raise Failure(f"python-xlib is missing, so no window can be watched: {INSTALL}") from None
     try:
         return display.Display(name)
-    except (DisplayError, OSError) as error:
+    except (DisplayError, ConnectionClosedError, OSError) as error:
         raise Failure(f"cannot open the X display {name}: {error}") from None
 
 
@@ -70,30 +70,35 @@ def screenshot(name: str, path: Path, settle_s: float = 3.0) -> bool:
     """Save the largest mapped top-level window of display `name` as a PNG at `path`, once two reads of its
     pixels 100 ms apart agree (the toolkit has painted after the map), at most `settle_s` later. False where no
     window is mapped."""
-    from Xlib import X
-
     display = _display(name)
     try:
-        root = display.screen().root
-        windows = [w for w in root.query_tree().children if w.get_attributes().map_state == X.IsViewable]
-        if not windows:
-            return False
-        window = max(windows, key=lambda w: (lambda g: g.width * g.height)(w.get_geometry()))
-        geometry = window.get_geometry()
-        width, height = geometry.width, geometry.height
-        deadline = time.monotonic() + settle_s
-        previous = None
-        while True:
-            image = window.get_image(0, 0, width, height, X.ZPixmap, 0xFFFFFFFF)
-            data = bytes(image.data)
-            if data == previous or time.monotonic() > deadline:
-                break
-            previous = data
-            time.sleep(0.1)
-        path.write_bytes(png(width, height, data))
-        return True
+        return _save_largest_window(display, path, settle_s)
+    except Exception:  # noqa: BLE001 - the window went away (BadWindow, BadMatch): no screenshot, said by the caller
+        return False
     finally:
         display.close()
+
+
+def _save_largest_window(display: Any, path: Path, settle_s: float) -> bool:
+    from Xlib import X
+
+    root = display.screen().root
+    windows = [w for w in root.query_tree().children if w.get_attributes().map_state == X.IsViewable]
+    if not windows:
+        return False
+    window = max(windows, key=lambda w: (lambda g: g.width * g.height)(w.get_geometry()))
+    geometry = window.get_geometry()
+    width, height = geometry.width, geometry.height
+    deadline = time.monotonic() + settle_s
+    previous = None
+    while True:
+        data = bytes(window.get_image(0, 0, width, height, X.ZPixmap, 0xFFFFFFFF).data)
+        if data == previous or time.monotonic() > deadline:
+            break
+        previous = data
+        time.sleep(0.1)
+    path.write_bytes(png(width, height, data))
+    return True
 
 
 def png(width: int, height: int, pixels: bytes) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import select
 import shutil
 import subprocess
 import time
@@ -28,18 +30,30 @@ def available() -> bool:
 
 @contextmanager
 def xvfb(size: str = "1280x800x24") -> Iterator[str]:
-    """Start Xvfb on a free display and yield DISPLAY (":N"); the server is stopped afterwards."""
-    display = next(n for n in range(90, 200) if not (SOCKET_DIR / f"X{n}").exists()
-                   and not Path(f"/tmp/.X{n}-lock").exists())
-    proc = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", size, "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    """Start Xvfb on a free display and yield DISPLAY (":N"); the server is stopped afterwards. Xvfb picks the
+    display itself and writes its number to a pipe (-displayfd): two runs starting one at the same moment can
+    never take the same number (choosing a free one here and then starting it could, and did)."""
+    read, write = os.pipe()
     try:
-        deadline = time.monotonic() + 15
-        while not (SOCKET_DIR / f"X{display}").exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise Failure(f"Xvfb :{display} did not start")
-            time.sleep(0.05)
-        yield f":{display}"
+        proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", size, "-nolisten", "tcp"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                pass_fds=(write,))
+    finally:
+        os.close(write)
+    try:
+        number = b""
+        with os.fdopen(read, "rb") as said:
+            deadline = time.monotonic() + 15
+            while not number.endswith(b"\n") and time.monotonic() < deadline:
+                ready, _, _ = select.select([said], [], [], 0.1)
+                if ready:
+                    chunk = os.read(said.fileno(), 16)
+                    if not chunk:
+                        break
+                    number += chunk
+        if not number.strip().isdigit() or proc.poll() is not None:
+            raise Failure("Xvfb did not start (it named no display)")
+        yield f":{number.decode().strip()}"
     finally:
         proc.terminate()
         try:
