@@ -54,10 +54,12 @@ def module_name(relative: str) -> str | None:
         if parts[:-1] and parts[-2] == "__pycache__":
             parts = parts[:-2] + [parts[-1]]
     elif _EXTENSION.search(last):
-        stem = last.split(".", 1)[0]
+        # cx_Freeze keeps a zipped package's extension modules beside its zip under their dotted names
+        # (lib/numpy._core._multiarray_umath.cpython-311-x86_64-linux-gnu.so)
+        stem = _EXTENSION.sub("", last).split(".cpython-")[0]
     else:
         return None
-    names = [*parts[:-1], stem]
+    names = [*parts[:-1], *stem.split(".")]
     if names[-1] == "__init__":
         names = names[:-1]
     if not names or not _importable(names):

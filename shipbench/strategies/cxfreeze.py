@@ -177,10 +177,15 @@ class CxFreezeStrategy(Defaults):
         return [str(interpreters.venv_python(env_dir).parent / "cxfreeze"), "build_exe"]
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
-        frozen.measure_trimmed(ctx, artifact, ctx.key.variant == "trimmed", lambda: self._default_starts(ctx))
         env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), TOOL_REQUIREMENTS)
+
+        def check_missing() -> None:
+            # cx_Freeze compiles part of the standard library into its program (importlib, warnings, encodings):
+            # only the app's modules and its dependencies' are compared
+            frozen.missing_modules(ctx, env_dir, lambda: bundle_modules.folder_modules(artifact.path),
+                                   standard_library=False)
+
+        frozen.measure_bundle(ctx, artifact, ctx.key.variant == "trimmed", lambda: self._default_starts(ctx),
+                              check_missing)
         frozen.portability_and_baseline(ctx, artifact, env_dir, "cx_Freeze build")
-        # cx_Freeze compiles part of the standard library into its program (importlib, warnings, encodings):
-        # only the app's modules and its dependencies' are compared
-        frozen.missing_modules(ctx, env_dir, lambda: bundle_modules.folder_modules(artifact.path),
-                               standard_library=False)
+        check_missing()

@@ -76,15 +76,36 @@ _TRIM_ADVICE = (
 )
 
 
-def measure_trimmed(ctx: Context, artifact: Artifact, trimmed: bool,
-                    default_starts: Callable[[], Failure | None]) -> None:
-    """measure.standard; where a trimmed row fails, the failure told apart by `trimming_verdict`."""
+def measure_bundle(ctx: Context, artifact: Artifact, trimmed: bool, default_starts: Callable[[], Failure | None],
+                   check_missing: Callable[[], None]) -> None:
+    """measure.standard, and where the bundle's start fails, why, told apart: a trimmed row whose default build
+    starts is trimming's doing (`trimming_verdict`); any other is the freezer's, and the missing-modules check runs
+    at once (`check_missing` fills metrics.missing_modules), so that a module it left out is named with the
+    description's remedy (`hidden-imports`)."""
     try:
         measure.standard(ctx, artifact)
     except Failure as failure:
-        if not trimmed:
-            raise
-        raise trimming_verdict(ctx, failure, default_starts) from None
+        verdict = trimming_verdict(ctx, failure, default_starts) if trimmed else failure
+        if verdict is failure:
+            check_missing()
+            verdict = with_module_advice(ctx, failure)
+        raise verdict from None
+
+
+def with_module_advice(ctx: Context, failure: Failure) -> Failure:
+    """The failure, with what to add to the description where its deciding line is a module the bundle lacks
+    (`No module named 'x'`): the module's full name from the missing-modules check where it knows it."""
+    said = "\n".join([failure.reason, *failure.log_tail])
+    named = re.findall(r"No module named '([\w.-]+)'", said)
+    if not named:
+        return failure
+    found = ctx.metrics.get("missing_modules", {})
+    lacking = [str(name) for name in found.get("missing", [])] if isinstance(found, dict) else []
+    full = next((name for name in lacking if name == named[-1] or name.endswith("." + named[-1])), named[-1])
+    others = [name for name in lacking if name != full]
+    also = f"; it also lacks {', '.join(others[:5])}{' …' if len(others) > 5 else ''}" if others else ""
+    return Failure(f"{failure.reason} (the bundle lacks a module the app loads: add hidden-imports = "
+                   f"[\"{full}\"] to [tool.shipbench.apps.{ctx.app.name}]{also})", failure.log_tail)
 
 
 def starts_once(ctx: Context, build: Callable[[], Path], scratch: Path) -> Failure | None:

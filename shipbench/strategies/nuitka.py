@@ -315,14 +315,19 @@ class NuitkaStrategy(Defaults):
         return dists[0], programs[0]
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
-        frozen.measure_trimmed(ctx, artifact, ctx.key.variant.endswith("trimmed"), lambda: self._default_starts(ctx))
         env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), TOOL_REQUIREMENTS)
+        frozen.measure_bundle(ctx, artifact, ctx.key.variant.endswith("trimmed"), lambda: self._default_starts(ctx),
+                              lambda: self._check_missing(ctx, env_dir))
         frozen.portability_and_baseline(ctx, artifact, env_dir, "Nuitka build")
         if artifact.path.is_file():
             temp_left.record(ctx, artifact)
+        self._check_missing(ctx, env_dir)
+
+    def _check_missing(self, ctx: Context, env_dir: Path) -> None:
+        """Nuitka's own list of what it compiled in (--report), against what one run loaded."""
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}-{ctx.key.variant}"
         if ctx.key.variant == "deploy":
             frozen.missing_modules(ctx, env_dir, None, "pyside6-deploy writes no compilation report to read")
-        else:  # Nuitka's own list of what it compiled in (--report), against what one run loaded
+        else:
             frozen.missing_modules(ctx, env_dir, lambda: report_modules(target / REPORT))
 

@@ -172,17 +172,21 @@ class PyInstallerStrategy(Defaults):
     gpu_variant = "onedir-default"  # the bundle as PyInstaller's hooks make it, with CUDA's libraries
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
-        frozen.measure_trimmed(ctx, artifact, ctx.key.variant.endswith("-trimmed"),
-                               lambda: self._default_profile_starts(ctx))
+        env_dir = _build_venv(ctx, interpreters.find(ctx.key.python))
+        program, folder = Path(artifact.launcher[0]), artifact.path if artifact.path.is_dir() else None
+
+        def check_missing() -> None:
+            frozen.missing_modules(ctx, env_dir, lambda: bundle_modules.pyinstaller_modules(
+                interpreters.venv_python(env_dir), program, folder))
+
+        frozen.measure_bundle(ctx, artifact, ctx.key.variant.endswith("-trimmed"),
+                              lambda: self._default_profile_starts(ctx), check_missing)
         if ctx.key.variant == self.gpu_variant:
             self.measure_gpu(ctx, artifact)
-        env_dir = _build_venv(ctx, interpreters.find(ctx.key.python))
         frozen.portability_and_baseline(ctx, artifact, env_dir, "bundle")
         if artifact.path.is_file():
             temp_left.record(ctx, artifact)
-        program, folder = Path(artifact.launcher[0]), artifact.path if artifact.path.is_dir() else None
-        frozen.missing_modules(ctx, env_dir, lambda: bundle_modules.pyinstaller_modules(
-            interpreters.venv_python(env_dir), program, folder))
+        check_missing()
 
     def _default_profile_starts(self, ctx: Context) -> Failure | None:
         """The same spec's default profile, built beside the trimmed bundle and started once: None where it

@@ -24,6 +24,7 @@ from shipbench.reporting import advice, write_report
     ("encodings/utf_8.pyc", "encodings.utf_8"),
     ("numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so", "numpy.core._multiarray_umath"),
     ("_speedups.pyd", "_speedups"),
+    ("lib/numpy._core._multiarray_umath.cpython-311-x86_64-linux-gnu.so", "numpy._core._multiarray_umath"),
     ("wordcount/stopwords.txt", None),  # data, not a module
     ("libQt6Core.so.6", None),  # a shared library, not an extension module
     ("my-data/x.py", None),  # not an importable name

@@ -133,3 +133,27 @@ def test_nuitka_reads_what_it_compiled_and_is_told_the_apps_own_loaded_modules(t
     evidence = {"file_modules": ["__main__", "__mp_main__", "serve"],
                 "module_files": {"__main__": str(serve), "__mp_main__": str(serve), "serve": str(serve)}}
     assert own_module_options(ctx, evidence) == []
+
+
+def test_a_bundle_that_fails_for_a_module_it_lacks_names_it_and_the_remedy(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not trimming's doing (the default build fails too, or it is a default row): the missing-modules check runs at
+    once and the reason says which hidden import to add (pyqtgraph's example browser loads a template by name)."""
+    ctx = _ctx(description.load(FIXTURES / "lazyplugin")["lazyplugin"], tmp_path, "pyinstaller", "onedir-default")
+    failed = Failure("exit code 1: app", ["ModuleNotFoundError: No module named 'exampleLoaderTemplate_generic'"])
+
+    def fails(*args: object) -> None:
+        raise failed
+
+    def check() -> None:
+        ctx.metrics["missing_modules"] = {"status": "ok", "count": 2, "own": [],
+                                          "missing": ["exampleLoaderTemplate_generic", "utils"]}
+
+    monkeypatch.setattr(frozen.measure, "standard", fails)
+    with pytest.raises(Failure) as raised:
+        frozen.measure_bundle(ctx, None, False, lambda: None, check)  # type: ignore[arg-type]
+    assert 'add hidden-imports = ["exampleLoaderTemplate_generic"]' in raised.value.reason
+    assert "it also lacks utils" in raised.value.reason and raised.value.log_tail == failed.log_tail
+    # trimmed, and the default build starts: trimming's doing, said so
+    with pytest.raises(Failure, match="^trimming breaks this app: ModuleNotFoundError"):
+        frozen.measure_bundle(ctx, None, True, lambda: None, check)  # type: ignore[arg-type]
