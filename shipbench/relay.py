@@ -56,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         elif ready.pattern is not None and not state["said"] and ready.pattern.search(line):
             _say_ready(seconds)
             state["said"] = True
-        sys.stdout.write(line)
+        # a line cut short (the app stopped mid-print) still ends here, or the next line (a ready event) would
+        # be glued to it and never parsed
+        sys.stdout.write(line if line.endswith("\n") else line + "\n")
         sys.stdout.flush()
 
     try:
