@@ -91,6 +91,7 @@ class App:
     ready_port: int | None = None  # ready = {port = N}
     toolkit: str | None = None  # a window app's toolkit (kinds.TOOLKITS): the description's, else guessed
     trim_keep: tuple[str, ...] = ()  # paths in a bundle trimmed builds keep whatever the evidence says
+    collect: tuple[str, ...] = ()  # packages frozen whole (their submodules and data files)
     # installed as a project (pip install FOLDER); False: a requirements file, or a folder of scripts with no
     # dependencies (no requirements file, no [project] table, no setup.py), which has nothing to install
     is_project: bool = True
@@ -311,7 +312,7 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
         pyinstaller_spec=own.get("pyinstaller-spec"), dockerfile=own.get("dockerfile"),
         record_version=raw.get("record-version"), icu_data=raw.get("icu-data", True), workdir=workdir,
         env=tuple(sorted(raw.get("env", {}).items())), ready_port=port, toolkit=toolkit,
-        trim_keep=tuple(raw.get("trim-keep", ())), is_project=is_project,
+        trim_keep=tuple(raw.get("trim-keep", ())), is_project=is_project, collect=tuple(raw.get("collect", ())),
     )
 
 

@@ -39,6 +39,22 @@ def console_entry_point(app: App, python: Path) -> str:
     return value
 
 
+def collected_packages(app: App, entry_point: str | None = None) -> list[str]:
+    """The packages a freezer takes whole: the description's `collect`, and where the app's code is a
+    dependency's (a dependency's console script, `entry_point` as the build venv resolved it, or a module that is
+    not in the app's folder) that package: it is the app, and freezers see only the imports they can read in it
+    (datasette's vendored data files, pypiserver's modules loaded by name, thonny's images were all left out)."""
+    kind, value = app.start
+    own: str | None = None
+    if kind == "console-script" and not app.entry_point and entry_point:
+        own = entry_point.split(":")[0].split(".")[0]
+    elif kind == "module":
+        top = value.split(".")[0]
+        places = [folder / name for folder in (app.folder, app.folder / "src") for name in (top, f"{top}.py")]
+        own = None if any(place.exists() for place in places) else top
+    return list(dict.fromkeys([*app.collect, *([own] if own else [])]))
+
+
 def runpy_launcher(app: App, entry_point: str | None = None) -> str | None:
     """A launcher for tools that analyse imports (PyInstaller, cx_Freeze); None where the app's script is one.
 

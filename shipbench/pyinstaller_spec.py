@@ -44,12 +44,20 @@ options = parser.parse_args()
 trimmed = options.profile == "trimmed"
 evidence = json.load(open(os.path.join(HERE, {evidence!r}), encoding="utf-8")) if trimmed else None
 KEEP = {keep!r}  # bundle paths trimmed builds keep whatever the evidence says (the description's trim-keep)
+# packages taken whole, every submodule and data file (the description's collect; the app's own package where
+# its code is a dependency's)
+COLLECT = {collect!r}
+if COLLECT:
+    from PyInstaller.utils.hooks import collect_all
+collected = [collect_all(package) for package in COLLECT]
 
 a = Analysis(
     [os.path.join(HERE, {entry!r})],
     pathex=[os.path.join(HERE, {folder!r})],
-    datas=[(os.path.join(HERE, source), destination) for source, destination in {datas!r}],
-    hiddenimports={hidden!r},
+    datas=[(os.path.join(HERE, source), destination) for source, destination in {datas!r}]
+    + [item for datas, _binaries, _hidden in collected for item in datas],
+    binaries=[item for _datas, binaries, _hidden in collected for item in binaries],
+    hiddenimports={hidden!r} + [name for _datas, _binaries, hidden in collected for name in hidden],
     runtime_hooks=[os.path.join(HERE, hook) for hook in {hooks!r}],
     # a tuple: PyInstaller 6 appends "__main__" to a list in place, then finds the excludes changed on every
     # later build, so a warm build would redo the whole analysis
@@ -115,7 +123,7 @@ def write(app: App, folder: Path, harness: Path, first_frame_hook: Path, entry_p
                      if torch else ""),
         torch_prune_datas=("\n    a.datas = trim.prune(a.datas, trim.TORCH_DROP, keep=trim.TORCH_KEEP + KEEP)"
                            if torch else ""),
-        keep=list(app.trim_keep),
+        keep=list(app.trim_keep), collect=launchers.collected_packages(app, entry_point),
         icu_stub=("\n    # the app reads no ICU data (icu-data = false in its description)\n"
                   "    a.binaries = trim.replace_icu_data(a.binaries, workdir=os.path.join(workpath, \"icu-stub\"))"
                   "  # noqa: F821") if stub else "",

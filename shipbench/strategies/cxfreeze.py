@@ -132,6 +132,7 @@ class CxFreezeStrategy(Defaults):
             includes.append(_PROBE_MODULE)
         if app.uses_torch:  # torch imports submodules by name at start-up (torch._dynamo.polyfills.*): all of it
             packages.append("torch")
+        packages += [name for name in launchers.collected_packages(app, entry_point) if name not in packages]
         def here(path: Path) -> str:  # the table's paths, relative to its folder: `cxfreeze build_exe` runs there
             return Path(os.path.relpath(path, target)).as_posix()
 

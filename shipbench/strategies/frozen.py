@@ -98,7 +98,7 @@ def with_module_advice(ctx: Context, failure: Failure) -> Failure:
     said = "\n".join([failure.reason, *failure.log_tail])
     named = re.findall(r"No module named '([\w.-]+)'", said)
     if not named:
-        return failure
+        return with_data_advice(ctx, failure, said)
     found = ctx.metrics.get("missing_modules", {})
     lacking = [str(name) for name in found.get("missing", [])] if isinstance(found, dict) else []
     full = next((name for name in lacking if name == named[-1] or name.endswith("." + named[-1])), named[-1])
@@ -140,6 +140,22 @@ def trimming_verdict(ctx: Context, failure: Failure, default_starts: Callable[[]
                 f" to [tool.shipbench.apps.{ctx.app.name}]"
             break
     return Failure(f"trimming breaks this app: {said[:300]} (the default build starts; {advice})", failure.log_tail)
+
+
+# a file a package reads beside its code, missing from the bundle: PyInstaller's _internal/, cx_Freeze's lib/
+_MISSING_FILE = re.compile(r"""(?:No such file or directory: '|couldn't open ")[^'"]*?/(?:_internal|lib)/"""
+                           r"""([A-Za-z_]\w*)/[^'"]+""")
+
+
+def with_data_advice(ctx: Context, failure: Failure, said: str) -> Failure:
+    """The failure, with the package to collect whole where its deciding line is a file a package reads beside its
+    code that the bundle lacks (datasette's vendored pint/default_en.txt, thonny's res/thonny.png)."""
+    found = _MISSING_FILE.search(said)
+    if not found or found.group(1) in ctx.app.collect:
+        return failure
+    return Failure(f"{failure.reason} (the bundle lacks a file {found.group(1)} reads beside its code: add collect = "
+                   f"[\"{found.group(1)}\"] to [tool.shipbench.apps.{ctx.app.name}], and every freezer takes the "
+                   "package whole)", failure.log_tail)
 
 
 def replace_icu_data(ctx: Context, dist: Path) -> None:

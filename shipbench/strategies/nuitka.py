@@ -101,6 +101,13 @@ def own_module_options(ctx: Context, evidence: dict[str, Any]) -> list[str]:
     return [f"--include-module={name}" for name in bundle_modules.own_modules(evidence, named, ctx.app.folder)]
 
 
+def _entry_point(app: App, env_dir: Path) -> str | None:
+    """A console script's module:function, as the build venv has it installed."""
+    if app.start[0] != "console-script":
+        return None
+    return launchers.console_entry_point(app, interpreters.venv_python(env_dir))
+
+
 def report_modules(report: Path) -> set[str]:
     """The modules Nuitka's compilation report says the program holds (compiled, bytecode or extension);
     ValueError where there is no report to read."""
@@ -240,7 +247,9 @@ class NuitkaStrategy(Defaults):
         argv = [python, "-m", "nuitka", f"--mode={mode}", f"--output-dir={out}",
                 f"--output-filename={program_name(app)}", "--assume-yes-for-downloads", "--no-progressbar",
                 f"--report={target / REPORT}", *_plugin_options(env_dir), *data,
-                *(f"--include-module={name}" for name in app.hidden_imports), *own_module_options(ctx, evidence)]
+                *(f"--include-module={name}" for name in app.hidden_imports), *own_module_options(ctx, evidence),
+                *(option for package in launchers.collected_packages(app, _entry_point(app, env_dir))
+                  for option in (f"--include-package={package}", f"--include-package-data={package}"))]
         if variant.endswith("trimmed"):
             argv += trimmed_options(ctx, env_dir, target, evidence)
         if variant == "standalone-nofollow":

@@ -358,3 +358,19 @@ def test_a_gui_script_is_a_command_like_a_console_script(tmp_path: Path) -> None
         "p/__init__.py": "", "p/app.py": "def main(): pass\n"})
     assert app.entry_point == "p.app:main"
     assert "from p.app import main" in entry.runpy_launcher(app)
+
+
+def test_an_app_whose_code_is_a_dependencys_has_that_package_collected_whole(tmp_path: Path) -> None:
+    """Public apps described as their dependency's command (datasette, thonny, pypi-server, rio) or module
+    (pyqtgraph.examples) lost their data files and modules loaded by name in every freezer: the package is the app,
+    and each freezer now takes it whole; the description's own `collect` adds more."""
+    command = _project(tmp_path / "a", 'console-script = "datasette"\nrequirements = "r.txt"\ncollect = ["pint"]\n',
+                       {"r.txt": "datasette\n"})
+    assert entry.collected_packages(command, "datasette.cli:cli") == ["pint", "datasette"]
+    module = _project(tmp_path / "b", 'module = "pyqtgraph.examples"\nrequirements = "r.txt"\n', {"r.txt": "x\n"})
+    assert entry.collected_packages(module) == ["pyqtgraph"]
+    own = _project(tmp_path / "c", 'module = "tool"\nrequirements = "r.txt"\n', {"r.txt": "", "tool.py": ""})
+    assert entry.collected_packages(own) == []
+    spec, _ = pyinstaller_spec.write(command, tmp_path / "spec", ROOT, ROOT / "shipbench" / "inject" / "x.py",
+                                     "datasette.cli:cli")
+    assert "COLLECT = ['pint', 'datasette']" in spec.read_text()

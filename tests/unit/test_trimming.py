@@ -157,3 +157,17 @@ def test_a_bundle_that_fails_for_a_module_it_lacks_names_it_and_the_remedy(tmp_p
     # trimmed, and the default build starts: trimming's doing, said so
     with pytest.raises(Failure, match="^trimming breaks this app: ModuleNotFoundError"):
         frozen.measure_bundle(ctx, None, True, lambda: None, check)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("line", "package"), [
+    ("FileNotFoundError: [Errno 2] No such file or directory: '/b/dist/datasette-app/_internal/datasette/vendored/"
+     "pint/default_en.txt'", "datasette"),
+    ('_tkinter.TclError: couldn\'t open "/b/dist/thonny-app/_internal/thonny/res/thonny.png": no such file or '
+     "directory", "thonny"),
+    ("FileNotFoundError: [Errno 2] No such file or directory: '/b/dist/lib/wordcount/stopwords.txt'", "wordcount"),
+])
+def test_a_bundle_that_lacks_a_packages_file_says_which_package_to_collect(tmp_path: Path, line: str,
+                                                                             package: str) -> None:
+    ctx = _ctx(description.load(FIXTURES / "lazyplugin")["lazyplugin"], tmp_path, "pyinstaller", "onedir-default")
+    advised = frozen.with_module_advice(ctx, Failure(line.split(": ", 1)[0], ["Traceback", line]))
+    assert f'add collect = ["{package}"] to [tool.shipbench.apps.lazyplugin]' in advised.reason
