@@ -23,7 +23,7 @@ from ..apps import App
 from ..errors import Failure
 from ..pyinstaller_spec import data_destination
 from ..runner import run_tool
-from . import frozen, phases
+from . import diagnosis, frozen, phases
 from .base import Artifact, Context, Defaults
 from .nuitka import site_packages
 
@@ -115,7 +115,7 @@ class CxFreezeStrategy(Defaults):
             run_tool(argv, cwd=target, timeout=settings.build_timeout_s(), what="cx_Freeze (default, to compare)")
             return target / "dist" / (ctx.app.name + (".exe" if sys.platform == "win32" else ""))
 
-        return frozen.starts_once(ctx, build, target)
+        return diagnosis.starts_once(ctx, build, target)
 
     def _command(self, ctx: Context, env_dir: Path, target: Path, dist: Path) -> list[str]:
         app = ctx.app
@@ -186,7 +186,7 @@ class CxFreezeStrategy(Defaults):
             frozen.missing_modules(ctx, env_dir, lambda: bundle_modules.folder_modules(artifact.path),
                                    standard_library=False)
 
-        frozen.measure_bundle(ctx, artifact, ctx.key.variant == "trimmed", lambda: self._default_starts(ctx),
+        diagnosis.measure_bundle(ctx, artifact, ctx.key.variant == "trimmed", lambda: self._default_starts(ctx),
                               check_missing)
         frozen.portability_and_baseline(ctx, artifact, env_dir, "cx_Freeze build")
         check_missing()

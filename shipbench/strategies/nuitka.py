@@ -25,7 +25,7 @@ from ..apps import App
 from ..errors import Failure, Skip
 from ..pyinstaller_spec import data_destination, folder_destination, program_name
 from ..runner import output, run_tool
-from . import frozen, phases
+from . import diagnosis, frozen, phases
 from .base import Artifact, Context, Defaults
 
 TOOL_REQUIREMENTS = tool_pins.requirements("nuitka")
@@ -325,7 +325,7 @@ class NuitkaStrategy(Defaults):
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
         env_dir = frozen.build_venv(ctx, interpreters.find(ctx.key.python), TOOL_REQUIREMENTS)
-        frozen.measure_bundle(ctx, artifact, ctx.key.variant.endswith("trimmed"), lambda: self._default_starts(ctx),
+        diagnosis.measure_bundle(ctx, artifact, ctx.key.variant.endswith("trimmed"), lambda: self._default_starts(ctx),
                               lambda: self._check_missing(ctx, env_dir))
         frozen.portability_and_baseline(ctx, artifact, env_dir, "Nuitka build")
         if artifact.path.is_file():

@@ -30,7 +30,7 @@ from ..apps import App
 from ..errors import Failure, Skip
 from ..fsutil import tree_size
 from ..runner import output, run_tool
-from . import frozen, phases
+from . import diagnosis, frozen, phases
 from .base import Artifact, Context, Defaults
 
 MODES = ("onedir", "onefile")
@@ -179,7 +179,7 @@ class PyInstallerStrategy(Defaults):
             frozen.missing_modules(ctx, env_dir, lambda: bundle_modules.pyinstaller_modules(
                 interpreters.venv_python(env_dir), program, folder))
 
-        frozen.measure_bundle(ctx, artifact, ctx.key.variant.endswith("-trimmed"),
+        diagnosis.measure_bundle(ctx, artifact, ctx.key.variant.endswith("-trimmed"),
                               lambda: self._default_profile_starts(ctx), check_missing)
         if ctx.key.variant == self.gpu_variant:
             self.measure_gpu(ctx, artifact)
@@ -205,7 +205,7 @@ class PyInstallerStrategy(Defaults):
                      what="PyInstaller (the default profile, to compare)")
             return bundle_path(check / "dist", mode)[1]
 
-        return frozen.starts_once(ctx, build, check)
+        return diagnosis.starts_once(ctx, build, check)
 
     def measure_gpu(self, ctx: Context, artifact: Artifact) -> None:
         measure.gpu(ctx, artifact)

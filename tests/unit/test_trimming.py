@@ -16,7 +16,7 @@ from test_app_shapes import _ctx
 
 from shipbench import description, pyinstaller_spec, qt_trim
 from shipbench.errors import Failure
-from shipbench.strategies import frozen
+from shipbench.strategies import diagnosis
 from shipbench.strategies.nuitka import own_module_options, report_modules
 
 
@@ -106,10 +106,10 @@ def test_a_trimmed_failure_where_the_default_starts_says_trimming_broke_it(tmp_p
                                                                           advice: str) -> None:
     ctx = _ctx(description.load(FIXTURES / "torchfit")["torchfit"], tmp_path, "pyinstaller", "onedir-trimmed")
     failure = Failure("exit code 1: contacts-app", ["starting", line])
-    verdict = frozen.trimming_verdict(ctx, failure, lambda: None)
+    verdict = diagnosis.trimming_verdict(ctx, failure, lambda: None)
     assert verdict.reason.startswith("trimming breaks this app: ") and advice in verdict.reason
     assert "(the default build starts; add" in verdict.reason and verdict.log_tail == failure.log_tail
-    assert frozen.trimming_verdict(ctx, failure, lambda: Failure("default broke too")) is failure
+    assert diagnosis.trimming_verdict(ctx, failure, lambda: Failure("default broke too")) is failure
 
 
 def test_nuitka_reads_what_it_compiled_and_is_told_the_apps_own_loaded_modules(tmp_path: Path) -> None:
@@ -149,14 +149,14 @@ def test_a_bundle_that_fails_for_a_module_it_lacks_names_it_and_the_remedy(tmp_p
         ctx.metrics["missing_modules"] = {"status": "ok", "count": 2, "own": [],
                                           "missing": ["exampleLoaderTemplate_generic", "utils"]}
 
-    monkeypatch.setattr(frozen.measure, "standard", fails)
+    monkeypatch.setattr(diagnosis.measure, "standard", fails)
     with pytest.raises(Failure) as raised:
-        frozen.measure_bundle(ctx, None, False, lambda: None, check)  # type: ignore[arg-type]
+        diagnosis.measure_bundle(ctx, None, False, lambda: None, check)  # type: ignore[arg-type]
     assert 'add hidden-imports = ["exampleLoaderTemplate_generic"]' in raised.value.reason
     assert "it also lacks utils" in raised.value.reason and raised.value.log_tail == failed.log_tail
     # trimmed, and the default build starts: trimming's doing, said so
     with pytest.raises(Failure, match="^trimming breaks this app: ModuleNotFoundError"):
-        frozen.measure_bundle(ctx, None, True, lambda: None, check)  # type: ignore[arg-type]
+        diagnosis.measure_bundle(ctx, None, True, lambda: None, check)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("line", "package"), [
@@ -169,5 +169,5 @@ def test_a_bundle_that_fails_for_a_module_it_lacks_names_it_and_the_remedy(tmp_p
 def test_a_bundle_that_lacks_a_packages_file_says_which_package_to_collect(tmp_path: Path, line: str,
                                                                              package: str) -> None:
     ctx = _ctx(description.load(FIXTURES / "lazyplugin")["lazyplugin"], tmp_path, "pyinstaller", "onedir-default")
-    advised = frozen.with_module_advice(ctx, Failure(line.split(": ", 1)[0], ["Traceback", line]))
+    advised = diagnosis.with_module_advice(ctx, Failure(line.split(": ", 1)[0], ["Traceback", line]))
     assert f'add collect = ["{package}"] to [tool.shipbench.apps.lazyplugin]' in advised.reason
