@@ -40,9 +40,16 @@ BAKE_FILE = "docker-bake.hcl"
 HARNESS_FILES = ("app.Dockerfile", "app-requirements.py", "app-start.py", "distroless-closure.py")
 # What a Qt window needs from Debian (kinds.py; the WINDOW_PACKAGES of docker-bake.hcl, a test keeps them the same)
 WINDOW_PACKAGES = kinds.QT_PACKAGES
-# what is never part of an app's build context
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", ".nox", ".tox", "build", "dist",
-                                 "*.egg-info", "results", "report", ".noxw")
+# what is never part of an app's copy (its build context, a .deb's source): caches, builds, shipbench's own output,
+# and any virtual environment, whatever its name (a folder holding pyvenv.cfg: nox's, tox's, a user's venv/)
+_IGNORED_NAMES = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", ".nox", ".tox", "build", "dist",
+                                        "*.egg-info", "results", "report", ".noxw")
+
+
+def ignored(folder: str, names: list[str]) -> set[str]:
+    """shutil.copytree's `ignore` for an app's copy."""
+    return set(_IGNORED_NAMES(folder, names)) | {name for name in names
+                                                 if os.path.isfile(os.path.join(folder, name, "pyvenv.cfg"))}
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,7 @@ def stage(ctx: Context, context: Path, base: str) -> Staged:
     for name in HARNESS_FILES:
         shutil.copy2(ctx.root / "docker" / name, context / "docker" / name)
     shutil.copy2(ctx.root / BAKE_FILE, context / BAKE_FILE)
-    shutil.copytree(app.folder, context / "app", ignore=IGNORED)
+    shutil.copytree(app.folder, context / "app", ignore=ignored)
     check_dependencies(context / "app", app, ctx.root)
     values = variables(app, base)
     dockerfile = context / "docker" / "app.Dockerfile"

@@ -130,15 +130,23 @@ def missing(evidence: dict[str, Any], held: set[str], standard_library: bool = T
                   and (standard_library or name.split(".")[0] not in sys.stdlib_module_names))
 
 
+_INSTALLED = frozenset({"site-packages", "dist-packages"})
+
+
 def own_modules(evidence: dict[str, Any], names: list[str], app_folder: Path) -> list[str]:
     """Those of `names` that are the app's own code: loaded, in the evidence run, from a file below its folder
-    (its build venv installs a project as a link to it, or the script's folder is on the path)."""
+    (its build venv installs a project as a link to it, or the script's folder is on the path), and not from an
+    installed package: the build venv itself lies below the app's folder (build/), and PySide6's modules there are
+    no more the app's own than anywhere else."""
     files = evidence.get("module_files", {})
     folder = app_folder.resolve()
     own = []
     for name in names:
         path = files.get(name) if isinstance(files, dict) else None
-        if isinstance(path, str) and Path(path).resolve().is_relative_to(folder):
+        if not isinstance(path, str):
+            continue
+        where = Path(path).resolve()
+        if where.is_relative_to(folder) and not _INSTALLED & set(where.relative_to(folder).parts):
             own.append(name)
     return own
 

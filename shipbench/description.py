@@ -92,6 +92,9 @@ class App:
     toolkit: str | None = None  # a window app's toolkit (kinds.TOOLKITS): the description's, else guessed
     trim_keep: tuple[str, ...] = ()  # paths in a bundle trimmed builds keep whatever the evidence says
     collect: tuple[str, ...] = ()  # packages frozen whole (their submodules and data files)
+    # whether the injected Qt probe runs where this row starts the app; False for a compiled program (Nuitka), whose
+    # Qt window is then seen on the X server like any other toolkit's (driver.py sets it per strategy)
+    probe_runs: bool = True
     # installed as a project (pip install FOLDER); False: a requirements file, or a folder of scripts with no
     # dependencies (no requirements file, no [project] table, no setup.py), which has nothing to install
     is_project: bool = True
@@ -122,8 +125,10 @@ class App:
 
     @property
     def window_on_x(self) -> bool:
-        """Its first frame is seen on an X server (a toolkit without the Qt probe): it needs a display."""
-        return self.first_frame and self.toolkit is not None and not kinds.TOOLKITS[self.toolkit].probe
+        """Its first frame is seen on an X server (a toolkit without the Qt probe, or a program the probe cannot
+        run in): it needs a display."""
+        return self.first_frame and self.toolkit is not None and not (kinds.TOOLKITS[self.toolkit].probe
+                                                                      and self.probe_runs)
 
     @property
     def service(self) -> bool:

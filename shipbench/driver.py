@@ -3,6 +3,7 @@ happens (ok, skipped with the reason, or failed with the log's tail)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import traceback
@@ -164,6 +165,8 @@ def _measure_row(row: plan.Row, results_dir: Path, command: str | None, fresh: b
     started = time.monotonic()
     estimate = f"about {plan.duration(row.estimate_s)}" if row.estimate_s else ""
     with console.steps(key.label(), total=strategy.planned_steps(app), estimate=estimate) as steps:
+        if app.first_frame and not strategy.runs_probe:  # its window is seen on the X server instead (kinds.py)
+            app = dataclasses.replace(app, probe_runs=False)
         ctx = Context(key, app, settings.harness_root(), settings.build_dir().resolve() / strategy.name, results_dir,
                       rec, steps)
         try:

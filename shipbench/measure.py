@@ -56,8 +56,8 @@ def probe_env(app: App) -> dict[str, str]:
     """What an app run needs besides the user's environment: the Qt platform, the first-frame probe's switch,
     the X display a window of another toolkit is watched on."""
     env = {}
-    if app.shows_window:
-        env["QT_QPA_PLATFORM"] = settings.qt_platform()
+    if app.shows_window:  # a Qt window seen on the X server must be drawn there
+        env["QT_QPA_PLATFORM"] = "xcb" if app.window_on_x else settings.qt_platform()
     if app.first_frame:
         env["SHIPBENCH_FIRST_FRAME"] = "1"
     display = xserver.current_display()

@@ -107,6 +107,7 @@ class Defaults:
     variants: tuple[str, ...]
     quick_variant: str
     runs_on_host: bool = True
+    runs_probe: bool = True
 
     def variants_for(self, app: App) -> tuple[str, ...]:
         return self.variants
@@ -157,6 +158,9 @@ class Strategy(Protocol):
     # whether the measured app runs on this host's OS (True) or in a container or guest of its own (False): a
     # host library missing on this host skips a row of the first kind and is a finding in the second
     runs_on_host: bool
+    # whether the injected first-frame probe (a sitecustomize, a runtime hook) runs in what this strategy makes;
+    # where it cannot (a compiled program), a Qt window's first frame is seen mapped on the X server instead
+    runs_probe: bool
 
     def tool_versions(self) -> dict[str, str | None]:
         """Versions of the host tools this strategy drives (None: absent); a new version re-measures its rows."""

@@ -22,7 +22,7 @@ from .. import entry as launchers
 from ..apps import App
 from ..errors import Failure
 from ..pyinstaller_spec import data_destination
-from ..runner import run_tool
+from ..runner import output, run_tool
 from . import diagnosis, frozen, phases
 from .base import Artifact, Context, Defaults
 from .nuitka import site_packages
@@ -58,6 +58,13 @@ def _data_target(item: str, script_app: bool = False) -> str:
     if script_app or folder == ".":
         return f"{folder}/{Path(item).name}" if folder != "." else f"./{Path(item).name}"
     return f"lib/{folder}/{Path(item).name}"
+
+
+def _default_excludes(python: Path) -> set[str]:
+    """The modules cx_Freeze leaves out of every build unless told (its DEFAULT_EXCLUDES), as the build venv's
+    cx_Freeze has them; empty where that cannot be read (a cx_Freeze that no longer has the list)."""
+    code = "from cx_Freeze.hooks.unused_modules import DEFAULT_EXCLUDES as d; print(' '.join(sorted(d)))"
+    return set((output([python, "-c", code]) or "").split())
 
 
 class CxFreezeStrategy(Defaults):
@@ -133,6 +140,14 @@ class CxFreezeStrategy(Defaults):
         if app.uses_torch:  # torch imports submodules by name at start-up (torch._dynamo.polyfills.*): all of it
             packages.append("torch")
         packages += [name for name in launchers.collected_packages(app, entry_point) if name not in packages]
+        evidence = frozen.evidence_run(ctx, env_dir, target / "evidence" / f"{app.name}-loaded.json")
+        tops = {name.split(".")[0] for name in evidence["modules"]}
+        # what cx_Freeze leaves out of every build by default (pydoc, unittest, ...) but the app loaded
+        dropped = sorted(tops & _default_excludes(python))
+        if dropped:
+            includes += dropped
+            ctx.note(f"cx_Freeze leaves {', '.join(dropped)} out by default; the app loads it: included")
+
         def here(path: Path) -> str:  # the table's paths, relative to its folder: `cxfreeze build_exe` runs there
             return Path(os.path.relpath(path, target)).as_posix()
 
@@ -142,8 +157,6 @@ class CxFreezeStrategy(Defaults):
         options: dict[str, object] = {}
         if ctx.key.variant == "trimmed":
             trim = qt_trim.trim_module(ctx.root)
-            evidence = frozen.evidence_run(ctx, env_dir, target / "evidence" / f"{app.name}-loaded.json")
-            tops = {name.split(".")[0] for name in evidence["modules"]}
             excludes = [name for name in trim.GENERIC_STDLIB_EXCLUDES
                         if name not in tops and not trim.matches(name, app.trim_keep)]
             binding = qt_trim.binding_folder(site_packages(env_dir), evidence, trim.QT_BINDINGS)

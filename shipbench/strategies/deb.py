@@ -88,7 +88,7 @@ def debian_files(app: App, python: str) -> dict[str, str]:
 def stage(app: App, python: str, source: Path) -> None:
     """The source package in `source`: the app's copy, its requirements for dh_virtualenv, debian/, the launcher."""
     shutil.rmtree(source, ignore_errors=True)
-    shutil.copytree(app.folder, source / "shipbench-app", ignore=bake_context.IGNORED)
+    shutil.copytree(app.folder, source / "shipbench-app", ignore=bake_context.ignored)
     wanted = f"-r shipbench-app/{app.requirements}\n" if app.requirements else \
         "./shipbench-app" + (f"[{','.join(app.extras)}]" if app.extras else "") + "\n" if app.is_project else ""
     (source / "shipbench-requirements.txt").write_text(wanted, encoding="utf-8")  # empty: scripts, nothing else

@@ -225,7 +225,7 @@ class VagrantStrategy(Defaults):
         """The Vagrantfile's environment variables for this app: what to sync and install, how to boot."""
         source = folder / "sync"
         shutil.rmtree(source, ignore_errors=True)
-        shutil.copytree(ctx.app.folder, source / "app", ignore=bake_context.IGNORED)
+        shutil.copytree(ctx.app.folder, source / "app", ignore=bake_context.ignored)
         for name in RELAY_FILES:
             (source / "harness" / "shipbench" / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ctx.root / "shipbench" / name, source / "harness" / "shipbench" / name)

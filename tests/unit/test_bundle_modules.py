@@ -107,6 +107,10 @@ def test_only_the_apps_own_missing_modules_keep_a_bundle_from_being_recommended(
     found = bundle_modules.summary(evidence, {"myapp"}, app_folder=app)
     assert found["missing"] == ["PySide6.support.deprecated", "myapp.plugins.png"]
     assert found["own"] == ["myapp.plugins.png"]
+    # the build venv lies below the app's folder (its build/): what is installed there is not the app's own
+    venv = app / "build" / "pyinstaller" / "env" / "app-py3.11" / "lib" / "python3.11" / "site-packages"
+    evidence["module_files"]["PySide6.support.deprecated"] = str(venv / "PySide6" / "support" / "deprecated.py")
+    assert bundle_modules.summary(evidence, {"myapp"}, app_folder=app)["own"] == ["myapp.plugins.png"]
     rec = make_record(strategy="pyinstaller", variant="onedir-default")
     rec["metrics"]["missing_modules"] = {**found, "own": []}
     assert advice.lacks_modules(rec) == []

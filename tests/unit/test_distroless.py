@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -177,3 +178,16 @@ def test_records_of_both_images_say_their_packages_and_shell(make_record: object
         rec = make_record(strategy="bake", variant=variant)  # type: ignore[operator]
         rec["metrics"].update(debian_packages=packages, shell=shell)
         assert schema_ok(rec) == []
+
+
+def test_an_apps_copy_leaves_out_every_virtual_environment_whatever_its_name(tmp_path: Path) -> None:
+    """A helper's nox environments (nox-envs/, 374 MB) inside the app's folder went into its .deb and image."""
+    app = tmp_path / "app"
+    (app / "nox-envs" / "quick" / "lib").mkdir(parents=True)
+    (app / "nox-envs" / "quick" / "pyvenv.cfg").write_text("home = /usr\n")
+    (app / "env" / "lib").mkdir(parents=True)
+    (app / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    (app / "main.py").write_text("")
+    shutil.copytree(app, tmp_path / "copy", ignore=bake_context.ignored)
+    assert sorted(p.relative_to(tmp_path / "copy").as_posix() for p in (tmp_path / "copy").rglob("*")) == [
+        "main.py", "nox-envs"]

@@ -143,3 +143,24 @@ def test_a_window_read_back_from_the_x_server_is_written_as_a_png(tmp_path: Path
     start = data.index(b"IDAT") + 4
     length = int.from_bytes(data[start - 8:start - 4], "big")
     assert zlib.decompress(data[start:start + length]) == b"\0" + bytes([0, 0, 255, 255, 0, 0])
+
+
+def test_a_qt_window_where_the_probe_cannot_run_is_seen_on_x(tmp_path: Path) -> None:
+    """A compiled program (Nuitka: runs_probe False) runs no sitecustomize: the driver gives its row an app whose
+    Qt window is seen mapped on the row's X server, drawn there (xcb)."""
+    import dataclasses
+
+    from shipbench import measure, strategies, xserver
+
+    app = _app(tmp_path, 'script = "app.py"\nrequirements = "r.txt"\ncapabilities = ["window"]\n'
+                         'ready = "first-frame"', {"app.py": "", "r.txt": "PySide6-Essentials\n"})
+    assert not app.window_on_x and strategies.get("pyinstaller").runs_probe
+    assert not strategies.get("nuitka").runs_probe
+    compiled = dataclasses.replace(app, probe_runs=False)
+    assert compiled.window_on_x and compiled.stops_at_ready
+    xserver._CURRENT.append(":42")
+    try:
+        assert measure.probe_env(compiled)["QT_QPA_PLATFORM"] == "xcb"
+        assert measure.ready_signal(compiled).kind == "window"
+    finally:
+        xserver._CURRENT.pop()
