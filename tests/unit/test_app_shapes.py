@@ -127,12 +127,16 @@ def test_cx_freezes_table_holds_relative_paths(tmp_path: Path, monkeypatch: pyte
     app = next(iter(description.load(tmp_path / "project").values()))
     ctx = _ctx(app, tmp_path, "cxfreeze", "default")
     monkeypatch.setattr(entry, "console_entry_point", lambda app, python: "wordcount.cli:main")
+    monkeypatch.setattr(cxfreeze.frozen, "evidence_run", lambda ctx, env, path: {"modules": ["pydoc", "json"]})
+    monkeypatch.setattr(cxfreeze, "_default_excludes", lambda python: {"pydoc", "unittest"})
     target = tmp_path / "project" / "build" / "cxfreeze" / "wordcount-py3.11-default"
     cxfreeze.CxFreezeStrategy()._command(ctx, tmp_path / "env", target, target / "dist")
     table = (target / "pyproject.toml").read_text(encoding="utf-8")
     assert str(tmp_path) not in table
     assert 'build_exe = "dist"' in table and 'script = "entry/launch_wordcount.py"' in table
     assert '"../../../src/wordcount/stopwords.txt"' in table  # the data file, from the table's folder
+    # what cx_Freeze leaves out by default and the app loaded (pydoc: pyqtgraph's example browser failed)
+    assert 'includes = ["wordcount.cli", "pydoc"]' in table
 
 
 # --- 7: a dependency's console script ----------------------------------------------------------------------------
@@ -332,6 +336,7 @@ def test_cx_freeze_searches_a_scripts_own_folder(tmp_path: Path, monkeypatch: py
     app = _project(tmp_path, 'script = "main.py"\nrequirements = "r.txt"\n',
                    {"main.py": "from mainwindow import run\n", "mainwindow.py": "def run(): pass\n", "r.txt": ""})
     target = tmp_path / "build" / "cxfreeze" / "x"
+    monkeypatch.setattr(cxfreeze.frozen, "evidence_run", lambda ctx, env, path: {"modules": []})
     cxfreeze.CxFreezeStrategy()._command(_ctx(app, tmp_path, "cxfreeze", "default"), tmp_path / "env", target,
                                          target / "dist")
     table = (target / "pyproject.toml").read_text(encoding="utf-8")
