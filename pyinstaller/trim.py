@@ -232,14 +232,18 @@ def keep_loaded_qt(toc: list, evidence: dict, keep: Iterable[str] = ()) -> list:
 
 
 # Libraries `strip` must not touch: those auditwheel vendored into a wheel (numpy.libs/, scipy.libs/, torch.libs/,
-# pillow.libs/: renamed and patched by patchelf, which binutils' strip breaks: "ELF load command address/offset
-# not page-aligned" at load time, seen with numpy's libscipy_openblas64_), and anything the description keeps.
+# pillow.libs/: patched by patchelf, which binutils' strip breaks: "ELF load command address/offset not
+# page-aligned" at load time, seen with numpy's libscipy_openblas64_ and rasterio's libgdal), and anything the
+# description keeps. A freezer may move them out of their *.libs/ folder (Nuitka puts them beside its program),
+# so they are known by auditwheel's name as well: the library's name, a dash and 8 hex digits of its hash.
 NEVER_STRIP = ["*.libs/*"]
+_AUDITWHEEL_NAME = re.compile(r"-[0-9a-f]{8}\.so")
 
 
 def safe_to_strip(dest: str, keep: Iterable[str] = ()) -> bool:
     """Whether stripping the symbols of the library at `dest` (its path inside the bundle) leaves it loadable."""
-    return not matches(dest, [*NEVER_STRIP, *keep])
+    name = os.path.basename(dest.replace(os.sep, "/"))
+    return not matches(dest, [*NEVER_STRIP, *keep]) and not _AUDITWHEEL_NAME.search(name)
 
 
 def stripped(binaries: list, workdir: str, keep: Iterable[str] = ()) -> list:

@@ -46,10 +46,10 @@ evidence = json.load(open(os.path.join(HERE, {evidence!r}), encoding="utf-8")) i
 KEEP = {keep!r}  # bundle paths trimmed builds keep whatever the evidence says (the description's trim-keep)
 # packages taken whole, every submodule and data file (the description's collect; the app's own package where
 # its code is a dependency's)
-COLLECT = {collect!r}
-if COLLECT:
+WHOLE = {collect!r}
+if WHOLE:
     from PyInstaller.utils.hooks import collect_all
-collected = [collect_all(package) for package in COLLECT]
+collected = [collect_all(package) for package in WHOLE]
 
 a = Analysis(
     [os.path.join(HERE, {entry!r})],

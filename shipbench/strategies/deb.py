@@ -165,7 +165,10 @@ class DebStrategy(Defaults):
             stage(ctx.app, ctx.key.python, source)
         ctx.maintains(source / "debian" / "control", source / "debian" / "rules")
         user = f"{os.getuid()}:{os.getgid()}" if hasattr(os, "getuid") else "0:0"
-        argv = ["docker", "run", "--rm", "--user", user, "--volume", f"{target}:/build", "--volume",
+        # under an init, so that a stop (a timeout, Ctrl-C) reaches dpkg-buildpackage; labelled, so that what a killed
+        # client leaves is removed
+        argv = ["docker", "run", "--rm", "--init", *docker.start_label_args(), "--user", user, "--volume",
+                f"{target}:/build", "--volume",
                 f"{cache}:/pip-cache", "--env", "PIP_CACHE_DIR=/pip-cache", "--env", "HOME=/tmp", *_ca_args(),
                 "--workdir", "/build/src", builder, "sh", "-c", "dpkg-buildpackage -rfakeroot -us -uc -b"]
 
@@ -173,7 +176,10 @@ class DebStrategy(Defaults):
             cache.mkdir(parents=True, exist_ok=True)
             for old in target.glob("*.deb"):
                 old.unlink()
-            return run_tool(argv, timeout=settings.build_timeout_s(), what=f"dpkg-buildpackage ({phase})")[0]
+            try:
+                return run_tool(argv, timeout=settings.build_timeout_s(), what=f"dpkg-buildpackage ({phase})")[0]
+            finally:
+                docker.remove_started()
 
         phases.cold_and_warm(ctx, lambda phase: f"dpkg-buildpackage, {phase} ({'empty' if phase == 'cold' else 'kept'}"
                              " pip cache)", [cache], [], build)

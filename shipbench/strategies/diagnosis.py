@@ -74,6 +74,9 @@ def starts_once(ctx: Context, build: Callable[[], Path], scratch: Path) -> Failu
     return None
 
 
+NOT_COMPARED = "not compared with the default build"  # a default_starts that could not tell says so first
+
+
 def trimming_verdict(ctx: Context, failure: Failure, default_starts: Callable[[], Failure | None]) -> Failure:
     """A trimmed row that failed, told apart: where the same tool's default build of the app starts (built and
     started once to see), trimming is what broke it, and the record says so with the deciding line and what to
@@ -81,7 +84,8 @@ def trimming_verdict(ctx: Context, failure: Failure, default_starts: Callable[[]
     with ctx.steps.step("trimmed failed: does the default build start?"):
         default = default_starts()
     if default is not None:
-        ctx.note(f"the default build fails too: {default.reason[:300]}")
+        ctx.note(default.reason[:300] if default.reason.startswith(NOT_COMPARED)
+                 else f"the default build fails too: {default.reason[:300]}")
         return failure
     said = deciding_line("\n".join(failure.log_tail)) or failure.reason
     advice = "compare the two bundles' contents and add what the trimmed one lacks to trim-keep"

@@ -304,7 +304,7 @@ class NuitkaStrategy(Defaults):
         if previous is not None and previous.get("status") == "ok":
             ctx.note(f"the default build started: its record of {str(previous.get('created', ''))[:16]}")
             return None
-        return Failure(f"no ok record of {key.label()} to compare with (`nox -s nuitka -- --variant "
+        return Failure(f"{diagnosis.NOT_COMPARED}: no ok record of {key.label()} (`nox -s nuitka -- --variant "
                        "standalone-default` measures it)")
 
     def _result(self, ctx: Context, out: Path) -> tuple[Path, Path]:

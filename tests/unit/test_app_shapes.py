@@ -378,4 +378,4 @@ def test_an_app_whose_code_is_a_dependencys_has_that_package_collected_whole(tmp
     assert entry.collected_packages(own) == []
     spec, _ = pyinstaller_spec.write(command, tmp_path / "spec", ROOT, ROOT / "shipbench" / "inject" / "x.py",
                                      "datasette.cli:cli")
-    assert "COLLECT = ['pint', 'datasette']" in spec.read_text()
+    assert "WHOLE = ['pint', 'datasette']" in spec.read_text()

@@ -79,6 +79,9 @@ def test_a_wheels_vendored_libraries_are_never_stripped() -> None:
     trim = _trim()
     assert not trim.safe_to_strip("numpy.libs/libscipy_openblas64_-ff651d7f.so")
     assert not trim.safe_to_strip("lib/numpy.libs/libscipy_openblas64_-ff651d7f.so")  # cx_Freeze's lib/
+    # Nuitka puts them beside its program: known by auditwheel's name (rasterio's GDAL failed to load)
+    assert not trim.safe_to_strip("libgdal-c8c9c467.so.36.3.10.3")
+    assert not trim.safe_to_strip("libscipy_openblas64_-ff651d7f.so")
     assert trim.safe_to_strip("PySide6/Qt/lib/libQt6Core.so.6")
     assert not trim.safe_to_strip("PySide6/Qt/lib/libQt6Core.so.6", keep=["*libQt6Core*"])
 
@@ -171,3 +174,23 @@ def test_a_bundle_that_lacks_a_packages_file_says_which_package_to_collect(tmp_p
     ctx = _ctx(description.load(FIXTURES / "lazyplugin")["lazyplugin"], tmp_path, "pyinstaller", "onedir-default")
     advised = diagnosis.with_module_advice(ctx, Failure(line.split(": ", 1)[0], ["Traceback", line]))
     assert f'add collect = ["{package}"] to [tool.shipbench.apps.lazyplugin]' in advised.reason
+
+
+@pytest.mark.parametrize("fixture", ["qmlcontacts", "wsgiservice", "torchfit", "tkpaint"])
+def test_a_generated_spec_never_rebinds_what_pyinstaller_gives_it(tmp_path: Path, fixture: str) -> None:
+    """A spec that assigned COLLECT (the packages to take whole) hid PyInstaller's COLLECT, and every onedir
+    build failed with "'list' object is not callable"."""
+    import ast
+
+    description._checked_table.cache_clear()
+    app = next(iter(description.load(FIXTURES / fixture).values()))
+    spec, _ = pyinstaller_spec.write(app, tmp_path, ROOT, ROOT / "shipbench" / "inject" / "sitecustomize.py",
+                                     "waitress.runner:run" if fixture == "wsgiservice" else None)
+    tree = ast.parse(spec.read_text(encoding="utf-8"))
+    bound = {target.id for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.For, ast.comprehension))
+             for target in ast.walk(node.target if not isinstance(node, ast.Assign) else node.targets[0])
+             if isinstance(target, ast.Name)}
+    bound |= {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+              for alias in node.names}
+    given = {"Analysis", "PYZ", "EXE", "COLLECT", "SPECPATH", "workpath", "distpath", "specnm"}
+    assert not bound & given, bound & given
