@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from . import description, kinds, settings, torch_source
 from .errors import Skip
+from .fsutil import not_the_apps
 from .runner import output
 
 if TYPE_CHECKING:  # the strategies build on this module; only the type is needed here
@@ -40,16 +41,9 @@ BAKE_FILE = "docker-bake.hcl"
 HARNESS_FILES = ("app.Dockerfile", "app-requirements.py", "app-start.py", "distroless-closure.py")
 # What a Qt window needs from Debian (kinds.py; the WINDOW_PACKAGES of docker-bake.hcl, a test keeps them the same)
 WINDOW_PACKAGES = kinds.QT_PACKAGES
-# what is never part of an app's copy (its build context, a .deb's source): caches, builds, shipbench's own output,
-# and any virtual environment, whatever its name (a folder holding pyvenv.cfg: nox's, tox's, a user's venv/)
-_IGNORED_NAMES = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", ".nox", ".tox", "build", "dist",
-                                        "*.egg-info", "results", "report", ".noxw")
-
-
 def ignored(folder: str, names: list[str]) -> set[str]:
-    """shutil.copytree's `ignore` for an app's copy."""
-    return set(_IGNORED_NAMES(folder, names)) | {name for name in names
-                                                 if os.path.isfile(os.path.join(folder, name, "pyvenv.cfg"))}
+    """shutil.copytree's `ignore` for an app's copy: what is no part of the app (fsutil.NOT_THE_APPS)."""
+    return {name for name in names if not_the_apps(folder, name)}
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,11 @@ def pyinstaller_modules(python: Path, program: Path, folder: Path | None) -> set
     return held
 
 
+def _program_alias(name: str) -> bool:
+    """A name the running program goes by, not a module to hold: __main__, and multiprocessing's __mp_main__."""
+    return name.startswith("__") and name.endswith("__") and "." not in name
+
+
 def missing(evidence: dict[str, Any], held: set[str], standard_library: bool = True) -> list[str]:
     """The modules the evidence run loaded from files of their own that the bundle holds neither as a file nor
     in its interpreter; `standard_library` False: only the app's and its dependencies' (for a freezer that
@@ -126,7 +131,7 @@ def missing(evidence: dict[str, Any], held: set[str], standard_library: bool = T
     inside = set(evidence.get("interpreter_modules", []))
     return sorted(name for name in loaded
                   if name not in held and name not in inside and name.split(".")[0] not in HARNESS_MODULES
-                  and not name.startswith(HARNESS_PREFIXES)
+                  and not name.startswith(HARNESS_PREFIXES) and not _program_alias(name)
                   and (standard_library or name.split(".")[0] not in sys.stdlib_module_names))
 
 

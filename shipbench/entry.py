@@ -96,7 +96,7 @@ def main_modules(app: App) -> list[str]:
 def with_first_import(source: str, module: str) -> str:
     """The script with `import module` as its first statement that may come first: after the docstring and any
     `from __future__` imports (which must stay first) and after a shebang or coding line."""
-    return with_first_lines(source, f"import {module}  # noqa: F401  shipbench's first-frame probe\n")
+    return with_first_lines(source, f"import {module}  # noqa: F401  imported first by shipbench\n")
 
 
 def with_file_beside_the_program(source: str, script: str) -> str:

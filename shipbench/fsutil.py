@@ -13,6 +13,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+# What is never part of an app, wherever its folder is copied (an image's context, a .deb's source, the VM's
+# sync) or hashed (a row's inputs): caches, builds, shipbench's own output, and any virtual environment or cache
+# whatever its name (a folder holding pyvenv.cfg, or CACHEDIR.TAG as nox's --envdir, uv's and pip's caches do)
+NOT_THE_APPS = frozenset({"__pycache__", ".git", ".nox", ".tox", ".venv", ".noxw", ".pytest_cache", ".mypy_cache",
+                          ".ruff_cache", ".vagrant", "build", "dist", "results", "report"})
+
+
+def not_the_apps(folder: str | os.PathLike[str], name: str) -> bool:
+    """Whether `name` in `folder` is no part of the app (NOT_THE_APPS)."""
+    if name in NOT_THE_APPS or name.endswith((".egg-info", ".pyc")):
+        return True
+    path = os.path.join(folder, name)
+    return os.path.isfile(os.path.join(path, "pyvenv.cfg")) or os.path.isfile(os.path.join(path, "CACHEDIR.TAG"))
+
 
 def _replace_whole(path: Path, fill: Callable[[BinaryIO], object]) -> None:
     """Fill a temporary file in path's folder, then rename it onto path: readers never see half a file, and a

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .fsutil import not_the_apps
+
 if TYPE_CHECKING:
     from .description import App
 
-# Folders that hold what a build wrote, never what it reads.
-_NOT_INPUTS = {"__pycache__", ".git", ".nox", ".tox", ".venv", ".noxw", ".pytest_cache", ".mypy_cache",
-               ".ruff_cache", ".vagrant", "build", "dist", "results", "report"}
+# Folders that hold what a build wrote, never what it reads: fsutil.NOT_THE_APPS.
 # Files this large (wheels in a folder) are taken by name and size: reading gigabytes on every run would cost
 # more than the reuse saves, and a different wheel has a different name or size.
 _LARGE = 16 * 1024 * 1024
@@ -61,7 +61,7 @@ def _files(path: Path) -> Iterable[Path]:
         yield path
         return
     for folder, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if d not in _NOT_INPUTS and not d.endswith(".egg-info"))
+        dirs[:] = sorted(d for d in dirs if not not_the_apps(folder, d))  # venvs and caches of any name too
         for name in sorted(files):
             if not name.endswith((".pyc", ".pyo")):
                 yield Path(folder) / name

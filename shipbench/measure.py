@@ -55,7 +55,9 @@ def ready_signal(app: App, evidence: bool = False) -> Ready:
 def probe_env(app: App) -> dict[str, str]:
     """What an app run needs besides the user's environment: the Qt platform, the first-frame probe's switch,
     the X display a window of another toolkit is watched on."""
-    env = {}
+    # every line the app prints arrives as printed, as under a terminal (a pipe would hold a ready line in its
+    # buffer until it fills): frozen programs honour it too (pyinstaller/unbuffered.py)
+    env = {"PYTHONUNBUFFERED": "1"}
     if app.shows_window:  # a Qt window seen on the X server must be drawn there
         env["QT_QPA_PLATFORM"] = "xcb" if app.window_on_x else settings.qt_platform()
     if app.first_frame:

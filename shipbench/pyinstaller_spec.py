@@ -22,6 +22,7 @@ _TEMPLATE = '''\
 #   pyinstaller {spec_name} -- --mode onedir  --profile default
 #   pyinstaller {spec_name} -- --mode onefile --profile trimmed
 #
+# Its runtime hook unbuffered.py makes the program honour PYTHONUNBUFFERED, as python does.
 # default: what PyInstaller's hooks collect. trimmed: without the Qt modules, plugins and QML modules, and the
 # rarely used standard-library modules, that one run of the app did not load ({evidence_name}); every library
 # that run mapped stays (dlopen'd ones too), and so does whatever KEEP names; symbols stripped from the libraries
@@ -115,7 +116,8 @@ def write(app: App, folder: Path, harness: Path, first_frame_hook: Path, entry_p
         name=app.name, pyproject=here(app.project / "pyproject.toml"), spec_name=spec.name,
         evidence_name=evidence.name, trim_dir=here(harness / "pyinstaller"), evidence=here(evidence),
         entry=here(entry), folder=here(app.folder), datas=datas, hidden=hidden,
-        hooks=[here(first_frame_hook)] if app.first_frame else [], program=program_name(app),
+        hooks=[here(harness / "pyinstaller" / "unbuffered.py"), *([here(first_frame_hook)] if app.first_frame else [])],
+        program=program_name(app),
         torch_note="; torch's tests, headers and stubs left out" if torch else "",
         icu_note="; ICU's 31 MB data replaced by an empty package (icu-data = false)" if stub else "",
         torch_excludes=" + trim.TORCH_EXCLUDES" if torch else "",

@@ -26,7 +26,8 @@ from .base import Artifact, Context, Defaults
 from .venv import reference_venv, sbom_tool, venv_artifact
 
 # the probe's variables pass from the `docker run` process into the container by name (docker run --env NAME)
-_PASSED_ENV = ("QT_QPA_PLATFORM", "SHIPBENCH_FIRST_FRAME", "SHIPBENCH_SCREENSHOT", "SHIPBENCH_PROBE_QUIT")
+_PASSED_ENV = ("QT_QPA_PLATFORM", "SHIPBENCH_FIRST_FRAME", "SHIPBENCH_SCREENSHOT", "SHIPBENCH_PROBE_QUIT",
+               "PYTHONUNBUFFERED")
 _INJECT_IN_IMAGE = "/opt/shipbench-inject"
 APP_IN_IMAGE = bake_context.APP_IN_IMAGE
 _CONTEXT_BYTES = re.compile(r"transferring context: ([\d.]+)([kMG]?B)")

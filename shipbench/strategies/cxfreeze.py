@@ -31,9 +31,10 @@ TOOL_REQUIREMENTS = tool_pins.requirements("cxfreeze")
 # what a build ships besides the app's distributions (licenses.py)
 RUNTIME_LICENSES = (("CPython, the interpreter it carries", "PSF-2.0"), ("cx_Freeze base executable", "PSF-2.0"))
 _PROBE_MODULE = "_shipbench_first_frame"
+_UNBUFFERED_MODULE = "_shipbench_unbuffered"
 
 
-def entry_script(app: App, folder: Path, entry_point: str | None = None) -> Path:
+def entry_script(app: App, folder: Path, harness: Path, entry_point: str | None = None) -> Path:
     """The script cx_Freeze freezes: the app started as its description says; for a first-frame app the
     injected probe imported first (what sitecustomize does in a venv; a frozen program runs no site), after
     whatever a script must begin with (its docstring, `from __future__` imports)."""
@@ -45,6 +46,9 @@ def entry_script(app: App, folder: Path, entry_point: str | None = None) -> Path
     if app.first_frame:
         shutil.copy2(measure.INJECT_DIR / "sitecustomize.py", folder / f"{_PROBE_MODULE}.py")
         script = launchers.with_first_import(script, _PROBE_MODULE)
+    # first of all: the program honours PYTHONUNBUFFERED as python does (pyinstaller/unbuffered.py)
+    shutil.copy2(harness / "pyinstaller" / "unbuffered.py", folder / f"{_UNBUFFERED_MODULE}.py")
+    script = launchers.with_first_import(script, _UNBUFFERED_MODULE)
     path = folder / f"launch_{app.name.replace('-', '_')}.py"  # not the app's module name: it would shadow it
     path.write_text(script, encoding="utf-8")
     return path
@@ -78,6 +82,7 @@ class CxFreezeStrategy(Defaults):
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-building: each OS builds its own
     ci_minutes: int = 60  # the CI job's time limit: both apps, two variants each
     inputs: tuple[str, ...] = (tool_pins.input_path("cxfreeze"), "pyinstaller/trim.py", "pyinstaller/icudata_stub.c",
+                               "pyinstaller/unbuffered.py",
                                "scripts/build-base-image.sh")
 
     def planned_steps(self, app: App) -> int:
@@ -128,13 +133,14 @@ class CxFreezeStrategy(Defaults):
         app = ctx.app
         python = interpreters.venv_python(env_dir)
         entry_point = launchers.console_entry_point(app, python) if app.start[0] == "console-script" else None
-        script = entry_script(app, target / "entry", entry_point)
+        script = entry_script(app, target / "entry", ctx.root, entry_point)
         includes = list(app.hidden_imports)
         packages = []
         if app.start[0] == "module":  # started through runpy, which cx_Freeze's analysis cannot follow
             packages.append(app.start[1].split(".")[0])
         elif entry_point:
             includes.append(entry_point.split(":")[0])
+        includes.append(_UNBUFFERED_MODULE)
         if app.first_frame:
             includes.append(_PROBE_MODULE)
         if app.uses_torch:  # torch imports submodules by name at start-up (torch._dynamo.polyfills.*): all of it
@@ -143,7 +149,7 @@ class CxFreezeStrategy(Defaults):
         evidence = frozen.evidence_run(ctx, env_dir, target / "evidence" / f"{app.name}-loaded.json")
         tops = {name.split(".")[0] for name in evidence["modules"]}
         # what cx_Freeze leaves out of every build by default (pydoc, unittest, ...) but the app loaded
-        dropped = sorted(tops & _default_excludes(python))
+        dropped = sorted(tops & _default_excludes(python) - bundle_modules.HARNESS_MODULES)  # not the probe
         if dropped:
             includes += dropped
             ctx.note(f"cx_Freeze leaves {', '.join(dropped)} out by default; the app loads it: included")

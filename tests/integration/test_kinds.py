@@ -50,7 +50,7 @@ def _service_figures(metrics: dict[str, Any]) -> None:
 # --- a script and nothing else -----------------------------------------------------------------------------------
 @FROZEN
 def test_a_script_with_no_dependencies_ships_as_a_venv_a_zipapp_and_a_bundle() -> None:
-    for strategy, variant in (("venv", "uv"), ("zipapp", "shiv"), ("pyinstaller", "onedir-default")):
+    for strategy, variant in (("venv", "uv"), ("zipapp", "shiv"), ("pyinstaller", "onedir-trimmed")):
         metrics = ok_metrics(run_fixture(strategy, "hello", *QUICK, variants=(variant,))[variant])
         assert metrics["ready"] == "exit" and metrics["startup_s"]["warm"]["median"] > 0
 
@@ -84,7 +84,7 @@ def test_an_asgi_service_in_its_image_is_loaded_and_its_container_removed() -> N
 def test_a_wsgi_service_served_by_a_dependencys_command_is_frozen_with_its_hidden_import() -> None:
     """waitress-serve imports "wsgishop:app" by name: the description's hidden import puts it in the bundle,
     and the missing-modules check finds none of the app's own missing."""
-    rec = run_fixture("pyinstaller", "wsgiservice", *QUICK, variants=("onedir-default",))["onedir-default"]
+    rec = run_fixture("pyinstaller", "wsgiservice", *QUICK, variants=("onedir-trimmed",))["onedir-trimmed"]
     metrics = ok_metrics(rec)
     assert metrics["ready"] == "pattern"
     _service_figures(metrics)

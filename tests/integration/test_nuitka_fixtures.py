@@ -44,8 +44,8 @@ def test_a_plugin_loaded_by_name_is_compiled_in() -> None:
 def test_a_silent_qt_app_compiled_is_seen_mapped_on_the_x_server() -> None:
     """A compiled program runs no sitecustomize, so the Qt probe cannot see its first paint; its window is seen
     mapped on the row's X server instead (it was skipped before, against the README's word)."""
-    rec = run_fixture("nuitka", "quietwindow", "--profile", "quick", variants=("standalone-default",))
-    metrics = ok_metrics(rec["standalone-default"])
+    rec = run_fixture("nuitka", "quietwindow", "--profile", "quick", variants=("standalone-trimmed",))
+    metrics = ok_metrics(rec["standalone-trimmed"])
     assert metrics["ready"] == "first-frame" and metrics["screenshot"]
 
 

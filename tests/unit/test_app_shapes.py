@@ -61,7 +61,7 @@ def test_the_first_frame_probe_is_imported_where_python_allows_it(source: str) -
     tree = ast.parse(written)  # a SyntaxError here is the defect
     imports = [node for node in ast.walk(tree) if isinstance(node, ast.Import) and node.names[0].name == "_probe"]
     assert len(imports) == 1
-    assert written.replace("import _probe  # noqa: F401  shipbench's first-frame probe\n", "").rstrip("\n") == \
+    assert written.replace("import _probe  # noqa: F401  imported first by shipbench\n", "").rstrip("\n") == \
         source.rstrip("\n")  # nothing else changed
     if source.startswith("#!"):
         assert written.startswith("#!")
@@ -72,7 +72,7 @@ def test_cx_freezes_entry_script_of_a_future_import_script_compiles(tmp_path: Pa
 
     app = dataclasses.replace(_app("quietwindow"), folder=tmp_path, start=("script", "win.py"))
     (tmp_path / "win.py").write_text("from __future__ import annotations\n\nprint('hi')\n", encoding="utf-8")
-    script = entry_script(app, tmp_path / "entry")
+    script = entry_script(app, tmp_path / "entry", ROOT)
     compile(script.read_text(encoding="utf-8"), str(script), "exec")  # raised SyntaxError before
 
 
@@ -127,8 +127,9 @@ def test_cx_freezes_table_holds_relative_paths(tmp_path: Path, monkeypatch: pyte
     app = next(iter(description.load(tmp_path / "project").values()))
     ctx = _ctx(app, tmp_path, "cxfreeze", "default")
     monkeypatch.setattr(entry, "console_entry_point", lambda app, python: "wordcount.cli:main")
-    monkeypatch.setattr(cxfreeze.frozen, "evidence_run", lambda ctx, env, path: {"modules": ["pydoc", "json"]})
-    monkeypatch.setattr(cxfreeze, "_default_excludes", lambda python: {"pydoc", "unittest"})
+    monkeypatch.setattr(cxfreeze.frozen, "evidence_run",
+                        lambda ctx, env, path: {"modules": ["pydoc", "json", "sitecustomize"]})
+    monkeypatch.setattr(cxfreeze, "_default_excludes", lambda python: {"pydoc", "unittest", "sitecustomize"})
     target = tmp_path / "project" / "build" / "cxfreeze" / "wordcount-py3.11-default"
     cxfreeze.CxFreezeStrategy()._command(ctx, tmp_path / "env", target, target / "dist")
     table = (target / "pyproject.toml").read_text(encoding="utf-8")
@@ -136,7 +137,7 @@ def test_cx_freezes_table_holds_relative_paths(tmp_path: Path, monkeypatch: pyte
     assert 'build_exe = "dist"' in table and 'script = "entry/launch_wordcount.py"' in table
     assert '"../../../src/wordcount/stopwords.txt"' in table  # the data file, from the table's folder
     # what cx_Freeze leaves out by default and the app loaded (pydoc: pyqtgraph's example browser failed)
-    assert 'includes = ["wordcount.cli", "pydoc"]' in table
+    assert 'includes = ["wordcount.cli", "_shipbench_unbuffered", "pydoc"]' in table
 
 
 # --- 7: a dependency's console script ----------------------------------------------------------------------------

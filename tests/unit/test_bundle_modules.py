@@ -56,11 +56,11 @@ def test_missing_is_what_the_source_run_loaded_from_files_and_the_bundle_lacks()
     evidence = {"modules": ["sys", "typing.io", "site", "wordcount", "wordcount.plugins.fancy", "json",
                             "__editable___wordcount_0_1_finder", "_distutils_hack"],
                 "file_modules": ["site", "wordcount", "wordcount.plugins.fancy", "json", "_distutils_hack",
-                                 "__editable___wordcount_0_1_finder", "runpy"],
+                                 "__editable___wordcount_0_1_finder", "runpy", "__mp_main__"],
                 "interpreter_modules": ["sys", "json"]}
     held = {"wordcount"}
     assert bundle_modules.missing(evidence, held) == ["wordcount.plugins.fancy"]
-    assert bundle_modules.summary(evidence, held) == {"status": "ok", "loaded": 7, "held": 1, "count": 1,
+    assert bundle_modules.summary(evidence, held) == {"status": "ok", "loaded": 8, "held": 1, "count": 1,
                                                       "missing": ["wordcount.plugins.fancy"],
                                                       "own": ["wordcount.plugins.fancy"], "scope": "all"}
     # a freezer that compiles the standard library into its program: only the rest is compared

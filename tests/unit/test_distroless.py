@@ -185,9 +185,18 @@ def test_an_apps_copy_leaves_out_every_virtual_environment_whatever_its_name(tmp
     app = tmp_path / "app"
     (app / "nox-envs" / "quick" / "lib").mkdir(parents=True)
     (app / "nox-envs" / "quick" / "pyvenv.cfg").write_text("home = /usr\n")
+    (app / "nox-envs" / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n")  # nox's
     (app / "env" / "lib").mkdir(parents=True)
     (app / "env" / "pyvenv.cfg").write_text("home = /usr\n")
     (app / "main.py").write_text("")
     shutil.copytree(app, tmp_path / "copy", ignore=bake_context.ignored)
-    assert sorted(p.relative_to(tmp_path / "copy").as_posix() for p in (tmp_path / "copy").rglob("*")) == [
-        "main.py", "nox-envs"]
+    assert sorted(p.relative_to(tmp_path / "copy").as_posix() for p in (tmp_path / "copy").rglob("*")) == ["main.py"]
+    # nor are they the app's inputs: a new environment beside it never makes its rows "changed"
+    from shipbench import inputs
+
+    before = inputs.files_digest(tmp_path, ["app"])
+    (app / "nox-envs" / "tests").mkdir()
+    (app / "nox-envs" / "tests" / "pyvenv.cfg").write_text("home = /usr\n")
+    (app / ".uv-cache").mkdir()
+    (app / ".uv-cache" / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n")
+    assert inputs.files_digest(tmp_path, ["app"]) == before

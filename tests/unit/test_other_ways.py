@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,7 +129,7 @@ def test_a_script_apps_data_lands_where_its_file_says_it_is(tmp_path: Path) -> N
     program's folder, and its data lands beside it there."""
     assert _data_target("Contact", script_app=True) == "./Contact"
     assert _data_target("qml/Contact", script_app=True) == "qml/Contact"
-    script = entry_script(_app("trainer"), tmp_path).read_text()
+    script = entry_script(_app("trainer"), tmp_path, ROOT).read_text()
     compile(script, "launch", "exec")
     line = next(line for line in script.splitlines() if line.startswith("__file__ = "))
     namespace: dict[str, object] = {}
@@ -139,12 +140,15 @@ def test_a_script_apps_data_lands_where_its_file_says_it_is(tmp_path: Path) -> N
 def test_a_first_frame_app_gets_the_probe_imported_before_it_starts(tmp_path: Path) -> None:
     """quietwindow is a script beginning with a docstring and `from __future__ import annotations`: the probe is
     imported right after them, before anything the app does."""
-    script = entry_script(_app("quietwindow"), tmp_path)
+    script = entry_script(_app("quietwindow"), tmp_path, ROOT)
     lines = script.read_text().splitlines()
-    probe = lines.index("import _shipbench_first_frame  # noqa: F401  shipbench's first-frame probe")
-    assert lines[probe - 1] == "from __future__ import annotations" and lines[probe + 2:probe + 4] == ["", "import sys"]
+    probe = lines.index("import _shipbench_first_frame  # noqa: F401  imported first by shipbench")
+    # first of all the program honours PYTHONUNBUFFERED (pyinstaller/unbuffered.py), then the probe, then __file__
+    assert lines[probe - 2:probe] == ["from __future__ import annotations",
+                                      "import _shipbench_unbuffered  # noqa: F401  imported first by shipbench"]
+    assert lines[probe + 2:probe + 4] == ["", "import sys"]
     assert lines[probe + 1].startswith("__file__ = ")  # where its data lands (a script app)
-    assert (tmp_path / "_shipbench_first_frame.py").is_file()
+    assert (tmp_path / "_shipbench_first_frame.py").is_file() and (tmp_path / "_shipbench_unbuffered.py").is_file()
     compile(script.read_text(), str(script), "exec")
 
 
@@ -239,3 +243,16 @@ def test_cold_empties_the_caches_warm_keeps_them_and_both_start_without_the_outp
     times = phases.cold_and_warm(ctx, lambda phase: phase, [cache], [output], build)  # type: ignore[arg-type]
     assert seen == [("cold", False, False), ("warm", True, False)]
     assert times == ctx.metrics["setup_s"] == {"cold": 2.0, "warm": 1.0}
+
+
+@pytest.mark.parametrize(("variable", "buffered"), [({"PYTHONUNBUFFERED": "1"}, "True"), ({}, "False")])
+def test_a_frozen_program_honours_pythonunbuffered_as_python_does(variable: dict[str, str], buffered: str) -> None:
+    """A bundle's interpreter reads no environment for its flags: a ready line printed to a pipe arrived only at
+    exit (word_language_model's 38 s "start-up" was its whole run). The runtime hook flushes at every line where
+    PYTHONUNBUFFERED is set, and leaves the program alone where it is not."""
+    hook = ROOT / "pyinstaller" / "unbuffered.py"
+    code = f"exec(open({str(hook)!r}).read()); import sys; sys.stderr.write(str(sys.stdout.line_buffering))"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**env, **variable},
+                          check=True)
+    assert done.stderr == buffered
