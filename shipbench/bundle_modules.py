@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pyinstaller_archive
+from .fsutil import not_the_apps
 
 # loaded by a venv's start, never by a frozen program: site and its .pth hooks, `python -m`, the probe
 HARNESS_MODULES = frozenset({"__main__", "__future__", "site", "sitecustomize", "_sitebuiltins", "runpy", "pkgutil",
@@ -138,20 +139,37 @@ def missing(evidence: dict[str, Any], held: set[str], standard_library: bool = T
 _INSTALLED = frozenset({"site-packages", "dist-packages"})
 
 
+def own_top_level(app_folder: Path) -> set[str]:
+    """The top-level modules and packages the app's folder holds (or its src/): the names its own code goes by,
+    wherever the build venv installed them (a project is copied into site-packages)."""
+    names: set[str] = set()
+    for folder in (app_folder, app_folder / "src"):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if not_the_apps(folder, path.name):
+                continue
+            if path.suffix == ".py" and path.stem.isidentifier():
+                names.add(path.stem)
+            elif path.is_dir() and path.name.isidentifier() and any(path.glob("*.py")):
+                names.add(path.name)
+    return names
+
+
 def own_modules(evidence: dict[str, Any], names: list[str], app_folder: Path) -> list[str]:
-    """Those of `names` that are the app's own code: loaded, in the evidence run, from a file below its folder
-    (its build venv installs a project as a link to it, or the script's folder is on the path), and not from an
-    installed package: the build venv itself lies below the app's folder (build/), and PySide6's modules there are
-    no more the app's own than anywhere else."""
+    """Those of `names` that are the app's own code: of a top-level module or package its folder holds (installed
+    or not), or loaded in the evidence run from a file below its folder that no installed package holds (the build
+    venv itself may lie below the app's folder, in its build/: PySide6's modules there are not the app's own)."""
     files = evidence.get("module_files", {})
     folder = app_folder.resolve()
+    tops = own_top_level(folder)
     own = []
     for name in names:
         path = files.get(name) if isinstance(files, dict) else None
-        if not isinstance(path, str):
-            continue
-        where = Path(path).resolve()
-        if where.is_relative_to(folder) and not _INSTALLED & set(where.relative_to(folder).parts):
+        where = Path(path).resolve() if isinstance(path, str) else None
+        below = where is not None and where.is_relative_to(folder) and not (
+            _INSTALLED & set(where.relative_to(folder).parts))
+        if name.split(".")[0] in tops or below:
             own.append(name)
     return own
 

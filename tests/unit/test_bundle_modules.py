@@ -111,6 +111,10 @@ def test_only_the_apps_own_missing_modules_keep_a_bundle_from_being_recommended(
     venv = app / "build" / "pyinstaller" / "env" / "app-py3.11" / "lib" / "python3.11" / "site-packages"
     evidence["module_files"]["PySide6.support.deprecated"] = str(venv / "PySide6" / "support" / "deprecated.py")
     assert bundle_modules.summary(evidence, {"myapp"}, app_folder=app)["own"] == ["myapp.plugins.png"]
+    # a project installed (copied) into a build venv elsewhere is still the app's own, by its top-level name
+    (app / "myapp" / "__init__.py").write_text("")
+    evidence["module_files"]["myapp.plugins.png"] = "/elsewhere/site-packages/myapp/plugins/png.py"
+    assert bundle_modules.summary(evidence, {"myapp"}, app_folder=app)["own"] == ["myapp.plugins.png"]
     rec = make_record(strategy="pyinstaller", variant="onedir-default")
     rec["metrics"]["missing_modules"] = {**found, "own": []}
     assert advice.lacks_modules(rec) == []
