@@ -95,7 +95,8 @@ def trimming_verdict(ctx: Context, failure: Failure, default_starts: Callable[[]
             advice = "add " + form.format(match.group(1), path=match.group(1).replace(".", "/")) + \
                 f" to [tool.shipbench.apps.{ctx.app.name}]"
             break
-    return Failure(f"trimming breaks this app: {said[:300]} (the default build starts; {advice})", failure.log_tail)
+    reason = failure.reason if said in failure.reason else f"{said[:300]} ({failure.reason[:200]})"
+    return Failure(f"trimming breaks this app: {reason[:500]} (the default build starts; {advice})", failure.log_tail)
 
 
 # a file a package reads beside its code, missing from the bundle: PyInstaller's _internal/, cx_Freeze's lib/

@@ -165,6 +165,9 @@ def test_a_bundle_that_crashes_on_start_records_the_apps_stderr(broken_checkout:
     rec = _run(tmp_path, "gui", "onedir-trimmed", root=broken_checkout)["onedir-trimmed"]
     assert rec["status"] == "failed" and "exit code" in rec["reason"]
     assert any("No module named 'json'" in line for line in rec["log_tail"])
+    # the default profile of the same spec starts: the record says trimming broke it, and what to keep
+    assert rec["reason"].startswith("trimming breaks this app: ModuleNotFoundError: No module named 'json'")
+    assert 'add trim-keep = ["json"]' in rec["reason"]
 
 
 def test_a_onefile_bundle_starts_with_an_executable_tmp_and_names_the_noexec_condition(gui: dict[str, Any]) -> None:
