@@ -251,6 +251,9 @@ class NuitkaStrategy(Defaults):
                 *(f"--include-module={name}" for name in app.hidden_imports), *own_module_options(ctx, evidence),
                 *(option for package in launchers.collected_packages(app, _entry_point(app, env_dir))
                   for option in (f"--include-package={package}", f"--include-package-data={package}"))]
+        if qt_trim.trim_module(ctx.root).loaded_qml_modules(evidence):  # Nuitka leaves Qt's QML out unless asked
+            argv += ["--include-qt-plugins=qml"]
+            ctx.note("the app loaded QML modules (evidence run): --include-qt-plugins=qml")
         if variant.endswith("trimmed"):
             argv += trimmed_options(ctx, env_dir, target, evidence)
         if variant == "standalone-nofollow":
