@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from . import launcher
 from .errors import Failure
 from .fsutil import tail
 
@@ -211,10 +212,12 @@ def run_app(
     lines: queue.Queue[tuple[float, Any]] = queue.Queue()
     done, ended, over = threading.Event(), threading.Event(), threading.Event()  # watchers'; the output's; the run's
     watch(signal, lambda: lines.put((time.perf_counter(), _WATCHED)), done)
+    report = launcher.Report()
+    report_r, report_w = os.pipe() if launcher.available() else (-1, -1)
     start = time.perf_counter()
     try:
         proc = subprocess.Popen(
-            argv,
+            launcher.wrap(argv, report_w) if report_w >= 0 else argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -224,11 +227,18 @@ def run_app(
             env=dict(env) if env is not None else None,
             cwd=cwd,
             bufsize=1,
+            pass_fds=(report_w,) if report_w >= 0 else (),
             **new_group_kwargs(sys.platform),
         )
     except OSError as error:
         done.set()
+        _close(report_r, report_w)
         raise Failure(f"could not start {argv[0]}: {error}") from error
+    if report_w >= 0:
+        os.close(report_w)
+        launcher.read_spawned(report_r, report, min(timeout, 30.0))
+        if report.spawned_at is not None and start <= report.spawned_at <= time.perf_counter():
+            start = report.spawned_at  # the app's clock starts at its own spawn, not at the launcher's
 
     def pump() -> None:
         assert proc.stdout is not None
@@ -279,6 +289,12 @@ def run_app(
                 stopped = True
                 _stop_group(proc, ended, over, signal.linger_s)
         exit_code, rss = _wait(proc, max(1.0, deadline - time.perf_counter()))
+        if report_r >= 0:
+            launcher.read_rest(report_r, report)
+            if report.error is not None:
+                raise Failure(f"could not start {argv[0]}: {report.error}")
+            exit_code = report.exit_code if report.exit_code is not None else exit_code
+            rss = report.peak_rss_bytes  # the launcher's own rusage began at the harness's size
         if signal.kind == "exit" and exit_code == 0:
             ready_s = time.perf_counter() - start
     except (TimeoutError, subprocess.TimeoutExpired):
@@ -293,6 +309,7 @@ def run_app(
         done.set()
         over.set()
         kill_tree(proc)  # nothing the app started may outlive the measurement
+        _close(report_r)
     ready_s = _timed_where_it_ran(events, ready_s)
     run = ProcessRun(argv, ready_s, exit_code, time.perf_counter() - start, events, "".join(output), rss)
     run.stopped_at_ready = stopped
@@ -302,6 +319,13 @@ def run_app(
         raise Failure(f"exited without being ready ({signal.describe()}): {short_command(argv)}",
                       tail(run.output))
     return run
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _stop_group(proc: subprocess.Popen[str], ended: threading.Event, over: threading.Event, linger_s: float) -> None:

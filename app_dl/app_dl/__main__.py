@@ -108,7 +108,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _peak_rss_bytes() -> int | None:
-    """This process's peak resident memory, as the app itself sees it (inside a container or VM too)."""
+    """This process's peak resident memory, as the app itself sees it (inside a container or VM too): VmHWM, the
+    high-water mark of its own address space. getrusage's ru_maxrss would start at the peak of whatever forked
+    and exec'd it (Linux keeps the old address space's mark across exec)."""
+    try:
+        with open("/proc/self/status", encoding="utf-8") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
     except ImportError:  # Windows

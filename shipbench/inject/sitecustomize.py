@@ -40,6 +40,14 @@ def _chain_to_the_next_sitecustomize() -> None:
 
 
 def _peak_rss_bytes() -> int | None:
+    """VmHWM: the app's own address space's peak (ru_maxrss would start at the peak of what exec'd it)."""
+    try:
+        with open("/proc/self/status", encoding="utf-8") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
 

@@ -29,6 +29,28 @@ def test_peak_rss_of_the_child_is_reported() -> None:
     assert run.peak_rss_bytes is not None and run.peak_rss_bytes > 200 * 2**20
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the launcher runs on Linux")
+def test_the_peak_is_the_apps_own_not_the_harnesss() -> None:
+    """A child forked from a large harness would inherit its high-water mark (142 MB rows of a 98 MB app)."""
+    held = b"x" * (400 * 2**20)  # the harness grows past anything a bare interpreter uses
+    run = runner.run_app([PY, "-c", "pass"], timeout=30, ready="exit")
+    assert run.peak_rss_bytes is not None and run.peak_rss_bytes < 100 * 2**20 < len(held)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signal masks in /proc")
+def test_the_app_gets_the_signals_a_direct_spawn_gives() -> None:
+    """The launcher ignores SIGTERM/SIGINT, and Python ignores SIGPIPE/SIGXFSZ: none of that reaches the app."""
+    run = runner.run_app(["sh", "-c", "grep SigIgn /proc/self/status"], timeout=30, ready="exit")
+    ignored = int(run.output.split()[-1], 16)
+    for number in (2, 13, 15, 25):  # SIGINT, SIGPIPE, SIGTERM, SIGXFSZ
+        assert not ignored & (1 << (number - 1)), number
+
+
+def test_an_app_killed_by_a_signal_says_which() -> None:
+    with pytest.raises(Failure, match="exit code -9"):
+        runner.run_app([PY, "-c", "import os; os.kill(os.getpid(), 9)"], timeout=30, ready="exit")
+
+
 def test_no_ready_event_times_out_kills_the_group_and_keeps_the_output(tmp_path: Path) -> None:
     marker = tmp_path / "grandchild-alive"
     grandchild = tmp_path / "grandchild.py"
