@@ -10,6 +10,7 @@ exist and what they run. On a machine with only its distribution's python3, `pyt
 from __future__ import annotations
 
 import ast
+import shlex
 from pathlib import Path
 
 import nox
@@ -27,16 +28,18 @@ HERE = Path(__file__).parent
 
 def ci(strategy: str) -> list[str]:
     """The session's tags: `strategies`; `ci:<os>` for each OS the strategy's module says it runs on (its `oses`);
-    `ci-minutes:<n>`, its CI job's time limit (`ci_minutes`). The workflow reads them through `nox --list --json`
-    (scripts/ci_matrix.py), so what a strategy needs in CI is said once, in its module. Read with ast: this file
-    runs where the harness's dependencies are not installed."""
+    `ci-minutes:<n>`, its CI job's time limit (`ci_minutes`); `ci-pythons:<a>,<b>` where only some Pythons can
+    make its rows (`ci_pythons`: a .deb is built for a Debian release's own python3). The workflow reads them
+    through `nox --list --json` (scripts/ci_matrix.py), so what a strategy needs in CI is said once, in its module.
+    Read with ast: this file runs where the harness's dependencies are not installed."""
     tree = ast.parse((HERE / "shipbench" / "strategies" / f"{strategy}.py").read_text(encoding="utf-8"))
     stated = {node.target.id: ast.literal_eval(node.value) for node in ast.walk(tree)
               if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None
-              and node.target.id in ("oses", "ci_minutes")}
-    if set(stated) != {"oses", "ci_minutes"}:
+              and node.target.id in ("oses", "ci_minutes", "ci_pythons")}
+    if not {"oses", "ci_minutes"} <= set(stated):
         raise LookupError(f"shipbench/strategies/{strategy}.py states no `oses` or no `ci_minutes`")
-    return ["strategies", *(f"ci:{name}" for name in stated["oses"]), f"ci-minutes:{stated['ci_minutes']}"]
+    pythons = [f"ci-pythons:{','.join(stated['ci_pythons'])}"] if "ci_pythons" in stated else []
+    return ["strategies", *(f"ci:{name}" for name in stated["oses"]), f"ci-minutes:{stated['ci_minutes']}", *pythons]
 
 
 # Tags of single sessions, for CI: `ci-full` runs on pushes to main and the weekly schedule only, not for pull
@@ -52,7 +55,8 @@ def _harness(session: nox.Session, *args: str) -> None:
     On Ctrl-C nox waits for it (not its default half second) so that the row's cleanup (a container, a VM, a
     build's own trap) runs and the interrupted row's record is written."""
     session.install("-e", ".")
-    session.run("python", "-m", "shipbench", *args, env={"SHIPBENCH_COMMAND": f'nox -s "{session.name}"'},
+    typed = shlex.join(["nox", "-s", session.name, *(["--", *session.posargs] if session.posargs else [])])
+    session.run("python", "-m", "shipbench", *args, env={"SHIPBENCH_COMMAND": typed},
                 interrupt_timeout=120, terminate_timeout=30)
 
 
@@ -131,7 +135,7 @@ def cxfreeze(session: nox.Session) -> None:
 
 
 @nox.session(tags=ci("bake"))
-@nox.parametrize("variant", ["cpu", nox.param("cuda", tags=[FULL_ONLY, FREE_DISK])])
+@nox.parametrize("variant", ["cpu", "distroless", nox.param("cuda", tags=[FULL_ONLY, FREE_DISK])])
 def bake(session: nox.Session, variant: str) -> None:
     """Ship as a container image: docker buildx bake (cold, warm), run offscreen, over X11, on the CPU and GPU."""
     _harness(session, "run", "bake", "--variant", variant, *session.posargs)

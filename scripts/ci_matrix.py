@@ -89,7 +89,10 @@ def matrix(listed: list[dict[str, Any]], quick: bool = False, strategies: list[s
             continue
         if quick and "ci-full" in tags:
             continue
+        can = _tag_value(tags, "ci-pythons:")
         for python in chosen[:1] if quick else chosen:
+            if can is not None and python not in can.split(","):
+                continue  # a job that could only record a skip (a .deb for a Python no Debian release has)
             for tag in tags:
                 if tag.startswith("ci:") and tag[3:] in RUNNERS:
                     os_name = tag[3:]
@@ -101,6 +104,12 @@ def matrix(listed: list[dict[str, Any]], quick: bool = False, strategies: list[s
                         "artifact": artifact_name(os_name, entry["session"], python, artifact_prefix),
                     })
     return {"include": include}
+
+
+def cost(jobs: dict[str, list[dict[str, Any]]]) -> tuple[int, int]:
+    """What a run asks of the caller's runners: its measuring jobs, and the runner-minutes they may take at most
+    (the sum of their time limits; plan and report add a few minutes)."""
+    return len(jobs["include"]), sum(job["minutes"] for job in jobs["include"])
 
 
 def _names(text: str) -> list[str]:
@@ -116,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--apps", type=_names, default=[], help="comma-separated apps of the description")
     parser.add_argument("--artifact-prefix", default="records", help="the records artifacts' names start with it")
     parser.add_argument("--nox-requirement", action="store_true", help="print noxw.py's pinned nox and stop")
+    parser.add_argument("--cost", action="store_true", help="print the jobs and their runner-minutes at most, not "
+                        "the matrix")
     args = parser.parse_args(argv)
     if args.nox_requirement:
         print(nox_requirement())
@@ -137,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     jobs = matrix(listed, args.quick, args.strategies, args.pythons, args.apps, args.artifact_prefix)
     if not jobs["include"]:
         parser.error("no session is left to run: check --strategies and --pythons against `nox --list`")
+    if args.cost:
+        count, minutes = cost(jobs)
+        print(f"{count} measuring jobs whose time limits add up to {minutes} runner-minutes, plus plan and report")
+        return 0
     print(json.dumps(jobs))
     return 0
 

@@ -85,7 +85,8 @@ def _report_folders() -> list[Path]:
 
 
 def _report_writer() -> Callable[[str | None], None]:
-    """The report a run of several strategies writes after each (progress: what is left) and at its end."""
+    """The report every run writes after each strategy (progress: what is left) and at its end: a one-strategy
+    session too, so report/ always shows the records results/ holds."""
     from .reporting import write_report
 
     def write(progress: str | None) -> None:
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             names = list(strategies.STRATEGIES) if args.strategy == ["all"] else args.strategy
             records = driver.run_all(names, args.app, None, args.variant, None, command,
-                                     report=_report_writer() if len(names) > 1 else None,
+                                     report=_report_writer(),
                                      plan_only=args.command == "plan")
             if args.command == "plan":
                 return 0

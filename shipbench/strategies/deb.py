@@ -137,6 +137,8 @@ class DebStrategy(Defaults):
     target_needs = "the Debian release the package was built for (its python3), and apt with its mirror for Depends"
     oses: tuple[str, ...] = ("linux",)
     ci_minutes: int = 30  # the CI job's time limit: a builder image, two builds, an install per app
+    # the Pythons a CI job can make rows for: the Debian releases' own (docker.PYTHON_SUITES; a test keeps them equal)
+    ci_pythons: tuple[str, ...] = ("3.11", "3.13")
     runs_on_host = False
     inputs: tuple[str, ...] = ("scripts/build-base-image.sh",)
 

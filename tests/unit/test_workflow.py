@@ -66,6 +66,66 @@ def test_zizmor_finds_nothing() -> None:
     assert "No findings to report" in result.stdout + result.stderr
 
 
+def test_actionlint_finds_nothing() -> None:
+    """The newest actionlint there is on PyPI (a fork that follows GitHub: `$/` calls, a called job's permissions)."""
+    result = subprocess.run([_tool("actionlint"), *map(str, sorted(WORKFLOWS.glob("*.yml")))], capture_output=True,
+                            text=True, timeout=120, check=False, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+_LEVEL = {"none": 0, "read": 1, "write": 2}
+
+
+def _granted(permissions: Any, scope: str) -> int:
+    if permissions in ("read-all", "write-all"):
+        return _LEVEL[permissions.split("-")[0]]
+    return _LEVEL[(permissions or {}).get(scope, "none")] if isinstance(permissions, dict) else 0
+
+
+def _lacking(caller: dict[str, Any], workflow: dict[str, Any], called: dict[str, Any]) -> list[str]:
+    """What a called workflow's jobs ask for that the calling job does not grant (GitHub refuses such a run before
+    any job starts: "The nested job 'report' is requesting 'actions: read', but is only allowed 'actions: none'").
+    A job's own `permissions` replace its workflow's; the caller's are the ceiling of every nested job."""
+    grants = caller.get("permissions", workflow.get("permissions"))
+    lacking = []
+    for name, job in called["jobs"].items():
+        asks = job.get("permissions", called.get("permissions")) or {}
+        for scope, level in (asks.items() if isinstance(asks, dict) else []):
+            if _LEVEL[level] > _granted(grants, scope):
+                lacking.append(f"{name}: {scope}: {level}")
+    return lacking
+
+
+def _callers() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """Every job that calls measure.yml: shipbench.yml's and the documentation's example for another repository."""
+    found = [(f"{path.name}:{name}", _load(path), job) for path in sorted(WORKFLOWS.glob("*.yml"))
+             for name, job in _load(path)["jobs"].items() if str(job.get("uses", "")).find("measure.yml") >= 0]
+    for block in re.findall(r"```yaml\n(# \.github/workflows/shipbench\.yml in your repository\n.*?)```",
+                            documentation(), re.S):
+        example = yaml.safe_load(block)
+        found += [(f"the docs' example:{name}", example, job) for name, job in example["jobs"].items()]
+    return found
+
+
+def test_every_caller_grants_what_the_called_jobs_ask_for() -> None:
+    callers = _callers()
+    assert {name.split(":")[0] for name, _, _ in callers} == {"shipbench.yml", "the docs' example"}
+    assert len(callers) >= 3  # shipbench, as-a-user, the example
+    called = _load(REUSABLE)
+    for name, workflow, job in callers:
+        assert not _lacking(job, workflow, called), name
+
+
+def test_a_caller_that_grants_less_than_a_called_job_asks_is_caught() -> None:
+    called = {"jobs": {"plan": {"permissions": {"contents": "read"}},
+                       "report": {"permissions": {"contents": "read", "actions": "read"}}}}
+    workflow = {"permissions": {}}
+    assert _lacking({"permissions": {"contents": "read"}}, workflow, called) == ["report: actions: read"]
+    assert _lacking({}, workflow, called) == ["plan: contents: read", "report: contents: read", "report: actions: read"]
+    assert _lacking({"permissions": "read-all"}, workflow, called) == []
+    assert _lacking({"permissions": {"contents": "write", "actions": "read"}}, workflow, called) == []
+
+
 @pytest.mark.parametrize("workflow", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
 def test_the_workflow_is_valid_for_github(workflow: Path) -> None:
     result = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)],
@@ -174,7 +234,8 @@ def test_a_quick_run_has_the_first_python_no_vm_and_no_cuda_image(listed: list[d
 
 def test_strategies_and_pythons_narrow_the_matrix(listed: list[dict[str, Any]]) -> None:
     include = _script("ci_matrix").matrix(listed, strategies=["venv", "bake"], pythons=["3.12"])["include"]
-    assert {job["session"] for job in include} == {"venv", "bake(variant='cpu')", "bake(variant='cuda')"}
+    assert {job["session"] for job in include} == {"venv", "bake(variant='cpu')", "bake(variant='distroless')",
+                                                  "bake(variant='cuda')"}
     assert {job["python"] for job in include} == {"3.12"}
 
 
@@ -250,18 +311,29 @@ def test_the_readme_example_calls_the_reusable_workflow_with_its_inputs() -> Non
     assert set(job.get("with", {})) <= set(inputs)
     assert {name for name, spec in inputs.items() if spec.get("required")} <= set(job["with"])
     assert job["with"]["quick"] == "${{ github.event_name == 'pull_request' }}"  # no CUDA image on every PR
-    assert job["permissions"] == {"contents": "read"}
+    assert job["permissions"] == {"contents": "read", "actions": "read"}
 
 
 def test_the_readmes_job_counts_are_the_matrix_shipbenchs_own_workflow_plans(listed: list[dict[str, Any]]) -> None:
     matrix = _script("ci_matrix")
     caller = _load(CALLER)["jobs"]["shipbench"]["with"]
     pythons = caller["pythons"].split(",")
-    quick = len(matrix.matrix(listed, quick=True, pythons=pythons, apps=["gui"])["include"])
-    full = len(matrix.matrix(listed, pythons=pythons)["include"])
+    quick = matrix.cost(matrix.matrix(listed, quick=True, pythons=pythons, apps=["gui"]))
+    full = matrix.cost(matrix.matrix(listed, pythons=pythons))
     readme = documentation()
-    assert f"{quick} measuring jobs, plus plan and report |" in readme
-    assert f"{full} measuring jobs, plus plan and report |" in readme
+    for jobs, minutes in (quick, full):
+        assert f"{jobs} measuring jobs whose time limits add up to {minutes} runner-minutes" in readme
+    example = matrix.cost(matrix.matrix(listed, quick=True, pythons=["3.12"], strategies=["venv", "pyinstaller", "bake"]))
+    assert f"the example below: {example[0]} jobs, {example[1]} runner-minutes on a pull request" in readme
+
+
+def test_a_deb_job_is_planned_only_for_a_debian_releases_python(listed: list[dict[str, Any]]) -> None:
+    from shipbench import docker
+    from shipbench.strategies.deb import DebStrategy as Deb
+
+    assert set(Deb.ci_pythons) == set(docker.PYTHON_SUITES)
+    jobs = _script("ci_matrix").matrix(listed, pythons=["3.12", "3.11", "3.13"])["include"]
+    assert sorted(job["python"] for job in jobs if job["session"] == "deb") == ["3.11", "3.13"]
 
 
 # --- host packages by distribution -----------------------------------------------------------------------------
@@ -379,6 +451,25 @@ def test_the_history_downloads_earlier_runs_oldest_first_and_passes_them_to_the_
         "--results", f"{tmp_path}/ws/artifacts", "--history", sets]
     done = subprocess.run(["bash", "-e", "-c", merge["run"]], env={**env, "HISTORY": ""}, check=False)
     assert done.returncode == 0 and "--history" not in (tmp_path / "args").read_text()  # none asked: none given
+
+
+def test_a_base_whose_records_expired_is_said_and_passes(tmp_path: Path) -> None:
+    """The base's latest run is there, its records artifact is not (kept 14 days): the step says so, passes, and
+    gives no folder, so the comparison is not run (it failed the report job)."""
+    download = {step.get("name"): step for step in _load(REUSABLE)["jobs"]["report"]["steps"]}[
+        "Download the base branch's latest records"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _fake(bin_dir, "gh", 'if [ "$2" = list ]; then echo 77; exit 0; fi\necho "no valid artifacts found" >&2; exit 1\n')
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(output),
+           "GITHUB_STEP_SUMMARY": str(summary), "REPOSITORY": "o/r", "WORKFLOW": "w", "BASE_REF": "main",
+           "RECORDS": "shipbench-report-records-*"}
+    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", download["run"]], env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "(77) has no records artifact left" in summary.read_text()
+    assert not output.exists() or "folder=" not in output.read_text()
 
 
 def test_only_a_pull_requests_newer_push_cancels_a_run() -> None:
