@@ -41,7 +41,8 @@ GUEST_VENV = "/home/vagrant/venv"
 GUEST_SHOTS = "/tmp/shipbench-shots"
 GUEST_DISPLAY = ":99"  # the Xvfb unit that vagrant/provision.sh installs
 # the harness files the relay needs in the guest: standard library only
-RELAY_FILES = ("__init__.py", "relay.py", "runner.py", "launcher.py", "errors.py", "fsutil.py", "inject/sitecustomize.py")
+RELAY_FILES = ("__init__.py", "relay.py", "runner.py", "launcher.py", "errors.py", "fsutil.py",
+               "inject/sitecustomize.py")
 GUEST_INJECT = "/vagrant/harness/shipbench/inject"
 GUEST_APP = "/vagrant/app"
 # Software emulation is many times slower: app timeouts are stretched by this much, and an app with a

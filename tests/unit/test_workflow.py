@@ -323,7 +323,8 @@ def test_the_readmes_job_counts_are_the_matrix_shipbenchs_own_workflow_plans(lis
     readme = documentation()
     for jobs, minutes in (quick, full):
         assert f"{jobs} measuring jobs whose time limits add up to {minutes} runner-minutes" in readme
-    example = matrix.cost(matrix.matrix(listed, quick=True, pythons=["3.12"], strategies=["venv", "pyinstaller", "bake"]))
+    example = matrix.cost(matrix.matrix(listed, quick=True, pythons=["3.12"],
+                                        strategies=["venv", "pyinstaller", "bake"]))
     assert f"the example below: {example[0]} jobs, {example[1]} runner-minutes on a pull request" in readme
 
 
