@@ -3,6 +3,7 @@ Markdown and as one self-contained HTML page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from rich.markup import escape
 from .. import console, record
 from ..fsutil import atomic_copy, atomic_write_text
 from . import compare, document, html, markdown
+from .document import Document
 from .history import history as history_of
 from .tables import build
 
@@ -25,11 +27,10 @@ def write_report(results_dirs: list[Path], out: Path, progress: str | None = Non
     if missing:
         console.console.print(f"[yellow]no records folder at {escape(', '.join(missing))}: the report will say so[/]")
     records, invalid = record.load_all([folder for folder in results_dirs if folder.is_dir()])
-    records, unshowable = _showable(records, results_dirs)
     comparison = compare.compare(since, results_dirs[0]) if since is not None else None
     sets = _history_sets(history, results_dirs[0]) if history else None
-    model = document.build(build(records, [*invalid, *unshowable], results_dirs), progress, comparison,
-                           history_of(sets) if sets else None)
+    records, model, unshowable = _showable(records, lambda shown, refused: document.build(
+        build(shown, [*invalid, *refused], results_dirs), progress, comparison, history_of(sets) if sets else None))
     try:
         for name, file in model.attachments:  # files the model checked beside their records (an SBOM)
             atomic_copy(file, out / name)
@@ -55,17 +56,41 @@ def _history_sets(history: list[Path], results: Path) -> list[Path]:
     return sets
 
 
-def _showable(records: list[dict[str, Any]], sources: list[Path]) -> tuple[list[dict[str, Any]], list[record.Invalid]]:
-    """Records arrive from other hosts and CI artifacts: each is put into the report's model alone first (and
-    formatted as Markdown; the page formats the same model, with the screenshots document.py already checked), and
-    one that cannot be (a shape the schema allows but the report does not expect) is listed as invalid instead
-    of stopping the report for every other."""
-    showable, refused = [], []
-    for rec in records:
+def _showable(records: list[dict[str, Any]], make: Callable[[list[dict[str, Any]], list[record.Invalid]], Document],
+              ) -> tuple[list[dict[str, Any]], Document, list[record.Invalid]]:
+    """Records arrive from other hosts and CI artifacts: one the schema allows but the report cannot show (a shape
+    it does not expect) is listed as invalid, never a stop for every other. The whole model is built once, and
+    rendered as Markdown (the page formats the same model); only when that fails are the records halved until
+    each that fails alone is found: a report of 10,000 good records costs one build, not 10,000."""
+    refused: list[record.Invalid] = []
+
+    def fails(subset: list[dict[str, Any]]) -> Exception | None:
         try:
-            markdown.render(document.build(build([rec], [], sources)))
-        except Exception as error:  # whatever it is, it is that record's, and it is said
-            refused.append(record.Invalid(Path(rec["_source"]), [f"cannot be shown: {type(error).__name__}: {error}"]))
-        else:
-            showable.append(rec)
-    return showable, refused
+            markdown.render(make(subset, []))
+        except Exception as error:  # whatever it is, it is those records', and it is said
+            return error
+        return None
+
+    def sift(subset: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        error = fails(subset)
+        if error is None:
+            return subset
+        if len(subset) == 1:
+            refused.append(record.Invalid(Path(subset[0]["_source"]),
+                                          [f"cannot be shown: {type(error).__name__}: {error}"]))
+            return []
+        middle = len(subset) // 2
+        return sift(subset[:middle]) + sift(subset[middle:])
+
+    try:
+        model = make(records, [])
+        markdown.render(model)
+        return records, model, []
+    except Exception:  # noqa: BLE001 (found record by record below)
+        shown = sift(records)
+    try:
+        return shown, make(shown, refused), refused
+    except Exception:  # noqa: BLE001 (records that fail only together: each is tried alone, as a last resort)
+        refused.clear()
+        alone = [rec for rec in shown if sift([rec])]
+        return alone, make(alone, refused), refused

@@ -48,28 +48,64 @@ def _figure(rows: int) -> tuple[Any, Any]:
     return plt.subplots(figsize=(8.5, 0.9 + 0.32 * max(rows, 1)))
 
 
-def _log_if_wide(ax: Any, values: list[float]) -> None:
+# A report of thousands of records (a year of CI, many hosts) still draws in seconds: each chart shows at most
+# MAX_ROWS rows (the best by its figure; the tables hold every row), and charts are drawn for at most MAX_APPS apps.
+MAX_ROWS = 40
+MAX_APPS = 12
+MISSING = "#999999"
+
+
+def _wide(values: list[float]) -> bool:
+    """Values so far apart that a linear axis hides the small ones: they are drawn as dots on a log axis then,
+    never as bars (a bar's length on a log axis says nothing)."""
     positive = [v for v in values if v and v > 0]
-    if positive and max(positive) / min(positive) > 20:
-        ax.set_xscale("log")
+    return bool(positive) and max(positive) / min(positive) > 20
+
+
+def _best(records: list[dict[str, Any]], value: Any, higher_is_better: bool = False) -> list[dict[str, Any]]:
+    """At most MAX_ROWS rows: the best by `value`, in the tables' order."""
+    if len(records) <= MAX_ROWS:
+        return records
+    ranked = sorted(records, key=lambda rec: value(rec) or 0.0, reverse=higher_is_better)[:MAX_ROWS]
+    kept = {id(rec) for rec in ranked}
+    return [rec for rec in records if id(rec) in kept]
+
+
+def _cut(title: str, shown: int, total: int) -> str:
+    return title if shown == total else f"{title} (the {shown} best of {total} rows; the tables hold every row)"
+
+
+def _missing(ax: Any, positions: list[float]) -> None:
+    """A value a row lacks is said on its line, never drawn as a zero-length bar."""
+    for position in positions:
+        ax.annotate("not measured", (0, position), xycoords=("axes fraction", "data"), xytext=(3, -3),
+                    textcoords="offset points", color=MISSING, fontsize=7)
 
 
 def _paired_bars(records: list[dict[str, Any]], first: tuple[str, str], second: tuple[str, str], unit: str,
                  scale: float) -> Any:
-    """Two horizontal bars per record (cold/warm, size/download); a missing value leaves its bar out."""
+    """Two values per record (cold/warm, size/download): bars from zero, or dots on a log axis where the values
+    are too far apart for bars; a missing value is said, not drawn."""
     fig, ax = _figure(len(records))
     positions = range(len(records))
-    values = []
+    series = []
     for offset, (name, path), color in ((-0.2, first, COLD), (0.2, second, WARM)):
         get = metric(path, numeric=True)
-        data = [(i + offset, get(r["metrics"]) / scale) for i, r in enumerate(records) if get(r["metrics"])]
-        if data:
-            ax.barh([p for p, _ in data], [v for _, v in data], height=0.38, color=color, label=name)
-            values += [v for _, v in data]
+        series.append((name, color, [(i + offset, (get(r["metrics"]) or 0) / scale) for i, r in enumerate(records)]))
+    wide = _wide([v for _, _, data in series for _, v in data])
+    for name, color, data in series:
+        present = [(p, v) for p, v in data if v]
+        if wide:
+            ax.scatter([v for _, v in present], [p for p, _ in present], color=color, label=name, zorder=3)
+        elif present:
+            ax.barh([p for p, _ in present], [v for _, v in present], height=0.38, color=color, label=name)
+        _missing(ax, [p for p, v in data if not v])
     ax.set_yticks(list(positions), [_label(r) for r in records])
     ax.invert_yaxis()
-    ax.set_xlabel(unit)
-    _log_if_wide(ax, values)
+    if wide:
+        ax.set_xscale("log")
+        ax.grid(axis="x", which="both", alpha=0.3)
+    ax.set_xlabel(f"{unit} ({'log scale, dots' if wide else 'bars from zero'})")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return fig
 
@@ -85,12 +121,21 @@ def _startup(records: list[dict[str, Any]]) -> Any:
         highs.append(warm["max"] - warm["median"])
         colds.append(rec["metrics"]["startup_s"]["cold"])
     positions = list(range(len(records)))
-    ax.barh(positions, medians, xerr=[lows, highs], color=WARM, height=0.5, capsize=3, label="warm: median, min–max")
-    ax.scatter(colds, positions, color=THIRD, zorder=3, label="cold: first run after the build")
+    wide = _wide(medians + [c for c in colds if c])
+    if wide:  # dots with whiskers on a log axis: a bar's length there would mean nothing
+        ax.errorbar(medians, positions, xerr=[lows, highs], fmt="o", color=WARM, capsize=3,
+                    label="warm: median, min–max")
+        ax.set_xscale("log")
+        ax.grid(axis="x", which="both", alpha=0.3)
+    else:
+        ax.barh(positions, medians, xerr=[lows, highs], color=WARM, height=0.5, capsize=3,
+                label="warm: median, min–max")
+    ax.scatter([c for c in colds if c], [p for p, c in zip(positions, colds, strict=True) if c], color=THIRD,
+               zorder=3, label="cold: first run after the build")
+    _missing(ax, [p for p, c in zip(positions, colds, strict=True) if not c])
     ax.set_yticks(positions, [_label(r) for r in records])
     ax.invert_yaxis()
-    ax.set_xlabel("seconds from spawn to ready")
-    _log_if_wide(ax, medians + colds)
+    ax.set_xlabel(f"seconds from spawn to ready ({'log scale, dots' if wide else 'bars from zero'})")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return fig
 
@@ -119,7 +164,8 @@ def _gpu(records: list[dict[str, Any]]) -> Any:
     fig, ax = _figure(len(rows))
     positions = list(range(len(rows)))
     medians = [batch["samples_per_s"]["median"] for _, batch in rows]
-    ax.barh(positions, medians, color=WARM, height=0.5)
+    ax.scatter(medians, positions, color=WARM, zorder=3)  # dots: the axis is logarithmic
+    ax.grid(axis="x", which="both", alpha=0.3)
     for position, (_rec, batch), median in zip(positions, rows, medians, strict=True):
         text = f"{batch['tflops']:.0f} TFLOP/s"
         if batch.get("mfu"):
@@ -130,31 +176,38 @@ def _gpu(records: list[dict[str, Any]]) -> Any:
     ax.set_yticks(positions, [f"{_label(rec)} bs {batch['batch_size']:,}" for rec, batch in rows])
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("samples/s on the GPU (median; log scale)")
+    ax.set_xlabel("samples/s on the GPU (median; log scale, dots)")
     return fig
 
 
 def charts(rows_by_app: dict[str, list[dict[str, Any]]], gpu_records: list[dict[str, Any]]) -> list[Chart]:
     """Every chart the data supports; a chart with no data is left out (the tables say what is missing)."""
     drawn = []
-    for app, records in rows_by_app.items():
+    for app, records in list(rows_by_app.items())[:MAX_APPS]:
         ok = [r for r in records if r["status"] == "ok"]
         sized = [r for r in ok if r["metrics"].get("size_bytes")]
         if sized:
-            drawn.append(Chart(f"size-{app}", f"{app}: size on disk and download size", _svg(_paired_bars(
-                sized, ("on disk", "size_bytes"), ("download", "download_bytes"), "MB", 1e6), f"size-{app}")))
+            shown = _best(sized, lambda r: r["metrics"]["size_bytes"])
+            drawn.append(Chart(f"size-{app}", _cut(f"{app}: size on disk and download size", len(shown), len(sized)),
+                               _svg(_paired_bars(shown, ("on disk", "size_bytes"), ("download", "download_bytes"),
+                                                 "MB", 1e6), f"size-{app}")))
         started = [r for r in ok if r["metrics"].get("startup_s", {}).get("warm")]
         if started:
-            drawn.append(Chart(f"startup-{app}", f"{app}: start-up, cold and warm",
-                               _svg(_startup(started), f"startup-{app}")))
+            shown = _best(started, lambda r: r["metrics"]["startup_s"]["warm"]["median"])
+            drawn.append(Chart(f"startup-{app}", _cut(f"{app}: start-up, cold and warm", len(shown), len(started)),
+                               _svg(_startup(shown), f"startup-{app}")))
         built = [r for r in ok if r["metrics"].get("setup_s")]
         if built:
-            drawn.append(Chart(f"setup-{app}", f"{app}: set-up / build time, cold and warm cache", _svg(
-                _paired_bars(built, ("cold", "setup_s.cold"), ("warm", "setup_s.warm"), "seconds", 1), f"setup-{app}")))
+            shown = _best(built, lambda r: metric("setup_s.warm", numeric=True)(r["metrics"]))
+            drawn.append(Chart(f"setup-{app}", _cut(f"{app}: set-up / build time, cold and warm cache", len(shown),
+                                                    len(built)),
+                               _svg(_paired_bars(shown, ("cold", "setup_s.cold"), ("warm", "setup_s.warm"), "seconds",
+                                                 1), f"setup-{app}")))
         trained = [r for r in ok if r["metrics"].get("throughput")]
         if trained:
-            drawn.append(Chart(f"throughput-{app}", f"{app}: throughput on the CPU",
-                               _svg(_throughput(trained), f"throughput-{app}")))
+            shown = _best(trained, lambda r: r["metrics"]["throughput"]["median"], higher_is_better=True)
+            drawn.append(Chart(f"throughput-{app}", _cut(f"{app}: throughput on the CPU", len(shown), len(trained)),
+                               _svg(_throughput(shown), f"throughput-{app}")))
     measured_gpu = [r for r in gpu_records if r["status"] == "ok" and r["metrics"].get("gpu", {}).get("batches")]
     if measured_gpu:
         drawn.append(Chart("gpu", "training throughput on the GPU (each app's gpu-args)",

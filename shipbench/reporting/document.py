@@ -16,7 +16,7 @@ from ..fsutil import is_png
 from ..hostload import BUSY_CORES
 from ..metric_kinds import BY_NAME as COMPARED
 from .advice import QUALITY_COLUMNS, qualities, recommendations
-from .charts import Chart, charts, history_charts
+from .charts import MAX_APPS, Chart, charts, history_charts
 from .compare import Comparison, fmt
 from .history import History
 from .inside import INSIDE_COLUMNS, INSIDE_EXPLANATION, LICENCE_COLUMNS, LICENCE_EXPLANATION, inside_rows, licence_rows
@@ -153,7 +153,9 @@ def build(report: Report, progress: str | None = None, since: Comparison | None 
     rows_by_app = {m.app: [rec for rec, _cells in m.rows] for m in matrices}
     drawn = charts(rows_by_app, [r for r in report.records if r["metrics"].get("gpu", {}).get("batches")])
     if drawn:
-        sections.append(Section("Charts", [Charts(drawn)]))
+        cut = ([Text(f"Charts for the first {MAX_APPS} of {len(rows_by_app)} apps; the tables above hold every app.",
+                     "explain")] if len(rows_by_app) > MAX_APPS else [])
+        sections.append(Section("Charts", [*cut, Charts(drawn)]))
     shots, refused = _screenshots(report)
     sections.append(Section("Screenshots", [Text("What each build painted: proof it really renders.", "explain"),
                                             Screenshots(shots)]))

@@ -181,3 +181,46 @@ def test_another_hosts_reasons_name_that_host(make_record) -> None:
     bake["host"] = {**bake["host"], "name": "gpu-host", "gpus": [{"name": "H100"}]}
     text = dict(recommendations([gpu, bake]))["Reproduce a GPU dev environment"]
     assert "bake (on gpu-host): docker is not installed" in text
+
+
+def test_a_report_of_good_records_builds_its_model_once(tmp_path: Path, make_record, monkeypatch) -> None:
+    """Thousands of records (a year of CI) cost one build, not one per record; a record that cannot be shown is
+    still found (halving) and listed, and the rest is built."""
+    from shipbench.reporting import document
+
+    calls = []
+    real = document.build
+    monkeypatch.setattr(document, "build", lambda *a, **k: calls.append(1) or real(*a, **k))
+    results = tmp_path / "results"
+    _write(results, [make_record(variant=f"v{n}") for n in range(20)])
+    assert write_report([results], tmp_path / "report") == 0
+    assert len(calls) == 1
+    sparse = make_record(variant="cold-only")
+    sparse["metrics"]["startup_s"] = {"cold": 0.3}  # a shape the report does not expect
+    (results / "cold-only.json").write_text(json.dumps(sparse))
+    calls.clear()
+    assert write_report([results], tmp_path / "report") == 0
+    page = (tmp_path / "report" / "report.md").read_text()
+    assert "cold-only.json" in page.split("## Invalid records (left out)")[1]
+    assert "venv/v19 gui" in page
+    assert len(calls) < 21  # about log2(21) halvings, never one build per record
+
+
+def test_charts_show_the_best_rows_and_say_what_is_missing(make_record) -> None:
+    from shipbench.reporting import charts
+
+    many = []
+    for n in range(charts.MAX_ROWS + 10):
+        rec = make_record(variant=f"v{n:02d}")
+        rec["metrics"]["startup_s"]["warm"] = {"median": 1.0 + n, "min": 0.9 + n, "max": 1.1 + n, "n": 5}
+        rec["metrics"]["download_bytes"] = 1_000_000 if n else None
+        many.append(rec)
+    many[0]["metrics"].pop("download_bytes")
+    drawn = {chart.name: chart for chart in charts.charts({"gui": many}, [])}
+    startup = drawn["startup-gui"]
+    assert f"the {charts.MAX_ROWS} best of {charts.MAX_ROWS + 10} rows" in startup.title
+    assert "venv/v00" in startup.svg and "venv/v49" not in startup.svg  # the slowest ten are left out
+    assert "not measured" in drawn["size-gui"].svg  # v00's download: said on its line, not a bar of zero
+    assert "log scale, dots" in drawn["size-gui"].svg  # 1 MB beside 250 MB: dots on a log axis, never bars
+    apps = {f"app{n:02d}": [make_record(app=f"app{n:02d}")] for n in range(charts.MAX_APPS + 1)}
+    assert {chart.name.split("-", 1)[1] for chart in charts.charts(apps, [])} == set(list(apps)[:charts.MAX_APPS])
