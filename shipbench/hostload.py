@@ -12,6 +12,8 @@ For each timed phase (set-up, start-up, throughput, the venv baseline) the recor
   2. the host's: all CPU time the kernel counted (/proc/stat) during the phase, less what this run's own
      processes used. Processes born during the phase count here only: whose they are cannot be told after the
      fact, so (1) leaves them out.
+  Inside a container (no kthreadd in the process table) (1) sees only the container, so (2) alone is used:
+  /proc/stat counts the whole host there too, and the entry says `seen_from` a container.
   Elsewhere it is not measured (None), and only the load average is recorded.
 - `load_avg_1m`: the host's one-minute load average at the end (macOS and Linux).
 - `other_runs`: other shipbench runs active on this host at the phase's start or end (active_runs.py), and
@@ -67,6 +69,14 @@ class Snapshot:
 
     processes: dict[int, _Process]
     host_busy_s: float | None  # CPU seconds the kernel counted as busy on all cores since boot (None: unknown)
+
+    @property
+    def whole_host(self) -> bool:
+        """Whether the process table is the host's: the kernel's thread parent (kthreadd, pid 2) is in it. Inside
+        a container (CI's usual case) only the container's processes are listed, while /proc/stat still counts
+        the whole host's CPU time: the per-process estimate would see nobody else."""
+        kernel = self.processes.get(2)
+        return kernel is not None and kernel.name == "kthreadd"
 
 
 def _processes(proc: Path = Path("/proc")) -> dict[int, _Process]:
@@ -147,11 +157,13 @@ def own_cpu_s(before: dict[int, _Process], after: dict[int, _Process], me: int) 
 
 
 def outside_cores(before: Snapshot, after: Snapshot, me: int, wall_s: float, cores: int) -> float:
-    """Other processes' CPU during the phase in cores: the lower of the two estimates, at most the host's cores."""
+    """Other processes' CPU during the phase in cores: the lower of the two estimates, at most the host's cores.
+    Where the process table is not the host's (a container), the kernel's count alone: the table cannot show
+    the other containers' and the host's processes that load the same cores."""
     used = outside_cpu_s(before.processes, after.processes, me)
     if before.host_busy_s is not None and after.host_busy_s is not None:
-        host = after.host_busy_s - before.host_busy_s - own_cpu_s(before.processes, after.processes, me)
-        used = min(used, max(0.0, host))
+        host = max(0.0, after.host_busy_s - before.host_busy_s - own_cpu_s(before.processes, after.processes, me))
+        used = min(used, host) if before.whole_host and after.whole_host else host
     return round(min(used / max(wall_s, 1e-6), float(cores)), 3)
 
 
@@ -177,6 +189,8 @@ def watch(metrics: dict[str, Any], phase: str) -> Iterator[None]:
     metrics.setdefault("host_load", {})[phase] = {
         "outside_cores": cores, "load_avg_1m": _load_average(), "other_runs": len(seen),
         **({"other_runs_seen": sorted(set(seen.values()))[:8]} if seen else {}),
+        **({"seen_from": "a container: the host's CPU count, not its processes"}
+           if before is not None and not before.whole_host else {}),
         "busy": bool(seen) or (cores is not None and cores >= BUSY_CORES),
     }
 

@@ -28,11 +28,15 @@ def test_others_cpu_counts_and_ours_and_the_engines_do_not() -> None:
     assert hostload.outside_cpu_s(before, after, me) == pytest.approx(2.5)  # the burner's 2.5 s only
 
 
-def _fake_proc(folder: Path, processes: dict[int, tuple[int, str, float, float]], busy_s: float) -> Path:
+def _fake_proc(folder: Path, processes: dict[int, tuple[int, str, float, float]], busy_s: float,
+               host: bool = True) -> Path:
     """A /proc with the given processes (pid: parent, name, own CPU s, reaped children's CPU s) and the host's
-    busy CPU time: a controlled source of CPU time, so the accounting is tested without any scheduler."""
+    busy CPU time: a controlled source of CPU time, so the accounting is tested without any scheduler. `host`:
+    the host's own process table (kthreadd in it), else a container's."""
     folder.mkdir(parents=True, exist_ok=True)
     ticks = hostload._TICKS
+    if host:
+        processes = {2: (0, "kthreadd", 0.0, 0.0), **processes}
     for pid, (parent, name, own, reaped) in processes.items():
         (folder / str(pid)).mkdir()
         fields = ["S", str(parent)] + ["0"] * 9 + [str(round(own * ticks)), "0", str(round(reaped * ticks)), "0"]
@@ -79,13 +83,30 @@ def test_processes_born_during_the_phase_are_ours_or_the_hosts_never_double_coun
     assert hostload.outside_cores(before, after, me, wall_s=1.0, cores=2) == 0.0
 
 
+def test_inside_a_container_the_hosts_cpu_count_decides(tmp_path: Path) -> None:
+    """A container lists only its own processes, so a burner elsewhere on the host is invisible to the
+    per-process estimate (every CI-container phase read busy: false at load 20): the kernel's count, less
+    ours, decides there."""
+    me = 100
+    before = hostload.snapshot(_fake_proc(tmp_path / "before", {me: (1, "python", 1.0, 0.0)}, busy_s=100.0,
+                                          host=False))
+    after = hostload.snapshot(_fake_proc(tmp_path / "after", {me: (1, "python", 2.0, 0.0)}, busy_s=104.0,
+                                         host=False))
+    assert not before.whole_host
+    assert hostload.outside_cores(before, after, me, wall_s=2.0, cores=2) == pytest.approx(1.5)  # (4 - 1) / 2
+    on_host = [hostload.snapshot(_fake_proc(tmp_path / f"host-{n}", {me: (1, "python", cpu, 0.0)}, busy_s=busy))
+               for n, (cpu, busy) in enumerate(((1.0, 100.0), (2.0, 104.0)))]
+    assert on_host[0].whole_host
+    assert hostload.outside_cores(*on_host, me, wall_s=2.0, cores=2) == 0.0  # no process of others: the lower
+
+
 def test_a_malformed_stat_line_is_passed_over(tmp_path: Path) -> None:
     proc = _fake_proc(tmp_path / "proc", {7: (1, "ok", 1.0, 0.0)}, busy_s=1.0)
     (proc / "8").mkdir()
     (proc / "8" / "stat").write_text("8 (cut")
     (proc / "stat").write_text("intr 1 2 3\n")
     found = hostload.snapshot(proc)
-    assert set(found.processes) == {7} and found.host_busy_s is None
+    assert set(found.processes) == {2, 7} and found.host_busy_s is None
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="tells runs apart by /proc (Linux)")
