@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import os
 import platform
 import shutil
@@ -100,9 +102,22 @@ def gpus() -> list[dict[str, Any]]:
 
 
 @functools.cache
+def host_id() -> str:
+    """A short stable id of this machine, beside its name (names repeat: "localhost", "vm"): a hash of systemd's
+    machine-id (never the id itself), or, where there is none (a container), of the name, CPU, cores and memory."""
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        with contextlib.suppress(OSError):
+            text = Path(path).read_text(encoding="ascii", errors="replace").strip()
+            if text:
+                return hashlib.sha256(f"shipbench|{text}".encode()).hexdigest()[:8]
+    made_of = f"shipbench|{platform.node()}|{_cpu_model()}|{os.cpu_count()}|{_memory_bytes()}"
+    return hashlib.sha256(made_of.encode()).hexdigest()[:8]
+
+
 def facts() -> dict[str, Any]:
     return {
         "name": platform.node(),
+        "id": host_id(),
         "os": os_name(),
         "os_release": _os_release(),
         "kernel": platform.release(),

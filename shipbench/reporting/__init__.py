@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from .. import console, record
 from ..fsutil import atomic_copy, atomic_write_text
-from . import compare, document, html, markdown
+from . import compare, document, elsewhere, html, markdown
 from .document import Document
 from .history import history as history_of
 from .tables import build
@@ -27,10 +27,15 @@ def write_report(results_dirs: list[Path], out: Path, progress: str | None = Non
     if missing:
         console.console.print(f"[yellow]no records folder at {escape(', '.join(missing))}: the report will say so[/]")
     records, invalid = record.load_all([folder for folder in results_dirs if folder.is_dir()])
+    records, others = elsewhere.split(records, results_dirs[0])
     comparison = compare.compare(since, results_dirs[0]) if since is not None else None
     sets = _history_sets(history, results_dirs[0]) if history else None
     records, model, unshowable = _showable(records, lambda shown, refused: document.build(
         build(shown, [*invalid, *refused], results_dirs), progress, comparison, history_of(sets) if sets else None))
+    other_machines = elsewhere.section(others)
+    if other_machines is not None:  # before the hosts, commands and dates of this run's own rows
+        at = next((n for n, part in enumerate(model.sections) if part.title == "Hosts"), len(model.sections))
+        model.sections.insert(at, other_machines)
     try:
         for name, file in model.attachments:  # files the model checked beside their records (an SBOM)
             atomic_copy(file, out / name)
@@ -40,7 +45,8 @@ def write_report(results_dirs: list[Path], out: Path, progress: str | None = Non
         console.console.print(f"[red]shipbench: error:[/] cannot write the report to {escape(str(out))}: "
                               f"{escape(error.strerror or str(error))}")
         return 2
-    console.console.print(f"report: {len(records)} records ({len(invalid) + len(unshowable)} invalid) → "
+    also = f", {len(others)} of other machines in their own section" if others else ""
+    console.console.print(f"report: {len(records)} records{also} ({len(invalid) + len(unshowable)} invalid) → "
                           f"{out / 'report.md'}, {out / 'index.html'}")
     return 0
 

@@ -152,9 +152,9 @@ def host_rows(report: Report) -> list[tuple[str, ...]]:
         gpus = ", ".join(g["name"] for g in h.get("gpus", [])) or "none"
         tools: dict[str, str] = {}
         for rec in report.records:
-            if _host_identity(rec) == _host_identity({"host": h, "os": rec["os"]}):
+            if host_identity(rec) == host_identity({"host": h, "os": rec["os"]}):
                 tools.update({k: v for k, v in rec["versions"].items() if v and k != "torch_source"})
-        rows.append((h["name"], h.get("os_release", h["os"]), h["cpu"], str(h["cores"]), memory, gpus,
+        rows.append((host_label(h), h.get("os_release", h["os"]), h["cpu"], str(h["cores"]), memory, gpus,
                      ", ".join(f"{k} {v}" for k, v in sorted(tools.items()))))
     return rows
 
@@ -314,10 +314,18 @@ def largest_rows(report: Report, count: int = 5) -> list[tuple[str, ...]]:
     return rows
 
 
-def _host_identity(rec: dict[str, Any]) -> str:
+def host_label(facts: dict[str, Any]) -> str:
+    """A host as the report names it: its name and its stable id (two machines called "vm" stay two), or what it
+    is made of where an older record has no id."""
+    if isinstance(facts.get("id"), str):
+        return f"{facts['name']} · {facts['id']}"
+    return f"{facts['name']} ({facts.get('cpu', '?')}, {facts.get('cores', '?')} cores)"
+
+
+def host_identity(rec: dict[str, Any]) -> str:
     """Host names are often generic ("localhost", "vm"): tell machines apart by what they are made of too."""
     facts = rec["host"]
-    return str((facts["name"], rec["os"], facts["cpu"], facts["cores"], facts.get("memory_bytes"),
+    return str((facts["name"], facts.get("id"), rec["os"], facts["cpu"], facts["cores"], facts.get("memory_bytes"),
                 tuple(g["name"] for g in facts.get("gpus", []))))
 
 
@@ -347,7 +355,7 @@ def build(records: list[dict[str, Any]], invalid: list[Invalid], sources: list[P
             tables.append(Table(metric, rows, missing_everywhere=missing))
     hosts: dict[str, dict[str, Any]] = {}
     for rec in records:
-        hosts.setdefault(_host_identity(rec), rec["host"])
+        hosts.setdefault(host_identity(rec), rec["host"])
     notes = sorted({note for rec in records for note in rec.get("notes", [])})
     return Report(tables, records, [r for r in records if r["status"] != "ok"], list(hosts.values()), invalid,
                   sources, notes)

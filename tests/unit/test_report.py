@@ -224,3 +224,37 @@ def test_charts_show_the_best_rows_and_say_what_is_missing(make_record) -> None:
     assert "log scale, dots" in drawn["size-gui"].svg  # 1 MB beside 250 MB: dots on a log axis, never bars
     apps = {f"app{n:02d}": [make_record(app=f"app{n:02d}")] for n in range(charts.MAX_APPS + 1)}
     assert {chart.name.split("-", 1)[1] for chart in charts.charts(apps, [])} == set(list(apps)[:charts.MAX_APPS])
+
+
+def test_another_machines_evidence_is_shown_as_theirs_never_as_this_hosts(tmp_path: Path, make_record) -> None:
+    """The committed GPU evidence (an H100 host called "vm") read as this laptop's: "2 hosts", its Python in the
+    overview's, "trained on CUDA" in this host's GPU column, its skips among this run's."""
+    here = make_record(python="3.13")
+    here["host"] = {**here["host"], "name": "vm", "id": "aaaa1111"}
+    gpu = make_record(python="3.12", variant="host-torch")
+    gpu["host"] = {**gpu["host"], "name": "vm", "id": "bbbb2222", "cpu": "EPYC", "cores": 16,
+                   "gpus": [{"name": "NVIDIA H100 80GB HBM3"}]}
+    gpu["metrics"]["startup_s"]["warm"]["median"] = 0.01  # would be "fastest" if it were ranked here
+    skipped = make_record("skipped", python="3.12", strategy="bake", variant="cpu")
+    skipped["host"] = gpu["host"]
+    skipped["reason"] = "docker is not installed"
+    record.write(here, tmp_path / "results")
+    for rec in (gpu, skipped):
+        record.write(rec, tmp_path / "evidence" / "gpu")
+    write_report([tmp_path / "results", tmp_path / "evidence"], tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text()
+    own, others = md.split("## Other machines' records")
+    assert "1 records from 1 host" in own and "Overview (Python 3.13)" in own
+    assert "0.010" not in own and "docker is not installed" not in own and "H100" not in own.split("## Hosts")[0]
+    assert "vm · bbbb2222" in others and "0.010 s" in others and "docker is not installed" in others
+    assert "vm · aaaa1111" in md.split("## Hosts")[1]  # two machines named vm stay two
+
+
+def test_a_host_id_is_stable_and_never_the_machine_id(tmp_path: Path, monkeypatch) -> None:
+    from shipbench import host
+
+    first, second = host.host_id(), host.host_id()
+    assert first == second and len(first) == 8
+    machine = Path("/etc/machine-id")
+    if machine.is_file():
+        assert first not in machine.read_text()
