@@ -147,6 +147,13 @@ def vagrant(session: nox.Session) -> None:
     _harness(session, "run", "vagrant", *session.posargs)
 
 
+@nox.session(name="list")
+def list_everything(session: nox.Session) -> None:
+    """The strategies and their variants, the project's apps as read and every setting with where its value came
+    from (the description, the environment, a flag, the default)."""
+    _harness(session, "list", *session.posargs)
+
+
 @nox.session
 def report(session: nox.Session) -> None:
     """Read the project's records (results/ and its evidence folders) and write report/report.md and index.html."""

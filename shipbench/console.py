@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from rich.table import Table
 
 # Logs of CI jobs and nox are no terminal: give the summary table room instead of rich's 80-column default.
 console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 140)
+HEARTBEAT_S = 30.0  # where no live progress line shows, a running step says so this often
 
 
 class Steps:
@@ -32,11 +34,21 @@ class Steps:
         self._progress.update(self._task, description=f"{self._label}: {escape(what)}")
         start = time.perf_counter()
         self.current = what
+        done = threading.Event()
+        if not console.is_terminal:  # a CI log or a pipe shows no live line: a step says it still runs instead
+            threading.Thread(target=self._heartbeat, args=(what, start, done), daemon=True).start()
         try:
             yield
         finally:
+            done.set()
             self._progress.advance(self._task)
             console.print(f"  {self._label}: {escape(what)} [dim]({time.perf_counter() - start:.1f} s)[/]")
+
+    def _heartbeat(self, what: str, start: float, done: threading.Event) -> None:
+        """Every HEARTBEAT_S of a long step (a Nuitka build of half an hour), one line: what runs, for how long."""
+        while not done.wait(HEARTBEAT_S):
+            minutes, seconds = divmod(int(time.perf_counter() - start), 60)
+            console.print(f"  {self._label}: {escape(what)} [dim]… still running ({minutes} min {seconds:02d} s)[/]")
 
 
 @contextmanager
