@@ -120,6 +120,9 @@ def _desktop(records: list[dict[str, Any]]) -> str:
                                  if r.get("condition") and r["status"] != "ok"})
             candidates.append((rec["metrics"]["download_bytes"], rec, needs, sorted(targets), conditions))
     if not candidates:
+        if any(r.get("profile") == "quick" for r in records if "window" in capabilities(r)):
+            return ("the quick profile starts no bundle in a clean container: a strategy's own session (the full "
+                    "profile) does, e.g. python3 noxw.py -s pyinstaller")
         return "no bundle of a window app has portability evidence yet"
     _size, best, needs, tried, conditions = min(candidates, key=lambda c: c[0])
     caveat = f"; not with a {' or '.join(conditions)} (set TMPDIR to an executable folder)" if conditions else ""
@@ -141,10 +144,10 @@ def _reproducible(records: list[dict[str, Any]]) -> str:
                    f"{result.get('differing_file_count', '?')} files differ "
                    f"({', '.join(result.get('differing_files', [])[:3])})")
         container = result.get("container", {})
+        where = container.get("where") if isinstance(container.get("where"), str) else "a clean container"
         if container.get("status") in ("same", "differs"):
-            verdict += (", and so does a third in a clean Debian 12 container" if container["status"] == "same"
-                        else f"; a third, in a clean Debian 12 container, differs in "
-                             f"{container.get('differing_file_count', '?')} files")
+            verdict += (f", and so does a third in {where}" if container["status"] == "same"
+                        else f"; a third, in {where}, differs in {container.get('differing_file_count', '?')} files")
         setup = rec["metrics"].get("setup_s", {})
         parts.append(f"{rec['app']} {rec['variant']}: two installs from one lock hold {verdict}; install "
                      f"{fmt_seconds(setup.get('cold'))} cold, {fmt_seconds(setup.get('warm'))} warm")
@@ -156,19 +159,23 @@ def _with_a_python(records: list[dict[str, Any]]) -> str:
     of the host's Pythons it started at all."""
     lines = []
     for app in _apps(records):
-        ranked = sorted((r for r in _ok(records, app) if r["metrics"].get("runs_on")
+        ranked = sorted((r for r in _ok(records, app) if r["strategy"] == "zipapp"
                          and r["metrics"].get("download_bytes")), key=lambda r: r["metrics"]["download_bytes"])
         if not ranked:
             continue
         best = ranked[0]
         metrics = best["metrics"]
-        started = [v for v, result in sorted(metrics["runs_on"].items()) if result["status"] == "ok"]
-        failed = [v for v, result in sorted(metrics["runs_on"].items()) if result["status"] == "failed"]
+        runs_on = metrics.get("runs_on") or {}
+        started = [v for v, result in sorted(runs_on.items()) if result["status"] == "ok"]
+        failed = [v for v, result in sorted(runs_on.items()) if result["status"] == "failed"]
         unpacked = fmt_bytes(metrics.get("cache", {}).get("bytes"))
+        tried = (f"started on Python {', '.join(started) or 'none'}" + (f", not on {', '.join(failed)}" if failed
+                                                                         else "")
+                 if runs_on else f"other Pythons than {best['python']} not tried"
+                 + (" (the quick profile)" if best.get("profile") == "quick" else ""))
         lines.append(f"{app}: {_name(best)}, {fmt_bytes(metrics['download_bytes'])}; first start "
                      f"{fmt_seconds(metrics['startup_s']['cold'])} (unpacks {unpacked} into its cache), then "
-                     f"{fmt_seconds(metrics['startup_s']['warm']['median'])}; started on Python "
-                     f"{', '.join(started) or 'none'}" + (f", not on {', '.join(failed)}" if failed else ""))
+                     f"{fmt_seconds(metrics['startup_s']['warm']['median'])}; {tried}")
     return "; ".join(lines) or "no zipapp measured yet"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from ..fsutil import is_png
 from ..hostload import BUSY_CORES
 from ..metric_kinds import BY_NAME as COMPARED
+from . import verdict
 from .advice import QUALITY_COLUMNS, qualities, recommendations
 from .charts import MAX_APPS, Chart, charts, history_charts
 from .compare import Comparison, fmt
@@ -126,6 +127,11 @@ def build(report: Report, progress: str | None = None, since: Comparison | None 
     sections = [Section("This run is not finished", [Text(progress, "strong")])] if progress else []
     sections += [since_section(since)] if since else []
     sections += history_sections(history) if history else []
+    if report.records:
+        sections.append(Section("Which way to ship", [Text(
+            "Per audience, from this host's records only: the way, the figures that decided it with their margin "
+            "over the runner-up (sizes are exact; start-up tested on the raw samples), and its caveat; or the "
+            "command that would decide it.", "explain"), Grid(verdict.COLUMNS, verdict.rows(report.records))]))
     sections += [Section("What the numbers say", [Grid(("priority", "derived from the records"),
                                                       list(recommendations(report.records))),
                                                  Grid(QUALITY_COLUMNS, list(qualities(report.records)))])]

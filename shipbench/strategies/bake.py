@@ -88,6 +88,7 @@ class BakeStrategy(Defaults):
     summary = ("a container image built with docker buildx bake (CPU; distroless: no shell, no apt; CUDA for torch "
                "apps)")
     isolation = "its own filesystem and processes; shares the host's kernel"
+    audiences: tuple[str, ...] = ("servers",)
     target_needs = ("a container engine; for a window an X server socket; for a GPU the NVIDIA Container "
                     "Toolkit and driver")
     oses: tuple[str, ...] = ("linux",)

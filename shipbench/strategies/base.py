@@ -106,6 +106,7 @@ class Defaults:
 
     variants: tuple[str, ...]
     quick_variant: str
+    audiences: tuple[str, ...] = ()
     runs_on_host: bool = True
     runs_probe: bool = True
 
@@ -150,6 +151,10 @@ class Strategy(Protocol):
     summary: str
     isolation: str  # what it isolates from the target machine (the report's one qualitative column)
     target_needs: str  # what the target machine must have for the app to run
+    # whom it ships to, for the report's verdict (reporting/verdict.py's AUDIENCES): "desktop" (Linux desktop
+    # users), "servers" (servers and containers), "python" (machines that have Python), "dev" (reproducing a dev
+    # environment); the GPU verdict takes any row that trained on a GPU
+    audiences: tuple[str, ...]
     oses: tuple[str, ...]  # where it builds and runs: "linux", "windows", "macos" (CI's matrix reads this)
     ci_minutes: int  # the time limit of its CI job (one session on one runner), with room over what it takes here
     # files and folders besides the app, relative to the project root, that this strategy's builds read (its

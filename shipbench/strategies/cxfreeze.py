@@ -78,6 +78,7 @@ class CxFreezeStrategy(Defaults):
     rough_row_s = {"cli": 30.0, "window": 45.0, "torch": 170.0}
     summary = "a frozen executable built by cx_Freeze (build_exe; default and trimmed)"
     isolation = frozen.ISOLATION
+    audiences: tuple[str, ...] = ("desktop",)
     target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-building: each OS builds its own
     ci_minutes: int = 60  # the CI job's time limit: both apps, two variants each

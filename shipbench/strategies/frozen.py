@@ -122,8 +122,11 @@ def record_versions(ctx: Context, python: interpreters.Interpreter, env_dir: Pat
 
 def portability_and_baseline(ctx: Context, artifact: Artifact, env_dir: Path, what: str) -> None:
     """Start the bundle in clean Debian 12 and 13 containers, then measure the app in its build venv."""
-    with ctx.steps.step("portability: start in clean Debian 12 and 13 containers"):
-        if sys.platform.startswith("linux") and not settings.quick():
+    checked = sys.platform.startswith("linux") and not settings.quick()
+    with ctx.steps.step("portability: start in clean Debian 12 and 13 containers" if checked else
+                        "portability: not checked (" + ("the quick profile" if settings.quick() else
+                                                        "clean Linux containers: Linux hosts only") + ")"):
+        if checked:
             program = artifact.launcher[0]
             mount = artifact.path if artifact.path.is_dir() else artifact.path.parent
             relative = Path(program).relative_to(mount).as_posix()

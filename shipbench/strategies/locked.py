@@ -177,6 +177,7 @@ def container_install(ctx: Context, project: Path, extras: list[str], reference:
                           what=f"uv sync --frozen in a clean Debian {suite} container")
     result = compare(reference, env_dir)
     result["install_s"] = seconds
+    result["where"] = f"a clean Debian {docker.DEBIAN_NUMBERS.get(suite, suite)} container"
     return result
 
 
@@ -187,6 +188,7 @@ class LockedStrategy(Defaults):
     rough_row_s = {"cli": 20.0, "window": 30.0, "torch": 130.0}
     summary = "a locked environment: uv lock once, uv sync --frozen (or pip from pylock.toml) on the target"
     isolation = "Python packages only, pinned with hashes; shares the interpreter and the OS"
+    audiences: tuple[str, ...] = ("dev",)
     target_needs = "the Python version, uv (or pip ≥ 26.1 for pylock.toml), and the index or a wheel cache"
     oses: tuple[str, ...] = ("linux", "windows", "macos")
     ci_minutes: int = 30  # the CI job's time limit: two lock installers, both apps
@@ -217,10 +219,13 @@ class LockedStrategy(Defaults):
                 shutil.rmtree(folders[phase], ignore_errors=True)
                 times[phase] = install(folders[phase])
         ctx.metrics["setup_s"] = times
-        with ctx.steps.step("reproducibility: the two installs compared file by file (uv-sync: and a third, "
-                            "in a clean Debian 12 container)"):
+        third = ctx.key.variant == "uv-sync" and not settings.quick()
+        suite = docker.suite_for_python(ctx.key.python)
+        where = (f", and a third in a clean Debian {docker.DEBIAN_NUMBERS.get(suite, suite)} container"
+                 if third and suite else "")
+        with ctx.steps.step(f"reproducibility: the two installs compared file by file{where}"):
             result = compare(folders["cold"], folders["warm"])
-            if ctx.key.variant == "uv-sync" and not settings.quick():
+            if third:
                 result["container"] = container_install(ctx, project, extras, folders["cold"])
                 if result["container"]["status"] == "differs":
                     result["status"] = "differs"

@@ -169,6 +169,7 @@ class NuitkaStrategy(Defaults):
     rough_row_s = {"cli": 180.0, "window": 290.0, "torch": 900.0}
     summary = "an executable compiled by Nuitka (standalone, onefile; Qt apps also through pyside6-deploy)"
     isolation = "its own Python runtime and libraries, the app compiled to C; shares the OS's libc, GL and fonts"
+    audiences: tuple[str, ...] = ("desktop",)
     target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-compiling: each OS builds its own
     # the CI job's time limit, in minutes: app_dl with torch followed may use a whole build-timeout (1 h)

@@ -115,6 +115,7 @@ class PyInstallerStrategy(Defaults):
     rough_row_s = {"cli": 60.0, "window": 90.0, "torch": 230.0}
     summary = "a frozen executable built by PyInstaller (onedir, onefile; default and trimmed specs)"
     isolation = frozen.ISOLATION
+    audiences: tuple[str, ...] = ("desktop",)
     target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-building: each OS builds its own
     ci_minutes: int = 60  # the CI job's time limit: one mode, both apps, two variants, portability checks

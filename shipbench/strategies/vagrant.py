@@ -72,6 +72,7 @@ class VagrantStrategy(Defaults):
     summary = ("a Debian VM (12 for Python 3.11, 13 for 3.13) booted by Vagrant (libvirt, QEMU) from a box built "
                "from Debian packages")
     isolation = "its own kernel and OS"
+    audiences: tuple[str, ...] = ("dev",)
     target_needs = ("Vagrant with a provider (here libvirt and QEMU) and the box; hardware virtualization "
                     "(VT-x/AMD-V) for native speed")
     oses: tuple[str, ...] = ("linux",)
@@ -94,8 +95,10 @@ class VagrantStrategy(Defaults):
         why = "vm-accel = tcg" if settings.vm_accel() == "tcg" else vm_acceleration.static_reason()
         if why is None:
             return None  # KVM may work: the quick profile boots the VM as the full one does
-        return (f"the quick profile runs no VM under software emulation ({why}); the full profile "
-                "(python3 noxw.py, or -s vagrant) measures it")
+        missing = unavailable_reason()
+        then = (f"the full profile would skip it too here: {missing}" if missing else
+                "the full profile (python3 noxw.py, or -s vagrant) measures it")
+        return f"the quick profile runs no VM under software emulation ({why}); {then}"
 
     def planned_steps(self, app: App) -> int:
         # box, acceleration, up, provision, halt and up, guest facts; then the standard measurements, X11 for the
