@@ -16,7 +16,7 @@ from . import settings
 from .description import App
 from .errors import Skip
 from .runner import run_app
-from .stats import summarize
+from .stats import samples_verdict, summarize
 
 
 def cuda_facts(python: str) -> dict[str, Any]:
@@ -80,7 +80,10 @@ def measure_gpu(app: App, launcher: Sequence[str], env: dict[str, str]) -> dict[
 def ratios(gpu: dict[str, Any], reference: dict[str, Any] | None) -> None:
     if not reference or reference.get("status") != "ok":
         return
-    base = {b["batch_size"]: b["samples_per_s"]["median"] for b in reference["batches"]}
+    base = {b["batch_size"]: b["samples_per_s"] for b in reference["batches"]}
     for batch in gpu["batches"]:
         if batch["batch_size"] in base:
-            batch["ratio_to_venv"] = batch["samples_per_s"]["median"] / base[batch["batch_size"]]
+            batch["ratio_to_venv"] = batch["samples_per_s"]["median"] / base[batch["batch_size"]]["median"]
+            # a ratio of two medians of a few runs: whether their samples tell them apart, said beside it
+            batch["ratio_verdict"] = samples_verdict(batch["samples_per_s"].get("samples"),
+                                                     base[batch["batch_size"]].get("samples"))

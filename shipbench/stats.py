@@ -99,3 +99,16 @@ def middle_spread(values: Sequence[float]) -> float | None:
         return None
     lower, upper = quartiles(values)
     return upper / lower if lower > 0 else None
+
+
+def samples_verdict(ours: Any, theirs: Any) -> str:
+    """Whether two sides' raw samples tell them apart (two-sided Mann-Whitney U at ALPHA): every ratio the
+    report prints says it, GPU ratios included."""
+    if not (isinstance(ours, list) and isinstance(theirs, list) and ours and theirs
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in [*ours, *theirs])):
+        return "no raw samples to test"
+    fewest = fewest_for_significance()
+    if len(ours) + len(theirs) < 2 * fewest and 2 / math.comb(len(ours) + len(theirs), len(ours)) >= ALPHA:
+        return f"too few runs to tell: n={len(ours)}+{len(theirs)}, {fewest} a side needed"
+    p = mann_whitney_p(ours, theirs)
+    return f"significant: p={p:.3f}" if p < ALPHA else f"too close to call: p={p:.2f}"

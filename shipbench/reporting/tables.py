@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import hostload
 from ..record import Invalid
+from ..stats import samples_verdict
 
 
 def metric(path: str, numeric: bool = False) -> Callable[[dict[str, Any]], Any]:
@@ -50,6 +51,23 @@ def fmt_ratio(value: Any) -> str:
     return f"{value:.2f}×" if value >= 0.1 else f"{value:.2g}×"
 
 
+def ratio_with_verdict(ratio: str, ours: str, theirs: str) -> Callable[[dict[str, Any]], Any]:
+    """A getter for a ratio to the venv with its verdict on the two sides' samples (dotted paths)."""
+    get_ratio, get_ours, get_theirs = metric(ratio, numeric=True), metric(ours), metric(theirs)
+
+    def getter(metrics: dict[str, Any]) -> Any:
+        value = get_ratio(metrics)
+        if value is None:
+            return None
+        return {"ratio": value, "verdict": samples_verdict(get_ours(metrics), get_theirs(metrics))}
+
+    return getter
+
+
+def fmt_ratio_verdict(value: Any) -> str:
+    return f"{fmt_ratio(value['ratio'])} ({value['verdict']})"
+
+
 @dataclass(frozen=True)
 class Metric:
     title: str
@@ -75,7 +93,9 @@ METRICS = (
     Metric("Start-up, warm", "spawn to ready: median (min – max, n runs)", metric("startup_s.warm"),
            fmt_summary(fmt_seconds), phases=("startup",), runs="startup_s.warm"),
     Metric("Start-up relative to a venv", "warm median over the same app in a venv measured right after it "
-           "(1.00× = as fast as the venv)", metric("startup_ratio_to_baseline"), fmt_ratio,
+           "(1.00× = as fast as the venv), and whether the two sides' samples tell them apart",
+           ratio_with_verdict("startup_ratio_to_baseline", "startup_s.warm.samples", "baseline.startup_s.samples"),
+           fmt_ratio_verdict,
            phases=("startup", "baseline_startup")),
     Metric("Instructions to start (callgrind)", "a start-up run's instructions, spawn to exit, counted by valgrind: "
            "median (min – max, n runs); the metric a budget can gate on (instruction-runs)",
@@ -93,7 +113,9 @@ METRICS = (
            "median (min – max, n runs)", metric("latency_ms.p99"), fmt_summary(lambda value: f"{value:.2f} ms"),
            needs="throughput", phases=("throughput",), optional=True),
     Metric("Throughput relative to a venv", "median figure over the same app in a venv measured right after it "
-           "(1.00× = no cost)", metric("throughput_ratio_to_baseline"), fmt_ratio, needs="throughput",
+           "(1.00× = no cost), and whether the two sides' samples tell them apart",
+           ratio_with_verdict("throughput_ratio_to_baseline", "throughput.samples", "baseline.throughput.samples"),
+           fmt_ratio_verdict, needs="throughput",
            phases=("throughput", "baseline_throughput")),
 )
 
@@ -234,7 +256,8 @@ def gpu_rows(report: Report) -> list[tuple[str, ...]]:
             rows.append((row_name(rec), card, f"{batch['batch_size']:,}",
                          fmt_summary(fmt_rate)(batch["samples_per_s"]), f"{batch['tflops']:.1f}",
                          f"{batch['mfu']:.0%} of {batch['peak_tflops']:.0f}" if batch.get("mfu") else "–",
-                         fmt_ratio(ratio) if ratio else "–"))
+                         f"{fmt_ratio(ratio)} ({batch.get('ratio_verdict') or samples_verdict(None, None)})"
+                         if ratio else "–"))
     return rows
 
 

@@ -66,16 +66,11 @@ def startup_margin(best: dict[str, Any], other: dict[str, Any]) -> str:
                                                                                        theirs))
     if noisy:
         return f"{text} (too noisy to tell: {noisy})"
-    ours, others = mine.get("samples"), theirs.get("samples")
-    if not (isinstance(ours, list) and isinstance(others, list) and len(ours) >= 2 and len(others) >= 2):
-        return f"{text} (no raw samples to test)"
-    samples = (ours, others)
-    p = stats.mann_whitney_p(ours, others)
-    if p < stats.ALPHA:
-        faster = theirs["median"] / mine["median"] if mine["median"] > 0 else 0
-        word = f"{faster:.2f}x faster" if faster >= 1 else f"{1 / faster:.2f}x slower" if faster else "different"
-        return f"{text} ({word}, significant: p={p:.3f}, n={len(samples[0])}+{len(samples[1])})"
-    return f"{text} (not significantly different: p={p:.2f}, n={len(samples[0])}+{len(samples[1])})"
+    said = stats.samples_verdict(mine.get("samples"), theirs.get("samples"))
+    ratio = theirs["median"] / mine["median"] if mine["median"] > 0 else 0.0
+    if said.startswith("significant") and ratio:
+        return f"{text} ({ratio:.2f}x faster, {said})" if ratio >= 1 else f"{text} ({1 / ratio:.2f}x slower, {said})"
+    return f"{text} ({said})"
 
 
 def _download(rec: dict[str, Any]) -> float | None:
@@ -218,11 +213,7 @@ def _gpu(records: list[dict[str, Any]], app: str) -> Verdict | None:
     if len(ranked) > 1:
         other = ranked[1]
         mine, theirs = (largest(r).get("samples_per_s", {}).get("samples") for r in (best, other))
-        verdict = "no raw samples to test"
-        if isinstance(mine, list) and isinstance(theirs, list) and len(mine) >= 2 and len(theirs) >= 2:
-            p = stats.mann_whitney_p(mine, theirs)
-            verdict = (f"significant: p={p:.3f}" if p < stats.ALPHA else f"too close to call: p={p:.2f}") + \
-                f", n={len(mine)}+{len(theirs)}"
+        verdict = stats.samples_verdict(mine, theirs)
         why.append(f"{rate(best) / rate(other):.2f}x {variant_name(other)} ({verdict})" if rate(other) else "")
     card = best["metrics"]["gpu"].get("device_name", "a GPU")
     known = strategies.STRATEGIES.get(best["strategy"])

@@ -258,3 +258,21 @@ def test_a_host_id_is_stable_and_never_the_machine_id(tmp_path: Path, monkeypatc
     machine = Path("/etc/machine-id")
     if machine.is_file():
         assert first not in machine.read_text()
+
+
+def test_every_ratio_says_whether_its_samples_tell_the_two_sides_apart(tmp_path: Path, make_record) -> None:
+    """"1.22x venv" from n=3 with overlapping ranges carried no noise verdict; start-up ratios did not either."""
+    from shipbench.stats import samples_verdict
+
+    rec = make_record(strategy="pyinstaller", variant="onedir")
+    rec["metrics"]["startup_s"]["warm"]["samples"] = [0.20, 0.21, 0.19, 0.20, 0.22]
+    rec["metrics"]["baseline"] = {"what": "the same app in its build venv", "startup_s": {
+        "median": 0.1, "min": 0.09, "max": 0.11, "n": 5, "samples": [0.10, 0.09, 0.11, 0.10, 0.10]}}
+    rec["metrics"]["startup_ratio_to_baseline"] = 2.0
+    record.write(rec, tmp_path / "results")
+    write_report([tmp_path / "results"], tmp_path / "out")
+    page = (tmp_path / "out" / "report.md").read_text()
+    assert "2.00× (significant: p=0.008)" in page
+    assert samples_verdict([1.2, 1.3, 1.25], [1.0, 1.1, 1.05]) == "too few runs to tell: n=3+3, 4 a side needed"
+    assert samples_verdict([1.0, 1.1, 1.0, 1.1], [1.05, 1.0, 1.1, 1.0]).startswith("too close to call")
+    assert samples_verdict(None, [1.0]) == "no raw samples to test"
