@@ -19,8 +19,11 @@ def escape(text: str) -> str:
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1180px; padding: 0 1rem; color: #222; }
-table { border-collapse: collapse; margin: .5rem 0 1.5rem; }
-th, td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; vertical-align: top; }
+.table { overflow-x: auto; margin: .5rem 0 1.5rem; } table { border-collapse: collapse; }
+th, td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; vertical-align: top;
+         overflow-wrap: break-word; }
+li, p, code, figcaption { overflow-wrap: anywhere; } .shots figure { max-width: 100%; }
+@media (max-width: 600px) { body { font-size: 14px; margin: 1rem auto; } th, td { padding: .2rem .35rem; } }
 th { background: #f2f2f2; }
 td.value, td.ok, td.best, td.missing, td.skipped, td.failed { text-align: right; font-variant-numeric: tabular-nums; }
 td.best { background: #e5f5e0; font-weight: 600; }
@@ -39,6 +42,9 @@ const charts = document.querySelectorAll("figure.chart svg");
 const drawn = [...charts].filter(svg => svg.getBBox().width > 0 && svg.querySelectorAll("path, rect, use").length);
 document.body.dataset.charts = charts.length;
 document.body.dataset.chartsDrawn = drawn.length;
+// and the page must fit the window: a wide table scrolls in its own box (1,431 px at 1,400 was the page's)
+document.body.dataset.pageWidth = document.documentElement.scrollWidth;
+document.body.dataset.windowWidth = window.innerWidth;
 </script>
 """
 
@@ -56,7 +62,7 @@ def _cell(cell: str | Cell) -> str:
 def _table(columns: Sequence[str], rows: Sequence[Sequence[str | Cell]]) -> str:
     head = "".join(f"<th>{escape(column)}</th>" for column in columns)
     body = "".join("<tr>" + "".join(_cell(cell) for cell in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f'<div class="table"><table><tr>{head}</tr>{body}</table></div>'  # a wide table scrolls, not the page
 
 
 def _block(block: Block) -> str:

@@ -59,6 +59,10 @@ class Matrix:
     columns: tuple[Column, ...]
 
 
+BUSY_NOTE = ("measured on a busy host (other processes used the CPU, or another shipbench run was active): "
+             "shown, not ranked; each phase's load is in the section \"Measured on a busy host\"")
+
+
 def common_python(records: list[dict[str, Any]]) -> str | None:
     """The Python most strategies were measured with (ok rows, GPU rows aside: a Python whose rows were all
     skipped measured nothing to compare; another host's GPU evidence is not this overview's): the one the
@@ -100,8 +104,11 @@ def overview(records: list[dict[str, Any]], notes: dict[str, int]) -> list[Matri
                 if value is None:
                     cells.append(Cell("–", "missing"))
                 elif (why := caveat(column, rec["metrics"])) is not None:
-                    number = notes.setdefault(f"{row_name(rec)}, {column.title}: {why}: shown, not ranked",
-                                              len(notes) + 1)
+                    # one note for every busy-host cell (the section "Measured on a busy host" has each phase's
+                    # figures); a cell of its own only for what is the row's own (runs too spread)
+                    said = (BUSY_NOTE if why.startswith("measured on a busy host")
+                            else f"{row_name(rec)}, {column.title}: {why}: shown, not ranked")
+                    number = notes.setdefault(said, len(notes) + 1)
                     cells.append(Cell(column.render(value) + " ~", "noisy", number))
                 else:
                     is_best = best.get((column.title, rec["os"])) == value

@@ -121,8 +121,10 @@ def _desktop(records: list[dict[str, Any]], app: str) -> Verdict:
     proven = [r for r in rows if _portable(r)[0] is True or r["strategy"] == "deb"]
     if not proven:
         best = _by_download(rows)[0]
+        tried = any(_portable(r)[0] is False for r in rows)
         gap = ("the quick profile starts no bundle in a clean container" if _quick(rows) else
-               "no bundle started in every clean Debian container tried")
+               "no bundle started in every clean Debian container tried" if tried else
+               "no bundle was started in a clean container")
         return Verdict(audience, app, f"{variant_name(best)} (not yet proven elsewhere)",
                        _size_margin(best, _by_download(rows)),
                        f"{gap}: {_COMMAND.format(session=best['strategy'], app=app)} starts it there")

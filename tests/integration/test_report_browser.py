@@ -17,12 +17,12 @@ ARTIFACTS = ROOT / "test-artifacts"
 pytestmark = requires(None if CHROMIUM else "chromium not on PATH", "bash scripts/install-test-deps.sh")
 
 
-def _browse(page: Path, profile: Path, screenshot: Path) -> tuple[str, str]:
+def _browse(page: Path, profile: Path, screenshot: Path, width: int = 1280) -> tuple[str, str]:
     """(the DOM after the page's script ran, Chromium's log with the page's console messages)."""
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}", "--enable-logging=stderr",
-             "--v=0", "--window-size=1280,2400"]
+             "--v=0", f"--window-size={width},2400"]
     subprocess.run([CHROMIUM, *flags, f"--screenshot={screenshot}", page.as_uri()], capture_output=True, text=True,
                    timeout=120, check=True)
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
@@ -86,3 +86,19 @@ def test_a_huge_unicode_path_still_renders(tmp_path: Path, make_record) -> None:
     write_report([folder], tmp_path / "report")
     dom = _check(tmp_path, "unicode")
     assert dom.count("data:image/png;base64,") == 3  # the screenshots were found beside records in that path
+
+
+def test_the_page_fits_a_desktop_and_a_phone(tmp_path: Path, make_record) -> None:
+    """1,431 px wide at 1,400 (the hardening table) and 1,337 px on a 400 px phone: a wide table now scrolls in
+    its own box and the page keeps the window's width."""
+    _records(tmp_path / "results", make_record)
+    wide = make_record(strategy="pyinstaller", variant="onedir-" + "x" * 120, python="3.11")
+    wide["reason"] = None
+    record.write(wide, tmp_path / "results")
+    assert write_report([tmp_path / "results"], tmp_path / "report") == 0
+    for width in (1400, 400):
+        dom, _ = _browse(tmp_path / "report" / "index.html", tmp_path / f"profile-{width}",
+                         ARTIFACTS / f"report-{width}px.png", width)
+        page = int(re.search(r'data-page-width="(\d+)"', dom).group(1))
+        window = int(re.search(r'data-window-width="(\d+)"', dom).group(1))
+        assert page <= window, f"the page is {page} px wide in a {window} px window"
