@@ -27,7 +27,6 @@ AUDIENCES = {  # key (the strategies' `audiences`) -> the reader's words
 }
 # the session that measures a strategy's rows, for "what would decide it"
 _COMMAND = "python3 noxw.py -s {session} -- --app {app}"
-_SESSIONS = {"desktop": "pyinstaller", "servers": "bake", "python": "zipapp", "dev": "locked"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,12 @@ class Verdict:
     way: str  # the row shipped with, or "not decided"
     why: str  # the deciding figures, each with its margin over the runner-up
     caveat: str  # what the target needs, what the profile left out; or the command that would decide it
+
+
+def _undecided(key: str, app: str, why: str, session: str, needs: str = "") -> Verdict:
+    """What this host's records cannot decide: why, and the command that measures the row that would."""
+    return Verdict(AUDIENCES[key], app, "not decided", why,
+                   "measure one: " + _COMMAND.format(session=session, app=app) + (f" ({needs})" if needs else ""))
 
 
 def _serves(rec: dict[str, Any], audience: str) -> bool:
@@ -116,8 +121,7 @@ def _desktop(records: list[dict[str, Any]], app: str) -> Verdict:
     audience = AUDIENCES["desktop"]
     rows = _candidates(records, app, "desktop")
     if not rows:
-        return Verdict(audience, app, "not decided", "no bundle or .deb of this app measured ok on this host",
-                       "measure one: " + _COMMAND.format(session="pyinstaller", app=app))
+        return _undecided("desktop", app, "no bundle or .deb of this app measured ok on this host", "pyinstaller")
     proven = [r for r in rows if _portable(r)[0] is True or r["strategy"] == "deb"]
     if not proven:
         best = _by_download(rows)[0]
@@ -154,8 +158,7 @@ def _servers(records: list[dict[str, Any]], app: str) -> Verdict:
                           and r["status"] != "ok" and r.get("reason")})
         if skipped:
             said += f" ({skipped[0][:160]})"
-        return Verdict(audience, app, "not decided", said,
-                       "measure one: " + _COMMAND.format(session="bake", app=app) + " (needs Docker)")
+        return _undecided("servers", app, said, "bake", "needs Docker")
     ranked = _by_download(rows)
     best = ranked[0]
     why = [_size_margin(best, ranked)]
@@ -172,8 +175,7 @@ def _with_python(records: list[dict[str, Any]], app: str) -> Verdict:
     audience = AUDIENCES["python"]
     rows = _candidates(records, app, "python")
     if not rows:
-        return Verdict(audience, app, "not decided", "no zipapp or tool wheel of this app measured ok on this host",
-                       "measure one: " + _COMMAND.format(session="zipapp", app=app))
+        return _undecided("python", app, "no zipapp or tool wheel of this app measured ok on this host", "zipapp")
     ranked = _by_download(rows)
     best = ranked[0]
     why = [_size_margin(best, ranked)]
@@ -233,8 +235,7 @@ def _dev(records: list[dict[str, Any]], app: str) -> Verdict:
                    and r["metrics"]["reproducibility"].get("status") != "same"]
         said = ("two installs from one lock differed" if differs else "no locked environment of this app "
                 "measured ok on this host")
-        return Verdict(audience, app, "not decided", said,
-                       "measure one: " + _COMMAND.format(session="locked", app=app))
+        return _undecided("dev", app, said, "locked")
 
     def warm_install(rec: dict[str, Any]) -> float:
         value = rec["metrics"].get("setup_s", {}).get("warm")
