@@ -142,6 +142,7 @@ class Ready:
 
 ReadyLike = Union[Ready, str, "re.Pattern[str]"]
 STOP_GRACE_S = 10.0  # what a stopped app gets to end by itself after SIGTERM (a service's graceful shutdown)
+CLOSE_GRACE_S = 5.0  # a window asked to close (WM_DELETE_WINDOW): the time it has to end by itself
 _WATCHED = object()  # queued by a watcher thread (a port, an X window) when it sees the app become ready
 
 
@@ -287,7 +288,7 @@ def run_app(
                 if on_ready is not None:
                     on_ready()
                 stopped = True
-                _stop_group(proc, ended, over, signal.linger_s)
+                _stop_group(proc, ended, over, signal.linger_s, _closer(signal))
         exit_code, rss = _wait(proc, max(1.0, deadline - time.perf_counter()))
         if report_r >= 0:
             launcher.read_rest(report_r, report)
@@ -328,13 +329,27 @@ def _close(*fds: int) -> None:
                 os.close(fd)
 
 
-def _stop_group(proc: subprocess.Popen[str], ended: threading.Event, over: threading.Event, linger_s: float) -> None:
-    """After `linger_s` unless its output has `ended` by then, SIGTERM to the app's group, so that a service
+def _closer(signal: Ready) -> Callable[[], int] | None:
+    """For a window seen on X: ask its windows to close (x11_window.close_windows), as a user would."""
+    if signal.kind != "window" or not signal.display:
+        return None
+    from . import x11_window
+
+    display = signal.display
+    return lambda: x11_window.close_windows(display)
+
+
+def _stop_group(proc: subprocess.Popen[str], ended: threading.Event, over: threading.Event, linger_s: float,
+                close: Callable[[], int] | None = None) -> None:
+    """After `linger_s` unless its output has `ended` by then: a window app's windows are asked to close first
+    (`close`) and given CLOSE_GRACE_S to end by themselves; then SIGTERM to the app's group, so that a service
     shuts down as it would under a service manager; SIGKILL to the group if the run is not `over` STOP_GRACE_S
     later. The output is still read to its end meanwhile (the caller's loop)."""
 
     def stop() -> None:
         if linger_s > 0 and ended.wait(linger_s):
+            return
+        if close is not None and close() and ended.wait(CLOSE_GRACE_S):
             return
         if sys.platform == "win32":
             kill_tree(proc)

@@ -66,6 +66,38 @@ def watch_first_map(name: str, seen: Callable[[], None], done: threading.Event) 
     threading.Thread(target=watch, daemon=True).start()
 
 
+def close_windows(name: str) -> int:
+    """Ask every mapped top-level window of display `name` to close, as a user closing it would (a WM_PROTOCOLS
+    ClientMessage with WM_DELETE_WINDOW): a Tk app then leaves its main loop and exits as it would, its atexit
+    handlers run. SIGTERM alone cannot end it: Tk's loop waits for an X event before Python sees any signal.
+    The count of windows asked; 0 where none (or no server) is there."""
+    try:
+        from Xlib import X
+        from Xlib.protocol import event
+    except ImportError:
+        return 0
+    try:
+        display = _display(name)
+    except Failure:
+        return 0
+    try:
+        protocols, delete = display.intern_atom("WM_PROTOCOLS"), display.intern_atom("WM_DELETE_WINDOW")
+        asked = 0
+        for window in display.screen().root.query_tree().children:
+            if window.get_attributes().map_state != X.IsViewable:
+                continue
+            message = event.ClientMessage(window=window, client_type=protocols, data=(32, [delete, X.CurrentTime,
+                                                                                           0, 0, 0]))
+            window.send_event(message, event_mask=X.NoEventMask)
+            asked += 1
+        display.sync()
+        return asked
+    except Exception:  # noqa: BLE001 - windows going away meanwhile (BadWindow): the signals still follow
+        return 0
+    finally:
+        display.close()
+
+
 def screenshot(name: str, path: Path, settle_s: float = 3.0) -> bool:
     """Save the largest mapped top-level window of display `name` as a PNG at `path`, once two reads of its
     pixels 100 ms apart agree (the toolkit has painted after the map), at most `settle_s` later. False where no

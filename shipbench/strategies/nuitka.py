@@ -252,9 +252,13 @@ class NuitkaStrategy(Defaults):
                 *(f"--include-module={name}" for name in app.hidden_imports), *own_module_options(ctx, evidence),
                 *(option for package in launchers.collected_packages(app, _entry_point(app, env_dir))
                   for option in (f"--include-package={package}", f"--include-package-data={package}"))]
-        if qt_trim.trim_module(ctx.root).loaded_qml_modules(evidence):  # Nuitka leaves Qt's QML out unless asked
-            argv += ["--include-qt-plugins=qml"]
-            ctx.note("the app loaded QML modules (evidence run): --include-qt-plugins=qml")
+        trim = qt_trim.trim_module(ctx.root)
+        if trim.loaded_qml_modules(evidence):  # Nuitka leaves Qt's QML out unless asked
+            # PySide6 6.10 ships a build's object files in its qml/ folder (Qt/labs/assetdownloader/objects-*/
+            # ...*.o): Nuitka takes every ELF file there for a library and fails on patchelf ("wrong ELF type")
+            argv += ["--include-qt-plugins=qml",
+                     *(f"--noinclude-dlls={binding}/**/*.o" for binding in trim.QT_BINDINGS)]
+            ctx.note("the app loaded QML modules (evidence run): --include-qt-plugins=qml, no object files (*.o)")
         if variant.endswith("trimmed"):
             argv += trimmed_options(ctx, env_dir, target, evidence)
         if variant == "standalone-nofollow":
