@@ -321,8 +321,12 @@ def _metric_sections(report: Report) -> list[Section]:
         if not table.rows:
             section.blocks.append(Text("No records for this metric."))
         else:
-            if table.missing_everywhere:
-                section.blocks.append(Text("Not measured in any record.", "strong"))
+            if table.missing_everywhere:  # one line, not a table of rows that each say "not measured"
+                reasons = sorted({row.reason for row in table.rows if row.reason})
+                section.blocks.append(Text(f"Not measured in any of its {len(table.rows)} rows"
+                                           + (f" ({'; '.join(reasons[:2])})" if reasons else "") + ".", "strong"))
+                sections.append(section)
+                continue
             section.blocks.append(Grid((*LABEL_COLUMNS, "value"), [
                 (*(row.label[c] for c in LABEL_COLUMNS), Cell(row.cell, f"value {row.status}", row.reason or ""))
                 for row in table.rows]))

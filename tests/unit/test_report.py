@@ -35,7 +35,7 @@ def test_report_has_a_table_per_metric_and_the_reasons(tmp_path: Path, make_reco
     assert "0.200 s (0.150 s – 0.250 s, n=5)" in md
     assert "80,000 (79,000 – 81,000, n=3) samples/s" in md
     assert "no Python 3.13 on this host" in md and "no ready event within 60 s" in html
-    assert "Not measured in any record" in md  # download size: nothing measures it yet
+    assert "Not measured in any of its 4 rows (" in md  # download size: nothing measures it yet: a line, no table
     assert "src=\"http" not in html and "href=\"http" not in html  # self-contained: nothing from the network
 
 
