@@ -255,7 +255,7 @@ def gpu_rows(report: Report) -> list[tuple[str, ...]]:
             card = f"{gpu.get('device_name') or '?'}" + (f" ({gpu['amp']})" if gpu.get("amp") else "")
             rows.append((row_name(rec), card, f"{batch['batch_size']:,}",
                          fmt_summary(fmt_rate)(batch["samples_per_s"]), f"{batch['tflops']:.1f}",
-                         f"{batch['mfu']:.0%} of {batch['peak_tflops']:.0f}" if batch.get("mfu") else "–",
+                         f"{batch['mfu']:.0%} of {batch['peak_tflops']:.0f} TFLOP/s" if batch.get("mfu") else "–",
                          f"{fmt_ratio(ratio)} ({batch.get('ratio_verdict') or samples_verdict(None, None)})"
                          if ratio else "–"))
     return rows

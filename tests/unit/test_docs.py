@@ -38,3 +38,15 @@ def test_the_site_opens_from_disk_and_its_first_page_says_the_two_commands() -> 
     assert site["use_directory_urls"] is False  # a folder link opened from file:// shows a directory listing
     first = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
     assert "python3 noxw.py " in first and "python3 noxw.py -s tests" in first
+
+
+def test_every_figure_measured_here_says_when() -> None:
+    """The same figure differed between pages (a venv's warm start 0.344 / 0.240 / 0.13 s) with no date: each
+    paragraph that reports figures measured here says when, so sittings can be told apart."""
+    undated = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for paragraph in page.read_text(encoding="utf-8").split("\n\n"):
+            if re.search(r"[Mm]easured here|On real rows here|\bHere \(", paragraph) and \
+                    not re.search(r"\b20\d\d-\d\d-\d\d\b", paragraph):
+                undated.append(f"{page.name}: {paragraph[:80]}")
+    assert not undated, undated

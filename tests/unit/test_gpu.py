@@ -52,7 +52,7 @@ def test_the_report_draws_gpu_rows_and_says_why_cells_are_empty(tmp_path: Path, 
     md = (tmp_path / "out" / "report.md").read_text()
     assert "## Training on the GPU" in md
     assert "| venv/gpu dl py3.12 linux | NVIDIA H100 80GB HBM3 (bf16) | 4,096 | 123,456 (123,456 – 123,456, n=3) |" \
-           " 100.0 | 14% of 700 | – |" in md
+           " 100.0 | 14% of 700 TFLOP/s | – |" in md
     assert "| bake/dl-cuda-gpu dl py3.12 linux | skipped | docker is not installed |" in md
 
 

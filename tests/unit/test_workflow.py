@@ -272,7 +272,7 @@ def _python_first() -> str:
 # --- the reusable workflow -------------------------------------------------------------------------------------
 def test_the_reusable_workflow_takes_a_project_and_gives_a_report() -> None:
     called = _load(REUSABLE)[True]["workflow_call"]  # YAML 1.1 reads the key `on` as True
-    assert {"project", "strategies", "pythons", "apps", "quick"} <= set(called["inputs"])
+    assert {"project", "strategies", "pythons", "apps", "narrow"} <= set(called["inputs"])
     assert "report-artifact" in called["outputs"]
 
 
@@ -282,7 +282,7 @@ def test_shipbench_calls_the_reusable_workflow_like_any_repository() -> None:
     assert {"push", "pull_request", "schedule"} <= set(triggers)
     job = caller["jobs"]["shipbench"]
     assert job["uses"] == "$/.github/workflows/measure.yml"  # GitHub's self-repository syntax (zizmor asks for it)
-    assert job["with"]["quick"] == "${{ github.event_name == 'pull_request' }}"
+    assert job["with"]["narrow"] == "${{ github.event_name == 'pull_request' }}"
 
 
 def test_a_second_call_takes_a_users_path_with_a_project_of_its_own() -> None:
@@ -310,7 +310,7 @@ def test_the_readme_example_calls_the_reusable_workflow_with_its_inputs() -> Non
     inputs = _load(REUSABLE)[True]["workflow_call"]["inputs"]
     assert set(job.get("with", {})) <= set(inputs)
     assert {name for name, spec in inputs.items() if spec.get("required")} <= set(job["with"])
-    assert job["with"]["quick"] == "${{ github.event_name == 'pull_request' }}"  # no CUDA image on every PR
+    assert job["with"]["narrow"] == "${{ github.event_name == 'pull_request' }}"  # no CUDA image on every PR
     assert job["permissions"] == {"contents": "read", "actions": "read"}
 
 
