@@ -31,7 +31,8 @@ td.noisy { text-align: right; font-style: italic; color: #8a6d00; }
 .skipped { color: #8a6d00; } .failed { color: #b00020; } .missing { color: #777; }
 .explain { color: #555; font-style: italic; }
 figure.chart { margin: 1rem 0 2rem; overflow-x: auto; }
-figure.chart svg { max-width: 100%; height: auto; min-width: 640px; }  /* a phone scrolls a chart, never shrinks its labels to 3 px */
+/* a phone scrolls a chart, never shrinks its labels to 3 px */
+figure.chart svg { max-width: 100%; height: auto; min-width: 640px; }
 .shots { display: flex; flex-wrap: wrap; gap: 1rem; } .shots figure { margin: 0; width: 360px; }
 .shots img { width: 100%; border: 1px solid #ccc; } details { margin: 1rem 0; }
 """
