@@ -179,4 +179,15 @@ def licence_rows(report: Report) -> tuple[list[tuple[str, ...]], list[tuple[str,
         besides = "; ".join(f"{entry['name']} ({entry['license']})" for entry in found.get("runtime", [])) or "–"
         unknown = ", ".join(found.get("unknown", [])) or "none"
         rows.append((row_name(rec), str(found.get("distributions", 0)), _copyleft(found), unknown, besides, sbom))
-    return rows, attachments
+    return _said_once(rows), attachments
+
+
+def _said_once(rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """A long licence cell the row above already holds word for word (the same dependencies in every way of one
+    app) reads "as above", so the table shows what differs."""
+    folded = []
+    for number, row in enumerate(rows):
+        above = rows[number - 1] if number else None
+        folded.append(tuple(cell if above is None or column in (0, 1, 5) or cell != above[column] or len(cell) < 40
+                            else "as above" for column, cell in enumerate(row)))
+    return folded

@@ -276,3 +276,14 @@ def test_every_ratio_says_whether_its_samples_tell_the_two_sides_apart(tmp_path:
     assert samples_verdict([1.2, 1.3, 1.25], [1.0, 1.1, 1.05]) == "too few runs to tell: n=3+3, 4 a side needed"
     assert samples_verdict([1.0, 1.1, 1.0, 1.1], [1.05, 1.0, 1.1, 1.0]).startswith("too close to call")
     assert samples_verdict(None, [1.0]) == "no raw samples to test"
+
+
+def test_a_licence_cell_the_row_above_holds_word_for_word_reads_as_above() -> None:
+    from shipbench.reporting.inside import _said_once
+
+    copyleft = "PySide6-Essentials 6.10.1 (LGPL-3.0-only; runtime); shiboken6 6.10.1 (LGPL-3.0-only; runtime)"
+    rows = [("venv/uv gui", "12", copyleft, "none", "–", "a.json"),
+            ("pyinstaller/onedir gui", "12", copyleft, "none", "–", "b.json"),
+            ("venv/uv dl", "30", "none", "none", "–", "c.json")]
+    assert [row[2] for row in _said_once(rows)] == [copyleft, "as above", "none"]
+    assert [row[5] for row in _said_once(rows)] == ["a.json", "b.json", "c.json"]  # the SBOM is each row's own
