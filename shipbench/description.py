@@ -29,6 +29,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+__all__ = ["tomllib"]  # the one TOML reader of the package (3.10 has no tomllib): wheel.py and tests read it here
+
 # what an app can do and how its readiness shows (the schema's enums; the report and strategies ask these)
 CAPABILITIES = ("window", "throughput", "torch")
 READY_KINDS = ("event", "exit", "first-frame", "pattern", "port")

@@ -18,9 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
-import tomllib
-
-from .. import binaries, interpreters, licenses, measure, tool_pins, tool_wheel
+from .. import binaries, description, interpreters, licenses, measure, tool_pins, tool_wheel
 from ..apps import App
 from ..errors import Failure, Skip
 from ..fsutil import tree_size
@@ -38,8 +36,8 @@ def _project_name(app: App) -> str:
     """The [project] name of an app described as a project (what the generated wheel then requires)."""
     try:
         with (app.folder / "pyproject.toml").open("rb") as handle:
-            name = tomllib.load(handle).get("project", {}).get("name")
-    except (OSError, tomllib.TOMLDecodeError) as error:
+            name = description.tomllib.load(handle).get("project", {}).get("name")
+    except (OSError, description.tomllib.TOMLDecodeError) as error:
         raise Skip(f"{app.folder / 'pyproject.toml'}: cannot read the project's name ({error})") from None
     if not isinstance(name, str) or not name:
         raise Skip(f"{app.folder / 'pyproject.toml'} has no [project] name: it cannot be built as a wheel")
