@@ -27,6 +27,12 @@ def read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except ImportError:
         pass
+    try:  # Python 3.10 where tomli is installed (shipbench's own environment there)
+        import tomli
+
+        return tomli.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    except ImportError:
+        pass
     try:  # pip 21.2+ carries tomli
         from pip._vendor import tomli  # type: ignore[attr-defined]
 
