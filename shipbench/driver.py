@@ -80,7 +80,8 @@ def run_all(
     profile = settings.profile()
     names = ",".join(strategy.name for strategy in chosen_strategies)
     written: list[dict[str, Any]] = []
-    with active_runs.registered(f"shipbench run {names} --python {','.join(versions)}"):
+    # the results folder tells runs apart that list the same strategies (another CI lane's venv rows)
+    with active_runs.registered(f"shipbench run {names} --python {','.join(versions)} (results: {results_dir})"):
         rows = _plan(chosen_strategies, chosen, versions, variants, results_dir, fresh, profile)
         console.console.print(plan.table(rows, profile))
         if plan_only:
