@@ -78,10 +78,17 @@ def registered(what: str) -> Iterator[None]:
         (FOLDER / f"{os.getpid()}.json").unlink(missing_ok=True)
 
 
+def measured_all() -> None:
+    """This run has measured its last row (called while it still holds that row's lock): what it does now (its
+    report) is no measurement, so a run that takes the row next does not count it as another run measuring; any
+    CPU it still uses is in that run's outside-CPU estimate (hostload.py) like any process's."""
+    _save("reporting")
+
+
 def others(proc: Path = Path("/proc")) -> list[dict[str, Any]]:
-    """The other shipbench runs active now, less those waiting for a row's lock: those listed (their pid still
-    alive), and on Linux those the process table shows that no list of ours holds (a run in a container, or
-    under another /tmp, writes its entry where this run cannot read it)."""
+    """The other shipbench runs active now, less those waiting for a row's lock or done measuring: those listed
+    (their pid still alive), and on Linux those the process table shows that no list of ours holds (a run in a
+    container, or under another /tmp, writes its entry where this run cannot read it)."""
     found, listed_pids = [], set()
     for entry in sorted(FOLDER.glob("*.json")):
         pid = int(entry.stem) if entry.stem.isdigit() else None
@@ -96,7 +103,7 @@ def others(proc: Path = Path("/proc")) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             listed = None
         listed = {**listed, "pid": pid} if isinstance(listed, dict) else {"pid": pid}
-        if listed.get("state") != "waiting":
+        if listed.get("state") not in ("waiting", "reporting"):
             found.append(listed)
     mine = _ancestors(os.getpid(), proc)  # a wrapper that started this run (timeout, a shell) is not another run
     for pid, argv in _runs_in_process_table(proc):

@@ -93,7 +93,7 @@ def run_all(
                 current = strategy.name
                 for row in rows:
                     if row.strategy is strategy:
-                        written.append(_run_row(row, results_dir, command, fresh, profile))
+                        written.append(_run_row(row, results_dir, command, fresh, profile, last=row is rows[-1]))
                         done.append(row)
                 if report is not None and strategy is not chosen_strategies[-1]:
                     report(f"This run is still going ({number} of {len(chosen_strategies)} strategies done); "
@@ -127,13 +127,18 @@ def _plan(chosen_strategies: Sequence[Strategy], chosen: Sequence[App], versions
     return rows
 
 
-def _run_row(row: plan.Row, results_dir: Path, command: str | None, fresh: bool, profile: str) -> dict[str, Any]:
+def _run_row(row: plan.Row, results_dir: Path, command: str | None, fresh: bool, profile: str,
+             last: bool = False) -> dict[str, Any]:
     """One row's record, under the row's lock (see active_runs.py): the plan's decision is taken again there,
-    since another run may have measured the row meanwhile."""
+    since another run may have measured the row meanwhile. After the run's `last` row, still under its lock, the
+    run says it measures no more, so the run that takes the row next never counts its report as a measurement."""
     key = row.key
     lock = settings.build_dir().resolve() / "locks" / key.filename.replace(".json", ".lock")
     with active_runs.row_lock(lock, key.label(), lambda text: console.console.print(text, markup=False)):
-        return _measure_row(row, results_dir, command, fresh, profile)
+        written = _measure_row(row, results_dir, command, fresh, profile)
+        if last:
+            active_runs.measured_all()
+        return written
 
 
 def _measure_row(row: plan.Row, results_dir: Path, command: str | None, fresh: bool, profile: str) -> dict[str, Any]:

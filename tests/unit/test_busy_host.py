@@ -127,6 +127,11 @@ def test_another_active_run_is_seen_and_a_dead_one_is_not(tmp_path: Path, monkey
             (tmp_path / "active" / f"{stranger.pid}.json").write_text(json.dumps({"pid": stranger.pid}))
             assert [entry["pid"] for entry in active_runs.others()] == [sleeper.pid]
             assert not (tmp_path / "active" / f"{stranger.pid}.json").exists()
+            # a run that measured its last row and writes its report is no measurement beside this one
+            (tmp_path / "active" / f"{sleeper.pid}.json").write_text(json.dumps(
+                {"pid": sleeper.pid, "what": "x", "state": "reporting"}))
+            assert active_runs.others() == []
+            (tmp_path / "active" / f"{sleeper.pid}.json").write_text(json.dumps({"pid": sleeper.pid, "what": "x"}))
             metrics: dict[str, Any] = {}
             with hostload.watch(metrics, "setup_cold"):
                 pass
