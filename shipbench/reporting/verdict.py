@@ -100,14 +100,24 @@ def _by_download(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return tied + [r for r in ranked if r not in tied]
 
 
+def runner_up(ranked: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The row the chosen one (ranked[0]) is held against: the smallest download where a tie on size let a faster
+    one win, else the next in rank."""
+    if len(ranked) < 2:
+        return None
+    sized = [r for r in ranked[1:] if _download(r) is not None]
+    smaller = [r for r in sized if (_download(r) or 0) < (_download(ranked[0]) or 0)]
+    return min(smaller, key=lambda r: _download(r) or 0.0) if smaller else ranked[1]
+
+
 def _size_margin(best: dict[str, Any], ranked: list[dict[str, Any]]) -> str:
     size = _download(best)
     if size is None:
         return ("a wheel whose dependencies come from the index (no download size)" if best["strategy"] == "wheel"
                 else "no download size measured")
     text = f"{fmt_bytes(int(size))} to download"
-    other = next((r for r in ranked[1:] if _download(r) is not None), None)
-    if other is not None:
+    other = runner_up(ranked)
+    if other is not None and _download(other) is not None:
         margin = (_download(other) or 0) - size
         text += (f" ({fmt_bytes(int(margin))} less than {variant_name(other)}; sizes are exact)" if margin >= 0 else
                  f" ({fmt_bytes(int(-margin))} more than {variant_name(other)}, within {SIZE_TIE:.0%}: a tie on size, "
@@ -151,8 +161,8 @@ def _desktop(records: list[dict[str, Any]], app: str) -> Verdict:
     ranked = _by_download(proven)
     best = ranked[0]
     why = [_size_margin(best, ranked)]
-    if len(ranked) > 1:
-        why.append(startup_margin(best, ranked[1]))
+    if (other := runner_up(ranked)) is not None:
+        why.append(startup_margin(best, other))
     elif _warm(best):
         why.append(f"starts in {fmt_seconds(_warm(best)['median'])} warm")  # type: ignore[index]
     ok, targets, needs = _portable(best)
@@ -178,8 +188,8 @@ def _servers(records: list[dict[str, Any]], app: str) -> Verdict:
     ranked = _by_download(rows)
     best = ranked[0]
     why = [_size_margin(best, ranked)]
-    if len(ranked) > 1:
-        why.append(startup_margin(best, ranked[1]))
+    if (other := runner_up(ranked)) is not None:
+        why.append(startup_margin(best, other))
     rate = best["metrics"].get("throughput")
     if isinstance(rate, dict) and isinstance(rate.get("median"), (int, float)):
         why.append(f"{rate['median']:,.0f} {best['metrics'].get('throughput_unit', '')}".rstrip())
