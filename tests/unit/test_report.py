@@ -287,3 +287,14 @@ def test_a_licence_cell_the_row_above_holds_word_for_word_reads_as_above() -> No
             ("venv/uv dl", "30", "none", "none", "–", "c.json")]
     assert [row[2] for row in _said_once(rows)] == [copyleft, "as above", "none"]
     assert [row[5] for row in _said_once(rows)] == ["a.json", "b.json", "c.json"]  # the SBOM is each row's own
+
+
+def test_a_quick_bundle_not_started_in_a_clean_container_says_the_profile_is_why(make_record) -> None:
+    from shipbench.reporting.inside import _proof
+
+    bundle = make_record(strategy="pyinstaller", variant="onedir-trimmed")
+    bundle["profile"] = "quick"
+    assert "the quick profile does not" in _proof(bundle, None)
+    venv = make_record()
+    venv["profile"] = "quick"
+    assert _proof(venv, None) == "not started in a clean container (this way runs on the host's system)"
