@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -63,13 +64,15 @@ def _save(state: str) -> None:
 
 
 @contextmanager
-def registered(what: str) -> Iterator[None]:
-    """This process is listed as an active run while the block runs (a crash leaves a file for a dead pid, which
-    others() ignores)."""
+def registered(strategies: list[str]) -> Iterator[None]:
+    """This process is listed as an active run of these strategies while the block runs (a crash leaves a file for
+    a dead pid, which others() ignores). Its arguments are not listed: other runs copy what they see into their
+    records, and a command line can hold a secret."""
     with suppress(OSError):
         FOLDER.mkdir(exist_ok=True)
         FOLDER.chmod(0o1777)  # every user's runs, like /tmp itself
-    _entry.update(pid=os.getpid(), what=what, started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    _entry.update(pid=os.getpid(), strategies=strategies,
+                  started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     _save("running")
     try:
         yield
@@ -108,9 +111,35 @@ def others(proc: Path = Path("/proc")) -> list[dict[str, Any]]:
     mine = _ancestors(os.getpid(), proc)  # a wrapper that started this run (timeout, a shell) is not another run
     for pid, argv in _runs_in_process_table(proc):
         if pid != os.getpid() and pid not in listed_pids and pid not in mine:
-            found.append({"pid": pid, "what": "shipbench " + " ".join(argv[argv.index("run"):])[:200],
+            found.append({"pid": pid, "strategies": strategies_in(argv),
                           "state": "running (seen in the process table)"})
     return found
+
+
+STRATEGY_NAME = re.compile(r"[a-z][a-z0-9]{1,15}")
+
+
+def strategies_in(argv: list[str]) -> list[str]:
+    """The strategies a `shipbench run` command line names: the words after `run` up to its first option, and only
+    words shaped like a strategy's name. The rest of a command line is never kept (it can hold a secret)."""
+    words = argv[argv.index("run") + 1:] if "run" in argv else []
+    named = []
+    for word in words:
+        if word.startswith("-"):
+            break
+        if STRATEGY_NAME.fullmatch(word):
+            named.append(word)
+    return named[:12]
+
+
+def named(run: dict[str, Any]) -> str:
+    """How a record names another run: its strategies and its pid, nothing it was given (an entry is another
+    process's file: only a list of name-shaped words and a number are taken from it)."""
+    raw = run.get("strategies")
+    strategies = [word for word in raw if isinstance(word, str) and STRATEGY_NAME.fullmatch(word)][:12] \
+        if isinstance(raw, list) else []
+    pid = run.get("pid")
+    return f"shipbench run {','.join(strategies) or '?'} (pid {pid if isinstance(pid, int) else '?'})"
 
 
 def _ancestors(pid: int, proc: Path) -> set[int]:

@@ -78,10 +78,8 @@ def run_all(
     record.check_writable(results_dir)
     fresh = settings.fresh() if fresh is None else fresh
     profile = settings.profile()
-    names = ",".join(strategy.name for strategy in chosen_strategies)
     written: list[dict[str, Any]] = []
-    # the results folder tells runs apart that list the same strategies (another CI lane's venv rows)
-    with active_runs.registered(f"shipbench run {names} --python {','.join(versions)} (results: {results_dir})"):
+    with active_runs.registered([strategy.name for strategy in chosen_strategies]):
         rows = _plan(chosen_strategies, chosen, versions, variants, results_dir, fresh, profile)
         console.console.print(plan.table(rows, profile))
         if plan_only:

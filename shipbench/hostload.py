@@ -17,7 +17,7 @@ For each timed phase (set-up, start-up, throughput, the venv baseline) the recor
   Elsewhere it is not measured (None), and only the load average is recorded.
 - `load_avg_1m`: the host's one-minute load average at the end (macOS and Linux).
 - `other_runs`: other shipbench runs active on this host at the phase's start or end (active_runs.py), and
-  `other_runs_seen`: what they ran.
+  `other_runs_seen`: their strategies and pids (never their arguments: a command line can hold a secret).
 - `busy`: outside_cores >= BUSY_CORES, or another shipbench run was active.
 - `pace_s` (the warm start-ups): the host's pace, a fixed reference run (REFERENCE: this Python, isolated,
   importing some of the standard library and looping) timed right before each measured run. Load that no
@@ -178,14 +178,14 @@ def _load_average() -> float | None:
 def watch(metrics: dict[str, Any], phase: str) -> Iterator[None]:
     """Time-box a phase and record, under metrics["host_load"][phase], how busy the rest of the host was."""
     linux = Path("/proc/stat").is_file()
-    seen = {run.get("pid"): str(run.get("what", "?"))[:300] for run in active_runs.others()}
+    seen = {run.get("pid"): active_runs.named(run) for run in active_runs.others()}
     before = snapshot() if linux else None
     start = time.perf_counter()
     yield
     wall = time.perf_counter() - start
     cores = (outside_cores(before, snapshot(), os.getpid(), wall, os.cpu_count() or 1)
              if before is not None else None)
-    seen.update({run.get("pid"): str(run.get("what", "?"))[:300] for run in active_runs.others()})
+    seen.update({run.get("pid"): active_runs.named(run) for run in active_runs.others()})
     metrics.setdefault("host_load", {})[phase] = {
         "outside_cores": cores, "load_avg_1m": _load_average(), "other_runs": len(seen),
         **({"other_runs_seen": sorted(set(seen.values()))[:8]} if seen else {}),

@@ -120,7 +120,7 @@ def test_another_active_run_is_seen_and_a_dead_one_is_not(tmp_path: Path, monkey
         time.sleep(0.01)
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        with active_runs.registered("test run"):
+        with active_runs.registered(["venv"]):
             (tmp_path / "active" / f"{sleeper.pid}.json").write_text(json.dumps({"pid": sleeper.pid, "what": "x"}))
             (tmp_path / "active" / "999999999.json").write_text("{}")  # a crashed run's leftover
             # a run killed with SIGKILL whose pid the kernel gave to another program: stale, and removed
@@ -131,12 +131,15 @@ def test_another_active_run_is_seen_and_a_dead_one_is_not(tmp_path: Path, monkey
             (tmp_path / "active" / f"{sleeper.pid}.json").write_text(json.dumps(
                 {"pid": sleeper.pid, "what": "x", "state": "reporting"}))
             assert active_runs.others() == []
-            (tmp_path / "active" / f"{sleeper.pid}.json").write_text(json.dumps({"pid": sleeper.pid, "what": "x"}))
+            # another process's entry says more than strategies: only name-shaped strategies and the pid are kept
+            (tmp_path / "active" / f"{sleeper.pid}.json").write_text(json.dumps(
+                {"pid": sleeper.pid, "what": "shipbench run venv --token hunter2", "strategies": ["venv", "hunter2!"]}))
             metrics: dict[str, Any] = {}
             with hostload.watch(metrics, "setup_cold"):
                 pass
+            seen = [f"shipbench run venv (pid {sleeper.pid})"]
             assert metrics["host_load"]["setup_cold"] == {**metrics["host_load"]["setup_cold"], "other_runs": 1,
-                                                          "busy": True}
+                                                          "busy": True, "other_runs_seen": seen}
         assert not (tmp_path / "active" / f"{os.getpid()}.json").exists()
     finally:
         sleeper.kill()
@@ -231,3 +234,18 @@ def test_the_wrapper_that_started_this_run_is_not_another_run(tmp_path: Path,
         (proc / str(pid) / "stat").write_text(f"{pid} (x) S {parent} 0 0 0\n")
         (proc / str(pid) / "cmdline").write_bytes("\0".join(argv).encode() + b"\0")
     assert [entry["pid"] for entry in active_runs.others(proc)] == [200]
+
+
+def test_a_run_seen_in_the_process_table_is_named_by_its_strategies_never_its_arguments(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unlisted run (another container's, another /tmp's) is known only by its command line, which can hold a
+    secret: a record keeps the strategies before the first option and the pid, nothing else."""
+    monkeypatch.setattr(active_runs, "FOLDER", tmp_path / "active")  # no list: CI's other lane's runs stay out
+    proc = tmp_path / "proc"
+    (proc / "4242").mkdir(parents=True)
+    (proc / "4242" / "cmdline").write_bytes(b"\0".join([b"/usr/bin/python3", b"-m", b"shipbench", b"run", b"venv",
+                                                        b"pex", b"--index-url", b"https://user:s3cret@example.org",
+                                                        b"--token", b"hunter2"]) + b"\0")
+    (seen,) = active_runs.others(proc)
+    assert active_runs.named(seen) == "shipbench run venv,pex (pid 4242)"
+    assert active_runs.strategies_in(["shipbench", "run", "s3cr3t/../x", "--python", "3.11"]) == []
