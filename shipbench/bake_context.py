@@ -23,13 +23,14 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import description, kinds, settings, torch_source
+from . import app_files, description, kinds, settings, torch_source
 from .errors import Skip
-from .fsutil import not_the_apps
 from .runner import output
 
 if TYPE_CHECKING:  # the strategies build on this module; only the type is needed here
@@ -41,11 +42,6 @@ BAKE_FILE = "docker-bake.hcl"
 HARNESS_FILES = ("app.Dockerfile", "app-requirements.py", "app-start.py", "distroless-closure.py")
 # What a Qt window needs from Debian (kinds.py; the WINDOW_PACKAGES of docker-bake.hcl, a test keeps them the same)
 WINDOW_PACKAGES = kinds.QT_PACKAGES
-def ignored(folder: str, names: list[str]) -> set[str]:
-    """shutil.copytree's `ignore` for an app's copy: what is no part of the app (fsutil.NOT_THE_APPS)."""
-    return {name for name in names if not_the_apps(folder, name)}
-
-
 @dataclass(frozen=True)
 class Staged:
     bake_file: Path
@@ -107,7 +103,7 @@ def stage(ctx: Context, context: Path, base: str) -> Staged:
     for name in HARNESS_FILES:
         shutil.copy2(ctx.root / "docker" / name, context / "docker" / name)
     shutil.copy2(ctx.root / BAKE_FILE, context / BAKE_FILE)
-    shutil.copytree(app.folder, context / "app", ignore=ignored)
+    ctx.note(app_files.copy_app(app.folder, context / "app", app.data, for_image=True).note())
     check_dependencies(context / "app", app, ctx.root)
     values = variables(app, base)
     dockerfile = context / "docker" / "app.Dockerfile"
@@ -132,11 +128,23 @@ def stage(ctx: Context, context: Path, base: str) -> Staged:
                   f"shipbench/{app.name}:bench-{variant}")
 
 
-def touch_app_code(context: Path) -> str:
-    """Append a comment to one Python file of the staged app (a code change, nothing else); its name."""
+@contextmanager
+def app_code_changed(context: Path) -> Iterator[str]:
+    """A comment appended to one Python file of the staged app (a code change, nothing else) for the block, which
+    times the rebuild; the file's name. Undone after, so that the image measured and left behind is built from
+    the user's files as they are (the build after the undo is the build cache's: its layers are the cold one's)."""
     files = sorted((context / "app").rglob("*.py"))
     if not files:
-        (context / "app" / ".rebuilt").write_text(f"{time.time()}\n", encoding="utf-8")
-        return ".rebuilt"
-    files[0].write_text(files[0].read_text(encoding="utf-8") + f"# rebuilt {time.time()}\n", encoding="utf-8")
-    return files[0].relative_to(context / "app").as_posix()
+        marker = context / "app" / ".rebuilt"
+        marker.write_text(f"{time.time()}\n", encoding="utf-8")
+        try:
+            yield marker.name
+        finally:
+            marker.unlink(missing_ok=True)
+        return
+    original = files[0].read_bytes()
+    files[0].write_bytes(original + f"\n# rebuilt {time.time()}\n".encode())
+    try:
+        yield files[0].relative_to(context / "app").as_posix()
+    finally:
+        files[0].write_bytes(original)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from . import launcher
+from . import launcher, settings
 from .errors import Failure
 from .fsutil import tail
 
@@ -457,15 +457,17 @@ def run_tool(
     *,
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
-    timeout: float = 1800.0,
+    timeout: float | None = None,
     what: str | None = None,
     input_text: str | None = None,
 ) -> tuple[float, str]:
-    """Run a build tool to completion; return (seconds, output) or raise Failure with the log's tail.
+    """Run a build tool to completion; return (seconds, output) or raise Failure with the log's tail. Every build
+    runs under the build-timeout setting unless the call names a limit of its own.
 
     The tool runs in a process group of its own, killed whole when it ends, times out or shipbench is
     interrupted: a compiler driver (Nuitka's scons, gcc) or a build's helpers never outlive the row."""
     argv = [str(part) for part in argv]
+    timeout = settings.build_timeout_s() if timeout is None else timeout
     start = time.perf_counter()
     try:
         proc = subprocess.Popen(

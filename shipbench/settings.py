@@ -142,8 +142,9 @@ OPTIONS: tuple[Option, ...] = (
            "instructions from spawn to exit, a gate metric that wall time on a shared runner cannot be (0: off; "
            "each run costs about 50 starts)"),
     Option("app-timeout", _whole(1), lambda: 120, "seconds an app may take to be ready"),
-    Option("build-timeout", _whole(60), lambda: 3600, "seconds one Nuitka, cx_Freeze or zipapp build may run (Nuitka "
-           "compiling torch can take hours on 2 cores): a build still running then is recorded as failed"),
+    Option("build-timeout", _whole(60), lambda: 3600, "seconds one build step of any way may run (an install, a "
+           "freeze, an image, a package; Nuitka compiling torch can take hours on 2 cores): a step still running then "
+           "is stopped, its helpers with it, and the row is recorded as failed"),
     Option("qt-platform", _text, lambda: "offscreen", "QT_QPA_PLATFORM of window apps: offscreen needs no "
            "display; xcb (with DISPLAY) draws on X11"),
     Option("torch", _text, lambda: "auto", "where torch comes from: auto, pypi, index:URL or wheels:DIR "

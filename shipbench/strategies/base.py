@@ -40,8 +40,10 @@ class Context:
         versions: dict[str, Any] = self.record["versions"]
         return versions
 
-    def note(self, text: str) -> None:
-        self.record["notes"].append(text)
+    def note(self, text: str | None) -> None:
+        """Add a note to the row's record (None: nothing to say, as what tells of a step may return)."""
+        if text:
+            self.record["notes"].append(text)
 
     def maintains(self, *paths: Path) -> None:
         """Record the files a team keeps for this way of shipping, with their line counts (the report's "files

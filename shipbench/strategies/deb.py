@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from .. import bake_context, binaries, docker, host, interpreters, licenses, measure, settings
+from .. import app_files, bake_context, binaries, docker, host, interpreters, licenses, measure, settings
 from ..apps import App
 from ..errors import Failure, Skip
 from ..fsutil import tree_size
@@ -85,10 +85,10 @@ def debian_files(app: App, python: str) -> dict[str, str]:
             f"{name}.install": install}
 
 
-def stage(app: App, python: str, source: Path) -> None:
+def stage(app: App, python: str, source: Path) -> app_files.Copied:
     """The source package in `source`: the app's copy, its requirements for dh_virtualenv, debian/, the launcher."""
     shutil.rmtree(source, ignore_errors=True)
-    shutil.copytree(app.folder, source / "shipbench-app", ignore=bake_context.ignored)
+    copied = app_files.copy_app(app.folder, source / "shipbench-app", app.data)
     wanted = f"-r shipbench-app/{app.requirements}\n" if app.requirements else \
         "./shipbench-app" + (f"[{','.join(app.extras)}]" if app.extras else "") + "\n" if app.is_project else ""
     (source / "shipbench-requirements.txt").write_text(wanted, encoding="utf-8")  # empty: scripts, nothing else
@@ -100,6 +100,7 @@ def stage(app: App, python: str, source: Path) -> None:
         (source / "debian" / name).parent.mkdir(parents=True, exist_ok=True)
         (source / "debian" / name).write_text(text, encoding="utf-8")
     (source / "debian" / "rules").chmod(0o755)
+    return copied
 
 
 def installed_tag(ctx: Context) -> str:
@@ -165,7 +166,7 @@ class DebStrategy(Defaults):
             builder = docker.build_base(suite, f"shipbench/deb-builder:{suite}", ctx.root, BUILDER_PACKAGES)
             clean = docker.base_image(suite, ctx.root)
         with ctx.steps.step("source package: the app, debian/ (control, rules, changelog), the launcher"):
-            stage(ctx.app, ctx.key.python, source)
+            ctx.note(stage(ctx.app, ctx.key.python, source).note())
         ctx.maintains(source / "debian" / "control", source / "debian" / "rules")
         user = f"{os.getuid()}:{os.getgid()}" if hasattr(os, "getuid") else "0:0"
         # under an init, so that a stop (a timeout, Ctrl-C) reaches dpkg-buildpackage; labelled, so that what a killed

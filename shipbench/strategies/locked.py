@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import binaries, docker, host, interpreters, licenses, measure, settings, tool_pins, torch_source
+from .. import app_files, binaries, docker, host, interpreters, licenses, measure, settings, tool_pins, torch_source
 from ..apps import App
 from ..errors import Failure, Skip, UsageError
 from ..fsutil import tree_size
@@ -42,11 +42,6 @@ _IGNORED_PARTS = ("__pycache__",)
 # files that name the folder they were installed into, or the installer's own run: not the environment's content
 _IGNORED_NAMES = ("pyvenv.cfg", "RECORD", "INSTALLER", "direct_url.json", "activate", "activate.csh", "activate.fish",
                   "activate.nu", "activate.bat", "activate.ps1", "activate_this.py", "deactivate.bat")
-
-
-def _copy_ignore(folder: str, names: list[str]) -> set[str]:
-    return {n for n in names if n in ("build", "dist", ".venv", ".nox", ".tox", "results", "report", "__pycache__",
-                                      ".git") or n.endswith(".egg-info")}
 
 
 def requirement_lines(path: Path) -> list[str]:
@@ -96,7 +91,7 @@ def stage_project(ctx: Context, folder: Path) -> list[str]:
             f'name = "{app.name}-locked"\nversion = "0"\nrequires-python = ">={ctx.key.python}"\n'
             f"dependencies = [\n{listed}]\n\n[tool.uv]\npackage = false\n{extra_toml}", encoding="utf-8")
         return []
-    shutil.copytree(app.folder, folder, ignore=_copy_ignore)
+    ctx.note(app_files.copy_app(app.folder, folder, app.data).note())
     pyproject = folder / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
     if extra_toml and "[tool.uv" not in text:

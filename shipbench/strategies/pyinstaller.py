@@ -225,7 +225,7 @@ class PyInstallerStrategy(Defaults):
                                build / "dist", "--workpath", build / "work", spec,
                                "--", "--mode", "onedir", "--profile", "default"],
                               env={**os.environ, "PYTHONPATH": path}, cwd=app.project,
-                              what="PyInstaller (onedir, default) on the GPU machine", timeout=1800)
+                              what="PyInstaller (onedir, default) on the GPU machine")
         bundle, program = bundle_path(build / "dist", "onedir")
         ctx.metrics.update(setup_s={"cold": seconds}, size_bytes=tree_size(bundle))
         return Artifact(path=bundle, kind="pyinstaller onedir", launcher=(str(program), *app.args),

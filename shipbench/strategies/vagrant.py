@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from .. import (
-    bake_context,
+    app_files,
     docker,
     host,
     interpreters,
@@ -41,7 +41,7 @@ GUEST_VENV = "/home/vagrant/venv"
 GUEST_SHOTS = "/tmp/shipbench-shots"
 GUEST_DISPLAY = ":99"  # the Xvfb unit that vagrant/provision.sh installs
 # the harness files the relay needs in the guest: standard library only
-RELAY_FILES = ("__init__.py", "relay.py", "runner.py", "launcher.py", "errors.py", "fsutil.py",
+RELAY_FILES = ("__init__.py", "relay.py", "runner.py", "launcher.py", "errors.py", "fsutil.py", "settings.py",
                "inject/sitecustomize.py")
 GUEST_INJECT = "/vagrant/harness/shipbench/inject"
 GUEST_APP = "/vagrant/app"
@@ -229,7 +229,7 @@ class VagrantStrategy(Defaults):
         """The Vagrantfile's environment variables for this app: what to sync and install, how to boot."""
         source = folder / "sync"
         shutil.rmtree(source, ignore_errors=True)
-        shutil.copytree(ctx.app.folder, source / "app", ignore=bake_context.ignored)
+        ctx.note(app_files.copy_app(ctx.app.folder, source / "app", ctx.app.data).note())
         for name in RELAY_FILES:
             (source / "harness" / "shipbench" / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ctx.root / "shipbench" / name, source / "harness" / "shipbench" / name)

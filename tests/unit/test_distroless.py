@@ -8,7 +8,6 @@ import importlib.util
 import json
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from conftest import ROOT
 from test_app_shapes import _ctx, _project
 
-from shipbench import bake_context, record
+from shipbench import app_files, bake_context, record
 from shipbench.errors import Skip
 
 
@@ -189,7 +188,7 @@ def test_an_apps_copy_leaves_out_every_virtual_environment_whatever_its_name(tmp
     (app / "env" / "lib").mkdir(parents=True)
     (app / "env" / "pyvenv.cfg").write_text("home = /usr\n")
     (app / "main.py").write_text("")
-    shutil.copytree(app, tmp_path / "copy", ignore=bake_context.ignored)
+    app_files.copy_app(app, tmp_path / "copy", for_image=True)
     assert sorted(p.relative_to(tmp_path / "copy").as_posix() for p in (tmp_path / "copy").rglob("*")) == ["main.py"]
     # nor are they the app's inputs: a new environment beside it never makes its rows "changed"
     from shipbench import inputs
