@@ -16,6 +16,7 @@ from rich.markup import escape
 from . import (
     active_runs,
     apps,
+    artifact_fingerprint,
     console,
     host,
     host_libraries,
@@ -179,6 +180,11 @@ def _measure_row(row: plan.Row, results_dir: Path, command: str | None, fresh: b
                 rec["artifact"] = {"path": _display_path(artifact.path, ctx.root), "kind": artifact.kind,
                                    "description": artifact.description}
                 strategy.measure(ctx, artifact)
+                shown = rec["artifact"]
+                # the artifact as measured: a later run reuses this record only while it is still this one
+                kept = artifact_fingerprint.fingerprint(shown["path"], artifact.kind, ctx.root)
+                if kept:
+                    shown["fingerprint"] = kept
         except Skip as skip:
             rec.update(status="skipped", reason=skip.reason)
         except Failure as failure:

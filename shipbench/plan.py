@@ -20,7 +20,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from . import host, record, settings
+from . import artifact_fingerprint, host, record, settings
 from .apps import App
 from .inputs import Inputs
 from .strategies.base import Strategy, app_kind
@@ -46,9 +46,12 @@ def decide(strategy: Strategy, app: App, key: record.Key, row_inputs: Inputs, pr
            fresh: bool, profile: str) -> tuple[str, str]:
     """(action, reason) for one row: reuse an ok record whose inputs are unchanged, skip what a setting, the
     description or the strategy leaves out, skip what cannot finish within the build timeout, else run."""
+    gone = None
     if not fresh and reusable(previous, row_inputs):
         assert previous is not None
-        return REUSE, f"measured {previous['created'][:16]}, inputs unchanged"
+        gone = artifact_fingerprint.changed(previous.get("artifact"), settings.harness_root())
+        if gone is None:
+            return REUSE, f"measured {previous['created'][:16]}, inputs unchanged"
     skipped_by = [pattern for pattern in settings.skip_patterns() if skip_matches(pattern, key)]
     if skipped_by:
         return SKIP, f"left out of this run by the skip setting ({', '.join(skipped_by)})"
@@ -61,7 +64,8 @@ def decide(strategy: Strategy, app: App, key: record.Key, row_inputs: Inputs, pr
     if too_long:
         return SKIP, too_long
     if previous and previous["status"] == "ok":
-        return RUN, "--fresh" if fresh else "changed: " + ", ".join(row_inputs.changed_since(previous.get("inputs")))
+        return RUN, "--fresh" if fresh else gone or "changed: " + ", ".join(row_inputs.changed_since(
+            previous.get("inputs")))
     return RUN, "no record yet" if previous is None else f"last run {previous['status']}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class FakeStrategy(Defaults):
             "ready": "import json; print(json.dumps({'event': 'ready'}))",
         }[ctx.key.variant]
         ctx.metrics["size_bytes"] = 1
+        ctx.build_dir.mkdir(parents=True, exist_ok=True)
         return Artifact(path=ctx.build_dir, kind="test", launcher=(sys.executable, "-c", code))
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
@@ -276,3 +278,30 @@ def test_a_record_says_how_the_one_it_replaced_ended(fake: Path) -> None:
     driver.run("fake", ["gui"], "3.12", ["ready"], results_dir=fake, fresh=True)
     again = driver.run("fake", ["gui"], "3.12", ["ready"], results_dir=fake, fresh=True)
     assert again[0]["previously"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("what", ["emptied", "removed", "changed"])
+def test_a_row_whose_artifact_is_gone_or_changed_is_measured_again_not_reused(
+        project: tuple[Path, FakeStrategy], tmp_path: Path, capsys: pytest.CaptureFixture[str], what: str) -> None:
+    """A run killed in a --fresh rebuild left an empty dist/ and the last good record; the next plain run said
+    "reused" over nothing and exited 0. The record keeps the artifact's fingerprint; reuse needs it unchanged."""
+    _root, strategy = project
+    first = _ready(tmp_path / "results")
+    artifact = Path(first["artifact"]["path"])
+    artifact = artifact if artifact.is_absolute() else _root / artifact
+    assert first["artifact"]["fingerprint"].startswith("folder ")
+    (artifact / "app.bin").write_bytes(b"built")  # what the row built, say
+    if what == "emptied":  # a first build then emptied by a killed rebuild: the record's fingerprint is of the first
+        first_again = _ready(tmp_path / "results", fresh=True)
+        (artifact / "app.bin").unlink()
+        assert first_again["artifact"]["fingerprint"] != first["artifact"]["fingerprint"]
+    elif what == "removed":
+        shutil.rmtree(artifact)
+    else:
+        _ready(tmp_path / "results", fresh=True)
+        (artifact / "app.bin").write_bytes(b"built, then edited by hand")
+    capsys.readouterr()
+    again = _ready(tmp_path / "results")
+    assert "reused" not in again and strategy.built[-1] == "ready" and len(strategy.built) >= 2
+    said = capsys.readouterr().err
+    assert ("is no longer there" if what == "removed" else "changed since it was measured") in said, said
