@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import active_runs, console
+from . import active_runs, console, run_leftovers
 from .errors import Skip
 from .runner import output, run_tool
 
@@ -155,6 +155,13 @@ def _derived_tag(base: str, packages: list[str]) -> str:
 # is left of it is removed (remove_started), so that a service whose `docker run` client was killed (not only
 # stopped) never keeps running in a container of its own.
 START_LABEL = "shipbench.start"
+
+
+def container(command: str = "run") -> list[str]:
+    """The start of every `docker run` and `docker create` of shipbench's: under an init (a stop reaches the
+    program even as PID 1, which ignores SIGTERM by default, and its children are reaped) and labelled with the
+    run, so that what a run killed before it could remove them leaves is removed by the next (run_leftovers.py)."""
+    return ["docker", command, "--init", *run_leftovers.label_args()]
 
 
 def start_label_args() -> list[str]:

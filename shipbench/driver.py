@@ -24,6 +24,7 @@ from . import (
     interpreters,
     plan,
     record,
+    run_leftovers,
     settings,
     strategies,
     torch_source,
@@ -80,6 +81,11 @@ def run_all(
     fresh = settings.fresh() if fresh is None else fresh
     profile = settings.profile()
     written: list[dict[str, Any]] = []
+    run_leftovers.mark_this_run()  # before the first process it starts: they all carry its token
+    cleaned = run_leftovers.clean([results_dir, results_dir / "screenshots", results_dir / "sboms",
+                                   settings.report_dir()])
+    if cleaned:
+        console.console.print(f"[yellow]{escape(cleaned)}[/] (killed before they could clean up)")
     with active_runs.registered([strategy.name for strategy in chosen_strategies]):
         rows = _plan(chosen_strategies, chosen, versions, variants, results_dir, fresh, profile)
         console.console.print(plan.table(rows, profile))

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from .run_leftovers import partial_name
+
 # What is never part of an app, wherever its folder is copied (an image's context, a .deb's source, the VM's
 # sync) or hashed (a row's inputs): caches, builds, shipbench's own output, and any virtual environment or cache
 # whatever its name (a folder holding pyvenv.cfg, or CACHEDIR.TAG as nox's --envdir, uv's and pip's caches do)
@@ -32,7 +34,7 @@ def _replace_whole(path: Path, fill: Callable[[BinaryIO], object]) -> None:
     """Fill a temporary file in path's folder, then rename it onto path: readers never see half a file, and a
     full disk or a crash leaves nothing at path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=partial_name(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             fill(handle)

@@ -26,6 +26,7 @@ from typing import Any
 from . import interpreters, tool_pins
 from .errors import Failure, Skip
 from .fsutil import atomic_move
+from .run_leftovers import partial_name
 
 REQUIREMENTS = tool_pins.requirements("sbom")  # every row's input (inputs.py)
 SBOM_SUFFIX = ".cdx.json"  # CycloneDX's own naming; record.load_all leaves these files alone
@@ -89,7 +90,7 @@ def write_sbom(tool: Path, python: Path, target: Path, site_packages: Path | Non
     """Run cyclonedx-py over the environment of `python`, the SBOM into `target` (whole or not at all).
     `site_packages`: read that folder instead (a venv copied out of an image), with `python` of the same version
     started without its own site (-S) and the folder as its only path besides the standard library."""
-    partial = target.with_name(f".{target.name}.partial")
+    partial = target.with_name(partial_name(target.name) + "partial")
     target.parent.mkdir(parents=True, exist_ok=True)
     alone = ["-S"] if site_packages else []
     env = {**os.environ, "PYTHONPATH": str(site_packages)} if site_packages else None
@@ -100,8 +101,12 @@ def write_sbom(tool: Path, python: Path, target: Path, site_packages: Path | Non
         partial.unlink(missing_ok=True)
         lines = (done.stderr or done.stdout).strip().splitlines()
         raise Failure(f"cyclonedx-py failed: {lines[-1] if lines else f'exit {done.returncode}'}")
-    bom: dict[str, Any] = json.loads(partial.read_text(encoding="utf-8"))
-    atomic_move(partial, target)
+    try:  # a full disk leaves an empty or cut file: nothing at `target`, and no partial file either
+        bom: dict[str, Any] = json.loads(partial.read_text(encoding="utf-8"))
+        atomic_move(partial, target)
+    except (OSError, ValueError) as error:
+        partial.unlink(missing_ok=True)
+        raise Failure(f"the SBOM could not be written to {target}: {error}") from None
     return bom
 
 

@@ -18,6 +18,7 @@ from .apps import App
 from .errors import Failure
 from .fsutil import PNG_SIGNATURE, atomic_move, is_png
 from .relay import STOP_AT_READY  # a relay beside the app (a VM's) reads it: it stops the app at ready itself
+from .run_leftovers import partial_name
 from .runner import NOT_FOR_APPS, ProcessRun, Ready, run_app, short_command
 from .stats import summarize
 
@@ -225,7 +226,7 @@ def screenshot(ctx: Context, artifact: Artifact, timeout: float, suffix: str = "
     target.parent.mkdir(parents=True, exist_ok=True)
     # the app writes to a temporary name; only a whole PNG is moved to the record's name (a full disk or a crash
     # mid-write leaves nothing there)
-    partial = f".{target.stem}.partial.png"  # still .png: Qt picks the image format from the suffix
+    partial = partial_name(target.stem) + "partial.png"  # still .png: Qt picks the image format from the suffix
     if app.window_on_x and app.screenshot_args is None:  # read from the X server, wherever the app runs
         written = target.with_name(partial)
         display = xserver.current_display()

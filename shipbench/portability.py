@@ -78,7 +78,7 @@ def _start(image: str, bundle: Path, program: str, app: App, extra: list[str], e
     """
     # no network, but for a service: its port on loopback must be the host's, where ready is seen
     network = "host" if app.service else "none"
-    argv = ["docker", "run", "--rm", *docker.start_label_args(), *(["--init"] if app.stops_at_ready else []),
+    argv = [*docker.container(), "--rm", *docker.start_label_args(),
             "--network", network, "--user", "65534:65534", "--tmpfs", TMP[tmp],
             "--volume", f"{bundle.resolve()}:/bundle:ro", *extra]
     for name, value in {**measure.probe_env(app), **env}.items():

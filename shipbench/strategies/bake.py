@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from .. import bake_context, binaries, docker, host, interpreters, licenses, measure, settings, xserver
+from .. import bake_context, binaries, docker, host, interpreters, licenses, measure, run_leftovers, settings, xserver
 from ..apps import App
 from ..errors import Failure, Skip
 from ..runner import deciding_line, run_tool
@@ -168,7 +168,7 @@ class BakeStrategy(Defaults):
             binaries.record(ctx, scratch)
             licenses.record(ctx, lambda: venv, lambda: sbom_tool(ctx))
         shutil.rmtree(scratch, ignore_errors=True)
-        share = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
+        share = run_leftovers.temp_folder("shots")
         share.chmod(0o777)  # the image runs as an unprivileged user
         return Artifact(path=Path(staged.tag), kind="docker image",
                         launcher=(*docker_run(share, ctx.app), staged.tag, *ctx.app.args),
@@ -204,12 +204,12 @@ class BakeStrategy(Defaults):
                                    "os.walk('/opt/venv') for f in fs))")
         if venv.isdigit():  # the venv's own Python reads it: the distroless image has no du
             ctx.metrics["venv_bytes"] = int(venv)
-        dpkg = ["docker", "run", "--rm", "--entrypoint", "dpkg-query", tag, "-W", "-f", "${Package}\\n"]
+        dpkg = [*docker.container(), "--rm", "--entrypoint", "dpkg-query", tag, "-W", "-f", "${Package}\\n"]
         listed = _in_image(tag, f"print(open({DISTROLESS_PACKAGES!r}).read())") if ctx.key.variant == "distroless" \
             else subprocess.run(dpkg, capture_output=True, text=True, check=False).stdout
         ctx.metrics["debian_packages"] = len([line for line in listed.splitlines() if line.strip()])
-        ctx.metrics["shell"] = subprocess.run(["docker", "run", "--rm", "--entrypoint", "/bin/sh", tag, "-c", "true"],
-                                              capture_output=True, check=False).returncode == 0
+        ctx.metrics["shell"] = subprocess.run([*docker.container(), "--rm", "--entrypoint", "/bin/sh", tag, "-c",
+                                               "true"], capture_output=True, check=False).returncode == 0
         context = context_bytes(log)
         if context is not None:
             ctx.metrics["context_bytes"] = context
@@ -240,7 +240,7 @@ class BakeStrategy(Defaults):
         if not docker.image_exists(image):
             raise Skip(f"no CUDA image {image} here (docker buildx bake {ctx.app.name}-cuda builds it, or "
                        "nox -s \"bake(variant='cuda')\")")
-        share = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
+        share = run_leftovers.temp_folder("shots")
         share.chmod(0o777)
         return Artifact(path=Path(image), kind="docker image", launcher=(*docker_run(share, ctx.app), image,
                                                                         *ctx.app.args),
@@ -265,10 +265,8 @@ def docker_run(share: Path, app: App, app_dir: str = APP_IN_IMAGE) -> list[str]:
     so that its port on loopback is the host's (ready, the load generator); a window of a toolkit seen on X gets
     the row's X server (its socket and DISPLAY). `app_dir`: where the image holds the app's folder (it starts in
     its workdir there)."""
-    argv = ["docker", "run", "--rm", *docker.start_label_args(), "--volume", f"{share}:/shots",
+    argv = [*docker.container(), "--rm", *docker.start_label_args(), "--volume", f"{share}:/shots",
             "--workdir", str(PurePosixPath(app_dir) / app.workdir)]  # where a user would start it
-    if app.stops_at_ready:  # SIGTERM reaches an app that is not PID 1 (which ignores it by default) through init
-        argv += ["--init"]
     if app.service:
         argv += ["--network", "host"]
     if app.window_on_x:
@@ -285,7 +283,8 @@ def _venv_copied_out(tag: str, python: str, scratch: Path) -> tuple[Path, Path]:
     licenses.write_sbom reads an image's distributions from (the image's own Python cannot run cyclonedx-py)."""
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    created = subprocess.run(["docker", "create", tag], capture_output=True, text=True, check=True).stdout.strip()
+    created = subprocess.run([*docker.container("create"), tag], capture_output=True, text=True,
+                             check=True).stdout.strip()
     try:
         run_tool(["docker", "cp", f"{created}:/opt/venv/lib", str(scratch)], what="docker cp /opt/venv/lib")
     finally:
@@ -301,7 +300,7 @@ DISTROLESS_PACKAGES = "/usr/share/doc/distroless-packages.txt"  # docker/distrol
 
 def _in_image(tag: str, code: str) -> str:
     """What the image's venv Python prints for `code` (every image here has it; the distroless one nothing else)."""
-    return subprocess.run(["docker", "run", "--rm", "--entrypoint", "/opt/venv/bin/python", tag, "-c", code],
+    return subprocess.run([*docker.container(), "--rm", "--entrypoint", "/opt/venv/bin/python", tag, "-c", code],
                           capture_output=True, text=True, check=False, timeout=120).stdout.strip()
 
 

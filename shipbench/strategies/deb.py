@@ -21,10 +21,9 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path, PurePosixPath
 
-from .. import app_files, bake_context, binaries, docker, host, interpreters, licenses, measure, settings
+from .. import app_files, bake_context, binaries, docker, host, interpreters, licenses, measure, run_leftovers, settings
 from ..apps import App
 from ..errors import Failure, Skip
 from ..fsutil import tree_size
@@ -171,7 +170,7 @@ class DebStrategy(Defaults):
         user = f"{os.getuid()}:{os.getgid()}" if hasattr(os, "getuid") else "0:0"
         # under an init, so that a stop (a timeout, Ctrl-C) reaches dpkg-buildpackage; labelled, so that what a killed
         # client leaves is removed
-        argv = ["docker", "run", "--rm", "--init", *docker.start_label_args(), "--user", user, "--volume",
+        argv = [*docker.container(), "--rm", *docker.start_label_args(), "--user", user, "--volume",
                 f"{target}:/build", "--volume",
                 f"{cache}:/pip-cache", "--env", "PIP_CACHE_DIR=/pip-cache", "--env", "HOME=/tmp", *_ca_args(),
                 "--workdir", "/build/src", builder, "sh", "-c", "dpkg-buildpackage -rfakeroot -us -uc -b"]
@@ -200,7 +199,7 @@ class DebStrategy(Defaults):
         ctx.note(f"built with dh-virtualenv in shipbench/deb-builder:{suite}; cold = empty pip cache, warm = kept; "
                  "installed with apt in a clean container (its Depends from the Debian mirror); starts run as an "
                  "unprivileged user in that container, like the image rows")
-        share = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
+        share = run_leftovers.temp_folder("shots")
         share.chmod(0o777)
         return Artifact(path=deb, kind="debian package", description=f"{deb.name}, installed in Debian {suite}",
                         launcher=(*docker_run(share, ctx.app, app_dir(ctx.app)), "--user", "app", tag,
@@ -226,7 +225,7 @@ class DebStrategy(Defaults):
                   + _timed("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
                            f"/debs/{deb.name}"))
         try:
-            _, said = run_tool(["docker", "run", "--name", name, "--volume", f"{deb.parent}:/debs:ro", clean, "sh",
+            _, said = run_tool([*docker.container(), "--name", name, "--volume", f"{deb.parent}:/debs:ro", clean, "sh",
                                 "-c", script], timeout=1800, what=f"apt install ./{deb.name}")
             ctx.metrics["install_s"] = _seconds(said)
             run_tool(["docker", "commit", name, tag], what="docker commit")
@@ -238,7 +237,8 @@ class DebStrategy(Defaults):
         """The installed venv copied out: its size, its binaries, its licences (read as an image's are)."""
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True)
-        created = subprocess.run(["docker", "create", tag], capture_output=True, text=True, check=True).stdout.strip()
+        created = subprocess.run([*docker.container("create"), tag], capture_output=True, text=True,
+                                 check=True).stdout.strip()
         try:
             run_tool(["docker", "cp", f"{created}:{venv_dir(ctx.app)}", str(scratch)], what="docker cp the venv")
         finally:
@@ -255,7 +255,7 @@ class DebStrategy(Defaults):
         venv = venv_dir(ctx.app)
         script = (_timed(f"DEBIAN_FRONTEND=noninteractive apt-get remove -y -q {package_name(ctx.app)} >/dev/null")
                   + f" && echo \"shipbench-left: $(find {venv} -type f 2>/dev/null | wc -l)\"")
-        _, said = run_tool(["docker", "run", "--rm", tag, "sh", "-c", script], timeout=600, what="apt remove")
+        _, said = run_tool([*docker.container(), "--rm", tag, "sh", "-c", script], timeout=600, what="apt remove")
         left = re.findall(r"shipbench-left: (\d+)", said)
         ctx.metrics["remove"] = {"seconds": _seconds(said), "files_left": int(left[-1]) if left else None}
 

@@ -166,7 +166,7 @@ def container_install(ctx: Context, project: Path, extras: list[str], reference:
     if ca_bundle:  # only hosts behind a TLS-intercepting proxy need it; lent read-only, never stored
         mounts += ["-v", f"{ca_bundle}:/etc/shipbench-ca.pem:ro"]
         variables += ["-e", "SSL_CERT_FILE=/etc/shipbench-ca.pem"]
-    seconds, _ = run_tool(["docker", "run", "--rm", "--user", f"{os.getuid()}:{os.getgid()}", *mounts, *variables,
+    seconds, _ = run_tool([*docker.container(), "--rm", "--user", f"{os.getuid()}:{os.getgid()}", *mounts, *variables,
                            "-w", str(project), image, "uv", "sync", "--frozen", "--no-editable", "--quiet",
                            "--python", "/usr/bin/python3", *extras], timeout=settings.build_timeout_s(),
                           what=f"uv sync --frozen in a clean Debian {suite} container")

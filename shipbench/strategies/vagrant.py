@@ -14,7 +14,6 @@ import dataclasses
 import re
 import shlex
 import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 
 from .. import (
@@ -24,6 +23,7 @@ from .. import (
     interpreters,
     licenses,
     measure,
+    run_leftovers,
     settings,
     torch_source,
     vagrant_box,
@@ -42,7 +42,7 @@ GUEST_SHOTS = "/tmp/shipbench-shots"
 GUEST_DISPLAY = ":99"  # the Xvfb unit that vagrant/provision.sh installs
 # the harness files the relay needs in the guest: standard library only
 RELAY_FILES = ("__init__.py", "relay.py", "runner.py", "launcher.py", "errors.py", "fsutil.py", "settings.py",
-               "inject/sitecustomize.py")
+               "run_leftovers.py", "inject/sitecustomize.py")
 GUEST_INJECT = "/vagrant/harness/shipbench/inject"
 GUEST_APP = "/vagrant/app"
 # Software emulation is many times slower: app timeouts are stretched by this much, and an app with a
@@ -149,7 +149,7 @@ class VagrantStrategy(Defaults):
         # set-up from nothing: box build, first up, provisioning; with the box already built: up and provisioning
         ctx.metrics["setup_s"] = {"cold": box.build_s + up_cold + provision, "warm": up_cold + provision}
         ctx.metrics["download_bytes"] = box.bytes
-        host_shots = Path(tempfile.mkdtemp(prefix="shipbench-shots-"))
+        host_shots = run_leftovers.temp_folder("shots")
         throughput_args = None
         usual = ctx.app.throughput.args if ctx.app.throughput else ()
         quick = ctx.app.throughput.quick_args if ctx.app.throughput else None

@@ -26,7 +26,9 @@ from shipbench import docker, record
 TOKEN = "shipbench-planted-9f3c2a7e51"  # a fake secret: found anywhere it is a leak
 # Where the secrets are planted, each holding TOKEN
 PLANTED_FILES = (".env", "pip.conf", ".netrc", ".pypirc", "deploy.key", "tls/cert.pem", "config/secrets.toml",
-                 ".git/config", "private-notes.txt")
+                 ".git/config")
+# a file the app's .dockerignore lists: in no image (a .deb or a VM is no Docker build: .dockerignore is not theirs)
+DOCKERIGNORED = ("private-notes.txt", "shipbench-dockerignored-41d7")
 # the ways of each kind of artifact that are cheap for a one-file app (Nuitka's folder and the VM's synced copy go
 # through the same app_files.copy_app as the deb and the lock: tests/unit/test_app_files.py)
 STRATEGIES = ("venv", "locked", "zipapp", "wheel", "pyinstaller", "cxfreeze", "bake", "deb")
@@ -81,20 +83,21 @@ def _inflated(decompress: Callable[[bytes], bytes], data: bytes) -> bytes:
         return b""  # not the stream its first bytes said
 
 
-def _found_in_files(folder: Path) -> list[str]:
+def _found_in_files(folder: Path, secret: str = TOKEN) -> list[str]:
     found = []
     for path in sorted(folder.rglob("*")):
         if path.is_symlink() or not path.is_file() or path.stat().st_size > 2 * MAX_MEMBER:
             continue
-        found += [name for name, data in _opened(str(path), path.read_bytes()) if TOKEN.encode() in data]
+        found += [name for name, data in _opened(str(path), path.read_bytes()) if secret.encode() in data]
     return found
 
 
 def _found_in_image(tag: str, scratch: Path) -> list[str]:
-    saved = scratch / (tag.replace("/", "_").replace(":", "_") + ".tar")
+    saved = scratch / "saved" / (tag.replace("/", "_").replace(":", "_") + ".tar")
+    saved.parent.mkdir(exist_ok=True)
     subprocess.run(["docker", "save", "--output", str(saved), tag], check=True, capture_output=True, timeout=600)
     try:
-        return _found_in_files(saved.parent)
+        return _found_in_files(saved.parent) + _found_in_files(saved.parent, DOCKERIGNORED[1])
     finally:
         saved.unlink()
 
@@ -108,7 +111,8 @@ def _project(tmp_path: Path) -> Path:
     for name in PLANTED_FILES:
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text(f"password = {TOKEN}\n")
-    (project / ".dockerignore").write_text("private-notes.txt\n")
+    (project / DOCKERIGNORED[0]).write_text(f"notes: {DOCKERIGNORED[1]}\n")
+    (project / ".dockerignore").write_text(f"{DOCKERIGNORED[0]}\n")
     return project
 
 
@@ -134,7 +138,7 @@ def test_no_planted_secret_reaches_any_artifact_record_report_or_image_layer(tmp
     assert any(run.endswith(f"(pid {decoy.pid})") for rec in records
                for load in rec["metrics"].get("host_load", {}).values() for run in load.get("other_runs_seen", []))
     notes = " ".join(note for note in built["bake"]["notes"])
-    assert ".env" in notes and "pip.conf" in notes and "private-notes.txt" not in notes  # named, not shipped
+    assert ".env" in notes and "pip.conf" in notes and "1 path(s) the app's .dockerignore lists" in notes
 
     leaks = [f"console: {line}" for line in (done.stdout + done.stderr).splitlines() if TOKEN in line]
     leaks += _found_in_files(results) + _found_in_files(build)
@@ -144,5 +148,6 @@ def test_no_planted_secret_reaches_any_artifact_record_report_or_image_layer(tmp
     for tag in tags:
         leaks += [f"image {tag}: {where}" for where in _found_in_image(tag, tmp_path)]
     assert leaks == [], leaks
-    # the search itself finds what it looks for: the app's folder holds every planted copy
+    # the search itself finds what it looks for: the app's folder holds every planted copy, the deb the noted file
     assert len(_found_in_files(project)) >= len(PLANTED_FILES)
+    assert _found_in_files(build / "deb", DOCKERIGNORED[1])
