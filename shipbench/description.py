@@ -12,7 +12,10 @@ import difflib
 import fnmatch
 import functools
 import json
+import os
 import re
+import reprlib
+import stat
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -172,14 +175,54 @@ class App:
 
 # --- reading and checking --------------------------------------------------------------------------------------
 def read_pyproject(path: Path) -> dict[str, Any]:
+    """path's TOML, or one line naming it and what is wrong: a description is untrusted input (a project cloned to
+    be measured), so none of it may end in a traceback or a hang. It must be a regular file before it is opened (a
+    FIFO would block open() until some writer came; a device is not opened at all), and it is opened without
+    blocking and checked again, in case something else was put there in between."""
     try:
-        with path.open("rb") as file:
-            data: dict[str, Any] = tomllib.load(file)
-            return data
+        _regular_file(path, os.stat(path).st_mode)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
-        raise UsageError(f"{path}: cannot read it ({error.strerror})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise UsageError(f"{path}: not valid TOML ({error})") from None
+        raise UsageError(f"{path}: cannot read it ({error.strerror or error})") from None
+    try:
+        _regular_file(path, os.fstat(fd).st_mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as file:
+        try:
+            data: dict[str, Any] = tomllib.load(file)
+        except OSError as error:
+            raise UsageError(f"{path}: cannot read it ({error.strerror or error})") from None
+        except UnicodeDecodeError as error:
+            raise UsageError(f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+                             f"{error.start}); TOML is UTF-8: save it as UTF-8") from None
+        except RecursionError:
+            raise UsageError(f"{path}: not valid TOML here: arrays or inline tables nested too deep to read; "
+                             "nest them less") from None
+        except tomllib.TOMLDecodeError as error:
+            raise UsageError(f"{path}: not valid TOML ({error})") from None
+    return data
+
+
+def _regular_file(path: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
+        raise UsageError(f"{path}: not a regular file ({what}); make it a TOML file")
+
+
+def subtable(data: dict[str, Any], path: Path, *keys: str) -> dict[str, Any] | None:
+    """data[keys[0]][keys[1]]..., None where a key is missing; one line where a step is not a table (`tool = 1`
+    would otherwise end in an AttributeError)."""
+    table: Any = data
+    for depth, key in enumerate(keys):
+        if key not in table:
+            return None
+        table = table[key]
+        if not isinstance(table, dict):
+            dotted = ".".join(keys[:depth + 1])
+            raise UsageError(f"{path}: {dotted} must be a table ([{dotted}]), not {reprlib.repr(table)}")
+    return dict(table)
 
 
 def tool_table(root: Path) -> dict[str, Any]:
@@ -200,7 +243,7 @@ def optional_table(root: Path) -> dict[str, Any] | None:
 @functools.cache
 def _checked_table(root: Path) -> dict[str, Any] | None:
     path = root / "pyproject.toml"
-    tool = read_pyproject(path).get("tool", {}).get("shipbench")
+    tool = subtable(read_pyproject(path), path, "tool", "shipbench")
     if tool is None:
         return None
     errors = schema_errors(tool)
@@ -218,8 +261,15 @@ def schema_errors(tool: object) -> list[str]:
     return messages
 
 
+def _printable(key: object) -> str:
+    """A key as typed, or its repr where it holds a line break or another control character (TOML allows any in
+    a quoted key): every message stays one line."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
-    path = [str(part) for part in error.absolute_path]
+    path = [_printable(part) for part in error.absolute_path]
     table = ".".join(["tool", "shipbench", *path[:-1]]) if path else "tool.shipbench"
     key = path[-1] if path else None
     where = f"[{table}] {key}" if key is not None else f"[{table}]"
@@ -230,8 +280,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         parts = []
         for name in unknown:
             close = difflib.get_close_matches(name, allowed, n=1)
-            parts.append(f"[{table}] {name}: unknown key" + (f" (did you mean {close[0]!r}?)" if close else
-                                                             f" (known: {', '.join(allowed)})"))
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(allowed)})"
+            parts.append(f"[{table}] {_printable(name)}: unknown key{hint}")
         return "; ".join(parts)
     if error.validator == "required":
         table = ".".join(["tool", "shipbench", *path])
@@ -268,10 +318,12 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     if not requirements and not (folder / "pyproject.toml").is_file() and not (folder / "setup.py").is_file():
         raise UsageError(f"{where}: {folder} is not a project (no pyproject.toml); name a requirements file "
                          "with requirements = \"...\"")
-    own = read_pyproject(folder / "pyproject.toml") if (folder / "pyproject.toml").is_file() else {}
+    pyproject = folder / "pyproject.toml"
+    document = read_pyproject(pyproject) if pyproject.is_file() else {}
+    project = subtable(document, pyproject, "project")
     # a pyproject.toml that only describes (no [project] table) beside scripts, and no setup.py: nothing to install
-    is_project = not requirements and ((folder / "setup.py").is_file() or "project" in own)
-    entry_point = _check_start(where, folder, kind, start[1], requirements)
+    is_project = not requirements and ((folder / "setup.py").is_file() or project is not None)
+    entry_point = _check_start(where, folder, kind, start[1], requirements, document)
     capabilities = frozenset(raw.get("capabilities", ()))
     ready_raw = raw.get("ready", "event")
     ready, pattern, port = ready_raw, None, None
@@ -286,8 +338,9 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     if toolkit is not None and "window" not in capabilities:
         raise UsageError(f"{where} toolkit = {toolkit!r}: only an app with capabilities = [\"window\"] has one")
     if toolkit is None and "window" in capabilities:
+        subtable(document, pyproject, "project", "optional-dependencies")  # kinds reads it: a table or none
         toolkit = kinds.guess_toolkit(kinds.declared_distributions(folder, requirements, tuple(raw.get("extras", ())),
-                                                                    own.get("project", {})))
+                                                                    project or {}))
     throughput = _throughput(where, raw.get("throughput"), port)
     if "throughput" in capabilities and throughput is None:
         raise UsageError(f"{where}: capability \"throughput\" needs a [throughput] table (args, and event/key or "
@@ -323,8 +376,10 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     )
 
 
-def _check_start(where: str, folder: Path, kind: str, value: str, requirements: str | None) -> str | None:
-    """The entry point must exist before anything is built; returns a console script's module:function."""
+def _check_start(where: str, folder: Path, kind: str, value: str, requirements: str | None,
+                 document: dict[str, Any]) -> str | None:
+    """The entry point must exist before anything is built; returns a console script's module:function.
+    `document` is the app's own pyproject.toml as read ({} where it has none)."""
     if kind == "script":
         if not (folder / value).is_file():
             raise UsageError(f"{where} script = {value!r}: no such file in {folder}")
@@ -336,9 +391,10 @@ def _check_start(where: str, folder: Path, kind: str, value: str, requirements: 
             raise UsageError(f"{where} module = {value!r}: no {top}/ or {top}.py in {folder} (or its src/)")
         return None
     pyproject = folder / "pyproject.toml"
-    project = read_pyproject(pyproject).get("project", {}) if pyproject.is_file() else {}
     # console scripts and GUI scripts alike: both are commands on PATH once installed
-    scripts = {**project.get("scripts", {}), **project.get("gui-scripts", {})}
+    project = subtable(document, pyproject, "project") or {}
+    scripts = {**(subtable(document, pyproject, "project", "scripts") or {}),
+               **(subtable(document, pyproject, "project", "gui-scripts") or {})}
     if value in scripts:
         return str(scripts[value])
     # a dependency's console script (httpie's `http`, a requirements file's tools) is found once installed;

@@ -3,10 +3,11 @@ that names the file, the key and what was expected, before anything is built."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, run_cli
 
 from shipbench import description
 from shipbench.errors import UsageError
@@ -135,3 +136,56 @@ def test_an_app_name_the_description_allows_is_one_a_record_allows() -> None:
 
     names = description.schema()["properties"]["apps"]["propertyNames"]["pattern"]
     assert record.schema()["properties"]["app"]["pattern"] == names
+
+
+# --- a pyproject.toml that cannot be read, or is not shaped as TOML's tables, is one line --------------------
+_HEAD = '[tool.shipbench.apps.tool]\nscript = "tool.py"\nrequirements = "requirements.txt"\n'
+
+
+def _unreadable(root: Path) -> str:
+    description._checked_table.cache_clear()
+    with pytest.raises(UsageError) as error:
+        description.load(root)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_a_pyproject_that_is_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(_HEAD.encode() + "# café\n".encode("latin-1"))
+    assert _unreadable(tmp_path) == (f"{tmp_path / 'pyproject.toml'}: not UTF-8 text (byte 0xe9 at offset "
+                                     f"{len(_HEAD) + 5}); TOML is UTF-8: save it as UTF-8")
+
+
+def test_a_pyproject_nested_2000_deep(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(_HEAD + "args = " + "[" * 2000 + "]" * 2000 + "\n")
+    assert _unreadable(tmp_path) == (f"{tmp_path / 'pyproject.toml'}: not valid TOML here: arrays or inline "
+                                     "tables nested too deep to read; nest them less")
+
+
+@pytest.mark.timeout(120)  # a FIFO opened as a file blocks until a writer comes: this test would hang, not fail
+def test_a_pyproject_that_is_a_fifo_or_a_folder_is_not_opened(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pyproject.toml")
+    assert _unreadable(tmp_path) == f"{tmp_path / 'pyproject.toml'}: not a regular file (a FIFO); make it a TOML file"
+    (tmp_path / "pyproject.toml").unlink()
+    (tmp_path / "pyproject.toml").mkdir()
+    assert _unreadable(tmp_path).endswith("pyproject.toml: not a regular file (a folder); make it a TOML file")
+
+
+def test_a_table_that_is_not_a_table_and_a_key_with_a_line_break(tmp_path: Path) -> None:
+    assert _error(tmp_path, "tool = 1\n").endswith("pyproject.toml: tool must be a table ([tool]), not 1")
+    message = _error(tmp_path, "[project]\nname = 'x'\nscripts = ['x']\n[tool.shipbench.apps.tool]\n"
+                               "console-script = 'x'\n")
+    assert message.endswith("pyproject.toml: project.scripts must be a table ([project.scripts]), not ['x']")
+    message = _error(tmp_path, _HEAD + '"a\\nb" = 1\n')
+    assert "[tool.shipbench.apps.tool] 'a\\nb': unknown key" in message and "\n" not in message
+
+
+@pytest.mark.timeout(120)
+def test_shipbench_run_on_a_fifo_pyproject_stops_in_one_line(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pyproject.toml")
+    result = run_cli("run", "venv", "--project", str(tmp_path), "--python", "3.99", "--results",
+                     str(tmp_path / "results"))
+    assert result.returncode == 2
+    assert result.stderr == (f"shipbench: error: {tmp_path / 'pyproject.toml'}: not a regular file (a FIFO); "
+                             "make it a TOML file\n")
