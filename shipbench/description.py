@@ -19,7 +19,7 @@ import stat
 import sys
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import jsonschema
@@ -303,7 +303,7 @@ def load(root: Path) -> dict[str, App]:
 
 def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     where = f"{root / 'pyproject.toml'} [tool.shipbench.apps.{name}]"
-    folder = (root / raw.get("path", ".")).resolve()
+    folder = inside(where, "path", raw.get("path", "."), root, root)
     if not folder.is_dir():
         raise UsageError(f"{where} path = {raw.get('path')!r}: no such folder")
     starts = [key for key in ("module", "script", "console-script") if key in raw]
@@ -313,7 +313,7 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     kind = starts[0]
     start = (kind, str(raw[kind]))
     requirements = raw.get("requirements")
-    if requirements and not (folder / requirements).is_file():
+    if requirements and not inside(where, "requirements", requirements, folder, root).is_file():
         raise UsageError(f"{where} requirements = {requirements!r}: no such file in {folder}")
     if not requirements and not (folder / "pyproject.toml").is_file() and not (folder / "setup.py").is_file():
         raise UsageError(f"{where}: {folder} is not a project (no pyproject.toml); name a requirements file "
@@ -323,7 +323,7 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     project = subtable(document, pyproject, "project")
     # a pyproject.toml that only describes (no [project] table) beside scripts, and no setup.py: nothing to install
     is_project = not requirements and ((folder / "setup.py").is_file() or project is not None)
-    entry_point = _check_start(where, folder, kind, start[1], requirements, document)
+    entry_point = _check_start(where, folder, root, kind, start[1], requirements, document)
     capabilities = frozenset(raw.get("capabilities", ()))
     ready_raw = raw.get("ready", "event")
     ready, pattern, port = ready_raw, None, None
@@ -348,16 +348,18 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     if throughput is not None and "throughput" not in capabilities:
         raise UsageError(f"{where}: a [throughput] table without the \"throughput\" capability")
     workdir = raw.get("workdir", ".")
-    if Path(workdir).is_absolute() or not (folder / workdir).resolve().is_relative_to(folder) \
-            or not (folder / workdir).is_dir():
+    if not inside(where, "workdir", workdir, folder, root).is_dir():
         raise UsageError(f"{where} workdir = {workdir!r}: not a folder inside {folder}")
     for item in raw.get("data", ()):
-        if not (folder / item).exists():
+        found = inside(where, "data", item, folder, root)
+        if not found.exists():
             raise UsageError(f"{where} data: {item!r} does not exist in {folder}")
+        if not found.is_file() and not found.is_dir():  # a FIFO would block the copy of every bundle that took it
+            raise UsageError(f"{where} data: {item!r} is neither a file nor a folder")
     own = {}
     for key in ("pyinstaller-spec", "dockerfile"):
         if key in raw:
-            path = (root / raw[key]).resolve()
+            path = inside(where, key, raw[key], root, root)
             if not path.is_file():
                 raise UsageError(f"{where} {key} = {raw[key]!r}: no such file")
             own[key] = path
@@ -376,18 +378,42 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     )
 
 
-def _check_start(where: str, folder: Path, kind: str, value: str, requirements: str | None,
+def inside(where: str, key: str, value: str, base: Path, root: Path) -> Path:
+    """`value`, a path the description names relative to `base` (the project `root`, or the app's folder in it),
+    resolved with its symlinks followed; one line naming the key where it is absolute, climbs out of `base` with
+    `..`, or leads out of the project by a symlink. Every path key goes through here before anything is built: a
+    path outside was read into records and written beside (a shiv row staged `data` outside its build folder),
+    and the copy of the app's folder that images, guests and packages hold has nothing above it."""
+    what = "the project" if base == root else "the app's folder"
+    relative = PurePath(os.path.normpath(value))
+    if relative.is_absolute() or relative.parts[:1] == ("..",):
+        raise UsageError(f"{where} {key}: {value!r} is outside {what} {base} (paths are relative to it and stay "
+                         "inside)")
+    try:
+        resolved = (base / value).resolve()
+    except (OSError, RuntimeError, ValueError) as error:  # a symlink loop (RuntimeError before 3.13), a NUL
+        raise UsageError(f"{where} {key}: {value!r} cannot be resolved ({error})") from None
+    if not resolved.is_relative_to(root):
+        raise UsageError(f"{where} {key}: {value!r} is outside the project {root} (a symlink leads it to {resolved}; "
+                         "paths stay inside)")
+    return resolved
+
+
+def _check_start(where: str, folder: Path, root: Path, kind: str, value: str, requirements: str | None,
                  document: dict[str, Any]) -> str | None:
     """The entry point must exist before anything is built; returns a console script's module:function.
     `document` is the app's own pyproject.toml as read ({} where it has none)."""
     if kind == "script":
-        if not (folder / value).is_file():
+        if not inside(where, "script", value, folder, root).is_file():
             raise UsageError(f"{where} script = {value!r}: no such file in {folder}")
         return None
     if kind == "module":
         top = value.split(".")[0]
-        places = [folder / top, folder / f"{top}.py", folder / "src" / top, folder / "src" / f"{top}.py"]
-        if not requirements and not any(place.exists() for place in places):
+        places = [f"{top}", f"{top}.py", f"src/{top}", f"src/{top}.py"]
+        found = [place for place in places if (folder / place).exists()]
+        for place in found:  # the schema's pattern keeps the name inside; a symlink could still lead out
+            inside(where, "module", place, folder, root)
+        if not requirements and not found:
             raise UsageError(f"{where} module = {value!r}: no {top}/ or {top}.py in {folder} (or its src/)")
         return None
     pyproject = folder / "pyproject.toml"
