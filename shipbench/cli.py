@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"setting {option.name} = {value!r} ({source})")
         return 0
     except UsageError as error:
-        console.console.print(f"[red]shipbench: error:[/] {escape(str(error))}")
+        # one line, unwrapped at any width: what a CI log or a test shows as the whole reason
+        console.console.print(f"[red]shipbench: error:[/] {escape(str(error))}", soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         console.console.print("[red]interrupted[/]")

@@ -12,11 +12,14 @@ import difflib
 import fnmatch
 import functools
 import json
+import os
 import re
+import reprlib
+import stat
 import sys
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import jsonschema
@@ -172,14 +175,54 @@ class App:
 
 # --- reading and checking --------------------------------------------------------------------------------------
 def read_pyproject(path: Path) -> dict[str, Any]:
+    """path's TOML, or one line naming it and what is wrong: a description is untrusted input (a project cloned to
+    be measured), so none of it may end in a traceback or a hang. It must be a regular file before it is opened (a
+    FIFO would block open() until some writer came; a device is not opened at all), and it is opened without
+    blocking and checked again, in case something else was put there in between."""
     try:
-        with path.open("rb") as file:
-            data: dict[str, Any] = tomllib.load(file)
-            return data
+        _regular_file(path, os.stat(path).st_mode)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
-        raise UsageError(f"{path}: cannot read it ({error.strerror})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise UsageError(f"{path}: not valid TOML ({error})") from None
+        raise UsageError(f"{path}: cannot read it ({error.strerror or error})") from None
+    try:
+        _regular_file(path, os.fstat(fd).st_mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as file:
+        try:
+            data: dict[str, Any] = tomllib.load(file)
+        except OSError as error:
+            raise UsageError(f"{path}: cannot read it ({error.strerror or error})") from None
+        except UnicodeDecodeError as error:
+            raise UsageError(f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+                             f"{error.start}); TOML is UTF-8: save it as UTF-8") from None
+        except RecursionError:
+            raise UsageError(f"{path}: not valid TOML here: arrays or inline tables nested too deep to read; "
+                             "nest them less") from None
+        except tomllib.TOMLDecodeError as error:
+            raise UsageError(f"{path}: not valid TOML ({error})") from None
+    return data
+
+
+def _regular_file(path: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
+        raise UsageError(f"{path}: not a regular file ({what}); make it a TOML file")
+
+
+def subtable(data: dict[str, Any], path: Path, *keys: str) -> dict[str, Any] | None:
+    """data[keys[0]][keys[1]]..., None where a key is missing; one line where a step is not a table (`tool = 1`
+    would otherwise end in an AttributeError)."""
+    table: Any = data
+    for depth, key in enumerate(keys):
+        if key not in table:
+            return None
+        table = table[key]
+        if not isinstance(table, dict):
+            dotted = ".".join(keys[:depth + 1])
+            raise UsageError(f"{path}: {dotted} must be a table ([{dotted}]), not {reprlib.repr(table)}")
+    return dict(table)
 
 
 def tool_table(root: Path) -> dict[str, Any]:
@@ -200,7 +243,7 @@ def optional_table(root: Path) -> dict[str, Any] | None:
 @functools.cache
 def _checked_table(root: Path) -> dict[str, Any] | None:
     path = root / "pyproject.toml"
-    tool = read_pyproject(path).get("tool", {}).get("shipbench")
+    tool = subtable(read_pyproject(path), path, "tool", "shipbench")
     if tool is None:
         return None
     errors = schema_errors(tool)
@@ -218,8 +261,15 @@ def schema_errors(tool: object) -> list[str]:
     return messages
 
 
+def _printable(key: object) -> str:
+    """A key as typed, or its repr where it holds a line break or another control character (TOML allows any in
+    a quoted key): every message stays one line."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
-    path = [str(part) for part in error.absolute_path]
+    path = [_printable(part) for part in error.absolute_path]
     table = ".".join(["tool", "shipbench", *path[:-1]]) if path else "tool.shipbench"
     key = path[-1] if path else None
     where = f"[{table}] {key}" if key is not None else f"[{table}]"
@@ -230,8 +280,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         parts = []
         for name in unknown:
             close = difflib.get_close_matches(name, allowed, n=1)
-            parts.append(f"[{table}] {name}: unknown key" + (f" (did you mean {close[0]!r}?)" if close else
-                                                             f" (known: {', '.join(allowed)})"))
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(allowed)})"
+            parts.append(f"[{table}] {_printable(name)}: unknown key{hint}")
         return "; ".join(parts)
     if error.validator == "required":
         table = ".".join(["tool", "shipbench", *path])
@@ -253,7 +303,7 @@ def load(root: Path) -> dict[str, App]:
 
 def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     where = f"{root / 'pyproject.toml'} [tool.shipbench.apps.{name}]"
-    folder = (root / raw.get("path", ".")).resolve()
+    folder = inside(where, "path", raw.get("path", "."), root, root)
     if not folder.is_dir():
         raise UsageError(f"{where} path = {raw.get('path')!r}: no such folder")
     starts = [key for key in ("module", "script", "console-script") if key in raw]
@@ -263,15 +313,17 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     kind = starts[0]
     start = (kind, str(raw[kind]))
     requirements = raw.get("requirements")
-    if requirements and not (folder / requirements).is_file():
+    if requirements and not inside(where, "requirements", requirements, folder, root).is_file():
         raise UsageError(f"{where} requirements = {requirements!r}: no such file in {folder}")
     if not requirements and not (folder / "pyproject.toml").is_file() and not (folder / "setup.py").is_file():
         raise UsageError(f"{where}: {folder} is not a project (no pyproject.toml); name a requirements file "
                          "with requirements = \"...\"")
-    own = read_pyproject(folder / "pyproject.toml") if (folder / "pyproject.toml").is_file() else {}
+    pyproject = folder / "pyproject.toml"
+    document = read_pyproject(pyproject) if pyproject.is_file() else {}
+    project = subtable(document, pyproject, "project")
     # a pyproject.toml that only describes (no [project] table) beside scripts, and no setup.py: nothing to install
-    is_project = not requirements and ((folder / "setup.py").is_file() or "project" in own)
-    entry_point = _check_start(where, folder, kind, start[1], requirements)
+    is_project = not requirements and ((folder / "setup.py").is_file() or project is not None)
+    entry_point = _check_start(where, folder, root, kind, start[1], requirements, document)
     capabilities = frozenset(raw.get("capabilities", ()))
     ready_raw = raw.get("ready", "event")
     ready, pattern, port = ready_raw, None, None
@@ -286,8 +338,9 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     if toolkit is not None and "window" not in capabilities:
         raise UsageError(f"{where} toolkit = {toolkit!r}: only an app with capabilities = [\"window\"] has one")
     if toolkit is None and "window" in capabilities:
+        subtable(document, pyproject, "project", "optional-dependencies")  # kinds reads it: a table or none
         toolkit = kinds.guess_toolkit(kinds.declared_distributions(folder, requirements, tuple(raw.get("extras", ())),
-                                                                    own.get("project", {})))
+                                                                    project or {}))
     throughput = _throughput(where, raw.get("throughput"), port)
     if "throughput" in capabilities and throughput is None:
         raise UsageError(f"{where}: capability \"throughput\" needs a [throughput] table (args, and event/key or "
@@ -295,16 +348,18 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     if throughput is not None and "throughput" not in capabilities:
         raise UsageError(f"{where}: a [throughput] table without the \"throughput\" capability")
     workdir = raw.get("workdir", ".")
-    if Path(workdir).is_absolute() or not (folder / workdir).resolve().is_relative_to(folder) \
-            or not (folder / workdir).is_dir():
+    if not inside(where, "workdir", workdir, folder, root).is_dir():
         raise UsageError(f"{where} workdir = {workdir!r}: not a folder inside {folder}")
     for item in raw.get("data", ()):
-        if not (folder / item).exists():
+        found = inside(where, "data", item, folder, root)
+        if not found.exists():
             raise UsageError(f"{where} data: {item!r} does not exist in {folder}")
+        if not found.is_file() and not found.is_dir():  # a FIFO would block the copy of every bundle that took it
+            raise UsageError(f"{where} data: {item!r} is neither a file nor a folder")
     own = {}
     for key in ("pyinstaller-spec", "dockerfile"):
         if key in raw:
-            path = (root / raw[key]).resolve()
+            path = inside(where, key, raw[key], root, root)
             if not path.is_file():
                 raise UsageError(f"{where} {key} = {raw[key]!r}: no such file")
             own[key] = path
@@ -323,22 +378,49 @@ def _app(name: str, raw: dict[str, Any], root: Path) -> App:
     )
 
 
-def _check_start(where: str, folder: Path, kind: str, value: str, requirements: str | None) -> str | None:
-    """The entry point must exist before anything is built; returns a console script's module:function."""
+def inside(where: str, key: str, value: str, base: Path, root: Path) -> Path:
+    """`value`, a path the description names relative to `base` (the project `root`, or the app's folder in it),
+    resolved with its symlinks followed; one line naming the key where it is absolute, climbs out of `base` with
+    `..`, or leads out of the project by a symlink. Every path key goes through here before anything is built: a
+    path outside was read into records and written beside (a shiv row staged `data` outside its build folder),
+    and the copy of the app's folder that images, guests and packages hold has nothing above it."""
+    what = "the project" if base == root else "the app's folder"
+    relative = PurePath(os.path.normpath(value))
+    if relative.is_absolute() or relative.parts[:1] == ("..",):
+        raise UsageError(f"{where} {key}: {value!r} is outside {what} {base} (paths are relative to it and stay "
+                         "inside)")
+    try:
+        resolved = (base / value).resolve()
+    except (OSError, RuntimeError, ValueError) as error:  # a symlink loop (RuntimeError before 3.13), a NUL
+        raise UsageError(f"{where} {key}: {value!r} cannot be resolved ({error})") from None
+    if not resolved.is_relative_to(root):
+        raise UsageError(f"{where} {key}: {value!r} is outside the project {root} (a symlink leads it to {resolved}; "
+                         "paths stay inside)")
+    return resolved
+
+
+def _check_start(where: str, folder: Path, root: Path, kind: str, value: str, requirements: str | None,
+                 document: dict[str, Any]) -> str | None:
+    """The entry point must exist before anything is built; returns a console script's module:function.
+    `document` is the app's own pyproject.toml as read ({} where it has none)."""
     if kind == "script":
-        if not (folder / value).is_file():
+        if not inside(where, "script", value, folder, root).is_file():
             raise UsageError(f"{where} script = {value!r}: no such file in {folder}")
         return None
     if kind == "module":
         top = value.split(".")[0]
-        places = [folder / top, folder / f"{top}.py", folder / "src" / top, folder / "src" / f"{top}.py"]
-        if not requirements and not any(place.exists() for place in places):
+        places = [f"{top}", f"{top}.py", f"src/{top}", f"src/{top}.py"]
+        found = [place for place in places if (folder / place).exists()]
+        for place in found:  # the schema's pattern keeps the name inside; a symlink could still lead out
+            inside(where, "module", place, folder, root)
+        if not requirements and not found:
             raise UsageError(f"{where} module = {value!r}: no {top}/ or {top}.py in {folder} (or its src/)")
         return None
     pyproject = folder / "pyproject.toml"
-    project = read_pyproject(pyproject).get("project", {}) if pyproject.is_file() else {}
     # console scripts and GUI scripts alike: both are commands on PATH once installed
-    scripts = {**project.get("scripts", {}), **project.get("gui-scripts", {})}
+    project = subtable(document, pyproject, "project") or {}
+    scripts = {**(subtable(document, pyproject, "project", "scripts") or {}),
+               **(subtable(document, pyproject, "project", "gui-scripts") or {})}
     if value in scripts:
         return str(scripts[value])
     # a dependency's console script (httpie's `http`, a requirements file's tools) is found once installed;

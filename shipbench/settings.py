@@ -176,7 +176,7 @@ def set_command_line(values: Mapping[str, Any], project: Path | None = None) -> 
 def project_root() -> Path:
     """The folder whose pyproject.toml describes the apps: --project, SHIPBENCH_PROJECT, or the current one."""
     root = (_project_override or Path(os.environ.get("SHIPBENCH_PROJECT") or Path.cwd())).resolve()
-    if not (root / PYPROJECT).is_file():
+    if not (root / PYPROJECT).exists():  # a FIFO or a folder there: description.py says which, in one line
         raise UsageError(f"{root} has no {PYPROJECT}: run from your project's folder, or name it with --project "
                          "(README, 'Your own app')")
     return root

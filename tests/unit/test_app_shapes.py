@@ -207,7 +207,7 @@ def test_an_app_starts_in_its_folder_with_its_environment(tmp_path: Path) -> Non
 
 
 def test_a_workdir_outside_the_apps_folder_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="workdir = '..': not a folder inside"):
+    with pytest.raises(UsageError, match="workdir: '..' is outside the project"):
         _project(tmp_path, 'script = "a.py"\nrequirements = "r.txt"\nworkdir = ".."\n', {"a.py": "", "r.txt": ""})
 
 

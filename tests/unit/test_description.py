@@ -3,10 +3,11 @@ that names the file, the key and what was expected, before anything is built."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, run_cli
 
 from shipbench import description
 from shipbench.errors import UsageError
@@ -135,3 +136,158 @@ def test_an_app_name_the_description_allows_is_one_a_record_allows() -> None:
 
     names = description.schema()["properties"]["apps"]["propertyNames"]["pattern"]
     assert record.schema()["properties"]["app"]["pattern"] == names
+
+
+# --- every path a description names stays inside the project; a pyproject.toml that cannot be read is one line ---
+_HEAD = '[tool.shipbench.apps.tool]\nscript = "tool.py"\nrequirements = "requirements.txt"\n'
+
+
+def _hostile(tmp_path: Path, table: str, setup: dict[str, str] | None = None) -> tuple[Path, str]:
+    """A project one folder below tmp_path (so tmp_path/victim/f.txt lies outside it and exists), its message."""
+    victim = tmp_path / "victim"
+    victim.mkdir(exist_ok=True)
+    (victim / "f.txt").write_text("secret\n")
+    root = tmp_path / "project"
+    root.mkdir(exist_ok=True)
+    message = _error(root, table, {"tool.py": "", "requirements.txt": "", **(setup or {})})
+    assert "\n" not in message
+    return root, message
+
+
+def _outside(root: Path, key: str, value: str, app_folder: Path | None = None) -> str:
+    within = f"the app's folder {app_folder}" if app_folder else f"the project {root}"
+    return (f"{root / 'pyproject.toml'} [tool.shipbench.apps.tool] {key}: {value!r} is outside {within} "
+            "(paths are relative to it and stay inside)")
+
+
+def test_a_data_entry_that_climbs_out_is_refused_though_it_exists(tmp_path: Path) -> None:
+    root, message = _hostile(tmp_path, _HEAD + 'data = ["../../../../../../../../' f'{tmp_path}/victim/f.txt"]\n')
+    assert message == _outside(root, "data", f"../../../../../../../../{tmp_path}/victim/f.txt")
+
+
+def test_a_path_that_climbs_out_is_refused(tmp_path: Path) -> None:
+    root, message = _hostile(tmp_path, '[tool.shipbench.apps.tool]\npath = "../victim"\nscript = "f.txt"\n')
+    assert message == _outside(root, "path", "../victim")
+
+
+@pytest.mark.parametrize(("key", "line"), [
+    ("data", 'data = ["{victim}"]'),
+    ("requirements", 'requirements = "{victim}"'),
+    ("workdir", 'workdir = "{folder}"'),
+    ("pyinstaller-spec", 'pyinstaller-spec = "{victim}"'),
+    ("dockerfile", 'dockerfile = "{victim}"'),
+    ("path", 'path = "{folder}"'),
+])
+def test_an_absolute_path_is_refused_for_every_path_key(tmp_path: Path, key: str, line: str) -> None:
+    """/etc/passwd passed the existence check before, then failed rows with "Invalid (SRC, DEST_DIR) tuple"."""
+    victim, folder = tmp_path / "victim" / "f.txt", tmp_path / "victim"
+    table = (f"[tool.shipbench.apps.tool]\nscript = \"tool.py\"\n{line.format(victim=victim, folder=folder)}\n"
+             + ('requirements = "requirements.txt"\n' if key != "requirements" else ""))
+    root, message = _hostile(tmp_path, table)
+    assert message == _outside(root, key, str(folder if key in ("workdir", "path") else victim))
+
+
+def test_a_script_and_a_requirements_file_that_climb_out_of_the_apps_folder(tmp_path: Path) -> None:
+    """Relative to the app's folder, and the copy of that folder is all an image, a guest or a package holds."""
+    table = '[tool.shipbench.apps.tool]\npath = "app"\nscript = "../tool.py"\nrequirements = "requirements.txt"\n'
+    root, message = _hostile(tmp_path, table, {"app/requirements.txt": ""})
+    assert message == _outside(root, "script", "../tool.py", root / "app")
+
+
+def test_a_symlink_out_of_the_project_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "link.txt").symlink_to(tmp_path / "victim" / "f.txt")
+    (root / "pkg").symlink_to(tmp_path / "victim", target_is_directory=True)
+    _, message = _hostile(tmp_path, _HEAD + 'data = ["link.txt"]\n')
+    assert message == (f"{root / 'pyproject.toml'} [tool.shipbench.apps.tool] data: 'link.txt' is outside the "
+                       f"project {root} (a symlink leads it to {tmp_path / 'victim' / 'f.txt'}; paths stay inside)")
+    _, message = _hostile(tmp_path, '[tool.shipbench.apps.tool]\nmodule = "pkg"\nrequirements = "requirements.txt"\n')
+    assert "module: 'pkg' is outside the project" in message
+
+
+def test_a_symlink_that_stays_inside_the_project_is_fine(tmp_path: Path) -> None:
+    """Inside the project though outside the app's folder: an image's copy of the folder takes the file itself."""
+    root = _project(tmp_path, '[tool.shipbench.apps.tool]\npath = "app"\nscript = "tool.py"\n'
+                              'requirements = "requirements.txt"\ndata = ["shared.txt"]\n',
+                    {"app/tool.py": "", "app/requirements.txt": "", "assets/shared.txt": "x"})
+    (root / "app" / "shared.txt").symlink_to(root / "assets" / "shared.txt")
+    (app,) = description.load(root).values()
+    assert app.data == ("shared.txt",) and app.folder == root / "app"
+
+
+def test_a_symlink_loop_and_a_nul_are_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "loop").symlink_to(root / "loop")
+    _, message = _hostile(tmp_path, _HEAD + 'data = ["loop"]\n')
+    assert "data: 'loop' cannot be resolved" in message
+    _, message = _hostile(tmp_path, _HEAD + 'data = ["a\\u0000b"]\n')
+    assert "data: 'a\\x00b' cannot be resolved" in message
+
+
+def test_a_data_entry_that_is_a_fifo_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    os.mkfifo(root / "pipe")
+    _, message = _hostile(tmp_path, _HEAD + 'data = ["pipe"]\n')
+    assert message.endswith("data: 'pipe' is neither a file nor a folder")
+
+
+def _unreadable(root: Path) -> str:
+    description._checked_table.cache_clear()
+    with pytest.raises(UsageError) as error:
+        description.load(root)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_a_pyproject_that_is_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(_HEAD.encode() + "# café\n".encode("latin-1"))
+    assert _unreadable(tmp_path) == (f"{tmp_path / 'pyproject.toml'}: not UTF-8 text (byte 0xe9 at offset "
+                                     f"{len(_HEAD) + 5}); TOML is UTF-8: save it as UTF-8")
+
+
+def test_a_pyproject_nested_2000_deep(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(_HEAD + "args = " + "[" * 2000 + "]" * 2000 + "\n")
+    assert _unreadable(tmp_path) == (f"{tmp_path / 'pyproject.toml'}: not valid TOML here: arrays or inline "
+                                     "tables nested too deep to read; nest them less")
+
+
+@pytest.mark.timeout(120)  # a FIFO opened as a file blocks until a writer comes: this test would hang, not fail
+def test_a_pyproject_that_is_a_fifo_or_a_folder_is_not_opened(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pyproject.toml")
+    assert _unreadable(tmp_path) == f"{tmp_path / 'pyproject.toml'}: not a regular file (a FIFO); make it a TOML file"
+    (tmp_path / "pyproject.toml").unlink()
+    (tmp_path / "pyproject.toml").mkdir()
+    assert _unreadable(tmp_path).endswith("pyproject.toml: not a regular file (a folder); make it a TOML file")
+
+
+def test_a_table_that_is_not_a_table_and_a_key_with_a_line_break(tmp_path: Path) -> None:
+    assert _error(tmp_path, "tool = 1\n").endswith("pyproject.toml: tool must be a table ([tool]), not 1")
+    message = _error(tmp_path, "[project]\nname = 'x'\nscripts = ['x']\n[tool.shipbench.apps.tool]\n"
+                               "console-script = 'x'\n")
+    assert message.endswith("pyproject.toml: project.scripts must be a table ([project.scripts]), not ['x']")
+    message = _error(tmp_path, _HEAD + '"a\\nb" = 1\n')
+    assert "[tool.shipbench.apps.tool] 'a\\nb': unknown key" in message and "\n" not in message
+
+
+def test_shipbench_run_on_a_path_out_of_the_project_stops_in_one_line_and_builds_nothing(tmp_path: Path) -> None:
+    root, message = _hostile(tmp_path, _HEAD + 'data = ["../victim/f.txt"]\n')
+    result = run_cli("run", "venv", "--project", str(root), "--python", "3.99", "--results",
+                     str(tmp_path / "results"), "--build", str(tmp_path / "build"))
+    assert result.returncode == 2
+    assert result.stderr == f"shipbench: error: {message}\n"
+    assert not (tmp_path / "results").exists() and not (tmp_path / "build").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project", "victim"]
+
+
+@pytest.mark.timeout(120)
+def test_shipbench_run_on_a_fifo_pyproject_stops_in_one_line(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pyproject.toml")
+    result = run_cli("run", "venv", "--project", str(tmp_path), "--python", "3.99", "--results",
+                     str(tmp_path / "results"))
+    assert result.returncode == 2
+    assert result.stderr == (f"shipbench: error: {tmp_path / 'pyproject.toml'}: not a regular file (a FIFO); "
+                             "make it a TOML file\n")
