@@ -21,7 +21,7 @@ import jsonschema
 
 from . import host
 from .errors import UsageError
-from .fsutil import atomic_write_text
+from .fsutil import write_text_or_say
 from .licenses import SBOM_SUFFIX
 
 SCHEMA_VERSION = 1
@@ -98,11 +98,7 @@ def write(record: dict[str, Any], results_dir: Path) -> Path:
         raise ValueError("refusing to write an invalid record: " + "; ".join(errors))
     key = Key(*(record[field] for field in ("strategy", "variant", "app", "python", "os", "arch")))
     path = results_dir / key.filename
-    text = json.dumps(record, indent=2, sort_keys=False, allow_nan=False) + "\n"
-    try:
-        atomic_write_text(path, text)
-    except OSError as error:  # full, read-only, not a folder: one line, and no half-written record left
-        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+    write_text_or_say(path, json.dumps(record, indent=2, sort_keys=False, allow_nan=False) + "\n")
     return path
 
 
