@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -250,3 +251,44 @@ def test_a_record_nested_2000_deep_is_refused(results: Path, tmp_path: Path,
     assert _refused(results, tmp_path, capsys) == {
         "x.json": f"not readable JSON: nested too deeply to read (more than {record.MAX_DEPTH} levels)"}
 
+
+# --- Markdown in untrusted text ------------------------------------------------------------------------------------
+HOSTILE = ("[click](javascript:alert(1)) ![img](http://x/y.png) <https://evil.example> `code` *bold* _em_ ~~gone~~ "
+           "| cell <b>bold</b> &amp; \\| # not a heading")
+
+
+def test_markdown_in_a_reason_or_a_note_shows_as_typed(results: Path, tmp_path: Path,
+                                                                  make_record: Any) -> None:
+    from markdown_it import MarkdownIt
+
+    failed = make_record("failed", variant="hostile")
+    failed["reason"] = HOSTILE
+    failed["notes"] = ["- a list item\n1. a numbered one", HOSTILE]
+    record.write(failed, results)
+    code, markdown, html = _report(results, tmp_path / "report")
+    assert code == 0
+    assert "[click](javascript" not in markdown and "\\[click\\](javascript:alert(1))" in markdown
+    # rendered as GitHub renders it (CommonMark, tables, strike-through): no link, image, code, emphasis or HTML
+    # comes from the record, and the reason stays in its own cell of a three-column table
+    page = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(markdown)
+    for made in ("<a ", "<img", "<code>code", "<strong>bold", "<em>em", "<s>gone", "<b>", "<h1>not", "<li>a list"):
+        assert made not in page, made
+    assert "[click](javascript:alert(1))" in page and "*bold* _em_ ~~gone~~ | cell &lt;b&gt;bold&lt;/b&gt;" in page
+    failures = markdown.split("## Skipped and failed")[1]
+    (row,) = [line for line in failures.splitlines() if line.startswith("| venv/hostile")]
+    assert len(re.split(r"(?<!\\)\|", row)) == 5  # | row | status | reason |: the reason's own | split nothing
+    # and the page: every text escaped for HTML
+    assert "<b>bold" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html and 'href="javascript' not in html
+
+
+def test_a_code_span_of_untrusted_text_cannot_be_closed_by_its_backticks() -> None:
+    from markdown_it import MarkdownIt
+
+    from shipbench.reporting import markdown
+    from shipbench.reporting.document import Cell, Document, Grid, Items, Section, Text
+
+    doc = Document("t", Text("s"), [Section("x", [Grid(("command",), [(Cell("a ` [x](javascript:1) ``", "code"),)]),
+                                                 Items(["p ``` [y](javascript:2): why"], code_prefix=True)])])
+    page = MarkdownIt("commonmark").enable("table").render(markdown.render(doc))
+    assert "<a " not in page
+    assert "<code>a ` [x](javascript:1) ``</code>" in page and "<code>p ``` [y](javascript:2)</code>" in page
