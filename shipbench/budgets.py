@@ -9,13 +9,17 @@ A pattern is a glob over a row's name, `<strategy>/<variant> <app>` (or `<strate
 every app). An absolute limit is broken when the head is over it: an exact metric's value, or every one of a
 timed metric's samples (so one slow run on a busy host never breaks it). A relative limit is broken when the
 head is worse than the base by more than it and `compare`'s test calls the change significant. Bad syntax is
-refused before any work, like every setting.
+refused before any work, like every setting; a pattern that names no row of either run (a typo such as
+"venv/uv/gui") is refused once the records are read, naming the rows it may have meant: it would check nothing,
+and a gate that checks nothing passes every pull request.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +45,25 @@ class Budget:
     def applies_to(self, row: str) -> bool:
         """row: "<strategy>/<variant> <app>"."""
         return fnmatch.fnmatchcase(row, self.pattern) or fnmatch.fnmatchcase(row.split(" ")[0], self.pattern)
+
+
+def check_patterns(rules: list[Budget], rows: Collection[str], where: str = "[tool.shipbench.budgets]") -> None:
+    """Refuse (UsageError, one line) every pattern that matches none of `rows`, the rows of both runs'
+    records whatever their status: one row in the base only or a row skipped on this runner still proves the
+    pattern names a real row; only a pattern no record of either run has is a mistake."""
+    names = sorted({*rows, *(row.split(" ")[0] for row in rows)})  # as applies_to matches: with or without the app
+    problems = []
+    for rule in {rule.pattern: rule for rule in rules}.values():  # one per pattern, however many metrics it limits
+        if any(rule.applies_to(row) for row in rows):
+            continue
+        close = difflib.get_close_matches(rule.pattern, names, n=3)
+        hint = (f"did you mean {' or '.join(repr(name) for name in close)}?" if close
+                else f"the rows are {', '.join(repr(name) for name in names[:8])}{', …' if len(names) > 8 else ''}"
+                if names else "neither run has a valid record")
+        problems.append(f"{where} {rule.pattern!r} matches no row of either run ({hint})")
+    if problems:
+        raise UsageError("; ".join(problems) + ": a budget that matches nothing checks nothing; correct the pattern "
+                         "or remove it")
 
 
 def parse_limit(metric: str, text: object, where: str) -> Budget:

@@ -101,7 +101,7 @@ def _compare(base: Path, head: Path, markdown_out: Path | None, json_out: Path |
     import json
 
     from . import budgets
-    from .fsutil import atomic_write_text
+    from .fsutil import write_text_or_say
     from .reporting import compare, document, markdown
 
     for folder in (base, head):
@@ -111,10 +111,10 @@ def _compare(base: Path, head: Path, markdown_out: Path | None, json_out: Path |
     comparison = compare.compare(base, head, rules)
     text = markdown.render(document.comparison_document(comparison))
     print(text)
-    if markdown_out:
-        atomic_write_text(markdown_out, text)
+    if markdown_out:  # a path that cannot be written: "cannot write PATH: <why>", exit 2, nothing half-written
+        write_text_or_say(markdown_out, text)
     if json_out:
-        atomic_write_text(json_out, json.dumps(comparison.as_json(), indent=1) + "\n")
+        write_text_or_say(json_out, json.dumps(comparison.as_json(), indent=1) + "\n")
     for line in comparison.breaches:  # one plain line each, unwrapped: what CI's log shows as the failure
         print(line)
     changed = sum(change.significant for change in comparison.changes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import os
 import shutil
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import UsageError
 from .run_leftovers import partial_name
 
 # What is never part of an app, wherever its folder is copied (an image's context, a .deb's source, the VM's
@@ -33,7 +35,10 @@ def not_the_apps(folder: str | os.PathLike[str], name: str) -> bool:
 def _replace_whole(path: Path, fill: Callable[[BinaryIO], object]) -> None:
     """Fill a temporary file in path's folder, then rename it onto path: readers never see half a file, and a
     full disk or a crash leaves nothing at path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file where the folder should be: say that, not "File exists"
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)) from None
     fd, tmp = tempfile.mkstemp(prefix=partial_name(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -51,6 +56,16 @@ def _replace_whole(path: Path, fill: Callable[[BinaryIO], object]) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     _replace_whole(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def write_text_or_say(path: Path, text: str) -> None:
+    """atomic_write_text for a file the user named or reads (a record, `compare --json`): a path that cannot be
+    written (a full disk, a read-only folder, a folder where the file should be) is the one line a user reads,
+    "cannot write PATH: <why>", as a UsageError (exit 2), never a traceback; nothing half-written is left."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

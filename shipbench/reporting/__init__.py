@@ -43,7 +43,7 @@ def write_report(results_dirs: list[Path], out: Path, progress: str | None = Non
         atomic_write_text(out / "index.html", html.render(model))
     except OSError as error:  # read-only, full, a file where the folder should be: one line, no half-written file
         console.console.print(f"[red]shipbench: error:[/] cannot write the report to {escape(str(out))}: "
-                              f"{escape(error.strerror or str(error))}")
+                              f"{escape(error.strerror or str(error))}", soft_wrap=True)  # one line, unwrapped
         return 2
     also = f", {len(others)} of other machines in their own section" if others else ""
     console.console.print(f"report: {len(records)} records{also} ({len(invalid) + len(unshowable)} invalid) → "

@@ -68,9 +68,20 @@ def fmt(kind: MetricKind, value: float) -> str:
     return {"bytes": fmt_bytes, "seconds": fmt_seconds, "rate": fmt_rate}[kind.unit](value)
 
 
+def _records(folder: Path) -> tuple[list[dict[str, Any]], int]:
+    """The valid records under one folder (none where it is absent) and how many were invalid."""
+    records, invalid = record.load_all([folder]) if folder.is_dir() else ([], [])
+    return records, len(invalid)
+
+
 def latest_ok(folder: Path) -> tuple[dict[str, str], dict[str, dict[str, Any]], int]:
     """(row names by key, the newest ok record per row, how many records were invalid) under one folder."""
-    records, invalid = record.load_all([folder]) if folder.is_dir() else ([], [])
+    records, invalid = _records(folder)
+    return (*_newest_ok(records), invalid)
+
+
+def _newest_ok(records: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """(row names by key, the newest ok record per row)."""
     newest: dict[str, dict[str, Any]] = {}
     for rec in records:
         if rec["status"] != "ok":
@@ -78,7 +89,7 @@ def latest_ok(folder: Path) -> tuple[dict[str, str], dict[str, dict[str, Any]], 
         key = "/".join(str(rec[part]) for part in ("strategy", "variant", "app", "python", "os", "arch"))
         if key not in newest or rec["created"] > newest[key]["created"]:
             newest[key] = rec
-    return {key: row_name(rec) for key, rec in newest.items()}, newest, len(invalid)
+    return {key: row_name(rec) for key, rec in newest.items()}, newest
 
 
 def metric_value(metrics: dict[str, Any], kind: MetricKind) -> Any:
@@ -194,8 +205,12 @@ def breaches(rules: list[budget_rules.Budget], base: dict[str, dict[str, Any]],
 
 
 def compare(base_dir: Path, head_dir: Path, rules: list[budget_rules.Budget] | None = None) -> Comparison:
-    base_names, base, base_invalid = latest_ok(base_dir)
-    head_names, head, head_invalid = latest_ok(head_dir)
+    """The two folders' rows compared; `rules` checked on the head. A rule whose pattern names no row of either
+    folder (any status: a row skipped on this runner is still a row) is a UsageError (budgets.check_patterns)."""
+    (base_records, base_invalid), (head_records, head_invalid) = _records(base_dir), _records(head_dir)
+    if rules:
+        budget_rules.check_patterns(rules, {_budget_row(rec) for rec in [*base_records, *head_records]})
+    (base_names, base), (head_names, head) = _newest_ok(base_records), _newest_ok(head_records)
     result = Comparison(str(base_dir), str(head_dir), invalid=base_invalid + head_invalid)
     for key in sorted(set(base) & set(head)):
         for kind in METRICS:

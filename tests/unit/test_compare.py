@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +254,77 @@ def test_compare_exits_1_on_a_breach_and_2_on_bad_budgets(tmp_path: Path, make_r
     (bad / "app.py").write_text("print('hi')\n")
     (bad / "pyproject.toml").write_text(table + '[tool.shipbench.budgets]\n"venv/*" = { size = "big" }\n')
     assert cli.main(["compare", str(base), str(head), "--project", str(bad)]) == 2
+
+
+def _project(tmp_path: Path, budget_lines: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project whose pyproject.toml has these [tool.shipbench.budgets] lines, for `compare --project`."""
+    from shipbench import settings
+
+    monkeypatch.setattr(settings, "_command_line", {})  # main() sets this process's flags: not for later tests
+    monkeypatch.setattr(settings, "_project_override", None)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text("print('hi')\n")
+    (project / "pyproject.toml").write_text('[tool.shipbench.apps.hi]\nscript = "app.py"\nready = "exit"\n'
+                                            f"[tool.shipbench.budgets]\n{budget_lines}")
+    return project
+
+
+@pytest.mark.parametrize(("pattern", "hint"), [
+    ("venv/uv/gui", "did you mean 'venv/uv gui' or 'venv/uv'?"),
+    ("nosuch/*", "the rows are 'pyinstaller/onedir', 'pyinstaller/onedir gui', 'venv/uv', 'venv/uv gui'"),
+])
+def test_a_budget_pattern_that_matches_no_row_is_refused_naming_the_rows(
+        tmp_path: Path, make_record: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        pattern: str, hint: str) -> None:
+    from shipbench import cli
+
+    project = _project(tmp_path, f'"{pattern}" = {{ size = "+5%" }}\n"venv/*" = {{ size = "1 GB" }}\n', monkeypatch)
+    base = _run(tmp_path / "base", make_record, FAST)
+    head = _run(tmp_path / "head", make_record, FAST, strategy="pyinstaller", variant="onedir")
+    assert cli.main(["compare", str(base), str(head), "--project", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"shipbench: error: [tool.shipbench.budgets] {pattern!r} matches no row of either run ({hint}): a "
+                   "budget that matches nothing checks nothing; correct the pattern or remove it\n")
+
+
+def test_a_budget_pattern_matching_a_row_of_one_run_or_a_skipped_row_is_a_real_row(tmp_path: Path,
+                                                                                   make_record: Any) -> None:
+    """A pull request's narrow run lacks rows its base has, and a runner without a GPU skips the GPU rows: such a
+    pattern names a real row, so it is no mistake (it checks the rows the head has, as always)."""
+    base = _run(tmp_path / "base", make_record, FAST)
+    _run(base, make_record, FAST, strategy="pyinstaller", variant="onedir")
+    head = _run(tmp_path / "head", make_record, FAST, size=300_000_000)
+    record.write(make_record("skipped", strategy="nuitka", variant="standalone"), head)
+    rules = budgets.parse({"pyinstaller/*": {"size": "1 MB"}, "nuitka/*": {"size": "1 MB"}, "venv/*": {"size": "+5%"}})
+    (line,) = compare.compare(base, head, rules).breaches
+    assert line.startswith("budget broken: venv/uv gui py3.12 linux: size")
+
+
+@pytest.mark.parametrize("trouble", ["a folder", "below a file", "in a read-only folder"])
+@pytest.mark.parametrize("flag", ["--json", "--markdown"])
+def test_compare_output_that_cannot_be_written_is_one_line_and_exit_2(
+        tmp_path: Path, make_record: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        request: pytest.FixtureRequest, trouble: str, flag: str) -> None:
+    from shipbench import cli
+
+    project = _project(tmp_path, '"venv/*" = { size = "+5%" }\n', monkeypatch)
+    base = _run(tmp_path / "base", make_record, FAST)
+    if trouble == "a folder":
+        out, why = tmp_path / "out", "Is a directory"
+        out.mkdir()
+    elif trouble == "below a file":
+        (tmp_path / "file").write_text("")
+        out, why = tmp_path / "file" / "compare.out", "Not a directory"
+    else:
+        out, why = request.getfixturevalue("read_only_dir") / "missing" / "compare.out", "Read-only file system"
+        if os.geteuid() != 0:
+            why = "Permission denied"
+    assert cli.main(["compare", str(base), str(base), "--project", str(project), flag, str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"shipbench: error: cannot write {out}: {why}\n"
+    left = [p for p in tmp_path.rglob("*") if p.name.startswith(".") and p.name.endswith(".tmp")]
+    assert left == [] and not out.is_file()  # nothing half-written
 
 
 # --- the gate metric ----------------------------------------------------------------------------------------------

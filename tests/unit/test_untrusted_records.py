@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,160 @@ def test_a_screenshot_moved_onto_a_full_disk_leaves_nothing(full_dir: Path, tmp_
     with pytest.raises(OSError):
         atomic_move(shot, full_dir / "shot.png")
     assert sorted(p.name for p in full_dir.iterdir()) == ["filler"]
+
+
+# --- files that are no record: each is refused unread, with one line, and never blocks or exhausts anything --------
+def _invalid_lines(markdown: str) -> list[str]:
+    """The report's list of invalid records, one line each."""
+    return markdown.split("## Invalid records (left out)")[1].split("\n## ")[0].strip().splitlines()
+
+
+def _refused(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    """Report and compare both finish on the folder; {file name: the reason the report gives}."""
+    from shipbench.reporting import compare
+
+    code, markdown, _html = _report(results, tmp_path / "report")
+    comparison = compare.compare(results, results)
+    said = capsys.readouterr()
+    assert code == 0 and "Traceback" not in said.out + said.err
+    assert "venv/uv gui" in markdown and comparison.changes  # the good record is read by both
+    lines = _invalid_lines(markdown)
+    assert comparison.invalid == 2 * len(lines)  # the folder is the base and the head
+    return {line.split("`: ", 1)[0].rsplit("/", 1)[1]: line.split("`: ", 1)[1] for line in lines}
+
+
+class _Watch:
+    """Whether anything opened a FIFO to read it, and never a hang if so: the test's side opens the writing end
+    only without blocking (ENXIO while no reader has it open), and closing it ends the reader's wait."""
+
+    def __init__(self, fifo: Path) -> None:
+        import threading
+
+        self.fifo, self.opened, self.stop = fifo, False, threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self.stop.wait(0.005):
+            try:
+                os.close(os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                continue
+            self.opened = True
+
+    def __enter__(self) -> _Watch:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def test_a_fifo_named_like_a_record_is_refused_unopened(results: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    os.mkfifo(results / "x.json")
+    with _Watch(results / "x.json") as watch:
+        refused = _refused(results, tmp_path, capsys)
+    assert refused == {"x.json": "a FIFO, not a regular file: refused unread"}
+    assert not watch.opened
+
+
+LINK = "a symbolic link: refused unread (records are read from regular files only, never through a link)"
+
+
+def test_a_link_to_dev_zero_is_refused_unread(results: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    (results / "x.json").symlink_to("/dev/zero")
+    assert _refused(results, tmp_path, capsys) == {"x.json": LINK}
+
+
+def test_a_link_to_a_record_outside_or_inside_the_folder_is_never_followed(results: Path, tmp_path: Path,
+                                                                            make_record: Any,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    _write(outside, "secret.json", make_record(variant="secret-outside"))
+    _write(results, "inside.json.txt", make_record(variant="secret-inside"))
+    (results / "secret.json").symlink_to(outside / "secret.json")
+    (results / "inside.json").symlink_to(results / "inside.json.txt")
+    (results / "linked").symlink_to(outside, target_is_directory=True)  # a folder link: not entered
+    refused = _refused(results, tmp_path, capsys)
+    assert refused == {"secret.json": LINK, "inside.json": LINK, "linked": "a symbolic link to a folder: not entered "
+                       "(records are read from regular files only, never through a link)"}
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert "secret-outside" not in markdown and "secret-inside" not in markdown
+
+
+def test_a_50_mb_file_is_refused_unread(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with (results / "x.json").open("wb") as handle:
+        handle.truncate(50 * 10**6)  # sparse: 50 MB that cost no disk
+    assert _refused(results, tmp_path, capsys) == {"x.json": "50,000,000 bytes, over the 16 MiB a record may be: "
+                                                             "refused unread"}
+
+
+BEYOND = "is beyond the range of a number a record may hold (a 64-bit float)"
+
+
+@pytest.mark.parametrize(("number", "reason"), [
+    ("1e999", f"1e999 {BEYOND}"),
+    ("-1e999", f"-1e999 {BEYOND}"),
+    ("NaN", "NaN is not a number JSON allows"),
+    ("Infinity", "Infinity is not a number JSON allows"),
+    ("-Infinity", "-Infinity is not a number JSON allows"),
+    ("9" * 400, f"an integer of 400 digits {BEYOND}"),
+    ("9" * 5000, f"an integer of 5,000 digits {BEYOND}"),  # Python itself refuses to read over 4,300 digits
+])
+def test_a_number_beyond_a_float_is_refused(results: Path, tmp_path: Path, make_record: Any, number: str,
+                                           reason: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text = json.dumps(make_record(variant="huge")).replace('"size_bytes": 250000000', f'"size_bytes": {number}')
+    _write(results, "x.json", text)
+    assert _refused(results, tmp_path, capsys) == {"x.json": f"not readable JSON: {reason}"}
+
+
+def test_a_record_nested_2000_deep_is_refused(results: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    _write(results, "x.json", '{"a": ' + "[" * 2000 + "]" * 2000 + "}")
+    assert _refused(results, tmp_path, capsys) == {
+        "x.json": f"not readable JSON: nested too deeply to read (more than {record.MAX_DEPTH} levels)"}
+
+
+# --- Markdown in untrusted text ------------------------------------------------------------------------------------
+HOSTILE = ("[click](javascript:alert(1)) ![img](http://x/y.png) <https://evil.example> `code` *bold* _em_ ~~gone~~ "
+           "| cell <b>bold</b> &amp; \\| # not a heading")
+
+
+def test_markdown_in_a_reason_or_a_note_shows_as_typed(results: Path, tmp_path: Path,
+                                                                  make_record: Any) -> None:
+    from markdown_it import MarkdownIt
+
+    failed = make_record("failed", variant="hostile")
+    failed["reason"] = HOSTILE
+    failed["notes"] = ["- a list item\n1. a numbered one", HOSTILE]
+    record.write(failed, results)
+    code, markdown, html = _report(results, tmp_path / "report")
+    assert code == 0
+    assert "[click](javascript" not in markdown and "\\[click\\](javascript:alert(1))" in markdown
+    # rendered as GitHub renders it (CommonMark, tables, strike-through): no link, image, code, emphasis or HTML
+    # comes from the record, and the reason stays in its own cell of a three-column table
+    page = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(markdown)
+    for made in ("<a ", "<img", "<code>code", "<strong>bold", "<em>em", "<s>gone", "<b>", "<h1>not", "<li>a list"):
+        assert made not in page, made
+    assert "[click](javascript:alert(1))" in page and "*bold* _em_ ~~gone~~ | cell &lt;b&gt;bold&lt;/b&gt;" in page
+    failures = markdown.split("## Skipped and failed")[1]
+    (row,) = [line for line in failures.splitlines() if line.startswith("| venv/hostile")]
+    assert len(re.split(r"(?<!\\)\|", row)) == 5  # | row | status | reason |: the reason's own | split nothing
+    # and the page: every text escaped for HTML
+    assert "<b>bold" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html and 'href="javascript' not in html
+
+
+def test_a_code_span_of_untrusted_text_cannot_be_closed_by_its_backticks() -> None:
+    from markdown_it import MarkdownIt
+
+    from shipbench.reporting import markdown
+    from shipbench.reporting.document import Cell, Document, Grid, Items, Section, Text
+
+    doc = Document("t", Text("s"), [Section("x", [Grid(("command",), [(Cell("a ` [x](javascript:1) ``", "code"),)]),
+                                                 Items(["p ``` [y](javascript:2): why"], code_prefix=True)])])
+    page = MarkdownIt("commonmark").enable("table").render(markdown.render(doc))
+    assert "<a " not in page
+    assert "<code>a ` [x](javascript:1) ``</code>" in page and "<code>p ``` [y](javascript:2)</code>" in page
