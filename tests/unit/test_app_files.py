@@ -76,3 +76,22 @@ def test_an_images_copy_honours_the_apps_dockerignore(tmp_path: Path, ignore: st
     # the other copies (a deb's, a VM's) are no Docker build: .dockerignore is not theirs to read
     app_files.copy_app(app, tmp_path / "deb")
     assert len(_tree(tmp_path / "deb")) == 4
+
+
+@pytest.mark.parametrize("has_code", [True, False])
+def test_the_timed_rebuilds_code_change_is_undone_so_the_image_is_built_from_the_users_files(
+        tmp_path: Path, has_code: bool) -> None:
+    """The image's copy of the app once kept a `# rebuilt <time>` line: the image differed from the user's source."""
+    from shipbench import bake_context
+
+    (tmp_path / "app").mkdir()
+    original = b"print('hi')  # no newline at the end"
+    if has_code:
+        (tmp_path / "app" / "main.py").write_bytes(original)
+    with pytest.raises(RuntimeError), bake_context.app_code_changed(tmp_path) as edited:  # undone on any end
+        changed = tmp_path / "app" / edited
+        assert changed.is_file() and (not has_code or changed.read_bytes() != original)
+        raise RuntimeError("the build failed")
+    assert sorted(p.name for p in (tmp_path / "app").iterdir()) == (["main.py"] if has_code else [])
+    if has_code:
+        assert (tmp_path / "app" / "main.py").read_bytes() == original

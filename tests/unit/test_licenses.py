@@ -74,6 +74,11 @@ def test_the_sbom_is_written_whole_and_a_failing_tool_leaves_nothing_and_says_it
     with pytest.raises(Failure, match="cyclonedx-py failed: ValueError: no site-packages found"):
         licenses.write_sbom(bad, Path(sys.executable), broken)
     assert sorted(path.name for path in broken.parent.iterdir()) == ["row.cdx.json"]
+    # a full disk: the tool "succeeds" with an empty file (found: a 0-byte .partial SBOM left in results/)
+    empty = _tool(tmp_path, "open(args[args.index('-o') + 1], 'w').write('')")
+    with pytest.raises(Failure, match="the SBOM could not be written to .*other.cdx.json"):
+        licenses.write_sbom(empty, Path(sys.executable), broken)
+    assert sorted(path.name for path in broken.parent.iterdir()) == ["row.cdx.json"]
 
 
 def test_the_report_lists_licences_and_puts_each_checked_sbom_beside_it(tmp_path: Path, make_record: Any) -> None:
