@@ -152,34 +152,35 @@ def _containers() -> int:
     return len(ids)
 
 
-def _temp_folders() -> int:
-    removed = 0
-    for base in dict.fromkeys([Path(tempfile.gettempdir()), Path("/tmp")]):
+def _dead_runs_entries(folders: list[Path], named: re.Pattern[str]) -> list[Path]:
+    """The entries of these folders whose names carry a dead run's token (never a link: what it points at is not
+    the run's)."""
+    found = []
+    for folder in dict.fromkeys(folders):
         try:
-            names = [entry for entry in base.iterdir() if entry.name.startswith("shipbench-")]
-        except OSError:
-            continue
-        for entry in names:
-            named = _TAGGED.match(entry.name)
-            if named and dead(named.group(1)) and entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-                removed += 1
-    return removed
-
-
-def _partial_files(folders: list[Path]) -> int:
-    removed = 0
-    for folder in folders:
-        try:
-            entries = [entry for entry in folder.iterdir() if entry.name.startswith(".")]
+            entries = list(folder.iterdir())
         except OSError:
             continue
         for entry in entries:
-            named = _PARTIAL.match(entry.name)
-            if named and dead(named.group(1)) and entry.is_file() and not entry.is_symlink():
-                entry.unlink(missing_ok=True)
-                removed += 1
-    return removed
+            match = named.match(entry.name)
+            if match and dead(match.group(1)) and not entry.is_symlink():
+                found.append(entry)
+    return found
+
+
+def _temp_folders() -> int:
+    left = [entry for entry in _dead_runs_entries([Path(tempfile.gettempdir()), Path("/tmp")], _TAGGED)
+            if entry.is_dir()]
+    for entry in left:
+        shutil.rmtree(entry, ignore_errors=True)
+    return len(left)
+
+
+def _partial_files(folders: list[Path]) -> int:
+    left = [entry for entry in _dead_runs_entries(folders, _PARTIAL) if entry.is_file()]
+    for entry in left:
+        entry.unlink(missing_ok=True)
+    return len(left)
 
 
 def clean(folders: list[Path]) -> str | None:
