@@ -233,12 +233,19 @@ def check_all(root: Path | None = None) -> None:
 
     for option in OPTIONS:
         resolve(option.name, root)
+    folders = [(name, _folder(name)) for name in FOLDERS] + [("evidence", path) for path in evidence_dirs()]
+    for name, path in folders:
+        if path.exists() and not path.is_dir():  # a file, a FIFO: every write below it would fail mid-run
+            raise UsageError(f"{name} = {path}: not a folder (something else of that name is in the way)")
     budgets.from_project(table(root))
 
 
 def measuring() -> dict[str, str]:
     """The settings that can change what a row measures, as text, for each row's inputs (inputs.py)."""
     return {option.name: repr(get(option.name)) for option in OPTIONS if option.measuring}
+
+
+FOLDERS = ("results", "build", "report")  # the folder settings a run writes below
 
 
 def _folder(name: str) -> Path:

@@ -72,6 +72,15 @@ def test_folders_are_relative_to_the_project(project: Path, monkeypatch: pytest.
     assert settings.results_dir() == Path("/elsewhere")
 
 
+@pytest.mark.parametrize("name", ["results", "build", "report", "evidence"])
+def test_a_folder_setting_naming_a_file_is_one_line_before_anything_runs(project: Path, name: str) -> None:
+    """--build pointing at a file was planned, then failed in the first row's lock."""
+    (project / "in-the-way").write_text("")
+    settings.set_command_line({name: str(project / "in-the-way")})
+    with pytest.raises(UsageError, match=f"^{name} = .*in-the-way: not a folder"):
+        settings.check_all()
+
+
 def test_every_option_has_a_schema_key_and_the_same_name_everywhere() -> None:
     keys = set(description.schema()["properties"]) - {"apps", "budgets"}
     assert keys == {option.name for option in settings.OPTIONS}
