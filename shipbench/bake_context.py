@@ -96,8 +96,6 @@ def check_dependencies(app_copy: Path, app: description.App, root: Path) -> None
 
 def stage(ctx: Context, context: Path, base: str) -> Staged:
     app, variant = ctx.app, ctx.key.variant
-    if variant == "distroless" and app.dockerfile:
-        raise Skip(f"the app's own Dockerfile ({app.dockerfile.name}) has no distroless stage to build")
     shutil.rmtree(context, ignore_errors=True)
     (context / "docker" / "wheels").mkdir(parents=True)
     for name in HARNESS_FILES:

@@ -57,7 +57,7 @@ def decide(strategy: Strategy, app: App, key: record.Key, row_inputs: Inputs, pr
         return SKIP, f"left out of this run by the skip setting ({', '.join(skipped_by)})"
     if not app.wants(strategy.name, key.variant):
         return SKIP, f"not among the app's strategies ({', '.join(app.strategies)}) in its description"
-    planned = strategy.planned_skip(app, key.variant, profile)
+    planned = strategy.planned_skip(app, key, profile)
     if planned:
         return SKIP, planned
     too_long = beyond_build_timeout(strategy, app, key.variant, previous)

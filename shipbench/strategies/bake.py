@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from .. import bake_context, binaries, docker, host, interpreters, licenses, measure, run_leftovers, settings, xserver
 from ..apps import App
 from ..errors import Failure, Skip
+from ..record import Key
 from ..runner import deciding_line, run_tool
 from .base import Artifact, Context, Defaults
 from .venv import reference_venv, sbom_tool, venv_artifact
@@ -107,13 +108,20 @@ class BakeStrategy(Defaults):
     def planned_steps(self, app: App) -> int:
         return 8 + measure.standard_steps(app) + (2 if app.shows_window else 1)
 
+    def planned_skip(self, app: App, key: Key, profile: str) -> str | None:
+        if key.variant == "distroless" and app.dockerfile:
+            return f"the app's own Dockerfile ({app.dockerfile.name}) has no distroless stage to build"
+        reason = docker.unavailable_reason()
+        if reason is None and subprocess.run(["docker", "buildx", "version"], capture_output=True,
+                                             check=False).returncode != 0:
+            return "docker buildx is missing (scripts/install-docker.sh installs it)"
+        return reason
+
     def build(self, ctx: Context) -> Artifact:
         variant = ctx.key.variant
-        reason = docker.unavailable_reason()
+        reason = self.planned_skip(ctx.app, ctx.key, "full")
         if reason:
             raise Skip(reason)
-        if subprocess.run(["docker", "buildx", "version"], capture_output=True, check=False).returncode != 0:
-            raise Skip("docker buildx is missing (scripts/install-docker.sh installs it)")
         if variant == "cuda":
             short = docker.disk_shortfall(CUDA_BUILD_BYTES)
             if short:

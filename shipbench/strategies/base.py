@@ -118,7 +118,7 @@ class Defaults:
     def quick_variants(self, app: App) -> tuple[str, ...]:
         return tuple(variant for variant in self.variants_for(app) if variant == self.quick_variant)
 
-    def planned_skip(self, app: App, variant: str, profile: str) -> str | None:
+    def planned_skip(self, app: App, key: Key, profile: str) -> str | None:
         return None
 
     def cold_build_estimate_s(self, app: App, variant: str) -> float | None:
@@ -189,9 +189,10 @@ class Strategy(Protocol):
         """The quick profile's rows for this app: `quick_variant` where it fits the app, else none."""
         ...
 
-    def planned_skip(self, app: App, variant: str, profile: str) -> str | None:
-        """Why this row is skipped before any work under this profile (None: it runs), e.g. no VM under software
-        emulation in the quick profile."""
+    def planned_skip(self, app: App, key: Key, profile: str) -> str | None:
+        """Why this row is skipped before any work (None: it runs): whatever can be known before a build, a host
+        tool missing, an app this way cannot ship, no VM under software emulation in the quick profile. The plan
+        skips the row by it, and build() raises it too, so that no row is planned and then skipped in seconds."""
         ...
 
     def cold_build_estimate_s(self, app: App, variant: str) -> float | None:

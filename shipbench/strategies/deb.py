@@ -27,6 +27,7 @@ from .. import app_files, bake_context, binaries, docker, host, interpreters, li
 from ..apps import App
 from ..errors import Failure, Skip
 from ..fsutil import tree_size
+from ..record import Key
 from ..runner import run_tool
 from . import phases
 from .bake import docker_run
@@ -149,16 +150,20 @@ class DebStrategy(Defaults):
     def planned_steps(self, app: App) -> int:
         return 7 + measure.standard_steps(app)
 
+    def planned_skip(self, app: App, key: Key, profile: str) -> str | None:
+        if app.uses_torch:
+            return ("torch in a .deb: not built here (no torch source is staged for dh-virtualenv); the venv, "
+                    "lock and image rows measure torch")
+        if docker.suite_for_python(key.python) is None:
+            return f"a .deb holds a venv of the release's own python3: {docker.no_suite_reason(key.python)}"
+        return docker.unavailable_reason()
+
     def build(self, ctx: Context) -> Artifact:
-        reason = docker.unavailable_reason()
+        reason = self.planned_skip(ctx.app, ctx.key, "full")
         if reason:
             raise Skip(reason)
-        if ctx.app.uses_torch:
-            raise Skip("torch in a .deb: not built here (no torch source is staged for dh-virtualenv); the venv, "
-                       "lock and image rows measure torch")
         suite = docker.suite_for_python(ctx.key.python)
-        if suite is None:
-            raise Skip(f"a .deb holds a venv of the release's own python3: {docker.no_suite_reason(ctx.key.python)}")
+        assert suite is not None  # planned_skip said so otherwise
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}"
         source, cache = target / "src", target / "pip-cache"
         with ctx.steps.step(f"builder and clean images (Debian {suite} packages)"):

@@ -24,6 +24,7 @@ from .. import entry as launchers
 from ..apps import App
 from ..errors import Failure, Skip
 from ..pyinstaller_spec import data_destination, folder_destination, program_name
+from ..record import Key
 from ..runner import output, run_tool
 from . import diagnosis, frozen, phases
 from .base import Artifact, Context, Defaults
@@ -200,11 +201,14 @@ class NuitkaStrategy(Defaults):
             return TORCH_COMPILE_CPU_S / max(1, os.cpu_count() or 1)
         return None
 
+    def planned_skip(self, app: App, key: Key, profile: str) -> str | None:
+        return tools_missing() or headers_missing(interpreters.find(key.python))
+
     def build(self, ctx: Context) -> Artifact:
         python = interpreters.find(ctx.key.python)
-        for reason in (tools_missing(), headers_missing(python)):
-            if reason:
-                raise Skip(reason)
+        reason = self.planned_skip(ctx.app, ctx.key, "full")
+        if reason:
+            raise Skip(reason)
         if ctx.app.first_frame and ctx.app.toolkit == "qt":
             ctx.note("a compiled program runs no sitecustomize, so the Qt probe cannot see its first paint: its first "
                      "frame is its window mapped on the row's X server (xcb), as for a Tk window")

@@ -29,6 +29,7 @@ from .. import entry as launchers
 from ..apps import App
 from ..errors import Failure, Skip
 from ..fsutil import tree_size
+from ..record import Key
 from ..runner import output, run_tool
 from . import diagnosis, frozen, phases
 from .base import Artifact, Context, Defaults
@@ -129,10 +130,13 @@ class PyInstallerStrategy(Defaults):
     def planned_steps(self, app: App) -> int:
         return 10 + measure.standard_steps(app)
 
+    def planned_skip(self, app: App, key: Key, profile: str) -> str | None:
+        return shared_library_missing(interpreters.find(key.python))
+
     def build(self, ctx: Context) -> Artifact:
         mode, profile = ctx.key.variant.split("-")
         python = interpreters.find(ctx.key.python)
-        missing = shared_library_missing(python)
+        missing = self.planned_skip(ctx.app, ctx.key, "full")
         if missing:
             raise Skip(missing)
         with ctx.steps.step("build venv (app, dependencies, PyInstaller)"):

@@ -88,13 +88,21 @@ class VagrantStrategy(Defaults):
         return {"vagrant": _version(["vagrant", "--version"]), "libvirt": _version(["virsh", "--version"]),
                 "qemu": _version(["qemu-system-x86_64", "--version"], 3)}
 
-    def planned_skip(self, app: App, variant: str, profile: str) -> str | None:
-        """The quick profile answers in minutes: a VM under software emulation takes that for one boot."""
+    def planned_skip(self, app: App, key: Key, profile: str) -> str | None:
+        """What no VM can run here or for this app; and the quick profile answers in minutes: a VM under software
+        emulation takes that for one boot."""
+        if app.window_on_x:
+            return (f"a {app.toolkit} window is seen on an X server, and the guest has none (the box holds no "
+                    "Xvfb, and the host's display is not forwarded into it)")
+        if docker.suite_for_python(key.python) is None:
+            return (f"the box is built from Debian packages and its Python is Debian's own: "
+                    f"{docker.no_suite_reason(key.python)}")
         if profile != "quick" or settings.vm_accel() == "kvm":
+            return unavailable_reason()
             return None
         why = "vm-accel = tcg" if settings.vm_accel() == "tcg" else vm_acceleration.static_reason()
-        if why is None:
-            return None  # KVM may work: the quick profile boots the VM as the full one does
+        if why is None:  # KVM may work: the quick profile boots the VM as the full one does
+            return unavailable_reason()
         missing = unavailable_reason()
         then = (f"the full profile would skip it too here: {missing}" if missing else
                 "the full profile (python3 noxw.py, or -s vagrant) measures it")
@@ -106,16 +114,11 @@ class VagrantStrategy(Defaults):
         return 6 + measure.standard_steps(app) + (1 if app.shows_window else 0) + 5
 
     def build(self, ctx: Context) -> Artifact:
-        reason = unavailable_reason()
+        reason = self.planned_skip(ctx.app, ctx.key, "full")
         if reason:
             raise Skip(reason)
-        if ctx.app.window_on_x:
-            raise Skip(f"a {ctx.app.toolkit} window is seen on an X server, and the guest has none (the box holds no "
-                       "Xvfb, and the host's display is not forwarded into it)")
         suite = docker.suite_for_python(ctx.key.python)
-        if suite is None:
-            raise Skip(f"the box is built from Debian packages and its Python is Debian's own: "
-                       f"{docker.no_suite_reason(ctx.key.python)}")
+        assert suite is not None  # planned_skip said so otherwise
         folder = ctx.build_dir / ctx.app.name / ("" if suite == vagrant_box.DEFAULT_SUITE else suite)
         with ctx.steps.step(f"box: reuse, or build from Debian {suite} packages"):
             box = vagrant_box.ensure(ctx.root, ctx.build_dir / ("box" if suite == vagrant_box.DEFAULT_SUITE

@@ -22,6 +22,7 @@ from .. import binaries, description, interpreters, licenses, measure, tool_pins
 from ..apps import App
 from ..errors import Failure, Skip
 from ..fsutil import tree_size
+from ..record import Key
 from ..runner import run_tool
 from . import phases
 from .base import Artifact, Context, Defaults
@@ -49,10 +50,7 @@ def wheels(ctx: Context, tools: Path, dist: Path) -> tuple[Path, str, list[str]]
 
     A project with a console script of its own is built as it is; any other app gets a generated wheel that
     requires the project, or the requirements file's lines."""
-    app, (kind, value) = ctx.app, ctx.app.start
-    if kind == "console-script" and not app.entry_point:
-        raise Skip(f"the console script {value!r} is a dependency's: that dependency is the tool to install "
-                   f"(`uv tool install <it>`), and it is not this app's to ship")
+    app, (kind, value) = ctx.app, ctx.app.start  # a dependency's console script: planned_skip
     shutil.rmtree(dist, ignore_errors=True)
     dist.mkdir(parents=True)
     links = [str(dist)]
@@ -124,7 +122,22 @@ class WheelStrategy(Defaults):
     def planned_steps(self, app: App) -> int:
         return 6 + measure.standard_steps(app)
 
+    def planned_skip(self, app: App, key: Key, profile: str) -> str | None:
+        kind, value = app.start
+        if kind == "console-script" and not app.entry_point:
+            return (f"the console script {value!r} is a dependency's: that dependency is the tool to install "
+                    f"(`uv tool install <it>`), and it is not this app's to ship")
+        if app.is_project:
+            try:
+                _project_name(app)
+            except Skip as skip:
+                return skip.reason
+        return None
+
     def build(self, ctx: Context) -> Artifact:
+        reason = self.planned_skip(ctx.app, ctx.key, "full")
+        if reason:
+            raise Skip(reason)
         python = interpreters.find(ctx.key.python)
         target = ctx.build_dir / f"{ctx.app.name}-py{ctx.key.python}"
         with ctx.steps.step("tools venv (uv, pipx) and the app's wheel"):

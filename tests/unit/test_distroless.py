@@ -132,11 +132,15 @@ def test_a_tk_windows_image_gets_tk_for_its_base(tmp_path: Path) -> None:
 
 
 def test_an_apps_own_dockerfile_has_no_distroless_stage_to_build(tmp_path: Path) -> None:
+    """Known before any build: the plan skips the row (plan.decide asks planned_skip)."""
+    from shipbench import strategies
+    from shipbench.record import Key
+
     (tmp_path / "proj").mkdir()
     app = _project(tmp_path / "proj", 'script = "a.py"\nrequirements = "r.txt"\ndockerfile = "Dockerfile"\n',
                    {"r.txt": "", "a.py": "", "Dockerfile": "FROM scratch\n"})
-    with pytest.raises(Skip, match="has no distroless stage to build"):
-        bake_context.stage(_ctx(app, tmp_path, "bake", "distroless"), tmp_path / "context", "debian:12")
+    why = strategies.get("bake").planned_skip(app, Key("bake", "distroless", app.name, "3.11"), "full")
+    assert why and "has no distroless stage to build" in why
 
 
 def test_the_bake_files_window_packages_are_the_ones_shipbench_installs() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from test_driver import FakeStrategy  # tests/unit is on sys.path (pytest prepends it)
 
 from shipbench import apps, driver, plan, record, settings, strategies
+from shipbench.record import Key
 from shipbench.reporting import document, markdown
 from shipbench.reporting.tables import build
 from shipbench.runner import stop_tree
@@ -122,12 +124,15 @@ def test_a_build_that_ran_out_of_time_here_is_not_burnt_again(monkeypatch: pytes
 
 def test_the_quick_profile_runs_no_vm_under_software_emulation(monkeypatch: pytest.MonkeyPatch) -> None:
     vagrant, gui = strategies.get("vagrant"), apps.get("gui")
+    from shipbench.strategies import vagrant as vagrant_module
+
+    monkeypatch.setattr(vagrant_module, "unavailable_reason", lambda: None)  # Vagrant and libvirt here, say
     monkeypatch.setenv("SHIPBENCH_VM_ACCEL", "tcg")
-    why = vagrant.planned_skip(gui, "libvirt", "quick")
+    why = vagrant.planned_skip(gui, Key("vagrant", "libvirt", "gui", "3.11"), "quick")
     assert why is not None and "no VM under software emulation (vm-accel = tcg)" in why
-    assert vagrant.planned_skip(gui, "libvirt", "full") is None
+    assert vagrant.planned_skip(gui, Key("vagrant", "libvirt", "gui", "3.11"), "full") is None
     monkeypatch.setenv("SHIPBENCH_VM_ACCEL", "kvm")
-    assert vagrant.planned_skip(gui, "libvirt", "quick") is None
+    assert vagrant.planned_skip(gui, Key("vagrant", "libvirt", "gui", "3.11"), "quick") is None
 
 
 def test_an_interrupted_row_leaves_a_skipped_record_and_the_report_says_so(two: Path) -> None:
@@ -178,3 +183,28 @@ def test_the_main_job_and_the_quick_session_run_every_strategy() -> None:
     noxfile = (Path(__file__).resolve().parents[2] / "noxfile.py").read_text()
     assert '_harness(session, "run", "all", "--profile", "quick"' in noxfile
     assert "interrupt_timeout=" in noxfile  # nox waits for the row's cleanup and record on Ctrl-C
+
+
+def test_every_skip_a_host_or_an_app_decides_is_known_at_plan_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a fresh machine the plan said "46 to measure (about 3.0 h)", counting image, deb and VM rows then skipped
+    in seconds; a deb of a torch app and a wheel of a dependency's console script were planned and then skipped."""
+    from shipbench import docker
+    from shipbench.strategies import vagrant as vagrant_module
+
+    monkeypatch.setattr(docker, "unavailable_reason", lambda: "docker is not installed (scripts/install-docker.sh …)")
+    monkeypatch.setattr(vagrant_module, "unavailable_reason", lambda: "vagrant is not installed (scripts/install-…)")
+    gui, dl = apps.get("gui"), apps.get("dl")
+    for name, variant in (("bake", "cpu"), ("deb", "dh-virtualenv"), ("vagrant", "libvirt")):
+        for app in (gui, dl):
+            why = strategies.get(name).planned_skip(app, Key(name, variant, app.name, "3.11"), "full")
+            assert why and "is not installed" in why or name == "deb" and app is dl, (name, app.name, why)
+    monkeypatch.setattr(docker, "unavailable_reason", lambda: None)
+    why = strategies.get("deb").planned_skip(dl, Key("deb", "dh-virtualenv", "dl", "3.11"), "full")
+    assert why and why.startswith("torch in a .deb")
+    tool = dataclasses.replace(gui, start=("console-script", "uvicorn"), entry_point=None)
+    why = strategies.get("wheel").planned_skip(tool, Key("wheel", "uv-tool", "gui", "3.11"), "full")
+    assert why and "is a dependency's" in why
+    window = dataclasses.replace(gui, toolkit="tk", ready="first-frame")
+    assert window.window_on_x
+    why = strategies.get("vagrant").planned_skip(window, Key("vagrant", "libvirt", "gui", "3.11"), "full")
+    assert why and "seen on an X server" in why
