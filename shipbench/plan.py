@@ -10,6 +10,7 @@ and the setting that lets it run: an hour burnt to learn what was known is not a
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 import os
 import re
@@ -20,12 +21,15 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from . import artifact_fingerprint, host, record, settings
+from . import artifact_fingerprint, host, hostload, record, settings
 from .apps import App
 from .inputs import Inputs
 from .strategies.base import Strategy, app_kind
 
 RUN, REUSE, SKIP = "run", "reuse", "skip"
+# What share of a full row a quick one takes (one cold build, three warm starts, no portability, baseline or warm
+# build): the samples' quick run took 875 s here where a plan made of full rows' figures said about 2,600 s
+QUICK_SHARE = 0.35
 
 
 @dataclass(frozen=True)
@@ -110,14 +114,46 @@ def _same_host(rec: dict[str, Any] | None) -> bool:
     return bool(rec) and (rec or {}).get("host", {}).get("name") == host.facts()["name"]
 
 
-def estimate(strategy: Strategy, app: App, previous: dict[str, Any] | None) -> tuple[float, str]:
-    """(seconds, where the figure is from) for one row that will run."""
+# how far the host's pace now may scale a record's duration: beyond it the probe says more about a moment than a host
+PACE_RANGE = (0.5, 3.0)
+
+
+def _pace_then(rec: dict[str, Any]) -> float | None:
+    """The host's pace beside a record's start-ups (hostload.record_pace): the median of its phases' medians."""
+    loads = rec.get("metrics", {}).get("host_load") if isinstance(rec.get("metrics"), dict) else None
+    paces = [entry["pace_s"]["median"] for entry in (loads or {}).values() if isinstance(entry, dict)
+             and isinstance(entry.get("pace_s"), dict) and isinstance(entry["pace_s"].get("median"), (int, float))]
+    return sorted(paces)[len(paces) // 2] if paces else None
+
+
+@functools.lru_cache(maxsize=1)
+def pace_now() -> float | None:
+    """The host's pace as the plan is made: the best of three reference runs (hostload.REFERENCE)."""
+    samples = [s for s in (hostload.reference_s() for _ in range(3)) if s is not None]
+    return min(samples) if samples else None
+
+
+def estimate(strategy: Strategy, app: App, previous: dict[str, Any] | None,
+             profile: str = "full") -> tuple[float, str]:
+    """(seconds, where the figure is from) for one row that will run: this host's last record of the row under
+    the same profile (a quick row leaves out most of a full one), scaled by the host's pace now against then;
+    else the strategy's stated figure for the app's kind (a full row's), a quick row's a share of it."""
     if (_same_host(previous) and (previous or {}).get("status") in ("ok", "failed")
+            and (previous or {}).get("profile", "full") == profile
             and isinstance((previous or {}).get("duration_s"), (int, float))):
         assert previous is not None
-        return float(previous["duration_s"]), f"last run here {previous['created'][:10]}"
+        seconds, source = float(previous["duration_s"]), f"last run here {previous['created'][:10]}"
+        then, now = _pace_then(previous), pace_now()
+        if then and now:
+            factor = min(max(now / then, PACE_RANGE[0]), PACE_RANGE[1])
+            if abs(factor - 1) >= 0.1:
+                seconds, source = seconds * factor, f"{source}, x{factor:.1f} for the host's pace now"
+        return seconds, source
     kind = app_kind(app)
-    return float(strategy.rough_row_s.get(kind, 300.0)), f"stated ({kind} app)"
+    stated = float(strategy.rough_row_s.get(kind, 300.0))
+    if profile == "quick":
+        return stated * QUICK_SHARE, f"stated ({kind} app), quick share"
+    return stated, f"stated ({kind} app)"
 
 
 def variants(strategy: Strategy, app: App, profile: str, wanted: Sequence[str] | None) -> list[str]:
@@ -129,7 +165,7 @@ def variants(strategy: Strategy, app: App, profile: str, wanted: Sequence[str] |
 def make(strategy: Strategy, app: App, key: record.Key, row_inputs: Inputs, previous: dict[str, Any] | None,
          fresh: bool, profile: str) -> Row:
     action, reason = decide(strategy, app, key, row_inputs, previous, fresh, profile)
-    seconds, source = estimate(strategy, app, previous) if action == RUN else (0.0, "")
+    seconds, source = estimate(strategy, app, previous, profile) if action == RUN else (0.0, "")
     return Row(strategy, app, key, row_inputs, action, reason, seconds, source)
 
 

@@ -208,3 +208,26 @@ def test_every_skip_a_host_or_an_app_decides_is_known_at_plan_time(monkeypatch: 
     assert window.window_on_x
     why = strategies.get("vagrant").planned_skip(window, Key("vagrant", "libvirt", "gui", "3.11"), "full")
     assert why and "seen on an X server" in why
+
+
+def test_an_estimate_is_this_hosts_record_of_the_same_profile_scaled_by_the_pace_now(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quick plan said 43 min for a run of 875 s: it took full rows' records (and full rows' stated figures)
+    for quick rows, and never asked how fast the host was now."""
+    venv, gui = strategies.get("venv"), apps.get("gui")
+    pace = {"median": 0.05, "min": 0.05, "max": 0.05, "n": 3}
+    previous = {"status": "ok", "created": "2026-12-07T10:00:00+00:00", "profile": "full", "duration_s": 100.0,
+                "host": {"name": record.host.facts()["name"]},
+                "metrics": {"host_load": {"startup": {"pace_s": pace}, "setup_cold": None}}}
+    monkeypatch.setattr(plan, "pace_now", lambda: 0.05)
+    assert plan.estimate(venv, gui, previous, "full") == (100.0, "last run here 2026-12-07")
+    monkeypatch.setattr(plan, "pace_now", lambda: 0.1)  # twice as slow now
+    assert plan.estimate(venv, gui, previous, "full") == (200.0,
+                                                          "last run here 2026-12-07, x2.0 for the host's pace now")
+    monkeypatch.setattr(plan, "pace_now", lambda: 5.0)  # a moment's stall says little of the host: capped
+    assert plan.estimate(venv, gui, previous, "full")[0] == 100.0 * plan.PACE_RANGE[1]
+    seconds, source = plan.estimate(venv, gui, previous, "quick")  # a full record says little of a quick row
+    assert source == "stated (window app), quick share"
+    assert seconds == venv.rough_row_s["window"] * plan.QUICK_SHARE
+    other_host = {**previous, "host": {"name": "elsewhere"}}
+    assert plan.estimate(venv, gui, other_host, "full")[1] == "stated (window app)"
