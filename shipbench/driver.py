@@ -129,7 +129,8 @@ def _plan(chosen_strategies: Sequence[Strategy], chosen: Sequence[App], versions
                     key = record.Key(strategy.name, variant, app.name, python)
                     rows.append(plan.make(strategy, app, key, row_inputs, record.read(results_dir / key.filename),
                                           fresh, profile))
-    return rows
+    budget = settings.time_budget_s()
+    return plan.within_budget(rows, budget) if budget else rows
 
 
 def _run_row(row: plan.Row, results_dir: Path, command: str | None, fresh: bool, profile: str,
@@ -152,6 +153,8 @@ def _measure_row(row: plan.Row, results_dir: Path, command: str | None, fresh: b
     strategy, app, key = row.strategy, row.app, row.key
     previous = record.read(results_dir / key.filename)
     action, why = plan.decide(strategy, app, key, row.inputs, previous, fresh, profile)
+    if action == plan.RUN and row.action == plan.SKIP:  # the plan's own reason: the time budget left it out
+        action, why = plan.SKIP, row.reason
     if action == plan.REUSE:
         assert previous is not None
         _say_reused(previous, record.mark_reused(previous, results_dir))

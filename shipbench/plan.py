@@ -9,6 +9,7 @@ and the setting that lets it run: an hour burnt to learn what was known is not a
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import math
@@ -169,6 +170,35 @@ def make(strategy: Strategy, app: App, key: record.Key, row_inputs: Inputs, prev
     return Row(strategy, app, key, row_inputs, action, reason, seconds, source)
 
 
+def within_budget(rows: Sequence[Row], budget_s: float) -> list[Row]:
+    """The rows that answer most within a time budget: per app, the cheapest row of each family (an environment,
+    an archive, a frozen bundle, an image, ...) first, then the cheapest of the rest, as far as their estimates fit;
+    a row that does not fit is planned as skipped, by name, with its estimate and the command that measures it.
+    Reused rows cost nothing, and count for their family."""
+    running = sorted((row for row in rows if row.action == RUN), key=lambda row: row.estimate_s)
+    covered = {(row.app.name, row.strategy.family) for row in rows if row.action == REUSE}
+    kept: set[int] = set()
+    spent = 0.0
+    for first_of_family in (True, False):
+        for row in running:
+            family = (row.app.name, row.strategy.family)
+            if id(row) in kept or first_of_family and family in covered:
+                continue
+            if spent + row.estimate_s <= budget_s:
+                kept.add(id(row))
+                covered.add(family)
+                spent += row.estimate_s
+    return [row if row.action != RUN or id(row) in kept else _left_out(row, budget_s) for row in rows]
+
+
+def _left_out(row: Row, budget_s: float) -> Row:
+    key = row.key
+    reason = (f"left out of the {duration(budget_s)} time budget (about {duration(row.estimate_s)} here, "
+              f"{row.estimate_from}): `shipbench run {key.strategy} --app {key.app} --variant {key.variant} "
+              f"--python {key.python} --profile quick` measures it")
+    return dataclasses.replace(row, action=SKIP, reason=reason, estimate_s=0.0, estimate_from="")
+
+
 def duration(seconds: float) -> str:
     """A human figure for an estimate: 40 s, 3 min, 2.1 h."""
     if seconds < 90:
@@ -193,8 +223,8 @@ def table(rows: Sequence[Row], profile: str) -> Table:
         grid.add_row(escape(f"{key.strategy}/{key.variant} {key.app} py{key.python}"),
                      f"[{colors[row.action]}]{row.action}[/]", duration(row.estimate_s) if row.action == RUN else "–",
                      escape(row.estimate_from), escape(row.reason))
-    grid.caption = ("estimate from: this host's last record of the row, else the strategy's stated figure for its "
-                    "kind of app on a 2-core host (rough)")
+    grid.caption = ("estimate from: this host's last record of the row under the same profile, scaled by the "
+                    "host's pace now, else the strategy's stated figure for its kind of app on a 2-core host (rough)")
     return grid
 
 

@@ -49,6 +49,19 @@ def _text(raw: Any) -> str:
     return raw
 
 
+def _duration(raw: Any) -> int:
+    """Seconds from 600, "600", "600s", "10m" or "1h"; 0 or "none": no limit."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        raise ValueError("a duration (600, 10m, 1h) or none")
+    text = str(raw).strip().lower()
+    if text in ("none", "0"):
+        return 0
+    found = re.fullmatch(r"(\d+)\s*(s|m|min|h)?", text)
+    if not found:
+        raise ValueError("a duration (600, 10m, 1h) or none")
+    return int(found.group(1)) * {"s": 1, "m": 60, "min": 60, "h": 3600}.get(found.group(2) or "s", 1)
+
+
 def _choice(*choices: str) -> Callable[[Any], str]:
     def parse(raw: Any) -> str:
         if raw not in choices:
@@ -145,6 +158,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("build-timeout", _whole(60), lambda: 3600, "seconds one build step of any way may run (an install, a "
            "freeze, an image, a package; Nuitka compiling torch can take hours on 2 cores): a step still running then "
            "is stopped, its helpers with it, and the row is recorded as failed"),
+    Option("time-budget", _duration, lambda: 0, "a run's time budget (600, 10m, 1h; none: no limit): the plan keeps, "
+           "per app, the cheapest row of each kind of artifact first, then the cheapest others, as far as their "
+           "estimates fit, and plans the rest as skipped with the command that measures them (nox -s quick: 10m)",
+           measuring=False),
     Option("qt-platform", _text, lambda: "offscreen", "QT_QPA_PLATFORM of window apps: offscreen needs no "
            "display; xcb (with DISPLAY) draws on X11"),
     Option("torch", _text, lambda: "auto", "where torch comes from: auto, pypi, index:URL or wheels:DIR "
@@ -306,6 +323,11 @@ def instruction_runs() -> int:
 
 def app_timeout_s() -> int:
     return int(get("app-timeout"))
+
+
+def time_budget_s() -> int:
+    """0: no budget."""
+    return int(get("time-budget"))
 
 
 def build_timeout_s() -> int:

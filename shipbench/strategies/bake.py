@@ -90,6 +90,7 @@ class BakeStrategy(Defaults):
                "apps)")
     isolation = "its own filesystem and processes; shares the host's kernel"
     audiences: tuple[str, ...] = ("servers",)
+    family = "image"
     target_needs = ("a container engine; for a window an X server socket; for a GPU the NVIDIA Container "
                     "Toolkit and driver")
     oses: tuple[str, ...] = ("linux",)

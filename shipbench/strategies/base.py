@@ -157,6 +157,9 @@ class Strategy(Protocol):
     # users), "servers" (servers and containers), "python" (machines that have Python), "dev" (reproducing a dev
     # environment); the GPU verdict takes any row that trained on a GPU
     audiences: tuple[str, ...]
+    # what kind of artifact it makes, for the time budget (plan.within_budget): "environment", "archive",
+    # "frozen bundle", "image", "system package", "virtual machine"; a first answer has one of each that fits
+    family: str
     oses: tuple[str, ...]  # where it builds and runs: "linux", "windows", "macos" (CI's matrix reads this)
     ci_minutes: int  # the time limit of its CI job (one session on one runner), with room over what it takes here
     # files and folders besides the app, relative to the project root, that this strategy's builds read (its

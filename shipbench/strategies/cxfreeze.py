@@ -79,6 +79,7 @@ class CxFreezeStrategy(Defaults):
     summary = "a frozen executable built by cx_Freeze (build_exe; default and trimmed)"
     isolation = frozen.ISOLATION
     audiences: tuple[str, ...] = ("desktop",)
+    family = "frozen bundle"
     target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-building: each OS builds its own
     ci_minutes: int = 60  # the CI job's time limit: both apps, two variants each

@@ -144,6 +144,7 @@ class DebStrategy(Defaults):
     summary = "a Debian package holding a venv, built with dh-virtualenv (apt install ./app.deb)"
     isolation = "Python packages in a venv of their own under /opt/venvs; shares the release's python3 and the OS"
     audiences: tuple[str, ...] = ("desktop", "servers")
+    family = "system package"
     target_needs = "the Debian release the package was built for (its python3), and apt with its mirror for Depends"
     oses: tuple[str, ...] = ("linux",)
     ci_minutes: int = 30  # the CI job's time limit: a builder image, two builds, an install per app

@@ -184,6 +184,7 @@ class LockedStrategy(Defaults):
     summary = "a locked environment: uv lock once, uv sync --frozen (or pip from pylock.toml) on the target"
     isolation = "Python packages only, pinned with hashes; shares the interpreter and the OS"
     audiences: tuple[str, ...] = ("dev",)
+    family = "environment"
     target_needs = "the Python version, uv (or pip ≥ 26.1 for pylock.toml), and the index or a wheel cache"
     oses: tuple[str, ...] = ("linux", "windows", "macos")
     ci_minutes: int = 30  # the CI job's time limit: two lock installers, both apps

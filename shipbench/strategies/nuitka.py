@@ -171,6 +171,7 @@ class NuitkaStrategy(Defaults):
     summary = "an executable compiled by Nuitka (standalone, onefile; Qt apps also through pyside6-deploy)"
     isolation = "its own Python runtime and libraries, the app compiled to C; shares the OS's libc, GL and fonts"
     audiences: tuple[str, ...] = ("desktop",)
+    family = "frozen bundle"
     target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-compiling: each OS builds its own
     # the CI job's time limit, in minutes: app_dl with torch followed may use a whole build-timeout (1 h)

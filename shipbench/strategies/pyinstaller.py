@@ -117,6 +117,7 @@ class PyInstallerStrategy(Defaults):
     summary = "a frozen executable built by PyInstaller (onedir, onefile; default and trimmed specs)"
     isolation = frozen.ISOLATION
     audiences: tuple[str, ...] = ("desktop",)
+    family = "frozen bundle"
     target_needs = frozen.TARGET_NEEDS
     oses: tuple[str, ...] = ("linux", "windows", "macos")  # no cross-building: each OS builds its own
     ci_minutes: int = 60  # the CI job's time limit: one mode, both apps, two variants, portability checks

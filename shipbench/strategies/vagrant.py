@@ -73,6 +73,7 @@ class VagrantStrategy(Defaults):
                "from Debian packages")
     isolation = "its own kernel and OS"
     audiences: tuple[str, ...] = ("dev",)
+    family = "virtual machine"
     target_needs = ("Vagrant with a provider (here libvirt and QEMU) and the box; hardware virtualization "
                     "(VT-x/AMD-V) for native speed")
     oses: tuple[str, ...] = ("linux",)

@@ -189,6 +189,7 @@ class VenvStrategy(Defaults):
     summary = "a virtual environment created on the target machine (uv, pip, tox-uv)"
     isolation = "Python packages only; shares the interpreter and the OS"
     target_needs = "the Python version, an installer (uv or pip), and the package index or a wheel cache"
+    family = "environment"
     oses: tuple[str, ...] = ("linux", "windows", "macos")
     ci_minutes: int = 45  # the CI job's time limit: three installers, both apps, one Python
     inputs: tuple[str, ...] = ()  # the app's own files are the inputs (the tox.ini is generated from them)

@@ -114,6 +114,7 @@ class WheelStrategy(Defaults):
     summary = "a wheel installed as a command-line tool (uv tool install, pipx install)"
     isolation = "Python packages only, in a venv of the tool's own; shares the interpreter and the OS"
     audiences: tuple[str, ...] = ("python",)
+    family = "environment"
     target_needs = "the Python version, uv or pipx, and the package index (or a wheel folder) for the dependencies"
     oses: tuple[str, ...] = ("linux", "windows", "macos")
     ci_minutes: int = 30  # the CI job's time limit: two installers, both apps

@@ -125,6 +125,7 @@ class ZipappStrategy(Defaults):
     summary = "one archive of the app and its environment, run by the target's Python (pex, shiv)"
     isolation = "Python packages only, unpacked to a per-user cache; shares the interpreter and the OS"
     audiences: tuple[str, ...] = ("python",)
+    family = "archive"
     target_needs = "a Python of the version the archive was built for (pure-Python and abi3 ones may run on others)"
     oses: tuple[str, ...] = ("linux", "macos")  # shiv and pex run on Windows, but their venv scripts differ there
     ci_minutes: int = 60  # the CI job's time limit: three archives, both apps; app_dl's first runs unpack ~800 MB each

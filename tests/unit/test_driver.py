@@ -22,6 +22,7 @@ class FakeStrategy(Defaults):
     quick_variant = "ready"
     rough_row_s = {"cli": 1.0, "window": 2.0, "torch": 3.0}
     summary = "for tests"
+    family = "environment"
     isolation = "none (a test)"
     target_needs = "this Python"
     inputs = ("fake.cfg",)

@@ -231,3 +231,38 @@ def test_an_estimate_is_this_hosts_record_of_the_same_profile_scaled_by_the_pace
     assert seconds == venv.rough_row_s["window"] * plan.QUICK_SHARE
     other_host = {**previous, "host": {"name": "elsewhere"}}
     assert plan.estimate(venv, gui, other_host, "full")[1] == "stated (window app)"
+
+
+def _row(name: str, family: str, seconds: float, app: str = "gui", action: str = plan.RUN) -> plan.Row:
+    strategy = type(name, (), {"name": name, "family": family})()
+    return plan.Row(strategy, apps.get(app), Key(name, "v", app, "3.11"), None, action, "why",  # type: ignore[arg-type]
+                    seconds if action == plan.RUN else 0.0, "stated")
+
+
+def test_a_time_budget_keeps_one_of_each_kind_of_artifact_first_then_the_cheapest_and_names_the_rest() -> None:
+    rows = [_row("venv", "environment", 10), _row("locked", "environment", 5), _row("zipapp", "archive", 30),
+            _row("nuitka", "frozen bundle", 100), _row("bake", "image", 200), _row("vagrant", "virtual machine", 0,
+                                                                                     action=plan.SKIP),
+            _row("pyinstaller", "frozen bundle", 0, app="dl", action=plan.REUSE), _row("cxfreeze", "frozen bundle", 1,
+                                                                                         app="dl")]
+    planned = {(row.key.strategy, row.key.app): row for row in plan.within_budget(rows, 150)}
+    kept = sorted(name for (name, _app), row in planned.items() if row.action == plan.RUN)
+    # dl's frozen bundle is reused: its second one waits for the second pass, and fits there (1 s)
+    assert kept == ["cxfreeze", "locked", "nuitka", "venv", "zipapp"]
+    left = planned[("bake", "gui")]
+    assert left.action == plan.SKIP and left.estimate_s == 0.0
+    assert left.reason == ("left out of the 2 min time budget (about 3 min here, stated): `shipbench run bake --app "
+                           "gui --variant v --python 3.11 --profile quick` measures it")
+    assert planned[("vagrant", "gui")].reason == "why" and planned[("pyinstaller", "dl")].action == plan.REUSE
+    assert sum(row.estimate_s for row in planned.values()) <= 150
+
+
+def test_a_row_the_budget_left_out_is_recorded_as_skipped_not_measured(two: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHIPBENCH_TIME_BUDGET", "3")  # the fake's rows are stated at 2 s each: one fits
+    records = {r["variant"]: r for r in driver.run("fake", ["gui"], "3.12", variants=["ready", "build-breaks"],
+                                                    results_dir=two)}
+    statuses = sorted(r["status"] for r in records.values())
+    assert statuses in (["ok", "skipped"], ["failed", "skipped"])
+    (left,) = [r for r in records.values() if r["status"] == "skipped"]
+    assert left["reason"].startswith("left out of the 3 s time budget")
