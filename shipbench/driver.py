@@ -32,6 +32,7 @@ from . import (
 )
 from .apps import App
 from .errors import Failure, Skip, UsageError
+from .stats import duration
 from .strategies.base import Context, Strategy
 
 
@@ -172,12 +173,14 @@ def _measure_row(row: plan.Row, results_dir: Path, command: str | None, fresh: b
                             "them")
     if previous:
         rec["previously"] = {"status": previous["status"], "created": previous["created"]}
+    if row.action == plan.RUN:
+        rec["planned"] = {"estimate_s": round(row.estimate_s, 1), "from": row.estimate_from}
     if action == plan.SKIP:
         rec.update(status="skipped", reason=why)
         _write_unless_ok_kept(rec, previous, results_dir)
         return rec
     started = time.monotonic()
-    estimate = f"about {plan.duration(row.estimate_s)}" if row.estimate_s else ""
+    estimate = f"about {duration(row.estimate_s)}" if row.estimate_s else ""
     with console.steps(key.label(), total=strategy.planned_steps(app), estimate=estimate) as steps:
         if app.first_frame and not strategy.runs_probe:  # its window is seen on the X server instead (kinds.py)
             app = dataclasses.replace(app, probe_runs=False)
@@ -206,7 +209,7 @@ def _measure_row(row: plan.Row, results_dir: Path, command: str | None, fresh: b
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (cli.py): the strategy's own cleanup has run by now
             where = f" in {steps.current}" if steps.current else ""
             of = f" (of {estimate})" if estimate else ""
-            rec.update(status="skipped", reason=f"interrupted after {plan.duration(time.monotonic() - started)}"
+            rec.update(status="skipped", reason=f"interrupted after {duration(time.monotonic() - started)}"
                                                 f"{where}{of}: run it again to measure it")
             _write_unless_ok_kept(rec, previous, results_dir)
             raise

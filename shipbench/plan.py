@@ -25,6 +25,7 @@ from rich.table import Table
 from . import artifact_fingerprint, host, hostload, record, settings
 from .apps import App
 from .inputs import Inputs
+from .stats import duration
 from .strategies.base import Strategy, app_kind
 
 RUN, REUSE, SKIP = "run", "reuse", "skip"
@@ -197,15 +198,6 @@ def _left_out(row: Row, budget_s: float) -> Row:
               f"{row.estimate_from}): `shipbench run {key.strategy} --app {key.app} --variant {key.variant} "
               f"--python {key.python} --profile quick` measures it")
     return dataclasses.replace(row, action=SKIP, reason=reason, estimate_s=0.0, estimate_from="")
-
-
-def duration(seconds: float) -> str:
-    """A human figure for an estimate: 40 s, 3 min, 2.1 h."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def table(rows: Sequence[Row], profile: str) -> Table:

@@ -112,3 +112,14 @@ def samples_verdict(ours: Any, theirs: Any) -> str:
         return f"too few runs to tell: n={len(ours)}+{len(theirs)}, {fewest} a side needed"
     p = mann_whitney_p(ours, theirs)
     return f"significant: p={p:.3f}" if p < ALPHA else f"too close to call: p={p:.2f}"
+
+
+def duration(seconds: float) -> str:
+    """A human figure for an estimate: 40 s, 2.5 min, 14 min, 2.1 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 600:
+        return f"{seconds / 60:.1f}".removesuffix(".0") + " min"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

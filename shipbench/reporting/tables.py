@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import hostload
 from ..record import Invalid
-from ..stats import samples_verdict
+from ..stats import duration, samples_verdict
 
 
 def metric(path: str, numeric: bool = False) -> Callable[[dict[str, Any]], Any]:
@@ -189,12 +189,25 @@ def command_rows(report: Report) -> list[tuple[str, str]]:
     return [(command, ", ".join(rows)) for command, rows in seen.items()]
 
 
-MEASURED_COLUMNS = ("row", "profile", "measured", "reused")
+MEASURED_COLUMNS = ("row", "profile", "measured", "took (planned)", "reused")
 
 
-def measured_rows(report: Report) -> list[tuple[str, str, str, str]]:
-    """When each row's numbers were taken, by which profile (older records: full), and which later runs kept them
-    because nothing they depend on changed."""
+def _took(rec: dict[str, Any]) -> str:
+    """The row's wall time beside the plan's estimate for it, and how far apart they were."""
+    took = rec.get("duration_s")
+    if not isinstance(took, (int, float)) or isinstance(took, bool):
+        return "–"
+    planned = rec.get("planned")
+    estimate = planned.get("estimate_s") if isinstance(planned, dict) else None
+    if not isinstance(estimate, (int, float)) or isinstance(estimate, bool) or estimate <= 0:
+        return duration(took)
+    ratio = took / estimate
+    return f"{duration(took)} ({duration(estimate)}, x{ratio:.1f})"
+
+
+def measured_rows(report: Report) -> list[tuple[str, str, str, str, str]]:
+    """When each row's numbers were taken, by which profile (older records: full), how long it took against the
+    plan's estimate, and which later runs kept them because nothing they depend on changed."""
     rows = []
     for rec in report.records:
         if rec["status"] != "ok":
@@ -202,7 +215,7 @@ def measured_rows(report: Report) -> list[tuple[str, str, str, str]]:
         reused = rec.get("reused")
         kept = (f"reused by {reused['runs']} later run{'s' if reused['runs'] > 1 else ''}, last {_when(reused['last'])}"
                 " (inputs unchanged)" if reused else "–")
-        rows.append((row_name(rec), str(rec.get("profile") or "full"), _when(rec["created"]), kept))
+        rows.append((row_name(rec), str(rec.get("profile") or "full"), _when(rec["created"]), _took(rec), kept))
     return rows
 
 

@@ -111,14 +111,16 @@ def test_reused_rows_say_when_they_were_measured_and_kept(tmp_path: Path, make_r
     reused = make_record(python="3.11", created="2026-11-01T09:30:00+00:00")
     reused["reused"] = {"last": "2026-11-28T14:05:00+00:00", "runs": 2}
     fresh = make_record(variant="pip", python="3.11", created="2026-11-28T14:06:00+00:00")
+    fresh.update(duration_s=150.0, planned={"estimate_s": 100.0, "from": "last run here 2026-11-27"})
     skipped = make_record("skipped", variant="tox-uv", python="3.11", created="2026-11-28T14:07:00+00:00")
     _write(results, [reused, fresh, skipped])
     assert write_report([results], tmp_path / "report") == 0
     md = (tmp_path / "report" / "report.md").read_text()
     html = (tmp_path / "report" / "index.html").read_text()
     kept = "reused by 2 later runs, last 2026-11-28 14:05 (inputs unchanged)"
-    assert f"| venv/uv gui py3.11 linux | full | 2026-11-01 09:30 | {kept} |" in md
-    assert "| venv/pip gui py3.11 linux | full | 2026-11-28 14:06 | – |" in md
+    assert f"| venv/uv gui py3.11 linux | full | 2026-11-01 09:30 | – | {kept} |" in md
+    # how long the row took beside what the plan said, and how far apart
+    assert "| venv/pip gui py3.11 linux | full | 2026-11-28 14:06 | 2.5 min (1.7 min, x1.5) | – |" in md
     assert "reused by 2 later runs, last 2026-11-28 14:05" in html
     assert "| venv/tox-uv gui py3.11 linux | 2026-11-28 14:07" not in md  # skipped: nothing was measured
 
