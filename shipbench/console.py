@@ -35,12 +35,15 @@ class Steps:
         start = time.perf_counter()
         self.current = what
         done = threading.Event()
+        beats = threading.Thread(target=self._heartbeat, args=(what, start, done), daemon=True)
         if not console.is_terminal:  # a CI log or a pipe shows no live line: a step says it still runs instead
-            threading.Thread(target=self._heartbeat, args=(what, start, done), daemon=True).start()
+            beats.start()
         try:
             yield
         finally:
             done.set()
+            if beats.is_alive():  # a beat already past its wait is printed before the end line, never after it
+                beats.join()
             self._progress.advance(self._task)
             console.print(f"  {self._label}: {escape(what)} [dim]({time.perf_counter() - start:.1f} s)[/]")
 

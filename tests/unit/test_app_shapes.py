@@ -202,7 +202,7 @@ def test_an_app_starts_in_its_folder_with_its_environment(tmp_path: Path) -> Non
     assert app.workdir_path == (tmp_path / "data").resolve()
     code = "import os; open('traindata.pt').read(); print(os.getcwd(), os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'])"
     artifact = Artifact(path=tmp_path, kind="test", launcher=(sys.executable, "-c", code))
-    run = measure.start(artifact, app, (), 30)
+    run = measure.start(artifact, app, (), 120)
     assert run.output.split() == [str((tmp_path / "data").resolve()), "1"]
 
 

@@ -112,13 +112,13 @@ def test_a_malformed_stat_line_is_passed_over(tmp_path: Path) -> None:
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="tells runs apart by /proc (Linux)")
 def test_another_active_run_is_seen_and_a_dead_one_is_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(active_runs, "FOLDER", tmp_path / "active")
-    sleeper = subprocess.Popen(["bash", "-c", "exec -a shipbench sleep 30"])  # a process named as a run
+    # both live until killed below, however long a loaded machine takes to get there
+    sleeper = subprocess.Popen(["bash", "-c", "exec -a shipbench sleep 1000"])  # a process named as a run
     cmdline = Path(f"/proc/{sleeper.pid}/cmdline")
-    for _ in range(1000):  # until bash has exec'd (a condition, not a time: 1000 polls is only the bound)
-        if cmdline.read_bytes().startswith(b"shipbench\0"):
-            break
+    deadline = time.monotonic() + 120  # until bash has exec'd: a condition, with a bound no load reaches
+    while not cmdline.read_bytes().startswith(b"shipbench\0") and time.monotonic() < deadline:
         time.sleep(0.01)
-    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)"])
     try:
         with active_runs.registered(["venv"]):
             (tmp_path / "active" / f"{sleeper.pid}.json").write_text(json.dumps({"pid": sleeper.pid, "what": "x"}))
@@ -142,26 +142,33 @@ def test_another_active_run_is_seen_and_a_dead_one_is_not(tmp_path: Path, monkey
                                                           "busy": True, "other_runs_seen": seen}
         assert not (tmp_path / "active" / f"{os.getpid()}.json").exists()
     finally:
-        sleeper.kill()
-        stranger.kill()
+        for process in (sleeper, stranger):
+            process.kill()
+            process.wait()
 
 
 @pytest.mark.skipif(active_runs.fcntl is None, reason="rows are locked with fcntl (not on Windows)")
 def test_a_second_run_of_the_same_row_waits_for_the_first(tmp_path: Path) -> None:
+    """The first holds the row until the second says it waits (events, not sleeps: no order left to the
+    scheduler); were the lock not exclusive, the second would get in at once and never say so."""
     lock, said, order = tmp_path / "row.lock", [], []
-    entered = threading.Event()
+    entered, second_waits = threading.Event(), threading.Event()
 
     def first() -> None:
         with active_runs.row_lock(lock, "venv/uv gui", said.append):
             entered.set()
-            time.sleep(0.5)
+            second_waits.wait(120)  # only a broken lock leaves it to this bound
             order.append("first done")
+
+    def say(text: str) -> None:
+        said.append(text)
+        second_waits.set()
 
     thread = threading.Thread(target=first)
     thread.start()
-    entered.wait(5)
+    assert entered.wait(120)
     # flock is per open file: a second open, as a second process would make, waits
-    with active_runs.row_lock(lock, "venv/uv gui", said.append):
+    with active_runs.row_lock(lock, "venv/uv gui", say):
         order.append("second in")
     thread.join()
     assert order == ["first done", "second in"]

@@ -53,7 +53,7 @@ class FakeStrategy(Defaults):
                 "Traceback (most recent call last):", "ImportError: libglib-2.0.so.0: cannot open shared object "
                 "file: No such file or directory"])
         code = {
-            "never-ready": "import time; print('loading...', flush=True); time.sleep(60)",
+            "never-ready": "import time; time.sleep(1000)",  # never ready and never ends: its limit must expire
             "ready": "import json; print(json.dumps({'event': 'ready'}))",
         }[ctx.key.variant]
         ctx.metrics["size_bytes"] = 1
@@ -61,7 +61,9 @@ class FakeStrategy(Defaults):
         return Artifact(path=ctx.build_dir, kind="test", launcher=(sys.executable, "-c", code))
 
     def measure(self, ctx: Context, artifact: Artifact) -> None:
-        run = run_app([*artifact.launcher], timeout=2)
+        # never-ready never ends, so its limit expires whatever the load and may be short; a ready row only has to
+        # end within its limit, which must be one no loaded machine misses (docs/tests.md)
+        run = run_app([*artifact.launcher], timeout=2 if ctx.key.variant == "never-ready" else 120)
         seconds = run.ready_s or 0.0
         warm = {"median": seconds, "min": seconds, "max": seconds, "n": 1}
         ctx.metrics["startup_s"] = {"cold": seconds, "warm": warm}
@@ -79,8 +81,8 @@ def test_each_variant_ends_as_one_record(fake: Path) -> None:
     records = {r["variant"]: r for r in driver.run("fake", ["gui"], "3.12", results_dir=fake)}
     assert len(list(fake.glob("*.json"))) == len(FakeStrategy.variants) == len(records)
     assert records["never-ready"]["status"] == "failed"
+    # (that a timed-out run keeps its output is test_runner's: here the tail of a Failure is build-breaks')
     assert records["never-ready"]["reason"].startswith('not ready (no {"event": "ready"} line) within 2 s')
-    assert records["never-ready"]["log_tail"] == ["loading..."]
     assert records["build-breaks"]["log_tail"][-1] == "last line"
     assert records["bug"]["reason"] == "shipbench error: KeyError: 'oops'"
     assert records["ready"]["status"] == "ok" and records["ready"]["metrics"]["startup_s"]["cold"] > 0

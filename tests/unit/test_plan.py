@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -142,7 +143,8 @@ def test_an_interrupted_row_leaves_a_skipped_record_and_the_report_says_so(two: 
                        report=progress.append)
     rec = record.read(two / record.Key("slow", "interrupted", "gui", "3.12").filename)
     assert rec is not None and rec["status"] == "skipped"
-    assert rec["reason"].startswith("interrupted after 0 s in cold build (of about 2 s)")
+    # the seconds before the interrupt are the machine's (a loaded one takes more than 0 s to get there)
+    assert re.match(r"interrupted after [\d.]+ (s|min|h) in cold build \(of about 2 s\)", rec["reason"]), rec["reason"]
     # after the first strategy the report said what was left; on the interrupt, where it stopped
     assert progress[0] is not None and progress[0].startswith("This run is still going (1 of 2 strategies done)")
     assert "left: slow (2 rows to measure" in progress[0]
@@ -150,7 +152,8 @@ def test_an_interrupted_row_leaves_a_skipped_record_and_the_report_says_so(two: 
     assert "left: slow (1 row to measure" in progress[-1]  # its measured row is done, the interrupted one is not
     loaded, _ = record.load_all([two])
     page = markdown.render(document.build(build(loaded, [], [two]), progress[-1]))
-    assert "## This run is not finished" in page and "interrupted after 0 s in cold build" in page
+    assert "## This run is not finished" in page
+    assert re.search(r"interrupted after [\d.]+ (s|min|h) in cold build", page)
 
 
 def test_a_finished_run_writes_its_last_report_without_the_banner(two: Path) -> None:
@@ -175,7 +178,7 @@ def test_a_tool_still_running_gets_sigterm_first_so_its_trap_cleans_up(tmp_path:
     proc = subprocess.Popen(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     assert proc.stdout is not None and proc.stdout.readline() == "trapped\n"  # the trap is set: no timing
-    stop_tree(proc, grace_s=30)
+    stop_tree(proc, grace_s=120)  # the trap only has to run within it: it returns as soon as bash ends
     assert proc.poll() is not None and marker.exists()
 
 

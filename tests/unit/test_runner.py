@@ -16,7 +16,7 @@ PY = sys.executable
 
 def test_ready_time_is_measured_from_spawn() -> None:
     code = "import json, time; time.sleep(0.2); print(json.dumps({'event': 'ready'}), flush=True)"
-    run = runner.run_app([PY, "-c", code], timeout=30)
+    run = runner.run_app([PY, "-c", code], timeout=120)
     assert 0.2 <= run.ready_s <= run.wall_s
     assert run.exit_code == 0
     assert run.event("ready") == {"event": "ready"}
@@ -25,7 +25,7 @@ def test_ready_time_is_measured_from_spawn() -> None:
 @pytest.mark.skipif(not hasattr(os, "wait4"), reason="peak RSS comes from wait4 on POSIX")
 def test_peak_rss_of_the_child_is_reported() -> None:
     code = "import json; b = bytearray(200 * 2**20); print(json.dumps({'event': 'ready'}))"
-    run = runner.run_app([PY, "-c", code], timeout=30)
+    run = runner.run_app([PY, "-c", code], timeout=120)
     assert run.peak_rss_bytes is not None and run.peak_rss_bytes > 200 * 2**20
 
 
@@ -33,14 +33,14 @@ def test_peak_rss_of_the_child_is_reported() -> None:
 def test_the_peak_is_the_apps_own_not_the_harnesss() -> None:
     """A child forked from a large harness would inherit its high-water mark (142 MB rows of a 98 MB app)."""
     held = b"x" * (400 * 2**20)  # the harness grows past anything a bare interpreter uses
-    run = runner.run_app([PY, "-c", "pass"], timeout=30, ready="exit")
+    run = runner.run_app([PY, "-c", "pass"], timeout=120, ready="exit")
     assert run.peak_rss_bytes is not None and run.peak_rss_bytes < 100 * 2**20 < len(held)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signal masks in /proc")
 def test_the_app_gets_the_signals_a_direct_spawn_gives() -> None:
     """The launcher ignores SIGTERM/SIGINT, and Python ignores SIGPIPE/SIGXFSZ: none of that reaches the app."""
-    run = runner.run_app(["sh", "-c", "grep SigIgn /proc/self/status"], timeout=30, ready="exit")
+    run = runner.run_app(["sh", "-c", "grep SigIgn /proc/self/status"], timeout=120, ready="exit")
     ignored = int(run.output.split()[-1], 16)
     for number in (2, 13, 15, 25):  # SIGINT, SIGPIPE, SIGTERM, SIGXFSZ
         assert not ignored & (1 << (number - 1)), number
@@ -48,45 +48,76 @@ def test_the_app_gets_the_signals_a_direct_spawn_gives() -> None:
 
 def test_an_app_killed_by_a_signal_says_which() -> None:
     with pytest.raises(Failure, match="exit code -9"):
-        runner.run_app([PY, "-c", "import os; os.kill(os.getpid(), 9)"], timeout=30, ready="exit")
+        runner.run_app([PY, "-c", "import os; os.kill(os.getpid(), 9)"], timeout=120, ready="exit")
 
 
-def test_no_ready_event_times_out_kills_the_group_and_keeps_the_output(tmp_path: Path) -> None:
-    marker = tmp_path / "grandchild-alive"
-    grandchild = tmp_path / "grandchild.py"
-    grandchild.write_text(f"import time\ntime.sleep(3)\nopen({str(marker)!r}, 'w').close()\n")
-    app = tmp_path / "app.py"
-    app.write_text(
-        "import subprocess, sys, time\n"
-        f"subprocess.Popen([sys.executable, {str(grandchild)!r}])\n"
-        "print('starting up', flush=True)\n"
-        "time.sleep(60)\n"
-    )
-    start = time.monotonic()
+class _Clock:
+    """The runner's `time` module, whose clocks a test can move far ahead: a limit then expires at a point of
+    the test's choosing (after a line was read), however slow the machine."""
+
+    def __init__(self) -> None:
+        self.ahead_s = 0.0
+
+    def perf_counter(self) -> float:
+        return time.perf_counter() + self.ahead_s
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.ahead_s
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
+
+
+def test_no_ready_event_times_out_kills_the_group_and_keeps_the_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app starts a helper, says which, and never ends. Once that line is read the clock jumps past the limit:
+    the timeout fires after the line whatever the load (a short real limit fired before a loaded machine's
+    interpreter had printed anything); the line is kept, and the helper dies with the app's group."""
+    from test_app_shapes import _alive
+
+    code = ("import subprocess, sys, time; "
+            "helper = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(1000)']); "
+            "print('starting up, helper', helper.pid, flush=True); time.sleep(1000)")
+    clock = _Clock()
+    monkeypatch.setattr(runner, "time", clock)
+
+    def expire_after_the_line(line: str, seconds: float) -> None:
+        if line.startswith("starting up"):
+            clock.ahead_s = 10_000.0
+
     with pytest.raises(Failure) as failure:
-        runner.run_app([PY, str(app)], timeout=1.5)
-    assert time.monotonic() - start < 10
-    assert 'not ready (no {"event": "ready"} line) within 1.5 s' in failure.value.reason
-    assert failure.value.log_tail == ["starting up"]
-    time.sleep(3.5)
-    assert not marker.exists(), "the grandchild survived the timeout"
+        runner.run_app([PY, "-c", code], timeout=120, on_line=expire_after_the_line)
+    assert 'not ready (no {"event": "ready"} line) within 120 s' in failure.value.reason
+    (line,) = failure.value.log_tail
+    assert line.startswith("starting up, helper ")
+    helper = int(line.split()[-1])
+    deadline = time.monotonic() + 120  # SIGKILL is final: only the helper's reaping by init may take a moment
+    while _alive(helper) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _alive(helper), "the helper survived the timeout"
+
+
+def test_a_real_limit_expires_on_an_app_that_never_ends() -> None:
+    """The same path on the real clock: the app neither says ready nor ends, so the limit expires however fast or
+    slow the machine is (nothing here is timed)."""
+    with pytest.raises(Failure, match=r'not ready \(no \{"event": "ready"\} line\) within 1.5 s'):
+        runner.run_app([PY, "-c", "import time; time.sleep(1000)"], timeout=1.5)
 
 
 def test_exit_without_ready_is_a_failure_with_the_log() -> None:
     with pytest.raises(Failure, match="exited without being ready") as failure:
-        runner.run_app([PY, "-c", "print('ImportError: no module named PySide6')"], timeout=30)
+        runner.run_app([PY, "-c", "print('ImportError: no module named PySide6')"], timeout=120)
     assert failure.value.log_tail == ["ImportError: no module named PySide6"]
 
 
 def test_a_crash_after_ready_is_a_failure() -> None:
     code = "import json, sys; print(json.dumps({'event': 'ready'})); sys.exit(3)"
     with pytest.raises(Failure, match="exit code 3"):
-        runner.run_app([PY, "-c", code], timeout=30)
+        runner.run_app([PY, "-c", code], timeout=120)
 
 
 def test_a_missing_program_is_a_failure_not_a_traceback() -> None:
     with pytest.raises(Failure, match="could not start"):
-        runner.run_app(["/nonexistent/app"], timeout=5)
+        runner.run_app(["/nonexistent/app"], timeout=120)
 
 
 def test_run_tool_returns_time_and_raises_with_the_log_tail() -> None:

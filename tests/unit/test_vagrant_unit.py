@@ -20,7 +20,7 @@ from shipbench.reporting import tables as report_tables
 from shipbench.runner import run_app
 from shipbench.strategies import vagrant as vagrant_strategy
 
-RELAY = [sys.executable, "-m", "shipbench.relay", "--timeout", "60", "--"]
+RELAY = [sys.executable, "-m", "shipbench.relay", "--timeout", "120", "--"]
 
 
 # --- acceleration --------------------------------------------------------------------------------------------------
@@ -66,16 +66,16 @@ def test_this_host_records_why_it_uses_what_it_uses() -> None:
 def test_the_host_takes_the_relays_time_not_its_own_clock() -> None:
     """What the relay measured beside the app replaces the host's spawn→ready (which would include SSH)."""
     app = 'import json, time; time.sleep(0.5); print(json.dumps({"event": "ready", "spawn_to_ready_s": 0.125}))'
-    run = run_app([sys.executable, "-c", app], timeout=30)
+    run = run_app([sys.executable, "-c", app], timeout=180)
     assert run.ready_s == 0.125
 
 
 def test_the_relay_times_the_app_where_it_runs() -> None:
     app = "import json, time; time.sleep(0.3); print(json.dumps({'event': 'ready', 'app': 'x'})); print('after')"
-    run = run_app([*RELAY, sys.executable, "-c", app], timeout=30)
+    run = run_app([*RELAY, sys.executable, "-c", app], timeout=180)
     ready = run.event("ready")
     assert ready is not None and ready["app"] == "x"
-    assert 0.3 <= ready["spawn_to_ready_s"] < 5
+    assert 0.3 <= ready["spawn_to_ready_s"] <= run.wall_s  # timed inside the host's run, whatever the load
     assert run.ready_s == ready["spawn_to_ready_s"]
     assert "after" in run.output
 
@@ -84,7 +84,7 @@ def test_an_app_failing_behind_the_relay_fails_the_run_with_its_own_message() ->
     """A probe that fails inside the guest: the host's record gets the app's last lines, not just 'exit 1'."""
     app = "import sys; print('loading the platform plugin'); sys.exit('qt.qpa.plugin: could not load xcb')"
     with pytest.raises(Failure) as failed:
-        run_app([*RELAY, sys.executable, "-c", app], timeout=30)
+        run_app([*RELAY, sys.executable, "-c", app], timeout=180)
     tail = "\n".join(failed.value.log_tail)
     assert "could not load xcb" in tail and "relay: exit code 1" in tail
 
@@ -92,7 +92,7 @@ def test_an_app_failing_behind_the_relay_fails_the_run_with_its_own_message() ->
 def test_the_relay_keeps_the_relays_own_python_path_from_the_app(tmp_path: Path) -> None:
     app = "import json, os; print(json.dumps({'event': 'ready', 'path': os.environ.get('PYTHONPATH')}))"
     result = subprocess.run([*RELAY, sys.executable, "-c", app], capture_output=True, text=True, cwd=ROOT,
-                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=30, check=True)
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=180, check=True)
     assert json.loads(result.stdout.splitlines()[0])["path"] is None
 
 
@@ -106,7 +106,7 @@ def test_the_relay_needs_only_the_files_copied_into_the_guest(tmp_path: Path) ->
         shutil.copy2(ROOT / "shipbench" / name, package / name)
     app = "import json; print(json.dumps({'event': 'ready'}))"
     result = subprocess.run([sys.executable, "-E", "-S", "-m", "shipbench.relay", "--", sys.executable, "-c", app],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=30, check=False)
+                            capture_output=True, text=True, cwd=tmp_path, timeout=180, check=False)
     assert result.returncode == 0, result.stderr
     assert "spawn_to_ready_s" in result.stdout
 
