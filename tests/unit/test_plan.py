@@ -224,9 +224,11 @@ def test_an_estimate_is_this_hosts_record_of_the_same_profile_scaled_by_the_pace
                 "metrics": {"host_load": {"startup": {"pace_s": pace}, "setup_cold": None}}}
     monkeypatch.setattr(plan, "pace_now", lambda: 0.05)
     assert plan.estimate(venv, gui, previous, "full") == (100.0, "last run here 2026-12-07")
-    monkeypatch.setattr(plan, "pace_now", lambda: 0.1)  # twice as slow now
-    assert plan.estimate(venv, gui, previous, "full") == (200.0,
-                                                          "last run here 2026-12-07, x2.0 for the host's pace now")
+    monkeypatch.setattr(plan, "pace_now", lambda: 0.09)  # within the probe's own swings here: not scaled
+    assert plan.estimate(venv, gui, previous, "full") == (100.0, "last run here 2026-12-07")
+    monkeypatch.setattr(plan, "pace_now", lambda: 0.125)  # another state altogether: 2.5x as slow
+    assert plan.estimate(venv, gui, previous, "full") == (250.0,
+                                                          "last run here 2026-12-07, x2.5 for the host's pace now")
     monkeypatch.setattr(plan, "pace_now", lambda: 5.0)  # a moment's stall says little of the host: capped
     assert plan.estimate(venv, gui, previous, "full")[0] == 100.0 * plan.PACE_RANGE[1]
     seconds, source = plan.estimate(venv, gui, previous, "quick")  # a full record says little of a quick row
