@@ -160,7 +160,7 @@ OPTIONS: tuple[Option, ...] = (
            "is stopped, its helpers with it, and the row is recorded as failed"),
     Option("time-budget", _duration, lambda: 0, "a run's time budget (600, 10m, 1h; none: no limit): the plan keeps, "
            "per app, the cheapest row of each kind of artifact first, then the cheapest others, as far as their "
-           "estimates fit, and plans the rest as skipped with the command that measures them (nox -s quick: 10m)",
+           "estimates fit, and plans the rest as skipped with the command that measures them (nox -s quick: 9m)",
            measuring=False),
     Option("qt-platform", _text, lambda: "offscreen", "QT_QPA_PLATFORM of window apps: offscreen needs no "
            "display; xcb (with DISPLAY) draws on X11"),
