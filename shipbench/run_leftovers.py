@@ -29,9 +29,19 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from .active_runs import FOLDER
+
+try:
+    import fcntl
+except ImportError:  # Windows: nothing is judged dead there either
+    fcntl = None  # type: ignore[assignment]
+
 ENV = "SHIPBENCH_RUN_TOKEN"
+CLEANUP_LOCK = FOLDER / "cleanup.lock"  # host-wide, like the list of active runs
 LABEL = "shipbench.run"
 _TOKEN = r"\d+\.\d+\.[0-9a-f]{8}"
 _TAGGED = re.compile(rf"^shipbench-[a-z]+-({_TOKEN})-")  # a temporary folder of a run
@@ -168,9 +178,13 @@ def _dead_runs_entries(folders: list[Path], named: re.Pattern[str]) -> list[Path
     return found
 
 
+def temp_bases() -> list[Path]:
+    """Where runs make their temporary folders: the temporary folder, and /tmp (nox gives each session its own)."""
+    return [Path(tempfile.gettempdir()), Path("/tmp")]
+
+
 def _temp_folders() -> int:
-    left = [entry for entry in _dead_runs_entries([Path(tempfile.gettempdir()), Path("/tmp")], _TAGGED)
-            if entry.is_dir()]
+    left = [entry for entry in _dead_runs_entries(temp_bases(), _TAGGED) if entry.is_dir()]
     for entry in left:
         shutil.rmtree(entry, ignore_errors=True)
     return len(left)
@@ -183,13 +197,34 @@ def _partial_files(folders: list[Path]) -> int:
     return len(left)
 
 
+@contextmanager
+def cleanups_held() -> Iterator[None]:
+    """No run cleans up while the block runs (a host-wide lock that clean() takes too): for a check that must see
+    what a killed run left before any other run's start removes it (tests/integration/test_killed_runs.py)."""
+    try:
+        CLEANUP_LOCK.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(CLEANUP_LOCK, "a+")  # noqa: SIM115 (closed below; an unopenable lock must not stop a run)
+    except OSError:  # another user's lock file: clean up unlocked
+        handle = None
+    if fcntl is None or handle is None:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def clean(folders: list[Path]) -> str | None:
     """Remove what dead runs left (processes, containers, temporary folders, and partial files in `folders`);
     what was removed, in words, or None. Linux only (elsewhere nothing is judged dead)."""
     if not Path("/proc/self/stat").exists():
         return None
-    counts = {"process": _processes(), "container": _containers(), "temporary folder": _temp_folders(),
-              "partial file": _partial_files(folders)}
+    with cleanups_held():
+        counts = {"process": _processes(), "container": _containers(), "temporary folder": _temp_folders(),
+                  "partial file": _partial_files(folders)}
     said = [f"{count} {what}{'es' if what == 'process' and count > 1 else 's' if count > 1 else ''}"
             for what, count in counts.items() if count]
     return "removed what runs that died left: " + ", ".join(said) if said else None

@@ -42,7 +42,7 @@ GUEST_SHOTS = "/tmp/shipbench-shots"
 GUEST_DISPLAY = ":99"  # the Xvfb unit that vagrant/provision.sh installs
 # the harness files the relay needs in the guest: standard library only
 RELAY_FILES = ("__init__.py", "relay.py", "runner.py", "launcher.py", "errors.py", "fsutil.py", "settings.py",
-               "run_leftovers.py", "inject/sitecustomize.py")
+               "run_leftovers.py", "active_runs.py", "inject/sitecustomize.py")
 GUEST_INJECT = "/vagrant/harness/shipbench/inject"
 GUEST_APP = "/vagrant/app"
 # Software emulation is many times slower: app timeouts are stretched by this much, and an app with a

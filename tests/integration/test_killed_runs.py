@@ -1,7 +1,8 @@
 """Nothing a run killed by SIGKILL made outlives the next run's start (issue 35): a run is killed during a build
 (PyInstaller), during a service's start-up (venv) and during an image's run (bake), each seen leaving something
-behind, and the next run (`shipbench plan`) removes it and says so: no process, no container, no temporary folder
-left, and the row whose artifact the killed rebuild emptied is not reused.
+behind, and after the next run (`shipbench plan`) starts there is no process, no container, no temporary folder
+left, and the row whose artifact the killed rebuild emptied is not reused. (What a run's start says it removed is
+tested in tests/unit/test_run_leftovers.py: here another lane's run may start and clean up first.)
 
 Each run is watched through what it makes, not through time: its token (run_leftovers.py) is in the environment of
 everything it starts and on every container's label."""
@@ -116,11 +117,11 @@ def test_a_run_killed_in_a_rebuild_leaves_no_builder_and_its_emptied_row_is_not_
                            variants=("onedir-trimmed",))["onedir-trimmed"])
     run, token, log = _start(tmp_path, FIXTURES / "hello", "pyinstaller", "--variant", "onedir-trimmed", "--fresh")
     _wait_for(lambda: _carriers(token, "PyInstaller"), "PyInstaller building", run, log)
-    _killed(run)
-    assert _carriers(token, "PyInstaller"), "the builder ended with its run: nothing to clean up"  # the defect
+    with run_leftovers.cleanups_held():  # CI's other lane starts runs too: none cleans up before this is seen
+        _killed(run)
+        assert _carriers(token, "PyInstaller"), "the builder ended with its run: nothing to clean up"  # the defect
     said = _next_run(tmp_path, FIXTURES / "hello", "pyinstaller", "--variant", "onedir-trimmed")
-    assert "removed what runs that died left" in said, said
-    _nothing_left(token)
+    _nothing_left(token)  # removed by this run's start, or by another's started meanwhile (CI's other lane)
     assert "reused" not in said.lower() or "0 reused" in said.lower(), said
     assert "no longer there" in said or "changed since it was measured" in said, said
 
@@ -129,10 +130,11 @@ def test_a_run_killed_while_its_service_starts_leaves_no_service(tmp_path: Path)
     run, token, log = _start(tmp_path, _never_ready(tmp_path), "venv", "--variant", "uv")
     # the service itself, not its launcher (which ends by itself if its run dies before it has started the app)
     _wait_for(lambda: _carriers(token, "serve.py", launcher=False), "the service started", run, log)
-    _killed(run)
-    assert _carriers(token, "serve.py", launcher=False), "the service ended with its run: nothing to clean up"
+    with run_leftovers.cleanups_held():
+        _killed(run)
+        assert _carriers(token, "serve.py", launcher=False), "the service ended with its run: nothing to clean up"
     said = _next_run(tmp_path, tmp_path / "project", "venv", "--variant", "uv")
-    assert "removed what runs that died left" in said and "Traceback" not in said, said
+    assert "Traceback" not in said, said
     _nothing_left(token)
 
 
@@ -140,8 +142,9 @@ def test_a_run_killed_while_its_service_starts_leaves_no_service(tmp_path: Path)
 def test_a_run_killed_while_its_image_runs_leaves_no_container_and_no_folder(tmp_path: Path) -> None:
     run, token, log = _start(tmp_path, _never_ready(tmp_path), "bake", "--variant", "cpu")
     _wait_for(lambda: _containers(token) and _temp_folders(token), "a container of the image running", run, log)
-    _killed(run)
-    assert _containers(token) and _temp_folders(token)  # what the killed client leaves: the defect
+    with run_leftovers.cleanups_held():
+        _killed(run)
+        assert _containers(token) and _temp_folders(token)  # what the killed client leaves: the defect
     said = _next_run(tmp_path, tmp_path / "project", "bake", "--variant", "cpu")
-    assert "removed what runs that died left" in said and "container" in said, said
+    assert "Traceback" not in said, said
     _nothing_left(token)

@@ -53,6 +53,7 @@ def test_a_dead_runs_temporary_folders_and_partial_files_are_removed(tmp_path: P
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(run_leftovers, "temp_bases", lambda: [tmp_path])  # the host's /tmp is not the test's
     monkeypatch.setattr(run_leftovers, "_containers", lambda: 0)
     monkeypatch.setattr(run_leftovers, "_processes", lambda: 0)
     dead = _dead_token()
