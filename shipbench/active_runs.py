@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import os
@@ -77,8 +78,11 @@ def registered(strategies: list[str]) -> Iterator[None]:
     try:
         yield
     finally:
+        # "done", not gone, while this process lives: it still writes its report and exits, and a process that
+        # looks like a run and is not listed counts as one running (seen: a run's sibling named in its record)
+        _save("done")
         _entry.clear()
-        (FOLDER / f"{os.getpid()}.json").unlink(missing_ok=True)
+        atexit.register(lambda: (FOLDER / f"{os.getpid()}.json").unlink(missing_ok=True))
 
 
 def measured_all() -> None:
@@ -106,7 +110,7 @@ def others(proc: Path = Path("/proc")) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             listed = None
         listed = {**listed, "pid": pid} if isinstance(listed, dict) else {"pid": pid}
-        if listed.get("state") not in ("waiting", "reporting"):
+        if listed.get("state") not in ("waiting", "reporting", "done"):
             found.append(listed)
     mine = _ancestors(os.getpid(), proc)  # a wrapper that started this run (timeout, a shell) is not another run
     for pid, argv in _runs_in_process_table(proc):

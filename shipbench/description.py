@@ -391,7 +391,9 @@ def inside(where: str, key: str, value: str, base: Path, root: Path) -> Path:
                          "inside)")
     try:
         resolved = (base / value).resolve()
-    except (OSError, RuntimeError, ValueError) as error:  # a symlink loop (RuntimeError before 3.13), a NUL
+        if (base / value).is_symlink():  # a loop raises on every Python (3.13's lax resolve() no longer does)
+            (base / value).resolve(strict=True)
+    except (OSError, RuntimeError, ValueError) as error:  # a symlink loop, a dangling link, a NUL
         raise UsageError(f"{where} {key}: {value!r} cannot be resolved ({error})") from None
     if not resolved.is_relative_to(root):
         raise UsageError(f"{where} {key}: {value!r} is outside the project {root} (a symlink leads it to {resolved}; "

@@ -12,11 +12,11 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import run_leftovers
 from .errors import Failure
 from .fsutil import tail
 from .runner import output, run_app, run_tool
@@ -40,7 +40,9 @@ class Machine:
             "VM_BOOT_TIMEOUT": str(boot_timeout),
             "SERIAL_LOG": str(self.serial_log),
         }
-        self._control_dir = run_leftovers.temp_folder("ssh")  # a socket path must stay short
+        # a socket path must stay short (108 bytes with ssh's own suffix): no run token in this name (the ssh
+        # master carries it in its environment, so a killed run's is still removed: run_leftovers.py)
+        self._control_dir = Path(tempfile.mkdtemp(prefix="shipbench-ssh-"))
         self._ssh: list[str] | None = None
 
     # --- life cycle -------------------------------------------------------------------------------------------
