@@ -111,6 +111,11 @@ def run_all(
             raise
         if report is not None:
             report(None)
+    unplanned = [rec for rec in written if record.skipped_unplanned(rec)]
+    if unplanned:
+        console.console.print(f"[yellow]{len(unplanned)} row(s) planned to run were skipped once they ran[/] (the "
+                              "plan should have known; its count and total were off): " + escape(", ".join(
+                                  f"{r['strategy']}/{r['variant']} {r['app']}" for r in unplanned)))
     return written
 
 
@@ -209,7 +214,7 @@ def _measure_row(row: plan.Row, results_dir: Path, command: str | None, fresh: b
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (cli.py): the strategy's own cleanup has run by now
             where = f" in {steps.current}" if steps.current else ""
             of = f" (of {estimate})" if estimate else ""
-            rec.update(status="skipped", reason=f"interrupted after {duration(time.monotonic() - started)}"
+            rec.update(status="skipped", reason=f"{record.INTERRUPTED} {duration(time.monotonic() - started)}"
                                                 f"{where}{of}: run it again to measure it")
             _write_unless_ok_kept(rec, previous, results_dir)
             raise

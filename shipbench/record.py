@@ -95,6 +95,17 @@ def new_record(key: Key, command: str | None = None) -> dict[str, Any]:
     }
 
 
+def skipped_unplanned(record: dict[str, Any]) -> bool:
+    """A row the plan meant to measure (it has a `planned` estimate) that was skipped once it ran: a skip the plan
+    should have known before the first build (a missing tool, a kind the way cannot ship), so its count and total
+    were wrong. An interrupted row is not one: the user stopped it."""
+    return (record.get("status") == "skipped" and isinstance(record.get("planned"), dict)
+            and not str(record.get("reason") or "").startswith(INTERRUPTED))
+
+
+INTERRUPTED = "interrupted after"  # how an interrupted row's reason begins (driver.py)
+
+
 def write(record: dict[str, Any], results_dir: Path) -> Path:
     errors = validation_errors(record)
     if errors:

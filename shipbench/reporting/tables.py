@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import hostload
-from ..record import Invalid
+from ..record import Invalid, skipped_unplanned
 from ..stats import duration, samples_verdict
 
 
@@ -225,8 +225,9 @@ def _when(timestamp: str) -> str:
 
 
 def problem_rows(report: Report) -> list[tuple[str, str, str]]:
-    """(row, status, reason) for every skipped or failed record."""
-    return [(row_name(r), r["status"], r["reason"] or "") for r in report.not_ok]
+    """(row, status, reason) for every skipped or failed record; a skip the plan did not foresee says so."""
+    return [(row_name(r), "skipped once run (planned to run)" if skipped_unplanned(r) else r["status"],
+             r["reason"] or "") for r in report.not_ok]
 
 
 def emulated(record: dict[str, Any]) -> bool:

@@ -9,16 +9,18 @@ from pathlib import Path
 import pytest
 
 from shipbench import driver, record, settings, strategies
-from shipbench.errors import Failure
+from shipbench.errors import Failure, Skip
 from shipbench.runner import run_app
 from shipbench.strategies.base import Artifact, Context, Defaults
+
+NO_TOOL = "no fake-tool here: apt-get install fake-tool"
 
 
 class FakeStrategy(Defaults):
     """A strategy whose 'artifact' is a Python one-liner, so the driver and measurement run for real."""
 
     name = "fake"
-    variants = ("never-ready", "build-breaks", "bug", "ready", "no-glib")
+    variants = ("never-ready", "build-breaks", "bug", "ready", "no-glib", "no-tool")
     quick_variant = "ready"
     rough_row_s = {"cli": 1.0, "window": 2.0, "torch": 3.0}
     summary = "for tests"
@@ -42,8 +44,15 @@ class FakeStrategy(Defaults):
     def planned_steps(self, app) -> int:
         return 3
 
+    def planned_skip(self, app, key, profile: str) -> str | None:
+        import os
+
+        return NO_TOOL if key.variant == "no-tool" and os.environ.get("FAKE_PLAN_KNOWS") else None
+
     def build(self, ctx: Context) -> Artifact:
         self.built.append(ctx.key.variant)
+        if ctx.key.variant == "no-tool":
+            raise Skip(NO_TOOL)
         if ctx.key.variant == "build-breaks":
             raise Failure("the build failed", ["error: something went wrong", "last line"])
         if ctx.key.variant == "bug":
@@ -308,3 +317,19 @@ def test_a_row_whose_artifact_is_gone_or_changed_is_measured_again_not_reused(
     assert "reused" not in again and strategy.built[-1] == "ready" and len(strategy.built) >= 2
     said = capsys.readouterr().err
     assert ("is no longer there" if what == "removed" else "changed since it was measured") in said, said
+
+
+def test_a_skip_the_plan_did_not_foresee_is_marked_and_said(fake: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from shipbench.reporting.tables import Report, problem_rows
+
+    [rec] = driver.run("fake", ["gui"], "3.12", ["no-tool"], results_dir=fake)
+    assert rec["status"] == "skipped" and rec["reason"] == NO_TOOL and record.skipped_unplanned(rec)
+    assert "1 row(s) planned to run were skipped once they ran" in capsys.readouterr().err
+    report = Report(tables=[], records=[], not_ok=[rec], hosts=[], invalid=[], sources=[])
+    assert problem_rows(report)[0][1] == "skipped once run (planned to run)"
+    # known at plan time, the same skip is planned, and nothing is said of it
+    monkeypatch.setenv("FAKE_PLAN_KNOWS", "1")
+    [rec] = driver.run("fake", ["gui"], "3.12", ["no-tool"], results_dir=fake)
+    assert rec["status"] == "skipped" and not record.skipped_unplanned(rec) and "planned" not in rec
+    assert "skipped once they ran" not in capsys.readouterr().err
