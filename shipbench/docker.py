@@ -81,6 +81,11 @@ def image_exists(tag: str) -> bool:
     return result.returncode == 0
 
 
+def remove_image(tag: str) -> None:
+    """Untag `tag` and remove what only it held (its own layers); nothing if it is not there."""
+    subprocess.run(["docker", "image", "rm", tag], capture_output=True, check=False, timeout=120)
+
+
 def debootstrap_reason() -> str | None:
     """Why scripts/build-base-image.sh cannot build an image here, or None. debootstrap needs root: a user who is
     not root gets it through `sudo -n` (as on GitHub's runners), never through a password prompt."""

@@ -123,6 +123,7 @@ def _plan(chosen_strategies: Sequence[Strategy], chosen: Sequence[App], versions
           variants: Sequence[str] | None, results_dir: Path, fresh: bool, profile: str) -> list[plan.Row]:
     """Every row of the run, strategy by strategy (so the report can follow each one), with its plan."""
     root = settings.harness_root()
+    others = record.load_all([results_dir])[0] if results_dir.is_dir() else []  # the estimates of new apps' rows
     rows = []
     for strategy in chosen_strategies:
         wanted = [v for v in variants or () if v in strategy.variants]
@@ -134,7 +135,7 @@ def _plan(chosen_strategies: Sequence[Strategy], chosen: Sequence[App], versions
                 for variant in plan.variants(strategy, app, profile, wanted):
                     key = record.Key(strategy.name, variant, app.name, python)
                     rows.append(plan.make(strategy, app, key, row_inputs, record.read(results_dir / key.filename),
-                                          fresh, profile))
+                                          fresh, profile, others))
     budget = settings.time_budget_s()
     return plan.within_budget(rows, budget) if budget else rows
 

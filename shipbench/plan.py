@@ -140,27 +140,56 @@ def pace_now() -> float | None:
     return samples[len(samples) // 2] if samples else None
 
 
-def estimate(strategy: Strategy, app: App, previous: dict[str, Any] | None,
-             profile: str = "full") -> tuple[float, str]:
+def estimate(strategy: Strategy, app: App, previous: dict[str, Any] | None, profile: str = "full",
+             peers: Sequence[dict[str, Any]] = ()) -> tuple[float, str]:
     """(seconds, where the figure is from) for one row that will run: this host's last record of the row under
-    the same profile (a quick row leaves out most of a full one), scaled by the host's pace now against then;
-    else the strategy's stated figure for the app's kind (a full row's), a quick row's a share of it."""
-    if (_same_host(previous) and (previous or {}).get("status") in ("ok", "failed")
-            and (previous or {}).get("profile", "full") == profile
-            and isinstance((previous or {}).get("duration_s"), (int, float))):
-        assert previous is not None
-        seconds, source = float(previous["duration_s"]), f"last run here {previous['created'][:10]}"
-        then, now = _pace_then(previous), pace_now()
-        if then and now:
-            factor = min(max(now / then, PACE_RANGE[0]), PACE_RANGE[1])
-            if not 1 / PACE_BAND < factor < PACE_BAND:
-                seconds, source = seconds * factor, f"{source}, x{factor:.1f} for the host's pace now"
-        return seconds, source
+    the same profile (a quick row leaves out most of a full one); else this host's records of the same row for
+    other apps of the same kind (`peers`: the results folder's records of the strategy and variant), their median
+    (a first run of a new app of a kind measured here before); each scaled
+    by the host's pace now against then; else the strategy's stated figure for the app's kind (a full row's), a
+    quick row's a share of it."""
     kind = app_kind(app)
+    if _timed_here(previous, profile):
+        assert previous is not None
+        return _at_pace_now(float(previous["duration_s"]), previous, f"last run here {previous['created'][:10]}")
+    alike = sorted((rec for rec in peers if _timed_here(rec, profile) and rec.get("app") != app.name
+                    and rec.get("strategy") == strategy.name and record_kind(rec) == kind),
+                   key=lambda rec: float(rec["duration_s"]))
+    if alike:
+        middle = alike[len(alike) // 2]
+        names = ", ".join(sorted({str(rec["app"]) for rec in alike})[:3]) + (", ..." if len(alike) > 3 else "")
+        return _at_pace_now(float(middle["duration_s"]), middle,
+                            f"like {names} here ({kind} app{'s' if len(alike) > 1 else ''}"
+                            f"{f', median of {len(alike)}' if len(alike) > 1 else ''})")
     stated = float(strategy.rough_row_s.get(kind, 300.0))
     if profile == "quick":
         return stated * QUICK_SHARE, f"stated ({kind} app), quick share"
     return stated, f"stated ({kind} app)"
+
+
+def _timed_here(rec: dict[str, Any] | None, profile: str) -> bool:
+    """A record of this host, under the profile, whose row ran (a skip took no real time) and was timed."""
+    return bool(_same_host(rec) and (rec or {}).get("status") in ("ok", "failed")
+                and (rec or {}).get("profile", "full") == profile
+                and isinstance((rec or {}).get("duration_s"), (int, float))
+                and not isinstance((rec or {}).get("duration_s"), bool))
+
+
+def record_kind(rec: dict[str, Any]) -> str:
+    """A record's app's kind as app_kind says it (from the capabilities its description gave)."""
+    listed = rec.get("capabilities")
+    capabilities = listed if isinstance(listed, list) else []
+    return "torch" if "torch" in capabilities else "window" if "window" in capabilities else "cli"
+
+
+def _at_pace_now(seconds: float, then_rec: dict[str, Any], source: str) -> tuple[float, str]:
+    """A recorded duration scaled by the host's pace now against then, where the two differ beyond PACE_BAND."""
+    then, now = _pace_then(then_rec), pace_now()
+    if then and now:
+        factor = min(max(now / then, PACE_RANGE[0]), PACE_RANGE[1])
+        if not 1 / PACE_BAND < factor < PACE_BAND:
+            return seconds * factor, f"{source}, x{factor:.1f} for the host's pace now"
+    return seconds, source
 
 
 def variants(strategy: Strategy, app: App, profile: str, wanted: Sequence[str] | None) -> list[str]:
@@ -170,9 +199,13 @@ def variants(strategy: Strategy, app: App, profile: str, wanted: Sequence[str] |
 
 
 def make(strategy: Strategy, app: App, key: record.Key, row_inputs: Inputs, previous: dict[str, Any] | None,
-         fresh: bool, profile: str) -> Row:
+         fresh: bool, profile: str, others: Sequence[dict[str, Any]] = ()) -> Row:
+    """One row's plan; `others`: the results folder's records (the estimate of a row never run here looks for the
+    same row of another app of its kind among them)."""
     action, reason = decide(strategy, app, key, row_inputs, previous, fresh, profile)
-    seconds, source = estimate(strategy, app, previous, profile) if action == RUN else (0.0, "")
+    peers = [rec for rec in others if (rec.get("strategy"), rec.get("variant"), rec.get("python"))
+             == (key.strategy, key.variant, key.python)]
+    seconds, source = estimate(strategy, app, previous, profile, peers) if action == RUN else (0.0, "")
     return Row(strategy, app, key, row_inputs, action, reason, seconds, source)
 
 
@@ -220,8 +253,9 @@ def table(rows: Sequence[Row], profile: str) -> Table:
         grid.add_row(escape(f"{key.strategy}/{key.variant} {key.app} py{key.python}"),
                      f"[{colors[row.action]}]{row.action}[/]", duration(row.estimate_s) if row.action == RUN else "–",
                      escape(row.estimate_from), escape(row.reason))
-    grid.caption = ("estimate from: this host's last record of the row under the same profile, scaled by the "
-                    "host's pace now, else the strategy's stated figure for its kind of app on a 2-core host (rough)")
+    grid.caption = ("estimate from: this host's last record of the row under the same profile, else its records of "
+                    "the row for other apps of the same kind, scaled by the host's pace now; else the strategy's "
+                    "stated figure for its kind of app on a 2-core host (rough)")
     return grid
 
 

@@ -271,3 +271,31 @@ def test_a_row_the_budget_left_out_is_recorded_as_skipped_not_measured(two: Path
     assert statuses in (["ok", "skipped"], ["failed", "skipped"])
     (left,) = [r for r in records.values() if r["status"] == "skipped"]
     assert left["reason"].startswith("left out of the 3 s time budget")
+
+
+def test_a_row_never_run_here_is_estimated_from_the_same_row_of_apps_of_its_kind(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host's first run of a new app planned every row from stated figures (3-10x off) while records of the same
+    rows for apps of the same kind lay beside it."""
+    monkeypatch.setattr(plan, "pace_now", lambda: None)
+    pyinstaller, gui = strategies.get("pyinstaller"), apps.get("gui")  # a window app
+    here = {"name": record.host.facts()["name"]}
+
+    def peer(app: str, seconds: float, capabilities: list[str], **changes: object) -> dict[str, object]:
+        return {"status": "ok", "created": "2026-12-07T10:00:00+00:00", "profile": "full", "duration_s": seconds,
+                "host": here, "app": app, "strategy": "pyinstaller", "capabilities": capabilities, **changes}
+
+    window = ["window"]
+    peers = [peer("qtquick", 80.0, window), peer("tkpaint", 40.0, window), peer("paint", 60.0, window),
+             peer("trainer", 500.0, ["torch"]),  # another kind
+             peer("gui", 5.0, window),  # this very app's record is `previous`, never a peer
+             peer("far", 1.0, window, host={"name": "elsewhere"}),
+             peer("skip", 1.0, window, status="skipped"),
+             peer("quickly", 1.0, window, profile="quick")]
+    assert plan.estimate(pyinstaller, gui, None, "full", peers) == (
+        60.0, "like paint, qtquick, tkpaint here (window apps, median of 3)")
+    assert plan.estimate(pyinstaller, gui, None, "quick", peers) == (1.0, "like quickly here (window app)")
+    assert plan.estimate(pyinstaller, gui, None, "full", peers[3:4])[1] == "stated (window app)"
+    # the row's own record comes first
+    assert plan.estimate(pyinstaller, gui, peer("gui", 70.0, window), "full", peers) == (
+        70.0, "last run here 2026-12-07")
