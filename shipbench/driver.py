@@ -32,6 +32,7 @@ from . import (
 )
 from .apps import App
 from .errors import Failure, Skip, UsageError
+from .reporting.tables import plan_against_time
 from .stats import duration
 from .strategies.base import Context, Strategy
 
@@ -93,6 +94,7 @@ def run_all(
         if plan_only:
             return []
         done: list[plan.Row] = []
+        measured_now: set[object] = set()  # the records this run measured (not those it reused)
         current = ""
         try:
             for number, strategy in enumerate(chosen_strategies, 1):
@@ -100,6 +102,8 @@ def run_all(
                 for row in rows:
                     if row.strategy is strategy:
                         written.append(_run_row(row, results_dir, command, fresh, profile, last=row is rows[-1]))
+                        if row.action == plan.RUN:
+                            measured_now.add(written[-1].get("id"))
                         done.append(row)
                 if report is not None and strategy is not chosen_strategies[-1]:
                     report(f"This run is still going ({number} of {len(chosen_strategies)} strategies done); "
@@ -111,6 +115,9 @@ def run_all(
             raise
         if report is not None:
             report(None)
+    held = plan_against_time([rec for rec in written if rec.get("id") in measured_now])
+    if held:
+        console.console.print(escape(held))
     unplanned = [rec for rec in written if record.skipped_unplanned(rec)]
     if unplanned:
         console.console.print(f"[yellow]{len(unplanned)} row(s) planned to run were skipped once they ran[/] (the "

@@ -38,6 +38,7 @@ from .tables import (
     largest_rows,
     measured_rows,
     needs_rows,
+    plan_against_time,
     problem_rows,
     row_name,
     variant_name,
@@ -216,7 +217,9 @@ def build(report: Report, progress: str | None = None, since: Comparison | None 
     sections += [Section("Hosts", [Grid(HOST_COLUMNS, list(host_rows(report)))]),
                  Section("Commands", [Grid(("command", "rows"), [(Cell(c, "code"), r) for c, r in
                                                                  command_rows(report)])]),
-                 Section("When each row was measured", [Grid(MEASURED_COLUMNS, list(measured_rows(report)))])]
+                 Section("When each row was measured", [
+                     *([Text(held)] if (held := plan_against_time(report.records)) else []),
+                     Grid(MEASURED_COLUMNS, list(measured_rows(report)))])]
     if report.notes:
         sections.append(Section("Notes from the measurements", [Items(list(report.notes))]))
     return Document("shipbench report", summary, sections, attachments)

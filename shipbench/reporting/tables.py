@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,12 +197,37 @@ def _took(rec: dict[str, Any]) -> str:
     took = rec.get("duration_s")
     if not isinstance(took, (int, float)) or isinstance(took, bool):
         return "–"
-    planned = rec.get("planned")
-    estimate = planned.get("estimate_s") if isinstance(planned, dict) else None
-    if not isinstance(estimate, (int, float)) or isinstance(estimate, bool) or estimate <= 0:
+    both = _planned_and_took(rec)
+    if both is None:
         return duration(took)
-    ratio = took / estimate
-    return f"{duration(took)} ({duration(estimate)}, x{ratio:.1f})"
+    return f"{duration(took)} ({duration(both[0])}, x{took / both[0]:.1f})"
+
+
+PLAN_HELD = 1.5  # an estimate within this factor of the row's time either way held (issue 36's measure)
+
+
+def _planned_and_took(rec: dict[str, Any]) -> tuple[float, float] | None:
+    took, planned = rec.get("duration_s"), rec.get("planned")
+    estimate = planned.get("estimate_s") if isinstance(planned, dict) else None
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in (took, estimate)):
+        return float(estimate), float(took)  # type: ignore[arg-type]
+    return None
+
+
+def plan_against_time(records: Sequence[dict[str, Any]]) -> str:
+    """The plan's total against the rows' real one, and which rows its estimate missed by more than PLAN_HELD:
+    a plan people can trust says so of itself."""
+    pairs = [(rec, both) for rec in records if rec["status"] != "skipped"
+             for both in [_planned_and_took(rec)] if both]
+    if not pairs:
+        return ""
+    planned, took = sum(both[0] for _, both in pairs), sum(both[1] for _, both in pairs)
+    missed = [f"{row_name(rec)} x{both[1] / both[0]:.1f}" for rec, both in pairs
+              if not 1 / PLAN_HELD <= both[1] / both[0] <= PLAN_HELD]
+    held = len(pairs) - len(missed)
+    return (f"The plan's estimates against the rows' time: {len(pairs)} row{'s' if len(pairs) != 1 else ''} planned "
+            f"{duration(planned)} in all and took {duration(took)} (x{took / planned:.2f}); {held} of {len(pairs)} "
+            f"within {PLAN_HELD}x" + (f"; beyond it: {', '.join(missed)}." if missed else "."))
 
 
 def measured_rows(report: Report) -> list[tuple[str, str, str, str, str]]:

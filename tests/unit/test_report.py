@@ -123,6 +123,25 @@ def test_reused_rows_say_when_they_were_measured_and_kept(tmp_path: Path, make_r
     assert "| venv/pip gui py3.11 linux | full | 2026-11-28 14:06 | 2.5 min (1.7 min, x1.5) | – |" in md
     assert "reused by 2 later runs, last 2026-11-28 14:05" in html
     assert "| venv/tox-uv gui py3.11 linux | 2026-11-28 14:07" not in md  # skipped: nothing was measured
+    # and the plan's total against the rows' (a row 1.5x over its estimate still held)
+    assert ("The plan's estimates against the rows' time: 1 row planned 1.7 min in all and took 2.5 min (x1.50); "
+            "1 of 1 within 1.5x.") in md
+
+
+def test_the_report_names_the_rows_whose_estimate_missed(tmp_path: Path, make_record) -> None:
+    rows = []
+    for variant, estimate, took in (("uv", 100.0, 90.0), ("pip", 60.0, 200.0), ("tox-uv", 300.0, 100.0)):
+        rec = make_record(variant=variant, python="3.11")
+        rec.update(duration_s=took, planned={"estimate_s": estimate, "from": "stated (window app)"})
+        rows.append(rec)
+    unplanned = make_record("skipped", variant="uv", app="dl", python="3.11")  # a skip at run time: listed apart
+    unplanned["planned"] = {"estimate_s": 50.0, "from": "stated (torch app)"}
+    _write(tmp_path / "results", [*rows, unplanned])
+    assert write_report([tmp_path / "results"], tmp_path / "report") == 0
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "3 rows planned 7.7 min in all and took 6.5 min (x0.85); 1 of 3 within 1.5x; beyond it: " \
+           "venv/pip gui py3.11 linux x3.3, venv/tox-uv gui py3.11 linux x0.3." in md
+    assert "skipped once run (planned to run)" in md
 
 
 def test_the_overview_compares_on_the_python_that_measured_most(tmp_path: Path, make_record) -> None:
