@@ -24,6 +24,7 @@ from rich.table import Table
 
 from . import artifact_fingerprint, host, hostload, record, settings
 from .apps import App
+from .errors import Skip
 from .inputs import Inputs
 from .stats import duration
 from .strategies.base import Strategy, app_kind
@@ -63,7 +64,11 @@ def decide(strategy: Strategy, app: App, key: record.Key, row_inputs: Inputs, pr
         return SKIP, f"left out of this run by the skip setting ({', '.join(skipped_by)})"
     if not app.wants(strategy.name, key.variant):
         return SKIP, f"not among the app's strategies ({', '.join(app.strategies)}) in its description"
-    planned = strategy.planned_skip(app, key, profile)
+    try:
+        planned = (strategy.python_skip(key) or strategy.planned_skip(app, key, profile)
+                   or strategy.torch_skip(app, key))
+    except Skip as skip:
+        planned = skip.reason
     if planned:
         return SKIP, planned
     too_long = beyond_build_timeout(strategy, app, key.variant, previous)

@@ -93,8 +93,10 @@ def pip_find_links() -> str | None:
 
 
 @functools.cache
+@functools.lru_cache(maxsize=8)
 def index_answers(url: str) -> bool:
-    """Whether a package index serves torch within a few seconds (once per run: every torch row asks)."""
+    """Whether a package index serves torch within a few seconds (once per run: every torch row asks, in the
+    plan and in its build)."""
     try:
         with urllib.request.urlopen(f"{url.rstrip('/')}/torch/", timeout=_PROBE_TIMEOUT_S) as response:
             return bool(response.status == 200)

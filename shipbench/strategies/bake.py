@@ -118,6 +118,10 @@ class BakeStrategy(Defaults):
             return "docker buildx is missing (scripts/install-docker.sh installs it)"
         return reason
 
+    def torch_skip(self, app: App, key: Key) -> str | None:
+        # the CUDA image installs PyPI's CUDA build whatever the torch setting says (bake_context.py)
+        return None if key.variant == "cuda" else super().torch_skip(app, key)
+
     def build(self, ctx: Context) -> Artifact:
         variant = ctx.key.variant
         reason = self.planned_skip(ctx.app, ctx.key, "full")

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from .. import interpreters, settings, torch_source
 from ..apps import App
 from ..console import Steps
+from ..errors import Skip
 from ..record import Key
 
 
@@ -121,6 +123,27 @@ class Defaults:
     def planned_skip(self, app: App, key: Key, profile: str) -> str | None:
         return None
 
+    def python_skip(self, key: Key) -> str | None:
+        # what runs on this host builds with this host's pythonX.Y; an image or guest has its own
+        if not self.runs_on_host:
+            return None
+        try:
+            interpreters.find(key.python)
+        except Skip as skip:
+            return skip.reason
+        return None
+
+    def torch_skip(self, app: App, key: Key) -> str | None:
+        # the torch setting resolved for where the app runs: this host's OS, else a Linux image or guest
+        if not app.uses_torch:
+            return None
+        try:
+            torch_source.resolve(settings.torch_source(), key.python, key.os if self.runs_on_host else "linux",
+                                 key.arch, torch_source.pip_find_links())
+        except Skip as skip:
+            return skip.reason
+        return None
+
     def cold_build_estimate_s(self, app: App, variant: str) -> float | None:
         return None
 
@@ -196,6 +219,16 @@ class Strategy(Protocol):
         """Why this row is skipped before any work (None: it runs): whatever can be known before a build, a host
         tool missing, an app this way cannot ship, no VM under software emulation in the quick profile. The plan
         skips the row by it, and build() raises it too, so that no row is planned and then skipped in seconds."""
+        ...
+
+    def python_skip(self, key: Key) -> str | None:
+        """Why the Python this row builds with is not there (None: it is, or the row brings its own): the
+        plan's, before a build."""
+        ...
+
+    def torch_skip(self, app: App, key: Key) -> str | None:
+        """Why no torch fits this row of a torch app (None: one does, or the app needs none), by the torch setting
+        (torch_source.py): known before a build, so the plan skips it rather than a build in seconds."""
         ...
 
     def cold_build_estimate_s(self, app: App, variant: str) -> float | None:

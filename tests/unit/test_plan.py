@@ -299,3 +299,34 @@ def test_a_row_never_run_here_is_estimated_from_the_same_row_of_apps_of_its_kind
     # the row's own record comes first
     assert plan.estimate(pyinstaller, gui, peer("gui", 70.0, window), "full", peers) == (
         70.0, "last run here 2026-12-07")
+
+
+def test_a_torch_app_with_no_torch_for_it_or_a_missing_python_is_skipped_at_plan_time(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """On a fresh Debian 13 (no CPU torch wheel for 3.13) the quick plan counted six app_dl rows, each then skipped
+    in seconds; a Python that is not there was found only by the build."""
+    from shipbench import interpreters
+    from shipbench.errors import Skip
+
+    monkeypatch.setenv("SHIPBENCH_TORCH", f"wheels:{tmp_path}")  # a folder with no torch wheel in it
+    monkeypatch.delenv("SHIPBENCH_SKIP", raising=False)
+    dl, gui = apps.get("dl"), apps.get("gui")
+    inputs = driver._inputs(strategies.get("venv"), dl, "3.11", settings.harness_root())
+    for name, strategy in strategies.STRATEGIES.items():
+        for variant in strategy.variants_for(dl):
+            action, why = plan.decide(strategy, dl, Key(name, variant, "dl", "3.11"), inputs, None, True, "full")
+            if (name, variant) == ("bake", "cuda"):  # PyPI's CUDA build, whatever the setting says
+                assert "no CPU torch wheel" not in why, why
+            else:
+                assert action == plan.SKIP, (name, variant, why)
+    venv = strategies.get("venv")
+    assert plan.decide(venv, gui, Key("venv", "uv", "gui", "3.11"), inputs, None, True, "full")[0] == plan.RUN
+
+    def no_such_python(version: str, platform: str = "linux") -> object:
+        raise Skip(f"no Python {version} on this host")
+
+    monkeypatch.setattr(interpreters, "find", no_such_python)
+    assert plan.decide(venv, gui, Key("venv", "uv", "gui", "3.11"), inputs, None, True, "full") == (
+        plan.SKIP, "no Python 3.11 on this host")
+    bake = strategies.get("bake")  # its Python is the image's
+    assert "no Python" not in plan.decide(bake, gui, Key("bake", "cpu", "gui", "3.11"), inputs, None, True, "full")[1]
