@@ -130,7 +130,7 @@ def _plan(chosen_strategies: Sequence[Strategy], chosen: Sequence[App], versions
           variants: Sequence[str] | None, results_dir: Path, fresh: bool, profile: str) -> list[plan.Row]:
     """Every row of the run, strategy by strategy (so the report can follow each one), with its plan."""
     root = settings.harness_root()
-    others = record.load_all([results_dir])[0] if results_dir.is_dir() else []  # the estimates of new apps' rows
+    others = _peers(results_dir, root)
     rows = []
     for strategy in chosen_strategies:
         wanted = [v for v in variants or () if v in strategy.variants]
@@ -145,6 +145,13 @@ def _plan(chosen_strategies: Sequence[Strategy], chosen: Sequence[App], versions
                                           fresh, profile, others))
     budget = settings.time_budget_s()
     return plan.within_budget(rows, budget) if budget else rows
+
+
+def _peers(results_dir: Path, root: Path) -> list[dict[str, Any]]:
+    """The records an estimate of a row never run here may learn from (plan.estimate): this run's results folder
+    and shipbench's own (the samples measured on this host), for a project's first run."""
+    folders = list(dict.fromkeys(folder.resolve() for folder in (results_dir, root / "results") if folder.is_dir()))
+    return record.load_all(folders)[0] if folders else []
 
 
 def _run_row(row: plan.Row, results_dir: Path, command: str | None, fresh: bool, profile: str,
