@@ -1,6 +1,6 @@
 """What a run will do, said before it does it: every row it will build, reuse or skip (with the reason), and how
-long each will take, from this host's last record of the row where there is one, else the strategy's stated
-figure. The driver takes its decisions from here too (decide), so the plan and the run cannot disagree.
+long each will take (row_estimates.py), and, within a time budget, which rows answer most. The driver takes its
+decisions from here too (decide), so the plan and the run cannot disagree.
 
 A row whose cold build is known to need more than the build-timeout setting (its last build here ran out of
 time, or the strategy states it, as Nuitka does for torch on few cores) is planned as skipped, with the estimate
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import functools
 import math
 import os
 import re
@@ -22,17 +21,14 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from . import artifact_fingerprint, host, hostload, record, settings
+from . import artifact_fingerprint, record, row_estimates, settings
 from .apps import App
 from .errors import Skip
 from .inputs import Inputs
 from .stats import duration
-from .strategies.base import Strategy, app_kind
+from .strategies.base import Strategy
 
 RUN, REUSE, SKIP = "run", "reuse", "skip"
-# What share of a full row a quick one takes (one cold build, three warm starts, no portability, baseline or warm
-# build): the samples' quick run took 875 s here where a plan made of full rows' figures said about 2,600 s
-QUICK_SHARE = 0.35
 
 
 @dataclass(frozen=True)
@@ -98,7 +94,7 @@ _RAN_OUT = re.compile(r"no end within (\d+(?:\.\d+)?) s")
 def beyond_build_timeout(strategy: Strategy, app: App, variant: str, previous: dict[str, Any] | None) -> str | None:
     """Why this row's cold build cannot end within the build-timeout setting, or None (it may)."""
     timeout = settings.build_timeout_s()
-    ran_out = _RAN_OUT.search(str((previous or {}).get("reason") or "")) if _same_host(previous) else None
+    ran_out = _RAN_OUT.search(str((previous or {}).get("reason") or "")) if row_estimates.same_host(previous) else None
     if ran_out and float(ran_out.group(1)) >= timeout:
         assert previous is not None
         why = f"its last cold build here ran out of the {float(ran_out.group(1)) / 60:.0f}-minute build timeout " \
@@ -117,86 +113,6 @@ def beyond_build_timeout(strategy: Strategy, app: App, variant: str, previous: d
             f"{setting.flag} {seconds} (or {setting.env}={seconds}) lets it run")
 
 
-def _same_host(rec: dict[str, Any] | None) -> bool:
-    return bool(rec) and (rec or {}).get("host", {}).get("name") == host.facts()["name"]
-
-
-# The host's pace now scales a record's duration only beyond PACE_BAND, and at most to PACE_RANGE. Measured here
-# (2026-12-07): the probe alternated between 0.066 s and 0.117 s within one quick run while the rows' times did not
-# move; scaled by it, the second run's estimates were 1.0-2.0x short, unscaled they were within 1.2x of every row.
-# What it is for: a host in another state altogether (a throttled CI runner, a laptop on battery).
-PACE_BAND = 2.0
-PACE_RANGE = (0.33, 3.0)
-
-
-def _pace_then(rec: dict[str, Any]) -> float | None:
-    """The host's pace beside a record's start-ups (hostload.record_pace): the median of its phases' medians."""
-    loads = rec.get("metrics", {}).get("host_load") if isinstance(rec.get("metrics"), dict) else None
-    paces = [entry["pace_s"]["median"] for entry in (loads or {}).values() if isinstance(entry, dict)
-             and isinstance(entry.get("pace_s"), dict) and isinstance(entry["pace_s"].get("median"), (int, float))]
-    return sorted(paces)[len(paces) // 2] if paces else None
-
-
-@functools.lru_cache(maxsize=1)
-def pace_now() -> float | None:
-    """The host's pace as the plan is made: the median of three reference runs (hostload.REFERENCE), as a record's
-    pace is the median of its runs'."""
-    samples = sorted(s for s in (hostload.reference_s() for _ in range(3)) if s is not None)
-    return samples[len(samples) // 2] if samples else None
-
-
-def estimate(strategy: Strategy, app: App, previous: dict[str, Any] | None, profile: str = "full",
-             peers: Sequence[dict[str, Any]] = ()) -> tuple[float, str]:
-    """(seconds, where the figure is from) for one row that will run: this host's last record of the row under
-    the same profile (a quick row leaves out most of a full one); else this host's records of the same row for
-    other apps of the same kind (`peers`: the results folder's records of the strategy and variant), their median
-    (a first run of a new app of a kind measured here before); each scaled
-    by the host's pace now against then; else the strategy's stated figure for the app's kind (a full row's), a
-    quick row's a share of it."""
-    kind = app_kind(app)
-    if _timed_here(previous, profile):
-        assert previous is not None
-        return _at_pace_now(float(previous["duration_s"]), previous, f"last run here {previous['created'][:10]}")
-    alike = sorted((rec for rec in peers if _timed_here(rec, profile) and rec.get("app") != app.name
-                    and rec.get("strategy") == strategy.name and record_kind(rec) == kind),
-                   key=lambda rec: float(rec["duration_s"]))
-    if alike:
-        middle = alike[len(alike) // 2]
-        names = ", ".join(sorted({str(rec["app"]) for rec in alike})[:3]) + (", ..." if len(alike) > 3 else "")
-        return _at_pace_now(float(middle["duration_s"]), middle,
-                            f"like {names} here ({kind} app{'s' if len(alike) > 1 else ''}"
-                            f"{f', median of {len(alike)}' if len(alike) > 1 else ''})")
-    stated = float(strategy.rough_row_s.get(kind, 300.0))
-    if profile == "quick":
-        return stated * QUICK_SHARE, f"stated ({kind} app), quick share"
-    return stated, f"stated ({kind} app)"
-
-
-def _timed_here(rec: dict[str, Any] | None, profile: str) -> bool:
-    """A record of this host, under the profile, whose row ran (a skip took no real time) and was timed."""
-    return bool(_same_host(rec) and (rec or {}).get("status") in ("ok", "failed")
-                and (rec or {}).get("profile", "full") == profile
-                and isinstance((rec or {}).get("duration_s"), (int, float))
-                and not isinstance((rec or {}).get("duration_s"), bool))
-
-
-def record_kind(rec: dict[str, Any]) -> str:
-    """A record's app's kind as app_kind says it (from the capabilities its description gave)."""
-    listed = rec.get("capabilities")
-    capabilities = listed if isinstance(listed, list) else []
-    return "torch" if "torch" in capabilities else "window" if "window" in capabilities else "cli"
-
-
-def _at_pace_now(seconds: float, then_rec: dict[str, Any], source: str) -> tuple[float, str]:
-    """A recorded duration scaled by the host's pace now against then, where the two differ beyond PACE_BAND."""
-    then, now = _pace_then(then_rec), pace_now()
-    if then and now:
-        factor = min(max(now / then, PACE_RANGE[0]), PACE_RANGE[1])
-        if not 1 / PACE_BAND < factor < PACE_BAND:
-            return seconds * factor, f"{source}, x{factor:.1f} for the host's pace now"
-    return seconds, source
-
-
 def variants(strategy: Strategy, app: App, profile: str, wanted: Sequence[str] | None) -> list[str]:
     """The rows of this strategy for this app under the profile, narrowed to `wanted` (--variant) if given."""
     chosen = strategy.quick_variants(app) if profile == "quick" else strategy.variants_for(app)
@@ -205,12 +121,10 @@ def variants(strategy: Strategy, app: App, profile: str, wanted: Sequence[str] |
 
 def make(strategy: Strategy, app: App, key: record.Key, row_inputs: Inputs, previous: dict[str, Any] | None,
          fresh: bool, profile: str, others: Sequence[dict[str, Any]] = ()) -> Row:
-    """One row's plan; `others`: the results folder's records (the estimate of a row never run here looks for the
-    same row of another app of its kind among them)."""
+    """One row's plan; `others`: the records an estimate may learn from (row_estimates.py)."""
     action, reason = decide(strategy, app, key, row_inputs, previous, fresh, profile)
-    peers = [rec for rec in others if (rec.get("strategy"), rec.get("variant"), rec.get("python"))
-             == (key.strategy, key.variant, key.python)]
-    seconds, source = estimate(strategy, app, previous, profile, peers) if action == RUN else (0.0, "")
+    seconds, source = row_estimates.estimate(strategy, app, key.variant, key.python, previous, profile, others) \
+        if action == RUN else (0.0, "")
     return Row(strategy, app, key, row_inputs, action, reason, seconds, source)
 
 
@@ -258,9 +172,9 @@ def table(rows: Sequence[Row], profile: str) -> Table:
         grid.add_row(escape(f"{key.strategy}/{key.variant} {key.app} py{key.python}"),
                      f"[{colors[row.action]}]{row.action}[/]", duration(row.estimate_s) if row.action == RUN else "–",
                      escape(row.estimate_from), escape(row.reason))
-    grid.caption = ("estimate from: this host's last record of the row under the same profile, else its records of "
-                    "the row for other apps of the same kind, scaled by the host's pace now; else the strategy's "
-                    "stated figure for its kind of app on a 2-core host (rough)")
+    grid.caption = ("estimate from: this host's last record of the row under the same profile; else the row's usual "
+                    "time here for the app's kind (other apps' records) or the strategy's stated figure for the kind "
+                    "(rough), times how the app's other rows here ran against theirs (row_estimates.py)")
     return grid
 
 

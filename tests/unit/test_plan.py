@@ -37,6 +37,8 @@ class SlowStrategy(FakeStrategy):
 def two(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setitem(strategies.STRATEGIES, "fake", FakeStrategy())
     monkeypatch.setitem(strategies.STRATEGIES, "slow", SlowStrategy())
+    # the stated figures, whatever the rows measured so far (their scaling is test_row_estimates')
+    monkeypatch.setattr(driver, "_peers", lambda results_dir, root: [])
     monkeypatch.setenv("SHIPBENCH_BUILD", str(tmp_path / "build"))
     monkeypatch.setenv("SHIPBENCH_PROJECT", str(Path(__file__).resolve().parents[2]))
     for name in ("SHIPBENCH_FRESH", "SHIPBENCH_SKIP", "SHIPBENCH_WARM_RUNS", "SHIPBENCH_PROFILE",
@@ -86,16 +88,6 @@ def test_the_plan_says_what_will_run_be_reused_or_skipped_with_estimates(
     assert "shipbench plan (full profile): 1 to measure (about 2 s), 1 reused, 1 skipped" in shown
     assert "fake/bug/*" in shown and "inputs unchanged" in shown and "stated (window app)" in shown
     assert not (two / record.Key("fake", "never-ready", "gui", "3.12").filename).exists()  # nothing was run
-
-
-def test_this_hosts_last_record_is_the_estimate() -> None:
-    fake, gui = FakeStrategy(), apps.get("gui")
-    previous = {"status": "failed", "created": "2026-12-01T10:00:00+00:00", "duration_s": 321.0,
-                "host": {"name": record.host.facts()["name"]}}
-    assert plan.estimate(fake, gui, previous) == (321.0, "last run here 2026-12-01")
-    assert plan.estimate(fake, gui, {**previous, "host": {"name": "elsewhere"}})[1] == "stated (window app)"
-    assert plan.estimate(fake, gui, {**previous, "status": "skipped"})[0] == 2.0  # a skip took no real time
-    assert plan.duration(40) == "40 s" and plan.duration(180) == "3 min" and plan.duration(7560) == "2.1 h"
 
 
 def test_a_build_known_to_outlast_the_timeout_is_planned_as_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,31 +205,6 @@ def test_every_skip_a_host_or_an_app_decides_is_known_at_plan_time(monkeypatch: 
     assert why and "seen on an X server" in why
 
 
-def test_an_estimate_is_this_hosts_record_of_the_same_profile_scaled_by_the_pace_now(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The quick plan said 43 min for a run of 875 s: it took full rows' records (and full rows' stated figures)
-    for quick rows, and never asked how fast the host was now."""
-    venv, gui = strategies.get("venv"), apps.get("gui")
-    pace = {"median": 0.05, "min": 0.05, "max": 0.05, "n": 3}
-    previous = {"status": "ok", "created": "2026-12-07T10:00:00+00:00", "profile": "full", "duration_s": 100.0,
-                "host": {"name": record.host.facts()["name"]},
-                "metrics": {"host_load": {"startup": {"pace_s": pace}, "setup_cold": None}}}
-    monkeypatch.setattr(plan, "pace_now", lambda: 0.05)
-    assert plan.estimate(venv, gui, previous, "full") == (100.0, "last run here 2026-12-07")
-    monkeypatch.setattr(plan, "pace_now", lambda: 0.09)  # within the probe's own swings here: not scaled
-    assert plan.estimate(venv, gui, previous, "full") == (100.0, "last run here 2026-12-07")
-    monkeypatch.setattr(plan, "pace_now", lambda: 0.125)  # another state altogether: 2.5x as slow
-    assert plan.estimate(venv, gui, previous, "full") == (250.0,
-                                                          "last run here 2026-12-07, x2.5 for the host's pace now")
-    monkeypatch.setattr(plan, "pace_now", lambda: 5.0)  # a moment's stall says little of the host: capped
-    assert plan.estimate(venv, gui, previous, "full")[0] == 100.0 * plan.PACE_RANGE[1]
-    seconds, source = plan.estimate(venv, gui, previous, "quick")  # a full record says little of a quick row
-    assert source == "stated (window app), quick share"
-    assert seconds == venv.rough_row_s["window"] * plan.QUICK_SHARE
-    other_host = {**previous, "host": {"name": "elsewhere"}}
-    assert plan.estimate(venv, gui, other_host, "full")[1] == "stated (window app)"
-
-
 def _row(name: str, family: str, seconds: float, app: str = "gui", action: str = plan.RUN) -> plan.Row:
     strategy = type(name, (), {"name": name, "family": family})()
     return plan.Row(strategy, apps.get(app), Key(name, "v", app, "3.11"), None, action, "why",  # type: ignore[arg-type]
@@ -271,34 +238,6 @@ def test_a_row_the_budget_left_out_is_recorded_as_skipped_not_measured(two: Path
     assert statuses in (["ok", "skipped"], ["failed", "skipped"])
     (left,) = [r for r in records.values() if r["status"] == "skipped"]
     assert left["reason"].startswith("left out of the 3 s time budget")
-
-
-def test_a_row_never_run_here_is_estimated_from_the_same_row_of_apps_of_its_kind(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """A host's first run of a new app planned every row from stated figures (3-10x off) while records of the same
-    rows for apps of the same kind lay beside it."""
-    monkeypatch.setattr(plan, "pace_now", lambda: None)
-    pyinstaller, gui = strategies.get("pyinstaller"), apps.get("gui")  # a window app
-    here = {"name": record.host.facts()["name"]}
-
-    def peer(app: str, seconds: float, capabilities: list[str], **changes: object) -> dict[str, object]:
-        return {"status": "ok", "created": "2026-12-07T10:00:00+00:00", "profile": "full", "duration_s": seconds,
-                "host": here, "app": app, "strategy": "pyinstaller", "capabilities": capabilities, **changes}
-
-    window = ["window"]
-    peers = [peer("qtquick", 80.0, window), peer("tkpaint", 40.0, window), peer("paint", 60.0, window),
-             peer("trainer", 500.0, ["torch"]),  # another kind
-             peer("gui", 5.0, window),  # this very app's record is `previous`, never a peer
-             peer("far", 1.0, window, host={"name": "elsewhere"}),
-             peer("skip", 1.0, window, status="skipped"),
-             peer("quickly", 1.0, window, profile="quick")]
-    assert plan.estimate(pyinstaller, gui, None, "full", peers) == (
-        60.0, "like paint, qtquick, tkpaint here (window apps, median of 3)")
-    assert plan.estimate(pyinstaller, gui, None, "quick", peers) == (1.0, "like quickly here (window app)")
-    assert plan.estimate(pyinstaller, gui, None, "full", peers[3:4])[1] == "stated (window app)"
-    # the row's own record comes first
-    assert plan.estimate(pyinstaller, gui, peer("gui", 70.0, window), "full", peers) == (
-        70.0, "last run here 2026-12-07")
 
 
 def test_a_torch_app_with_no_torch_for_it_or_a_missing_python_is_skipped_at_plan_time(
