@@ -26,7 +26,8 @@ from .strategies import STRATEGIES
 from .strategies.base import Strategy, app_kind
 
 # What share of a full row a quick one takes (one cold build, three warm starts, no portability, baseline or warm
-# build): the samples' quick run took 875 s here where a plan made of full rows' figures said about 2,600 s
+# build) where a strategy states no quick figure: the samples' quick run took 875 s here where a plan made of full
+# rows' figures said about 2,600 s
 QUICK_SHARE = 0.35
 
 # The host's pace now scales a record's duration only beyond PACE_BAND, and at most to PACE_RANGE. Measured here
@@ -68,10 +69,12 @@ def _usual(strategy: Strategy, variant: str, python: str, kind: str, not_app: st
         return _at_pace_now(float(middle["duration_s"]), middle,
                             f"like {names} here ({kind} app{'s' if len(alike) > 1 else ''}"
                             f"{f', median of {len(alike)}' if len(alike) > 1 else ''})")
-    stated = float(strategy.rough_row_s.get(kind, 300.0))
     if profile == "quick":
-        return stated * QUICK_SHARE, f"stated ({kind} app), quick share"
-    return stated, f"stated ({kind} app)"
+        quick = getattr(strategy, "rough_quick_s", None) or {}
+        if kind in quick:
+            return float(quick[kind]), f"stated ({kind} app, quick)"
+        return float(strategy.rough_row_s.get(kind, 300.0)) * QUICK_SHARE, f"stated ({kind} app), quick share"
+    return float(strategy.rough_row_s.get(kind, 300.0)), f"stated ({kind} app)"
 
 
 def _app_factor(app: str, kind: str, profile: str, timed: Sequence[dict[str, Any]],

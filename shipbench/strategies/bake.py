@@ -85,7 +85,8 @@ class BakeStrategy(Defaults):
     name = "bake"
     variants: tuple[str, ...] = ("cpu", "distroless", "cuda")
     quick_variant = "cpu"
-    rough_row_s = {"cli": 50.0, "window": 70.0, "torch": 190.0}
+    rough_row_s = {"cli": 90.0, "window": 100.0, "torch": 250.0}
+    rough_quick_s = {"cli": 94.0, "window": 76.0, "torch": 125.0}
     summary = ("a container image built with docker buildx bake (CPU; distroless: no shell, no apt; CUDA for torch "
                "apps)")
     isolation = "its own filesystem and processes; shares the host's kernel"

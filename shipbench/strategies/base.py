@@ -210,6 +210,10 @@ class Strategy(Protocol):
     # app kind (APP_KINDS): the plan's estimate until this host has a record of the row (the window and torch
     # figures: the samples measured on shipbench's 2-core development host, rounded; cli: its fixtures)
     rough_row_s: dict[str, float]
+    # the same for a quick row (one cold build, 3 warm starts): the samples' quick rows here (window, torch;
+    # 2026-12-07, alone) and the median of 5 public command-line apps' (cli); a quick row's share of a full one
+    # ranges from a quarter (PyInstaller) to nearly all (an image: its cold build is most of it)
+    rough_quick_s: dict[str, float]
 
     def quick_variants(self, app: App) -> tuple[str, ...]:
         """The quick profile's rows for this app: `quick_variant` where it fits the app, else none."""

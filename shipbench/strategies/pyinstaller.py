@@ -114,6 +114,7 @@ class PyInstallerStrategy(Defaults):
     variants = tuple(f"{mode}-{profile}" for mode in MODES for profile in PROFILES)
     quick_variant = "onedir-trimmed"
     rough_row_s = {"cli": 60.0, "window": 90.0, "torch": 230.0}
+    rough_quick_s = {"cli": 18.0, "window": 24.0, "torch": 90.0}
     summary = "a frozen executable built by PyInstaller (onedir, onefile; default and trimmed specs)"
     isolation = frozen.ISOLATION
     audiences: tuple[str, ...] = ("desktop",)

@@ -186,6 +186,7 @@ class VenvStrategy(Defaults):
     variants = tuple(INSTALLERS)
     quick_variant = "uv"
     rough_row_s = {"cli": 10.0, "window": 15.0, "torch": 60.0}
+    rough_quick_s = {"cli": 16.0, "window": 11.0, "torch": 46.0}
     summary = "a virtual environment created on the target machine (uv, pip, tox-uv)"
     isolation = "Python packages only; shares the interpreter and the OS"
     target_needs = "the Python version, an installer (uv or pip), and the package index or a wheel cache"

@@ -122,6 +122,7 @@ class ZipappStrategy(Defaults):
     variants: tuple[str, ...] = ("pex-venv", "pex-packed", "shiv")
     quick_variant = "shiv"
     rough_row_s = {"cli": 30.0, "window": 60.0, "torch": 290.0}
+    rough_quick_s = {"cli": 26.0, "window": 29.0, "torch": 112.0}
     summary = "one archive of the app and its environment, run by the target's Python (pex, shiv)"
     isolation = "Python packages only, unpacked to a per-user cache; shares the interpreter and the OS"
     audiences: tuple[str, ...] = ("python",)

@@ -72,7 +72,7 @@ def test_every_strategy_names_a_quick_variant_and_rough_figures() -> None:
     gui, dl = apps.get("gui"), apps.get("dl")
     for strategy in strategies.STRATEGIES.values():
         assert strategy.quick_variant in strategy.variants, strategy.name
-        assert set(strategy.rough_row_s) == {"cli", "window", "torch"}, strategy.name
+        assert set(strategy.rough_row_s) == set(strategy.rough_quick_s) == {"cli", "window", "torch"}, strategy.name
         assert strategy.quick_variants(gui) == (strategy.quick_variant,), strategy.name
     assert strategies.get("nuitka").quick_variants(dl) == ()  # Nuitka does not follow torch in a quick answer
 

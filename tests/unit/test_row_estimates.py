@@ -56,8 +56,7 @@ def test_an_estimate_is_this_hosts_record_of_the_same_profile_scaled_by_the_pace
     monkeypatch.setattr(row_estimates, "pace_now", lambda: 5.0)  # a moment's stall says little of the host: capped
     assert _estimate("venv", "uv", previous)[0] == 100.0 * row_estimates.PACE_RANGE[1]
     seconds, source = _estimate("venv", "uv", previous, "quick")  # a full record says little of a quick row
-    assert source == "stated (window app), quick share"
-    assert seconds == strategies.get("venv").rough_row_s["window"] * row_estimates.QUICK_SHARE
+    assert (seconds, source) == (strategies.get("venv").rough_quick_s["window"], "stated (window app, quick)")
     assert _estimate("venv", "uv", {**previous, "host": {"name": "elsewhere"}})[1] == "stated (window app)"
 
 
