@@ -207,11 +207,16 @@ PLAN_HELD = 1.5  # an estimate within this factor of the row's time either way h
 
 
 def _planned_and_took(rec: dict[str, Any]) -> tuple[float, float] | None:
+    """(the plan's estimate, the row's time) where both are there; a row may take under a tenth of a second (0)."""
     took, planned = rec.get("duration_s"), rec.get("planned")
     estimate = planned.get("estimate_s") if isinstance(planned, dict) else None
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in (took, estimate)):
+    if _number(estimate) and _number(took) and float(estimate) > 0 and float(took) >= 0:  # type: ignore[arg-type]
         return float(estimate), float(took)  # type: ignore[arg-type]
     return None
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def plan_against_time(records: Sequence[dict[str, Any]]) -> str:

@@ -248,6 +248,9 @@ def test_a_torch_app_with_no_torch_for_it_or_a_missing_python_is_skipped_at_plan
     from shipbench.errors import Skip
 
     monkeypatch.setenv("SHIPBENCH_TORCH", f"wheels:{tmp_path}")  # a folder with no torch wheel in it
+    # the rows' Python is there, whichever this host has (Debian 13 has no 3.11)
+    monkeypatch.setattr(interpreters, "find", lambda version, platform="linux": interpreters.Interpreter(
+        version=version, executable="/usr/bin/python3", full_version=f"{version}.0"))
     monkeypatch.delenv("SHIPBENCH_SKIP", raising=False)
     dl, gui = apps.get("dl"), apps.get("gui")
     inputs = driver._inputs(strategies.get("venv"), dl, "3.11", settings.harness_root())
