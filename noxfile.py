@@ -24,6 +24,8 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = ["all"]
 
 HERE = Path(__file__).parent
+# the measured installers' versions, the same in every session (their file says why)
+INSTALLERS = ("-c", str(HERE / "shipbench" / "tools" / "installers.txt"))
 
 
 def ci(strategy: str) -> list[str]:
@@ -54,7 +56,7 @@ def _harness(session: nox.Session, *args: str) -> None:
     """Run the shipbench CLI in this session's environment; the command behind each record is the nox one.
     On Ctrl-C nox waits for it (not its default half second) so that the row's cleanup (a container, a VM, a
     build's own trap) runs and the interrupted row's record is written."""
-    session.install("-e", ".")
+    session.install("-e", ".", *INSTALLERS)
     typed = shlex.join(["nox", "-s", session.name, *(["--", *session.posargs] if session.posargs else [])])
     session.run("python", "-m", "shipbench", *args, env={"SHIPBENCH_COMMAND": typed},
                 interrupt_timeout=120, terminate_timeout=30)
@@ -183,7 +185,7 @@ def tests_on(session: nox.Session) -> None:
 
 
 def _unit_tests(session: nox.Session) -> None:
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test]", *INSTALLERS)
     session.run("pytest", "tests/unit", *session.posargs)
 
 
@@ -196,7 +198,7 @@ GROUPS = sorted({path.stem.split("_")[1] for path in INTEGRATION.glob("test_*.py
 @nox.parametrize("group", GROUPS, ids=GROUPS)
 def integration(session: nox.Session, group: str) -> None:
     """The integration tier: the real tools (uv, Qt, torch, PyInstaller, Docker, a VM, Chromium, a clean Debian)."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test]", *INSTALLERS)
     files = sorted(str(path) for path in INTEGRATION.glob(f"test_{group}*.py"))
     session.run("pytest", *files, *session.posargs)
 
@@ -211,7 +213,7 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff and mypy over the harness, the apps and the tests."""
-    session.install("-e", ".", "ruff", "mypy")
+    session.install("-e", ".", "ruff", "mypy", *INSTALLERS)
     session.run("ruff", "check", "shipbench", "app_gui", "app_dl", "pyinstaller", "scripts", "tests", "noxfile.py",
                 "noxw.py")
     session.run("mypy", "shipbench")

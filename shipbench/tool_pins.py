@@ -2,6 +2,7 @@
 
     pyinstaller.txt  nuitka.txt  cxfreeze.txt  zipapp.txt (pex, shiv)  locked.txt (pip)  wheel.txt (pipx, uv)
     sbom.txt (cyclonedx-bom, every row's licences)
+    installers.txt (uv, tox, tox-uv: the installers the venv rows time; the nox sessions' constraints)
 
 Pinned so that sizes and build times compare across runs and hosts; each is installed into a kept venv of the
 row's Python. A strategy's own file is part of that strategy's inputs (a new Nuitka re-measures Nuitka's rows,

@@ -11,10 +11,14 @@ from shipbench import inputs, tool_pins
 from shipbench.strategies import STRATEGIES
 
 
-def test_every_pin_file_is_a_strategys_input_or_the_sbom_writers() -> None:
+def test_every_pin_file_is_a_strategys_input_or_the_sbom_writers_or_the_installers() -> None:
     pins = {path.stem for path in tool_pins.FOLDER.glob("*.txt")}
-    assert pins == {"pyinstaller", "nuitka", "cxfreeze", "zipapp", "locked", "wheel", "sbom"}
-    for name in pins - {"sbom"}:
+    assert pins == {"pyinstaller", "nuitka", "cxfreeze", "zipapp", "locked", "wheel", "sbom", "installers"}
+    # the installers are the nox sessions' constraints; their versions are every row's inputs (harness_tool_versions)
+    noxfile = (Path(inputs.__file__).resolve().parent.parent / "noxfile.py").read_text(encoding="utf-8")
+    assert '"shipbench" / "tools" / "installers.txt"' in noxfile
+    assert noxfile.count("*INSTALLERS)") == noxfile.count("session.install(\"-e\"")
+    for name in pins - {"sbom", "installers"}:
         assert tool_pins.input_path(name) in STRATEGIES[name].inputs, name
         assert (Path(inputs.__file__).resolve().parent.parent / tool_pins.input_path(name)) == \
             tool_pins.requirements(name)
