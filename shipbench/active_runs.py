@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import json
 import os
@@ -78,11 +77,12 @@ def registered(strategies: list[str]) -> Iterator[None]:
     try:
         yield
     finally:
-        # "done", not gone, while this process lives: it still writes its report and exits, and a process that
-        # looks like a run and is not listed counts as one running (seen: a run's sibling named in its record)
+        # "done", and left so: it still writes its report and exits, and a process that looks like a run and is
+        # not listed counts as one running. Removed at exit, the entry was gone while the interpreter still wound
+        # down, and the run waiting for its row named it in its record (seen twice in CI); others() removes the
+        # entry once its pid is gone
         _save("done")
         _entry.clear()
-        atexit.register(lambda: (FOLDER / f"{os.getpid()}.json").unlink(missing_ok=True))
 
 
 def measured_all() -> None:
@@ -99,7 +99,10 @@ def others(proc: Path = Path("/proc")) -> list[dict[str, Any]]:
     found, listed_pids = [], set()
     for entry in sorted(FOLDER.glob("*.json")):
         pid = int(entry.stem) if entry.stem.isdigit() else None
-        if pid is None or pid == os.getpid() or not _alive(pid):
+        if pid is None or pid == os.getpid():
+            continue
+        if not _alive(pid):  # a run that ended (its entry says done) or crashed
+            entry.unlink(missing_ok=True)
             continue
         if not _still_shipbench(pid, proc):  # a killed run's entry, its pid since given to another process
             entry.unlink(missing_ok=True)

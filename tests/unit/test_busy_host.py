@@ -122,11 +122,12 @@ def test_another_active_run_is_seen_and_a_dead_one_is_not(tmp_path: Path, monkey
     try:
         with active_runs.registered(["venv"]):
             (tmp_path / "active" / f"{sleeper.pid}.json").write_text(json.dumps({"pid": sleeper.pid, "what": "x"}))
-            (tmp_path / "active" / "999999999.json").write_text("{}")  # a crashed run's leftover
+            (tmp_path / "active" / "999999999.json").write_text("{}")  # a crashed or ended run's leftover: removed
             # a run killed with SIGKILL whose pid the kernel gave to another program: stale, and removed
             (tmp_path / "active" / f"{stranger.pid}.json").write_text(json.dumps({"pid": stranger.pid}))
             assert [entry["pid"] for entry in active_runs.others()] == [sleeper.pid]
             assert not (tmp_path / "active" / f"{stranger.pid}.json").exists()
+            assert not (tmp_path / "active" / "999999999.json").exists()
             # a run that measured its last row and writes its report is no measurement beside this one
             (tmp_path / "active" / f"{sleeper.pid}.json").write_text(json.dumps(
                 {"pid": sleeper.pid, "what": "x", "state": "reporting"}))
