@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from . import launcher, settings
+from . import import_names, launcher, settings
 from .errors import Failure
 from .fsutil import tail
 
@@ -393,6 +393,8 @@ def deciding_line(output: str) -> str | None:
                 line = f"{line[:200]} ({CA_HINT})"
             elif pattern is _DECIDING[1]:
                 line = f"{line[:200]} ({DISK_HINT})"
+            elif provided := import_names.hint(line):
+                line = f"{line[:160]} ({provided})"
             return line[:300]
     return None
 

@@ -219,6 +219,17 @@ def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _why_missed(rec: dict[str, Any]) -> str:
+    """Why a row's estimate may have missed, as far as its record tells: what the estimate came from (a stated
+    figure is a guess for an app nobody measured here; a record of the row itself is not) and whether other work
+    kept the host busy while the row ran (hostload's `busy`)."""
+    source = str(rec["planned"].get("from") or "unknown").split(", x")[0]
+    loads = rec["metrics"].get("host_load")
+    busy = sorted(phase for phase, load in loads.items() if isinstance(load, dict) and load.get("busy") is True) \
+        if isinstance(loads, dict) else []
+    return f"estimated from {source[:80]}" + (f"; the host was busy during {', '.join(busy[:3])}" if busy else "")
+
+
 def plan_against_time(records: Sequence[dict[str, Any]]) -> str:
     """The plan's total against the rows' real one, and which rows its estimate missed by more than PLAN_HELD:
     a plan people can trust says so of itself."""
@@ -227,7 +238,7 @@ def plan_against_time(records: Sequence[dict[str, Any]]) -> str:
     if not pairs:
         return ""
     planned, took = sum(both[0] for _, both in pairs), sum(both[1] for _, both in pairs)
-    missed = [f"{row_name(rec)} x{both[1] / both[0]:.1f}" for rec, both in pairs
+    missed = [f"{row_name(rec)} x{both[1] / both[0]:.1f} ({_why_missed(rec)})" for rec, both in pairs
               if not 1 / PLAN_HELD <= both[1] / both[0] <= PLAN_HELD]
     held = len(pairs) - len(missed)
     return (f"The plan's estimates against the rows' time: {len(pairs)} row{'s' if len(pairs) != 1 else ''} planned "

@@ -132,15 +132,23 @@ def test_the_report_names_the_rows_whose_estimate_missed(tmp_path: Path, make_re
     rows = []
     for variant, estimate, took in (("uv", 100.0, 90.0), ("pip", 60.0, 200.0), ("tox-uv", 300.0, 100.0)):
         rec = make_record(variant=variant, python="3.11")
-        rec.update(duration_s=took, planned={"estimate_s": estimate, "from": "stated (window app)"})
+        source = ("last run here 2026-12-01" if variant == "tox-uv"
+                  else "stated (window app), x0.7 as gui's 3 other rows")
+        rec.update(duration_s=took, planned={"estimate_s": estimate, "from": source})
+        if variant == "pip":
+            rec["metrics"]["host_load"] = {"setup_cold": {"outside_cores": 1.2, "busy": True},
+                                           "setup_warm": {"outside_cores": 0.0, "busy": False}}
         rows.append(rec)
     unplanned = make_record("skipped", variant="uv", app="dl", python="3.11")  # a skip at run time: listed apart
     unplanned["planned"] = {"estimate_s": 50.0, "from": "stated (torch app)"}
     _write(tmp_path / "results", [*rows, unplanned])
     assert write_report([tmp_path / "results"], tmp_path / "report") == 0
     md = (tmp_path / "report" / "report.md").read_text()
+    # each miss says what its estimate came from, and a busy host where one was
     assert "3 rows planned 7.7 min in all and took 6.5 min (x0.85); 1 of 3 within 1.5x; beyond it: " \
-           "venv/pip gui py3.11 linux x3.3, venv/tox-uv gui py3.11 linux x0.3." in md
+           "venv/pip gui py3.11 linux x3.3 (estimated from stated (window app); the host was busy during " \
+           "setup_cold), " \
+           "venv/tox-uv gui py3.11 linux x0.3 (estimated from last run here 2026-12-01)." in md
     assert "skipped once run (planned to run)" in md
 
 

@@ -161,6 +161,11 @@ def test_a_missing_working_folder_is_named_not_the_program(tmp_path: Path) -> No
     ("#12 exporting to image\nERROR: failed to solve: write /var/lib/docker/x: no such file\nError response from "
      "daemon: write /var/lib/docker/tmp/x: No space left on device\n", "No space left on device"),
     ("./app: error while loading shared libraries: libGL.so.1: cannot open shared object file\n", "libGL.so.1"),
+    # an import whose distribution is named otherwise: the line names what to declare
+    ("  File \"datasette/app.py\", line 14\nModuleNotFoundError: No module named 'pkg_resources'\n",
+     "No module named 'pkg_resources' (pkg_resources comes with setuptools: declare setuptools among the app's "
+     "dependencies"),
+    ("ModuleNotFoundError: No module named 'yaml.cyaml'\n", "(yaml.cyaml comes with PyYAML: declare PyYAML"),
     ("ValueError: first\nDuring handling of the above exception, another exception occurred:\n"
      "KeyError: 'second'\n", "KeyError: 'second'"),
 ])
@@ -169,6 +174,14 @@ def test_the_deciding_line_is_the_one_that_says_why(output: str, line: str) -> N
 
     found = deciding_line(output)
     assert found is not None and line in found
+
+
+def test_a_module_named_as_its_distribution_gets_no_hint() -> None:
+    from shipbench.import_names import hint, provider
+
+    assert hint("ModuleNotFoundError: No module named 'requests'") is None  # the line says what to declare
+    assert hint("ImportError: cannot import name 'x' from 'yaml'") is None
+    assert provider("google.protobuf.message") == "protobuf" and provider("google") is None
 
 
 def test_a_failure_without_a_telling_line_keeps_its_exit_code_only() -> None:
