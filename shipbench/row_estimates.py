@@ -74,7 +74,9 @@ def _usual(strategy: Strategy, variant: str, python: str, kind: str, not_app: st
         if kind in quick:
             return float(quick[kind]), f"stated ({kind} app, quick)"
         return float(strategy.rough_row_s.get(kind, 300.0)) * QUICK_SHARE, f"stated ({kind} app), quick share"
-    return float(strategy.rough_row_s.get(kind, 300.0)), f"stated ({kind} app)"
+    share = float(getattr(strategy, "rough_variant_share", {}).get(variant, 1.0))
+    return (float(strategy.rough_row_s.get(kind, 300.0)) * share,
+            f"stated ({kind} app{f'; {variant} x{share:.1f}' if share != 1.0 else ''})")
 
 
 def _app_factor(app: str, kind: str, profile: str, timed: Sequence[dict[str, Any]],

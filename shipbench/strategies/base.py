@@ -8,9 +8,10 @@ Measuring start-up, throughput and screenshots is shared and lives in measure.py
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 from .. import interpreters, settings, torch_source
@@ -113,6 +114,7 @@ class Defaults:
     audiences: tuple[str, ...] = ()
     runs_on_host: bool = True
     runs_probe: bool = True
+    rough_variant_share: Mapping[str, float] = MappingProxyType({})
 
     def variants_for(self, app: App) -> tuple[str, ...]:
         return self.variants
@@ -206,14 +208,22 @@ class Strategy(Protocol):
     # The quick profile (settings: profile = "quick") measures this one variant of each app it fits: the row
     # that answers "which way, roughly?" for this strategy
     quick_variant: str
-    # seconds one row takes (cold and warm build, then measuring) on a 2-core host like the one CI runs on, by
-    # app kind (APP_KINDS): the plan's estimate until this host has a record of the row (the window and torch
-    # figures: the samples measured on shipbench's 2-core development host, rounded; cli: its fixtures)
+    # seconds the quick variant's full row takes (cold and warm build, then measuring) on a 2-core host like the
+    # one CI runs on, by app kind (APP_KINDS): the plan's estimate until this host has a record of the row or of
+    # the same row for another app of the kind. window, torch: the samples' rows in one full main job on
+    # shipbench's 2-core development host (2026-12-07, alone, caches warm; rounded); cli: the quick figure times
+    # the window sample's full/quick ratio (no full run of a public CLI app yet)
     rough_row_s: dict[str, float]
     # the same for a quick row (one cold build, 3 warm starts): the samples' quick rows here (window, torch;
     # 2026-12-07, alone) and the median of 5 public command-line apps' (cli); a quick row's share of a full one
     # ranges from a quarter (PyInstaller) to nearly all (an image: its cold build is most of it)
     rough_quick_s: dict[str, float]
+
+    @property
+    def rough_variant_share(self) -> Mapping[str, float]:
+        """A full row of a variant against the stated figure, which is the quick variant's: pip takes twice uv's
+        time, a onefile bundle about twice a onedir one (a variant not named: 1)."""
+        ...
 
     def quick_variants(self, app: App) -> tuple[str, ...]:
         """The quick profile's rows for this app: `quick_variant` where it fits the app, else none."""

@@ -75,7 +75,7 @@ class CxFreezeStrategy(Defaults):
     name = "cxfreeze"
     variants: tuple[str, ...] = ("default", "trimmed")
     quick_variant = "trimmed"
-    rough_row_s = {"cli": 30.0, "window": 45.0, "torch": 170.0}
+    rough_row_s = {"cli": 40.0, "window": 43.0, "torch": 130.0}
     rough_quick_s = {"cli": 13.0, "window": 14.0, "torch": 90.0}
     summary = "a frozen executable built by cx_Freeze (build_exe; default and trimmed)"
     isolation = frozen.ISOLATION

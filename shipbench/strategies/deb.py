@@ -140,7 +140,7 @@ class DebStrategy(Defaults):
     name = "deb"
     variants: tuple[str, ...] = ("dh-virtualenv",)
     quick_variant = "dh-virtualenv"
-    rough_row_s = {"cli": 120.0, "window": 180.0, "torch": 600.0}
+    rough_row_s = {"cli": 75.0, "window": 105.0, "torch": 600.0}
     rough_quick_s = {"cli": 60.0, "window": 84.0, "torch": 280.0}
     summary = "a Debian package holding a venv, built with dh-virtualenv (apt install ./app.deb)"
     isolation = "Python packages in a venv of their own under /opt/venvs; shares the release's python3 and the OS"

@@ -180,7 +180,8 @@ class LockedStrategy(Defaults):
     name = "locked"
     variants: tuple[str, ...] = ("uv-sync", "pylock")
     quick_variant = "uv-sync"
-    rough_row_s = {"cli": 20.0, "window": 30.0, "torch": 130.0}
+    rough_row_s = {"cli": 22.0, "window": 15.0, "torch": 90.0}
+    rough_variant_share = {"pylock": 1.4}
     rough_quick_s = {"cli": 18.0, "window": 12.0, "torch": 52.0}
     summary = "a locked environment: uv lock once, uv sync --frozen (or pip from pylock.toml) on the target"
     isolation = "Python packages only, pinned with hashes; shares the interpreter and the OS"

@@ -167,7 +167,8 @@ class NuitkaStrategy(Defaults):
     variants: tuple[str, ...] = ("standalone-default", "standalone-trimmed", "onefile-trimmed", "deploy",
                                  "standalone-nofollow")
     quick_variant = "standalone-trimmed"  # none for torch apps: every variant that follows torch compiles it
-    rough_row_s = {"cli": 180.0, "window": 290.0, "torch": 900.0}
+    rough_row_s = {"cli": 139.0, "window": 105.0, "torch": 80.0}
+    rough_variant_share = {"standalone-default": 1.6, "onefile-trimmed": 2.7, "deploy": 1.3}
     rough_quick_s = {"cli": 139.0, "window": 150.0, "torch": 315.0}
     summary = "an executable compiled by Nuitka (standalone, onefile; Qt apps also through pyside6-deploy)"
     isolation = "its own Python runtime and libraries, the app compiled to C; shares the OS's libc, GL and fonts"

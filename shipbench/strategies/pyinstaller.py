@@ -113,7 +113,8 @@ class PyInstallerStrategy(Defaults):
     name = "pyinstaller"
     variants = tuple(f"{mode}-{profile}" for mode in MODES for profile in PROFILES)
     quick_variant = "onedir-trimmed"
-    rough_row_s = {"cli": 60.0, "window": 90.0, "torch": 230.0}
+    rough_row_s = {"cli": 24.0, "window": 32.0, "torch": 170.0}
+    rough_variant_share = {"onefile-default": 2.0, "onefile-trimmed": 1.7}
     rough_quick_s = {"cli": 18.0, "window": 24.0, "torch": 90.0}
     summary = "a frozen executable built by PyInstaller (onedir, onefile; default and trimmed specs)"
     isolation = frozen.ISOLATION

@@ -185,7 +185,8 @@ class VenvStrategy(Defaults):
     name = "venv"
     variants = tuple(INSTALLERS)
     quick_variant = "uv"
-    rough_row_s = {"cli": 10.0, "window": 15.0, "torch": 60.0}
+    rough_row_s = {"cli": 16.0, "window": 11.0, "torch": 48.0}
+    rough_variant_share = {"pip": 2.0}
     rough_quick_s = {"cli": 16.0, "window": 11.0, "torch": 46.0}
     summary = "a virtual environment created on the target machine (uv, pip, tox-uv)"
     isolation = "Python packages only; shares the interpreter and the OS"

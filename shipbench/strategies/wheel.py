@@ -110,7 +110,7 @@ class WheelStrategy(Defaults):
     name = "wheel"
     variants: tuple[str, ...] = VARIANTS
     quick_variant = "uv-tool"
-    rough_row_s = {"cli": 15.0, "window": 30.0, "torch": 120.0}
+    rough_row_s = {"cli": 8.0, "window": 12.0, "torch": 50.0}
     rough_quick_s = {"cli": 7.0, "window": 11.0, "torch": 47.0}
     summary = "a wheel installed as a command-line tool (uv tool install, pipx install)"
     isolation = "Python packages only, in a venv of the tool's own; shares the interpreter and the OS"

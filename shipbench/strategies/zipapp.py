@@ -121,7 +121,8 @@ class ZipappStrategy(Defaults):
     name = "zipapp"
     variants: tuple[str, ...] = ("pex-venv", "pex-packed", "shiv")
     quick_variant = "shiv"
-    rough_row_s = {"cli": 30.0, "window": 60.0, "torch": 290.0}
+    rough_row_s = {"cli": 40.0, "window": 45.0, "torch": 185.0}
+    rough_variant_share = {"pex-packed": 0.8}
     rough_quick_s = {"cli": 26.0, "window": 29.0, "torch": 112.0}
     summary = "one archive of the app and its environment, run by the target's Python (pex, shiv)"
     isolation = "Python packages only, unpacked to a per-user cache; shares the interpreter and the OS"

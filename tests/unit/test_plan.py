@@ -196,6 +196,12 @@ def test_every_skip_a_host_or_an_app_decides_is_known_at_plan_time(monkeypatch: 
     monkeypatch.setattr(docker, "unavailable_reason", lambda: None)
     why = strategies.get("deb").planned_skip(dl, Key("deb", "dh-virtualenv", "dl", "3.11"), "full")
     assert why and why.startswith("torch in a .deb")
+    # the CUDA image on a disk without room for it (a full main job here: skipped once run, 16 GB free)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0))  # buildx is there
+    monkeypatch.setattr(docker, "disk_shortfall", lambda need: "16.0 GB are free under /var/lib/docker")
+    why = strategies.get("bake").planned_skip(dl, Key("bake", "cuda", "dl", "3.11"), "full")
+    assert why and why.startswith("the CUDA image needs about 28 GB free") and "16.0 GB are free" in why
+    assert strategies.get("bake").planned_skip(dl, Key("bake", "cpu", "dl", "3.11"), "full") is None
     tool = dataclasses.replace(gui, start=("console-script", "uvicorn"), entry_point=None)
     why = strategies.get("wheel").planned_skip(tool, Key("wheel", "uv-tool", "gui", "3.11"), "full")
     assert why and "is a dependency's" in why

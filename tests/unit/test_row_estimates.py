@@ -81,6 +81,23 @@ def test_a_row_never_run_here_is_its_usual_time_for_apps_of_the_kind() -> None:
     assert _estimate("pyinstaller", "onedir-trimmed", own, "full", others) == (70.0, "last run here 2026-12-07")
 
 
+def test_a_stated_figure_is_the_quick_variants_and_other_variants_scale_it() -> None:
+    """A first full run here from stated figures planned pip's venv rows at uv's time and onefile bundles at onedir
+    ones': they took about twice as long (2026-12-07, both samples)."""
+    venv, pyinstaller = strategies.get("venv"), strategies.get("pyinstaller")
+    window = venv.rough_row_s["window"]
+    assert _estimate("venv", "uv", None) == (window, "stated (window app)")
+    share = venv.rough_variant_share["pip"]
+    assert share > 1 and _estimate("venv", "pip", None) == (window * share, f"stated (window app; pip x{share:.1f})")
+    onedir, onefile = (_estimate("pyinstaller", f"{mode}-trimmed", None)[0] for mode in ("onedir", "onefile"))
+    assert onedir == pyinstaller.rough_row_s["window"] and onefile > onedir
+    # a quick row is the quick variant's own figure: no share
+    assert _estimate("venv", "pip", None, "quick")[1] == "stated (window app, quick)"
+    for strategy in strategies.STRATEGIES.values():  # a share names a variant the strategy has
+        assert set(strategy.rough_variant_share) <= set(getattr(strategy, "variants", ())), \
+            strategy.name
+
+
 def test_an_apps_other_rows_here_scale_its_estimate() -> None:
     """An app's size decides most of its rows' times and is not known before a build; its other rows are. (Public
     apps here: datasette's rows ran 3.7-5.8x their kind's usual, hello's 0.1-0.5x.)"""
