@@ -42,6 +42,7 @@ GUEST_SHOTS = "/tmp/shipbench-shots"
 GUEST_DISPLAY = ":99"  # the Xvfb unit that vagrant/provision.sh installs
 # the harness files the relay needs in the guest: standard library only
 RELAY_FILES = ("__init__.py", "relay.py", "runner.py", "launcher.py", "errors.py", "fsutil.py", "settings.py",
+               "import_names.py",
                "run_leftovers.py", "active_runs.py", "inject/sitecustomize.py")
 GUEST_INJECT = "/vagrant/harness/shipbench/inject"
 GUEST_APP = "/vagrant/app"
