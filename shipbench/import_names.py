@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 
-# import name (top level) -> the distribution on PyPI that provides it
+# import name (top level) -> the requirement on PyPI that provides it (bounded where newer releases dropped it:
+# setuptools 82.0.0 removed pkg_resources; datasette 0.65.1 starts with `setuptools<82`, not with `setuptools`,
+# measured here 2026-12-07)
 PROVIDED_BY: dict[str, str] = {
-    "pkg_resources": "setuptools",
+    "pkg_resources": "setuptools<82",
     "_distutils_hack": "setuptools",
     "yaml": "PyYAML",
     "PIL": "Pillow",
@@ -53,7 +55,8 @@ _NO_MODULE = re.compile(r"No module named '([\w.]+)'")
 
 
 def provider(module: str) -> str | None:
-    """The distribution that provides `module` (a dotted name), where its import name differs from it."""
+    """The requirement that provides `module` (a dotted name), where its import name differs from its
+    distribution's."""
     parts = module.split(".")
     return next((PROVIDED_BY[".".join(parts[:n])] for n in range(len(parts), 0, -1)
                  if ".".join(parts[:n]) in PROVIDED_BY), None)
@@ -63,8 +66,9 @@ def hint(line: str) -> str | None:
     """What to declare for a `No module named 'x'` line whose module comes with a differently named distribution;
     None for any other line."""
     found = _NO_MODULE.search(line)
-    dist = provider(found.group(1)) if found else None
-    if found is None or dist is None:
+    wanted = provider(found.group(1)) if found else None
+    if found is None or wanted is None:
         return None
-    return (f"{found.group(1)} comes with {dist}: declare {dist} among the app's dependencies (a clean environment "
+    name = re.split(r"[<>=!~ ;\[]", wanted, maxsplit=1)[0]
+    return (f"{found.group(1)} comes with {name}: declare {wanted} among the app's dependencies (a clean environment "
             "has only what is declared)")

@@ -163,7 +163,7 @@ def test_a_missing_working_folder_is_named_not_the_program(tmp_path: Path) -> No
     ("./app: error while loading shared libraries: libGL.so.1: cannot open shared object file\n", "libGL.so.1"),
     # an import whose distribution is named otherwise: the line names what to declare
     ("  File \"datasette/app.py\", line 14\nModuleNotFoundError: No module named 'pkg_resources'\n",
-     "No module named 'pkg_resources' (pkg_resources comes with setuptools: declare setuptools among the app's "
+     "No module named 'pkg_resources' (pkg_resources comes with setuptools: declare setuptools<82 among the app's "
      "dependencies"),
     ("ModuleNotFoundError: No module named 'yaml.cyaml'\n", "(yaml.cyaml comes with PyYAML: declare PyYAML"),
     ("ValueError: first\nDuring handling of the above exception, another exception occurred:\n"
